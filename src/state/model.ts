@@ -25,6 +25,8 @@ export interface NodeState {
   appliedAt: string;
   /** The last error, with the tail of stderr, when status is `failed`. */
   error?: string;
+  /** Keys of nodes of the same service this node needed: deletes run in the reverse order. */
+  dependsOn?: string[];
 }
 
 export interface ServiceState {

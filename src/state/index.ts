@@ -1,0 +1,6 @@
+export * from './model.js';
+export { canonicalJson, fingerprint } from './fingerprint.js';
+export { serializeServiceState, stateFilePath } from './serialize.js';
+export { parseServiceState, type ParsedState } from './parse.js';
+export { loadState, type LoadedState } from './load.js';
+export { writeFileAtomic } from './write-file.js';

@@ -1,0 +1,233 @@
+import type { Diagnostic, SourceLocation } from '../tosca/diagnostic.js';
+import type { CompiledNode, CompiledPolicy, CompiledService, Value } from '../tosca/model.js';
+import { edgeKind, HOST_TYPE, isA, PLACEMENT_POLICY, SPREAD_POLICY } from './kinds.js';
+import type { HostInfo, NodeInstance, Topology, TopologyEdge } from './model.js';
+import { rankHosts, spreadInstances } from './rendezvous.js';
+
+function diag(code: string, message: string, at: SourceLocation, severity: Diagnostic['severity'] = 'error', hint?: string): Diagnostic {
+  return { severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) };
+}
+
+function asString(v: Value | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function asStringMap(v: Value | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v && typeof v === 'object' && !Array.isArray(v) && !('$fn' in v)) {
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') out[k] = String(x);
+  }
+  return out;
+}
+
+function asStringList(v: Value | undefined): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** Hosts a Placement/Spread policy selects: by name, then narrowed by labels. */
+function matchingHosts(policy: CompiledPolicy, hosts: Record<string, HostInfo>): string[] {
+  const names = asStringList(policy.properties.hosts);
+  const labels = asStringMap(policy.properties.labels);
+  return Object.values(hosts)
+    .filter((h) => names.length === 0 || names.includes(h.name))
+    .filter((h) => Object.entries(labels).every(([k, v]) => h.labels[k] === v))
+    .map((h) => h.name)
+    .sort();
+}
+
+/**
+ * Builds the placed graph from compiled services. Pure: the same services give the same topology
+ * on every agent, which is what lets each host plan its own share without talking to the others.
+ */
+export function buildTopology(services: readonly CompiledService[]): Topology {
+  const diagnostics: Diagnostic[] = [];
+  const hosts: Record<string, HostInfo> = {};
+  const sorted = [...services].sort((a, b) => a.name.localeCompare(b.name));
+
+  // 1. Machines: every kaidu:Host template, merged by name across services.
+  for (const svc of sorted) {
+    for (const node of Object.values(svc.nodes)) {
+      if (!isA(node, HOST_TYPE)) continue;
+      const name = asString(node.properties.name) ?? node.name;
+      const labels = asStringMap(node.properties.labels);
+      const address = asString(node.properties.address);
+      const existing = hosts[name];
+      if (existing) {
+        for (const [k, v] of Object.entries(labels)) {
+          if (existing.labels[k] !== undefined && existing.labels[k] !== v) {
+            diagnostics.push(diag('W_TOPOLOGY_HOST_LABEL', `host "${name}" has label ${k}=${v} here but ${k}=${existing.labels[k]} in another service; using the first`, node.source, 'warning'));
+          } else existing.labels[k] = v;
+        }
+        existing.address ??= address;
+      } else {
+        hosts[name] = { name, node: `${svc.name}/${node.name}`, labels, ...(address ? { address } : {}) };
+      }
+    }
+  }
+
+  const nodes: Record<string, NodeInstance> = {};
+  const edges: TopologyEdge[] = [];
+
+  for (const svc of sorted) {
+    const placement = new Map<string, string[]>(); // node → hosts chosen by policy (one per instance)
+    const spread = new Set<string>();
+    for (const policy of svc.policies) {
+      const isPlacement = isA(policy, PLACEMENT_POLICY);
+      const isSpread = isA(policy, SPREAD_POLICY);
+      if (!isPlacement && !isSpread) continue;
+      const candidates = matchingHosts(policy, hosts);
+      const targets = policy.targets.flatMap((t) => svc.groups[t]?.members ?? [t]);
+      if (candidates.length === 0) {
+        diagnostics.push(diag('E_TOPOLOGY_NO_HOST', `policy "${policy.name}" matches no kaidu:Host`, policy.source, 'error', 'check its hosts and labels against the kaidu:Host templates'));
+        continue;
+      }
+      for (const target of targets) {
+        const key = `${svc.name}/${target}`;
+        if (isSpread) {
+          const count = typeof policy.properties.count === 'number' ? Math.floor(policy.properties.count) : 1;
+          placement.set(target, spreadInstances(key, count, candidates));
+          spread.add(target);
+        } else {
+          placement.set(target, [rankHosts(key, candidates)[0]!]);
+        }
+      }
+    }
+
+    // 2. Where each template runs: its own policy, else the end of its HostedOn chain.
+    const hostOf = new Map<string, string[] | null>();
+    const resolving = new Set<string>();
+    const placeTemplate = (name: string): string[] | null => {
+      if (hostOf.has(name)) return hostOf.get(name)!;
+      const node = svc.nodes[name];
+      if (!node) return null;
+      if (resolving.has(name)) return null; // a HostedOn cycle is reported by the ordering below
+      resolving.add(name);
+      let result: string[] | null = null;
+      if (isA(node, HOST_TYPE)) result = [asString(node.properties.name) ?? node.name];
+      else if (placement.has(name)) result = placement.get(name)!;
+      else {
+        const hostReq = node.requirements.find((r) => r.target && edgeKind(r.relationship) === 'host');
+        if (hostReq?.target) result = placeTemplate(hostReq.target);
+      }
+      resolving.delete(name);
+      hostOf.set(name, result);
+      return result;
+    };
+
+    for (const node of Object.values(svc.nodes)) {
+      const isHost = isA(node, HOST_TYPE);
+      const placed = placeTemplate(node.name);
+      const instances = spread.has(node.name) ? (placed ?? []) : [placed?.[0]];
+      instances.forEach((host, index) => {
+        const id = spread.has(node.name) ? `${svc.name}/${node.name}#${index}` : `${svc.name}/${node.name}`;
+        nodes[id] = {
+          id,
+          service: svc.name,
+          name: node.name,
+          ...(spread.has(node.name) ? { index } : {}),
+          template: node,
+          ...(host ? { host } : {}),
+          isHost,
+        };
+      });
+      if (!isHost && !placed) {
+        diagnostics.push(diag('W_TOPOLOGY_UNPLACED', `node "${node.name}" is not placed on any kaidu:Host, so no agent will apply it`, node.source, 'warning', 'give it a host requirement or a kaidu:Placement policy'));
+      }
+    }
+
+    // 3. Edges between instances: a spread source reaches the target instance on its own host.
+    for (const node of Object.values(svc.nodes)) {
+      const sources = instancesOf(nodes, svc.name, node.name);
+      for (const req of node.requirements) {
+        if (!req.target) continue;
+        const targets = instancesOf(nodes, svc.name, req.target);
+        if (targets.length === 0) continue;
+        for (const source of sources) {
+          const target = targets.find((t) => t.host === source.host) ?? targets[source.index ?? 0] ?? targets[0]!;
+          edges.push({ source: source.id, target: target.id, requirement: req.name, kind: edgeKind(req.relationship), relationship: req.relationship });
+        }
+      }
+    }
+  }
+
+  const topology: Topology = { services: Object.fromEntries(sorted.map((s) => [s.name, s])), hosts, nodes, edges, diagnostics };
+  for (const cycle of findCycles(topology)) {
+    const first = nodes[cycle[0]!]!;
+    diagnostics.push(
+      diag('E_TOPOLOGY_CYCLE', `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`, requirementSource(first.template, nodes[cycle[1] ?? cycle[0]!]!.name) ?? first.template.source, 'error', 'a node cannot (indirectly) need itself; remove one of these requirements'),
+    );
+  }
+  return topology;
+}
+
+function requirementSource(node: CompiledNode, target: string): SourceLocation | undefined {
+  return node.requirements.find((r) => r.target === target)?.source;
+}
+
+export function instancesOf(nodes: Record<string, NodeInstance>, service: string, name: string): NodeInstance[] {
+  const single = nodes[`${service}/${name}`];
+  if (single) return [single];
+  const out: NodeInstance[] = [];
+  for (let i = 0; nodes[`${service}/${name}#${i}`]; i++) out.push(nodes[`${service}/${name}#${i}`]!);
+  return out;
+}
+
+/** Elementary cycles found by depth-first search, each reported once (rotated to start at its smallest id). */
+export function findCycles(topology: Pick<Topology, 'nodes' | 'edges'>): string[][] {
+  const out = new Map<string, string[]>();
+  const next = new Map<string, string[]>();
+  for (const e of topology.edges) (next.get(e.source) ?? next.set(e.source, []).get(e.source)!).push(e.target);
+  const state = new Map<string, 1 | 2>();
+  const stack: string[] = [];
+  const visit = (id: string) => {
+    state.set(id, 1);
+    stack.push(id);
+    for (const t of next.get(id) ?? []) {
+      if (state.get(t) === 1) {
+        const cycle = stack.slice(stack.indexOf(t));
+        const min = cycle.reduce((m, x, i) => (x < cycle[m]! ? i : m), 0);
+        const rotated = [...cycle.slice(min), ...cycle.slice(0, min)];
+        out.set(rotated.join('\0'), rotated);
+      } else if (!state.has(t)) visit(t);
+    }
+    stack.pop();
+    state.set(id, 2);
+  };
+  for (const id of Object.keys(topology.nodes)) if (!state.has(id)) visit(id);
+  return [...out.values()];
+}
+
+/**
+ * Dependency order: every node after the nodes it needs. Nodes in a cycle are appended last
+ * (the cycle itself is a diagnostic). Returns levels: level i only needs levels < i.
+ */
+export function dependencyLevels(ids: readonly string[], needs: (id: string) => readonly string[]): string[][] {
+  const set = new Set(ids);
+  const position = new Map(ids.map((id, i) => [id, i]));
+  const remaining = new Map<string, number>();
+  const dependents = new Map<string, string[]>();
+  for (const id of ids) {
+    const deps = [...new Set(needs(id).filter((d) => set.has(d) && d !== id))];
+    remaining.set(id, deps.length);
+    for (const d of deps) (dependents.get(d) ?? dependents.set(d, []).get(d)!).push(id);
+  }
+  const levels: string[][] = [];
+  let current = ids.filter((id) => remaining.get(id) === 0);
+  const done = new Set<string>();
+  while (current.length > 0) {
+    levels.push(current);
+    const nextLevel: string[] = [];
+    for (const id of current) {
+      done.add(id);
+      for (const dep of dependents.get(id) ?? []) {
+        const left = remaining.get(dep)! - 1;
+        remaining.set(dep, left);
+        if (left === 0) nextLevel.push(dep);
+      }
+    }
+    current = nextLevel.sort((a, b) => position.get(a)! - position.get(b)!);
+  }
+  const stuck = ids.filter((id) => !done.has(id));
+  if (stuck.length > 0) levels.push(stuck);
+  return levels;
+}
