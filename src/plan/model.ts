@@ -4,6 +4,7 @@
  */
 import type { Diagnostic } from '../tosca/diagnostic.js';
 import type { NodeStatus, PlainValue } from '../state/model.js';
+import type { Value } from '../tosca/model.js';
 
 export const PLAN_SCHEMA = 'kaidu/plan/v1';
 
@@ -42,10 +43,15 @@ export interface Action {
 }
 
 export interface DesiredConfig {
+  /** Fingerprint as far as known at plan time; apply recomputes it once every value is known. */
   fingerprint: string;
-  properties: Record<string, PlainValue>;
+  /** Resolved properties; a value that needs a node applied earlier in this plan stays a call. */
+  properties: Record<string, Value>;
   env: Record<string, string>;
 }
+
+/** Shown in place of a value that only exists once an earlier action of the plan has run. */
+export const KNOWN_AFTER_APPLY = '(known after apply)';
 
 export interface HostPlan {
   host: string;

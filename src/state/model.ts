@@ -17,6 +17,8 @@ export interface NodeState {
   status: NodeStatus;
   /** The resolved desired properties that were applied (so a plan can show old → new). */
   properties: Record<string, PlainValue>;
+  /** Environment injected by `ConnectsTo` when it was applied. */
+  env?: Record<string, string>;
   /** What the delegate discovered: pid, port, address, container id, ... */
   attributes: Record<string, PlainValue>;
   /** Git revision of the templates this node was last applied from. */

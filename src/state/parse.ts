@@ -130,11 +130,13 @@ function parseNodeState(key: string, value: YamlNode | null, problem: Problem): 
   }
   const properties = map('properties');
   const attributes = map('attributes');
+  const env = get('env') ? map('env') : undefined;
   if (type === undefined || status === undefined || fingerprint === undefined || revision === undefined || appliedAt === undefined) {
     return undefined;
   }
   const node: NodeState = { type, status: status as NodeStatus, fingerprint, revision, appliedAt, properties, attributes };
   if (error !== undefined) node.error = error;
   if (dependsOn) node.dependsOn = dependsOn;
+  if (env) node.env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
   return node;
 }

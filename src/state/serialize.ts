@@ -11,6 +11,7 @@ const NODE_FIELDS: (keyof NodeState)[] = [
   'error',
   'dependsOn',
   'properties',
+  'env',
   'attributes',
 ];
 
@@ -39,7 +40,7 @@ export function serializeServiceState(state: ServiceState): string {
     for (const field of NODE_FIELDS) {
       const v = node[field];
       if (v === undefined) continue;
-      ordered[field] = field === 'properties' || field === 'attributes' ? sortDeep(v) : v;
+      ordered[field] = field === 'properties' || field === 'attributes' || field === 'env' ? sortDeep(v) : v;
     }
     nodes[key] = ordered;
   }
