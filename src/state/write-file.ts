@@ -9,9 +9,9 @@ import { KaiduError } from '../errors/kaidu-error.js';
  */
 export async function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o644): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
   try {
+    await mkdir(dir, { recursive: true });
     const fh = await open(tmp, 'w', mode);
     try {
       await fh.writeFile(content);
@@ -21,7 +21,7 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
     }
     await rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await rm(tmp, { force: true }).catch(() => undefined);
     throw new KaiduError('E_STATE_WRITE', `cannot write ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
