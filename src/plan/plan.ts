@@ -107,13 +107,13 @@ function planHost(host: string, topology: Topology, snapshot: StateSnapshot, opt
       kind = 'wait';
       waitingFor = notReady.map((d) => `${d}@${topology.nodes[d]!.host ?? '?'}`);
       reason = `waits for ${waitingFor.join(', ')} to be running`;
-    } else if (!current) {
+    } else if (!current || current.status === 'pending') {
       kind = 'create';
-      reason = 'new node';
+      reason = current ? 'new node (it was waiting)' : 'new node';
     } else if (current.status === 'failed') {
       kind = 'update';
       reason = `the last apply failed${current.error ? `: ${firstLine(current.error)}` : ''}; trying again`;
-    } else if (current.status === 'creating' || current.status === 'deleting' || current.status === 'pending') {
+    } else if (current.status === 'creating' || current.status === 'deleting') {
       kind = 'update';
       reason = `an earlier apply was interrupted (status ${current.status}); finishing it`;
     } else if (current.status === 'stopped') {

@@ -27,6 +27,8 @@ export interface NodeState {
   appliedAt: string;
   /** The last error, with the tail of stderr, when status is `failed`. */
   error?: string;
+  /** The delegate that made it (`process`, `port`, ...), so a delete reaches the same one. */
+  delegate?: string;
   /** Keys of nodes of the same service this node needed: deletes run in the reverse order. */
   dependsOn?: string[];
 }

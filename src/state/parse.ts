@@ -121,6 +121,7 @@ function parseNodeState(key: string, value: YamlNode | null, problem: Problem): 
   const revision = str('revision', true);
   const appliedAt = str('appliedAt', true);
   const error = str('error', false);
+  const delegate = str('delegate', false);
   let dependsOn: string[] | undefined;
   const dep = get('dependsOn');
   if (dep) {
@@ -136,6 +137,7 @@ function parseNodeState(key: string, value: YamlNode | null, problem: Problem): 
   }
   const node: NodeState = { type, status: status as NodeStatus, fingerprint, revision, appliedAt, properties, attributes };
   if (error !== undefined) node.error = error;
+  if (delegate !== undefined) node.delegate = delegate;
   if (dependsOn) node.dependsOn = dependsOn;
   if (env) node.env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)]));
   return node;

@@ -9,6 +9,7 @@ const NODE_FIELDS: (keyof NodeState)[] = [
   'revision',
   'appliedAt',
   'error',
+  'delegate',
   'dependsOn',
   'properties',
   'env',
