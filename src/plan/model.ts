@@ -71,6 +71,8 @@ export interface Plan {
   /** Compile diagnostics: a plan with errors has no actions for the affected services. */
   diagnostics: Diagnostic[];
   summary: Record<ActionKind, number>;
+  /** Digest of the compiled templates and state planned from: a saved plan is stale when it differs. */
+  sourceDigest?: string;
   /** Where each instance lands (instance id → host), for review. */
   placement: Record<string, string>;
 }

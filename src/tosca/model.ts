@@ -169,4 +169,6 @@ export interface SourceFile {
 export interface SourceReader {
   readFile(path: string): Promise<SourceFile | undefined>;
   listDir(path: string): Promise<{ name: string; kind: 'file' | 'dir' }[]>;
+  /** The content id of a file without reading it (cheap for git trees); optional. */
+  fileId?(path: string): Promise<string | undefined>;
 }

@@ -1,0 +1,59 @@
+import { writeFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { KaiduError } from '../../errors/kaidu-error.js';
+import { hasChanges, renderJson, renderMarkdown, renderText, useColor } from '../../plan/index.js';
+import { hasErrors } from '../../tosca/diagnostic.js';
+import type { CommandContext } from '../context.js';
+import { collectInput, readInputs } from '../inputs.js';
+import { planRepository } from '../plan-source.js';
+
+interface PlanFlags {
+  host?: string;
+  base?: string;
+  head?: string;
+  json?: boolean;
+  format?: 'text' | 'json' | 'markdown';
+  out?: string;
+  detailedExitcode?: boolean;
+  input?: string[];
+  inputs?: string;
+  verbose?: boolean;
+  fullPlanUrl?: string;
+}
+
+export function register(program: Command, ctx: CommandContext): void {
+  program
+    .command('plan')
+    .description('show what applying the repository would do, host by host')
+    .argument('[path]', 'repository (default: the current one)')
+    .option('--host <name>', 'only this host')
+    .option('--base <rev>', 'state (and the comparison point) at this git revision')
+    .option('--head <rev>', 'templates at this git revision (read from git, no checkout)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'markdown']))
+    .option('--json', 'same as --format json')
+    .option('--out <file>', 'save the plan as JSON, to apply later with `kaidu apply FILE`')
+    .option('--detailed-exitcode', 'exit 0 with no changes, 1 on error, 2 with changes')
+    .option('--input <name=value>', 'an input value (repeatable)', collectInput)
+    .option('--inputs <file>', 'YAML file of input values')
+    .option('-v, --verbose', 'list unchanged nodes too')
+    .option('--full-plan-url <url>', 'markdown: link to the full plan')
+    .action(async (path: string | undefined, flags: PlanFlags) => {
+      if (flags.head === undefined && flags.base !== undefined) throw new KaiduError('E_USAGE', '--base needs --head');
+      const inputs = await readInputs(flags.input, flags.inputs);
+      const { plan } = await planRepository({
+        cwd: path ?? ctx.cwd,
+        ...(flags.base ? { base: flags.base } : {}),
+        ...(flags.head ? { head: flags.head } : {}),
+        ...(flags.host ? { host: flags.host } : {}),
+        inputs,
+      });
+      const format = flags.json ? 'json' : (flags.format ?? 'text');
+      if (flags.out) await writeFile(flags.out, renderJson(plan));
+      if (format === 'json') ctx.stdout.write(renderJson(plan));
+      else if (format === 'markdown') ctx.stdout.write(renderMarkdown(plan, { ...(flags.fullPlanUrl ? { fullPlanUrl: flags.fullPlanUrl } : {}) }));
+      else ctx.stdout.write(renderText(plan, { color: useColor(ctx.stdout as { isTTY?: boolean }, ctx.env), verbose: Boolean(flags.verbose) }));
+      if (flags.out && format !== 'json') ctx.stderr.write(`Saved the plan to ${flags.out}; apply it with: kaidu apply ${flags.out}\n`);
+      if (hasErrors(plan.diagnostics)) ctx.setExitCode(1);
+      else if (flags.detailedExitcode && hasChanges(plan)) ctx.setExitCode(2);
+    });
+}

@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { KaiduError } from '../errors/kaidu-error.js';
+
+/** commander collector for repeatable `--input NAME=VALUE`. */
+export function collectInput(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `NAME=VALUE` pairs (values read as YAML scalars, so `3` is a number) over an optional YAML file. */
+export async function readInputs(pairs: string[] | undefined, file: string | undefined): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
+  if (file) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      throw new KaiduError('E_USAGE', `cannot read inputs file ${file}: ${(err as Error).message}`);
+    }
+    const data = parse(text) as unknown;
+    if (data !== null && (typeof data !== 'object' || Array.isArray(data))) throw new KaiduError('E_USAGE', `inputs file ${file} must be a map of input names to values`);
+    Object.assign(out, data ?? {});
+  }
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new KaiduError('E_USAGE', `--input expects NAME=VALUE, got "${pair}"`);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = parse(raw) ?? raw;
+    } catch {
+      value = raw;
+    }
+    out[pair.slice(0, eq)] = value;
+  }
+  return out;
+}
