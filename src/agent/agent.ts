@@ -1,0 +1,357 @@
+import type { Logger } from 'pino';
+import { applyPlan, type DelegateSelector } from '../apply/index.js';
+import type { CommandRunner, ExitEvent } from '../delegates/types.js';
+import { isKaiduError } from '../errors/kaidu-error.js';
+import type { RepoEvent } from '../events/index.js';
+import { PassQueue } from '../events/index.js';
+import { openHub, type GitAuth, type Hub } from '../git/index.js';
+import { plan as makePlan, type Plan } from '../plan/index.js';
+import { loadRepository, ServiceMemo } from '../repository/index.js';
+import { serializeServiceState, stateFilePath } from '../state/serialize.js';
+import type { NodeStatus, ServiceState, StateSnapshot } from '../state/model.js';
+import { createCompileCache, type CompileCache } from '../tosca/index.js';
+import type { SourceReader } from '../tosca/model.js';
+import { Journal } from './journal.js';
+import { AgentMetrics } from './metrics.js';
+
+export interface AgentOptions {
+  /** Hub: a smart-HTTP URL, or a local path opened directly as a git directory. */
+  repo: string;
+  host: string;
+  branch: string;
+  dataDir: string;
+  profiles: SourceReader;
+  delegates: DelegateSelector;
+  runner: CommandRunner;
+  logger: Logger;
+  gitAuth?: GitAuth;
+  author?: { name: string; email: string };
+  concurrency?: number;
+  actionTimeoutMs?: number;
+  metrics?: AgentMetrics;
+}
+
+export interface AgentStatus {
+  host: string;
+  branch: string;
+  /** The revision whose templates this host last applied. */
+  revision: string | null;
+  /** Branch tip last seen. */
+  seen: string | null;
+  ready: boolean;
+  hubReachable: boolean;
+  lastPass: { at: string; result: string; durationMs: number; error?: string } | null;
+  pendingPush: boolean;
+  nodes: { service: string; node: string; type: string; status: NodeStatus; attributes: Record<string, unknown>; error?: string }[];
+}
+
+/**
+ * One host's agent: events decide *when*; each pass is fetch → compile → plan (this host) →
+ * apply → record → commit+push. Nothing polls; a burst of events becomes one pass on the newest
+ * revision (PassQueue).
+ */
+export class Agent {
+  readonly metrics: AgentMetrics;
+  private hub!: Hub;
+  private readonly journal: Journal;
+  private readonly queue: PassQueue;
+  private readonly cache: CompileCache = createCompileCache();
+  private readonly memo = new ServiceMemo();
+  /** This host's own state as last applied (authoritative for this host). */
+  private local: Record<string, ServiceState> = {};
+  private lastTip: string | undefined;
+  private appliedRevision: string | null = null;
+  private dependsOnHosts = new Set<string>();
+  private pendingPush = false;
+  private hubReachable = false;
+  private ready = false;
+  private lastPass: AgentStatus['lastPass'] = null;
+  private readonly exits: ExitEvent[] = [];
+  private readonly abort = new AbortController();
+  private readonly log: Logger;
+  private stateDir = 'state';
+
+  constructor(private readonly opts: AgentOptions) {
+    this.metrics = opts.metrics ?? new AgentMetrics();
+    this.journal = new Journal(opts.dataDir);
+    this.log = opts.logger.child({ host: opts.host });
+    this.queue = new PassQueue((event, coalesced) => this.pass(event, coalesced), { logger: this.log });
+  }
+
+  /** Clone or fetch, recover the journal, re-adopt what runs, then one catch-up pass. */
+  async start(): Promise<void> {
+    this.hub = await openHub({ url: this.opts.repo, dataDir: this.opts.dataDir, branch: this.opts.branch, ...(this.opts.gitAuth ? { auth: this.opts.gitAuth } : {}), logger: this.log });
+    this.trigger({ source: 'start', receivedAt: new Date().toISOString() });
+    await this.queue.idle();
+  }
+
+  /** An event from any source: a webhook, the watcher, a hook, an exit, `POST /sync`. */
+  trigger(event: RepoEvent): void {
+    this.metrics.events.inc({ source: event.source });
+    this.queue.push(event);
+  }
+
+  /** Resolves when no pass runs or waits. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** SIGTERM: finish the current action, push what was done, stop. Managed processes keep running. */
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.queue.close();
+  }
+
+  status(): AgentStatus {
+    const nodes: AgentStatus['nodes'] = [];
+    for (const [service, st] of Object.entries(this.local).sort(([a], [b]) => a.localeCompare(b))) {
+      for (const [node, n] of Object.entries(st.nodes).sort(([a], [b]) => a.localeCompare(b))) {
+        nodes.push({ service, node, type: n.type, status: n.status, attributes: n.attributes, ...(n.error ? { error: n.error } : {}) });
+      }
+    }
+    return {
+      host: this.opts.host,
+      branch: this.opts.branch,
+      revision: this.appliedRevision,
+      seen: this.lastTip ?? null,
+      ready: this.ready,
+      hubReachable: this.hubReachable,
+      lastPass: this.lastPass,
+      pendingPush: this.pendingPush,
+      nodes,
+    };
+  }
+
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Delegates report exits here; recorded and committed by the next pass, never dropped. */
+  readonly onExit = (e: ExitEvent): void => {
+    this.exits.push(e);
+    this.trigger({ source: 'exit', receivedAt: e.at, detail: { node: e.nodeId, exitCode: e.exitCode, signal: e.signal } });
+  };
+
+  private async pass(event: RepoEvent, coalesced: number): Promise<void> {
+    const started = Date.now();
+    const end = this.metrics.passDuration.startTimer();
+    if (coalesced > 0) this.metrics.coalesced.inc(coalesced);
+    let result = 'skipped';
+    let error: string | undefined;
+    try {
+      result = await this.runPass(event);
+    } catch (err) {
+      result = 'error';
+      error = isKaiduError(err) ? err.message : (err as Error).message;
+      this.log.error({ err: error, code: isKaiduError(err) ? err.code : undefined, event: event.source }, 'pass failed');
+    } finally {
+      end();
+      this.metrics.passes.inc({ result });
+      this.lastPass = { at: new Date().toISOString(), result, durationMs: Date.now() - started, ...(error ? { error } : {}) };
+      this.updateNodeGauge();
+      if (event.source === 'start') this.ready = result !== 'error' || this.lastTip !== undefined;
+    }
+  }
+
+  private async runPass(event: RepoEvent): Promise<string> {
+    let tip: string;
+    try {
+      tip = await this.hub.fetch();
+      this.hubReachable = true;
+    } catch (err) {
+      this.hubReachable = false;
+      throw err;
+    }
+
+    if (event.source === 'start') await this.recover(tip);
+    if (this.pendingPush) await this.pushLocal(this.appliedRevision ?? tip, 'record state that was not pushed yet');
+    if (this.exits.length > 0) await this.recordExits(tip);
+
+    const force = event.source === 'start' || event.source === 'sync';
+    if (!force && tip === this.lastTip) return 'unchanged';
+    if (!force && this.lastTip && !(await this.relevant(this.lastTip, tip))) {
+      this.lastTip = tip;
+      return 'irrelevant';
+    }
+
+    const reader = this.hub.reader(tip);
+    const repo = await loadRepository(reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo });
+    this.stateDir = repo.settings.stateDir;
+    for (const d of repo.diagnostics.filter((x) => x.severity === 'error')) this.log.warn({ diagnostic: d }, 'template problem');
+    const snapshot: StateSnapshot = { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) };
+    const thePlan = makePlan(repo.topology, snapshot, {
+      revision: tip,
+      host: this.opts.host,
+      fileIds: repo.fileIds,
+      diagnostics: repo.diagnostics,
+      failedServices: repo.failedServices,
+    });
+    this.dependsOnHosts = remoteHosts(thePlan, this.opts.host);
+    this.lastTip = tip;
+    const hostPlan = thePlan.hosts[0]!;
+    const work = hostPlan.summary.create + hostPlan.summary.update + hostPlan.summary.delete + hostPlan.summary.wait;
+    if (work === 0) {
+      this.appliedRevision = tip;
+      return 'noop';
+    }
+    this.log.info({ revision: tip, summary: hostPlan.summary, event: event.source }, 'applying');
+    const applied = await applyPlan({
+      plan: thePlan,
+      host: this.opts.host,
+      topology: repo.topology,
+      snapshot,
+      revision: tip,
+      delegates: this.opts.delegates,
+      runner: this.opts.runner,
+      dataDir: this.opts.dataDir,
+      readRepoFile: async (path) => {
+        const blob = await this.hub.readBlob(tip, path);
+        return blob ? Buffer.from(blob) : undefined;
+      },
+      logger: this.log,
+      fileIds: repo.fileIds,
+      signal: this.abort.signal,
+      concurrency: this.opts.concurrency ?? repo.settings.agent.concurrency,
+      actionTimeoutMs: this.opts.actionTimeoutMs ?? repo.settings.agent.actionTimeout * 1000,
+      persist: (states) => this.journal.write(states, tip),
+      onExit: this.onExit,
+    });
+    for (const r of applied.results) this.metrics.actions.inc({ kind: r.kind, outcome: r.outcome });
+    const before = this.local;
+    this.local = Object.fromEntries(Object.entries(applied.states).filter((e): e is [string, ServiceState] => e[1] !== null));
+    for (const service of Object.keys(before)) if (!(service in this.local) && !(service in applied.states)) this.local[service] = before[service]!;
+    this.appliedRevision = tip;
+    await this.journal.write(applied.states, tip);
+    this.pendingPush = true;
+    const s = hostPlan.summary;
+    const failed = applied.results.filter((r) => r.outcome === 'failed').length;
+    await this.pushLocal(tip, `apply ${tip.slice(0, 12)}: ${s.create} created, ${s.update} updated, ${s.delete} deleted${s.wait ? `, ${s.wait} waiting` : ''}${failed ? `, ${failed} FAILED` : ''}`, applied.states);
+    return applied.ok ? 'applied' : 'failed';
+  }
+
+  /** On start: unpushed state from a crash is taken over, then what runs is re-adopted. */
+  private async recover(tip: string): Promise<void> {
+    const repo = await loadRepository(this.hub.reader(tip), { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, stateHost: this.opts.host });
+    this.stateDir = repo.settings.stateDir;
+    this.local = structuredClone(repo.state.snapshot[this.opts.host] ?? {});
+    const journaled = await this.journal.read(this.opts.host);
+    if (journaled) {
+      this.log.warn({ revision: journaled.revision }, 'found state that was not pushed before the agent stopped; taking it over');
+      for (const [service, st] of Object.entries(journaled.states)) {
+        if (st) this.local[service] = st;
+        else delete this.local[service];
+      }
+      this.appliedRevision = journaled.revision;
+      this.pendingPush = true;
+    }
+    // Re-adopt: ask each delegate whether what the state says runs still does.
+    let changed = false;
+    for (const st of Object.values(this.local)) {
+      for (const [key, node] of Object.entries(st.nodes)) {
+        const delegate = node.delegate ? this.opts.delegates.byName(node.delegate) : undefined;
+        if (!delegate || node.status === 'pending') continue;
+        try {
+          const seen = await delegate.inspect({
+            node: { id: `${st.service}/${key}`, service: st.service, key, name: key.replace(/#\d+$/, ''), host: this.opts.host, type: node.type, types: [node.type], properties: node.properties, env: node.env ?? {}, interfaces: {}, artifacts: {}, fingerprint: node.fingerprint },
+            previous: node,
+            host: this.opts.host,
+            dataDir: this.opts.dataDir,
+            readRepoFile: async () => undefined,
+            reservedPorts: new Set(),
+            runner: this.opts.runner,
+            signal: this.abort.signal,
+            logger: this.log,
+            onExit: this.onExit,
+          });
+          const status: NodeStatus = seen.exists ? seen.status : 'stopped';
+          if (status !== node.status && !(node.status === 'creating' || node.status === 'deleting')) {
+            this.log.info({ node: `${st.service}/${key}`, was: node.status, now: status }, 're-adopt: status differs from state');
+            node.status = status;
+            node.attributes = { ...node.attributes, ...seen.attributes };
+            changed = true;
+          }
+        } catch (err) {
+          this.log.warn({ node: `${st.service}/${key}`, err: (err as Error).message }, 're-adopt: cannot inspect');
+        }
+      }
+    }
+    if (changed) this.pendingPush = true;
+    this.appliedRevision ??= Object.values(this.local)[0]?.revision ?? null;
+  }
+
+  private async recordExits(tip: string): Promise<void> {
+    const exits = this.exits.splice(0);
+    let changed = false;
+    for (const e of exits) {
+      const [service, key] = splitId(e.nodeId);
+      const node = this.local[service]?.nodes[key];
+      if (!node || node.status !== 'running') continue;
+      node.status = e.exitCode === 0 ? 'stopped' : 'failed';
+      node.attributes = { ...node.attributes, exit_code: e.exitCode, status: 'exited', ...(e.signal ? { signal: e.signal } : {}) };
+      node.error = e.exitCode === 0 ? undefined : `exited with ${e.signal ? `signal ${e.signal}` : `code ${e.exitCode}`} at ${e.at}`;
+      if (node.error === undefined) delete node.error;
+      changed = true;
+    }
+    if (!changed) return;
+    this.pendingPush = true;
+    await this.journal.write(this.local, this.appliedRevision ?? tip);
+    await this.pushLocal(this.appliedRevision ?? tip, `record exit of ${exits.map((e) => e.nodeId).join(', ')}`);
+  }
+
+  /** Commits this host's state files (only its own) and pushes, retrying on a moved tip. */
+  private async pushLocal(revision: string, summary: string, states: Record<string, ServiceState | null> = this.local): Promise<void> {
+    const files: Record<string, string | null> = {};
+    for (const [service, st] of Object.entries(states)) {
+      files[stateFilePath(this.stateDir, this.opts.host, service)] = st ? serializeServiceState({ ...st, host: this.opts.host, service }) : null;
+    }
+    const res = await this.hub.commitAndPush(
+      {
+        files,
+        message: `kaidu(${this.opts.host}): ${summary}`,
+        author: this.opts.author ?? { name: `kaidu agent ${this.opts.host}`, email: `kaidu@${this.opts.host}` },
+        trailers: { 'Kaidu-Host': this.opts.host, 'Kaidu-Revision': revision },
+      },
+      { maxRetries: 8 },
+    );
+    if (res.retries > 0) this.metrics.pushRetries.inc(res.retries);
+    this.pendingPush = false;
+    await this.journal.clear();
+    this.log.info({ commit: res.oid ?? null, retries: res.retries }, res.oid ? 'state pushed' : 'state unchanged');
+  }
+
+  /** Does moving from `from` to `to` touch anything this host runs or depends on? */
+  private async relevant(from: string, to: string): Promise<boolean> {
+    const paths = await this.hub.changedPaths(from, to);
+    const prefix = `${this.stateDir}/`;
+    for (const p of paths) {
+      if (!p.startsWith(prefix)) return true; // templates, settings, profiles, artifacts
+      const host = p.slice(prefix.length).split('/')[0]!;
+      if (host !== this.opts.host && this.dependsOnHosts.has(host)) return true;
+    }
+    return false;
+  }
+
+  private updateNodeGauge(): void {
+    const counts = new Map<string, number>();
+    for (const st of Object.values(this.local)) for (const n of Object.values(st.nodes)) counts.set(n.status, (counts.get(n.status) ?? 0) + 1);
+    this.metrics.nodes.reset();
+    for (const [status, n] of counts) this.metrics.nodes.set({ status }, n);
+  }
+}
+
+function splitId(id: string): [string, string] {
+  const i = id.indexOf('/');
+  return [id.slice(0, i), id.slice(i + 1)];
+}
+
+/** Hosts whose state this host's nodes read or wait for. */
+function remoteHosts(p: Plan, me: string): Set<string> {
+  const out = new Set<string>();
+  for (const a of p.hosts.flatMap((h) => h.waves.flat())) {
+    for (const d of a.dependsOn) {
+      const h = p.placement[d];
+      if (h && h !== me) out.add(h);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,51 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { verifyToken, webhookRoutes } from '../events/index.js';
+import type { Agent } from './agent.js';
+
+export interface HttpApiOptions {
+  agent: Agent;
+  branch: string;
+  logger: Logger;
+  secrets: { github?: string; gitlab?: string; gitea?: string; generic?: string };
+  /** Bearer token for `POST /sync`; without one the route is refused. */
+  syncToken?: string;
+}
+
+/** The agent's HTTP surface: health, readiness, status, metrics, manual sync, and the webhooks. */
+export async function buildHttpApi(opts: HttpApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }), disableRequestLogging: true, bodyLimit: 1024 * 1024 });
+  const { agent } = opts;
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  app.get('/readyz', async (_req, reply) => {
+    const s = agent.status();
+    if (!s.ready) return reply.code(503).send({ ready: false, reason: 'catch-up pass not finished' });
+    return { ready: true, hubReachable: s.hubReachable };
+  });
+
+  app.get('/status', async () => agent.status());
+
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', agent.metrics.registry.contentType);
+    return agent.metrics.registry.metrics();
+  });
+
+  app.post('/sync', async (req, reply) => {
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    if (!opts.syncToken) return reply.code(403).send({ error: 'POST /sync is disabled: start the agent with a sync token (--token-file)' });
+    if (!given || !verifyToken(given, opts.syncToken)) return reply.code(401).send({ error: 'missing or wrong bearer token' });
+    agent.trigger({ source: 'sync', receivedAt: new Date().toISOString() });
+    return reply.code(202).send({ accepted: true });
+  });
+
+  await app.register(webhookRoutes, {
+    branch: opts.branch,
+    secrets: opts.secrets,
+    onEvent: (e) => agent.trigger(e),
+    logger: opts.logger,
+  });
+  return app;
+}

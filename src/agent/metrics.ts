@@ -1,0 +1,22 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The agent's Prometheus metrics, on a registry of its own (several agents can share a process in tests). */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly passes = new Counter({ name: 'kaidu_passes_total', help: 'Passes run, by result', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly passDuration = new Histogram({
+    name: 'kaidu_pass_duration_seconds',
+    help: 'Duration of a pass: fetch, compile, plan, apply, push',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+  readonly events = new Counter({ name: 'kaidu_events_total', help: 'Events received, by source', labelNames: ['source'] as const, registers: [this.registry] });
+  readonly coalesced = new Counter({ name: 'kaidu_events_coalesced_total', help: 'Events folded into a pass already queued', registers: [this.registry] });
+  readonly pushRetries = new Counter({ name: 'kaidu_push_retries_total', help: 'State pushes retried after a rejected push', registers: [this.registry] });
+  readonly actions = new Counter({ name: 'kaidu_actions_total', help: 'Actions applied, by kind and outcome', labelNames: ['kind', 'outcome'] as const, registers: [this.registry] });
+  readonly nodes = new Gauge({ name: 'kaidu_nodes', help: 'Nodes on this host, by status', labelNames: ['status'] as const, registers: [this.registry] });
+
+  constructor(withDefaults = true) {
+    if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'kaidu_' });
+  }
+}

@@ -1,0 +1,113 @@
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Agent } from '../../agent/agent.js';
+import { buildHttpApi } from '../../agent/http-api.js';
+import { createLogger } from '../../agent/logger.js';
+import { createHostRuntime } from '../../apply/runtime.js';
+import { KaiduError } from '../../errors/kaidu-error.js';
+import { watchRepository } from '../../events/index.js';
+import type { CommandContext } from '../context.js';
+import { profilesReader } from '../fs-reader.js';
+
+interface AgentFlags {
+  repo: string;
+  host: string;
+  branch: string;
+  listen: string;
+  dataDir?: string;
+  webhookSecretFile?: string;
+  tokenFile?: string;
+  gitTokenEnv?: string;
+  gitTokenFile?: string;
+  watch: boolean;
+  logLevel?: string;
+}
+
+async function secretFrom(file: string | undefined, what: string): Promise<string | undefined> {
+  if (!file) return undefined;
+  try {
+    const s = (await readFile(file, 'utf8')).trim();
+    if (!s) throw new Error('the file is empty');
+    return s;
+  } catch (err) {
+    throw new KaiduError('E_USAGE', `cannot read the ${what} from ${file}: ${(err as Error).message}`);
+  }
+}
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
+  if (!m) throw new KaiduError('E_USAGE', `--listen expects HOST:PORT, got "${value}"`);
+  return { host: m[1] ?? m[2]!, port: Number(m[3]) };
+}
+
+export function register(program: Command, ctx: CommandContext): void {
+  program
+    .command('agent')
+    .description("run this host's agent: react to pushes, apply this host's share, push state back")
+    .requiredOption('--repo <url|path>', 'hub repository: smart-HTTP URL, or a local/shared path')
+    .requiredOption('--host <name>', 'this machine, as named by a kaidu:Host')
+    .option('--branch <name>', 'branch to follow', 'main')
+    .option('--listen <host:port>', 'HTTP API and webhooks', '127.0.0.1:7070')
+    .option('--data-dir <dir>', 'clone, logs, journal (default ~/.local/state/kaidu/<host>)')
+    .option('--webhook-secret-file <file>', 'secret for GitHub/Gitea signatures, the GitLab token and the generic bearer token')
+    .option('--token-file <file>', 'bearer token for POST /sync (default: the webhook secret)')
+    .option('--git-token-env <name>', 'environment variable holding the git token')
+    .option('--git-token-file <file>', 'file holding the git token')
+    .option('--no-watch', 'do not watch a local hub for changes')
+    .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .action(async (flags: AgentFlags) => {
+      const listen = parseListen(flags.listen);
+      const logger = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}), name: `kaidu-agent` });
+      const dataDir = resolve(ctx.cwd, flags.dataDir ?? join(ctx.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'kaidu', flags.host));
+      const secret = await secretFrom(flags.webhookSecretFile, 'webhook secret');
+      const syncToken = (await secretFrom(flags.tokenFile, 'sync token')) ?? secret;
+      const isLocal = !/^https?:\/\//.test(flags.repo);
+      const repo = isLocal ? (isAbsolute(flags.repo) ? flags.repo : resolve(ctx.cwd, flags.repo)) : flags.repo;
+      if (isLocal && !existsSync(repo)) throw new KaiduError('E_USAGE', `--repo ${repo} does not exist`);
+      const runtime = await createHostRuntime({ dataDir, logger });
+      const agent = new Agent({
+        repo,
+        host: flags.host,
+        branch: flags.branch,
+        dataDir,
+        profiles: profilesReader(),
+        delegates: runtime.delegates,
+        runner: runtime.runner,
+        logger,
+        ...(flags.gitTokenEnv || flags.gitTokenFile ? { gitAuth: { ...(flags.gitTokenEnv ? { tokenEnv: flags.gitTokenEnv } : {}), ...(flags.gitTokenFile ? { tokenFile: flags.gitTokenFile } : {}) } } : {}),
+      });
+      const app = await buildHttpApi({
+        agent,
+        branch: flags.branch,
+        logger,
+        secrets: secret ? { github: secret, gitlab: secret, gitea: secret, generic: secret } : {},
+        ...(syncToken ? { syncToken } : {}),
+      });
+      await app.listen({ host: listen.host, port: listen.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : listen.port;
+      logger.info({ listen: `${listen.host}:${port}`, repo: isLocal ? repo : repo.replace(/\/\/[^@/]*@/, '//'), host: flags.host, dataDir }, 'agent listening');
+      const watcher = isLocal && flags.watch ? await watchRepository({ path: repo, branch: flags.branch, onEvent: (e) => agent.trigger(e), logger }) : undefined;
+
+      let stopping: Promise<void> | undefined;
+      const done = new Promise<void>((resolveDone) => {
+        const stop = (signal: string) => {
+          stopping ??= (async () => {
+            logger.info({ signal }, 'stopping: finishing the current action, then pushing; managed processes keep running');
+            await watcher?.close();
+            await agent.stop();
+            await app.close();
+            resolveDone();
+          })();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+      await agent.start();
+      logger.info({ status: agent.status().lastPass }, 'catch-up pass finished');
+      await done;
+    });
+}
