@@ -1,0 +1,206 @@
+/**
+ * Real agents against a real hub: `git http-backend` on 127.0.0.1 (startHubServer), agents as
+ * child processes of `bin/kaidu.js agent`, and webhooks delivered the way GitHub delivers them.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { createBareRepo, startHubServer, type HubServer } from '../../src/git/hub-server.js';
+import { deliverPushWebhook } from '../../src/demo/webhook-relay.js';
+
+const exec = promisify(execFile);
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'kaidu.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningAgent {
+  host: string;
+  url: string;
+  dataDir: string;
+  log: string;
+  proc: ChildProcess;
+  /** Resolves when the agent process exits. */
+  exited: Promise<number | null>;
+}
+
+export interface Harness {
+  dir: string;
+  hub: HubServer;
+  url: string;
+  secret: string;
+  agents: Map<string, RunningAgent>;
+  /** Deliver push webhooks to agents automatically after each push (as GitHub would). */
+  relay: boolean;
+  pushes: { ref: string; before: string; after: string }[];
+  startAgent(host: string, extra?: string[]): Promise<RunningAgent>;
+  waitReady(agent: RunningAgent, timeoutMs?: number): Promise<void>;
+  push(files: Record<string, string | null>, message: string): Promise<string>;
+  state(): Promise<Record<string, Record<string, { nodes: Record<string, { status: string; attributes: Record<string, unknown>; revision: string; error?: string }> }>>>;
+  log(): Promise<string[]>;
+  until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
+  close(): Promise<void>;
+}
+
+const git = (cwd: string, ...args: string[]) =>
+  exec('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid', '-c', 'init.defaultBranch=main', ...args], { cwd });
+
+export async function startHarness(files: Record<string, string>): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'kaidu-agent-test-'));
+  await mkdir(join(dir, 'hub'), { recursive: true });
+  await createBareRepo(join(dir, 'hub'), 'hub.git', { files });
+  const secret = 'test-secret-' + Math.random().toString(36).slice(2);
+  await writeFile(join(dir, 'secret'), secret);
+  const agents = new Map<string, RunningAgent>();
+  const pushes: Harness['pushes'] = [];
+  let waiters: Array<() => void> = [];
+  const h: Harness = {
+    dir,
+    hub: undefined as unknown as HubServer,
+    url: '',
+    secret,
+    agents,
+    relay: true,
+    pushes,
+    async startAgent(host, extra = []) {
+      const port = await freePort();
+      const dataDir = join(dir, 'agents', host);
+      await mkdir(dataDir, { recursive: true });
+      const log = join(dataDir, 'agent.log');
+      const fd = openSync(log, 'a');
+      const proc = spawn(process.execPath, [BIN, 'agent', '--repo', h.url, '--host', host, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'debug', ...extra], { stdio: ['ignore', fd, fd] });
+      closeSync(fd);
+      const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+      const agent = { host, url: `http://127.0.0.1:${port}`, dataDir, log, proc, exited };
+      agents.set(host, agent);
+      return agent;
+    },
+    async waitReady(agent, timeoutMs = 20_000) {
+      await h.until(`${agent.host} ready`, async () => {
+        if (agent.proc.exitCode !== null) throw new Error(`agent ${agent.host} exited with ${agent.proc.exitCode}:\n${await readFile(agent.log, 'utf8')}`);
+        const res = await fetch(`${agent.url}/readyz`).catch(() => undefined);
+        return res?.status === 200;
+      }, timeoutMs);
+    },
+    async push(changes, message) {
+      const work = join(dir, `work-${Math.random().toString(36).slice(2)}`);
+      await git(dir, 'clone', '-q', h.url, work);
+      for (const [path, content] of Object.entries(changes)) {
+        if (content === null) await git(work, 'rm', '-q', path);
+        else {
+          await mkdir(join(work, path, '..'), { recursive: true });
+          await writeFile(join(work, path), content);
+        }
+      }
+      await git(work, 'add', '-A');
+      await git(work, 'commit', '-qm', message);
+      await git(work, 'push', '-q', 'origin', 'HEAD:main');
+      const { stdout } = await git(work, 'rev-parse', 'HEAD');
+      await rm(work, { recursive: true, force: true });
+      return stdout.trim();
+    },
+    async state() {
+      const work = join(dir, `peek-${Math.random().toString(36).slice(2)}`);
+      await git(dir, 'clone', '-q', join(dir, 'hub', 'hub.git'), work);
+      const out: Awaited<ReturnType<Harness['state']>> = {};
+      const { stdout } = await git(work, 'ls-files', 'state');
+      for (const f of stdout.split('\n').filter(Boolean)) {
+        const [, host, file] = f.split('/');
+        (out[host!] ??= {})[file!.replace(/\.yaml$/, '')] = parse(await readFile(join(work, f), 'utf8'));
+      }
+      await rm(work, { recursive: true, force: true });
+      return out;
+    },
+    async log() {
+      const { stdout } = await git(join(dir, 'hub', 'hub.git'), 'log', '--format=%H %s%n%b', 'main');
+      return stdout.split('\n').filter(Boolean);
+    },
+    async until(what, check, timeoutMs = 30_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const v = await check();
+        if (v) return v as never;
+        if (Date.now() > deadline) {
+          const logs = await Promise.all([...agents.values()].map(async (a) => `--- ${a.host}\n${(await readFile(a.log, 'utf8').catch(() => '')).split('\n').slice(-30).join('\n')}`));
+          throw new Error(`timed out waiting for ${what}\n${logs.join('\n')}`);
+        }
+        await Promise.race([new Promise<void>((r) => waiters.push(r)), new Promise((r) => setTimeout(r, 250))]);
+      }
+    },
+    async close() {
+      for (const a of agents.values()) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGTERM');
+      await Promise.all([...agents.values()].map((a) => Promise.race([a.exited, new Promise((r) => setTimeout(r, 10_000))])));
+      for (const a of agents.values()) if (a.proc.exitCode === null && a.proc.signalCode === null) a.proc.kill('SIGKILL');
+      await killManaged(dir);
+      await h.hub.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  h.hub = await startHubServer({
+    root: join(dir, 'hub'),
+    onPush: (push) => {
+      pushes.push(push);
+      for (const w of waiters) w();
+      waiters = [];
+      if (h.relay) for (const a of agents.values()) void deliverPushWebhook(a.url, secret, push);
+    },
+  });
+  h.url = h.hub.repoUrl('hub.git');
+  return h;
+}
+
+/** Kill every process group the agents' Process delegates started under `dir`. */
+export async function killManaged(dir: string): Promise<void> {
+  const { stdout } = await exec('grep', ['-rhoE', '^[0-9]+', '--include=*.pid', dir]).catch(() => ({ stdout: '' }));
+  for (const pid of stdout.split('\n').filter(Boolean).map(Number)) {
+    if (pid <= 1) continue;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+}
+
+/** A service with one Port and one Process that serves HTTP on it, placed on `host`. */
+export function webService(host: string, greeting: string, name = 'web'): string {
+  return `tosca_definitions_version: tosca_2_0
+service_template:
+  node_templates:
+    ${host}:
+      type: kaidu:Host
+    ${name}-port:
+      type: kaidu:Port
+      requirements:
+        - host: ${host}
+    ${name}:
+      type: kaidu:Process
+      properties:
+        command: [node, -e, "require('http').createServer((q,s)=>s.end(process.env.GREETING)).listen(+process.env.PORT,'127.0.0.1')"]
+        env:
+          GREETING: ${JSON.stringify(greeting)}
+          PORT: { $get_attribute: [${name}-port, port] }
+      requirements:
+        - host: ${host}
+        - dependency: ${name}-port
+`;
+}
