@@ -1,0 +1,159 @@
+/**
+ * A real git server for tests and the demo: git's own CGI program, `git http-backend`, behind a
+ * small node:http server on 127.0.0.1. It also plays the forge's part: after a push it reports the
+ * ref updates (`onPush`), which the demo and tests turn into webhooks.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+
+const exec = promisify(execFile);
+
+export interface PushNotice {
+  repo: string;
+  ref: string;
+  before: string;
+  after: string;
+}
+
+export interface HubServer {
+  url: string;
+  repoUrl(name: string): string;
+  /** Answer 503 to everything while down (an outage). */
+  setDown(down: boolean): void;
+  close(): Promise<void>;
+}
+
+let backendPath: Promise<string> | undefined;
+function httpBackend(): Promise<string> {
+  return (backendPath ??= exec('git', ['--exec-path']).then(({ stdout }) => join(stdout.trim(), 'git-http-backend')));
+}
+
+async function refs(gitdir: string): Promise<Map<string, string>> {
+  const { stdout } = await exec('git', ['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads'], { cwd: gitdir }).catch(() => ({ stdout: '' }));
+  return new Map(stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+}
+
+export async function startHubServer(opts: { root: string; host?: string; port?: number; onPush?: (p: PushNotice) => void }): Promise<HubServer> {
+  const backend = await httpBackend();
+  let down = false;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (down) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('hub is down\n');
+      req.resume();
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://hub');
+    const isReceive = req.method === 'POST' && url.pathname.endsWith('/git-receive-pack');
+    const repoName = url.pathname.split('/').filter(Boolean)[0] ?? '';
+    const gitdir = join(opts.root, repoName);
+    const before = isReceive && opts.onPush ? await refs(gitdir) : undefined;
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      GIT_PROJECT_ROOT: opts.root,
+      GIT_HTTP_EXPORT_ALL: '1',
+      PATH_INFO: decodeURIComponent(url.pathname),
+      QUERY_STRING: url.search.slice(1),
+      REQUEST_METHOD: req.method ?? 'GET',
+      CONTENT_TYPE: req.headers['content-type'] ?? '',
+      REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
+      REMOTE_USER: 'kaidu',
+      GIT_HTTP_MAX_REQUEST_BUFFER: '100M',
+      ...(req.headers['content-encoding'] ? { HTTP_CONTENT_ENCODING: String(req.headers['content-encoding']) } : {}),
+      ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}),
+      ...(req.headers['content-length'] ? { CONTENT_LENGTH: String(req.headers['content-length']) } : {}),
+    };
+    const cgi = spawn(backend, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    req.pipe(cgi.stdin);
+    let head = Buffer.alloc(0);
+    let headersDone = false;
+    cgi.stdout.on('data', (chunk: Buffer) => {
+      if (headersDone) {
+        res.write(chunk);
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n');
+      const endLf = end < 0 ? head.indexOf('\n\n') : -1;
+      if (end < 0 && endLf < 0) return;
+      const cut = end >= 0 ? end : endLf;
+      const sep = end >= 0 ? 4 : 2;
+      let status = 200;
+      const headers: Record<string, string> = {};
+      for (const line of head.subarray(0, cut).toString('latin1').split(/\r?\n/)) {
+        const i = line.indexOf(':');
+        if (i < 0) continue;
+        const k = line.slice(0, i).trim();
+        const v = line.slice(i + 1).trim();
+        if (k.toLowerCase() === 'status') status = Number(v.split(' ')[0]);
+        else headers[k] = v;
+      }
+      res.writeHead(status, headers);
+      headersDone = true;
+      const rest = head.subarray(cut + sep);
+      if (rest.length) res.write(rest);
+    });
+    cgi.stderr.resume();
+    cgi.on('close', async () => {
+      if (!headersDone) res.writeHead(500).end('git http-backend failed\n');
+      else res.end();
+      if (before && opts.onPush) {
+        const after = await refs(gitdir);
+        for (const [ref, oid] of after) {
+          const was = before.get(ref) ?? '0'.repeat(40);
+          if (was !== oid) opts.onPush({ repo: repoName, ref, before: was, after: oid });
+        }
+      }
+    });
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  return {
+    url,
+    repoUrl: (name) => `${url}/${name}`,
+    setDown: (d) => {
+      down = d;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A bare repository (pushable over http-backend) with an initial commit of `files`, made with native git. */
+export async function createBareRepo(root: string, name: string, opts: { files?: Record<string, string>; branch?: string } = {}): Promise<string> {
+  const branch = opts.branch ?? 'main';
+  const gitdir = join(root, name);
+  await mkdir(root, { recursive: true });
+  await exec('git', ['init', '-q', '--bare', '-b', branch, gitdir]);
+  await exec('git', ['config', 'http.receivepack', 'true'], { cwd: gitdir });
+  if (opts.files && Object.keys(opts.files).length > 0) {
+    const work = await mkdtemp(join(tmpdir(), 'kaidu-seed-'));
+    try {
+      const g = (...args: string[]) => exec('git', ['-c', 'user.name=Kaidu', '-c', 'user.email=kaidu@example.invalid', ...args], { cwd: work });
+      await g('init', '-q', '-b', branch);
+      for (const [path, content] of Object.entries(opts.files)) {
+        await mkdir(dirname(join(work, path)), { recursive: true });
+        await writeFile(join(work, path), content);
+      }
+      await g('add', '-A');
+      await g('commit', '-q', '-m', 'Initial commit');
+      await g('push', '-q', gitdir, `HEAD:refs/heads/${branch}`);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+  return gitdir;
+}

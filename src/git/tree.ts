@@ -1,0 +1,100 @@
+import * as fs from 'node:fs';
+import git from 'isomorphic-git';
+
+export interface TreeEntry {
+  mode: string;
+  path: string;
+  oid: string;
+  type: 'blob' | 'tree' | 'commit';
+}
+
+/** Tree objects by oid: immutable, so a cache never goes stale. */
+export class TreeCache {
+  private readonly trees = new Map<string, TreeEntry[]>();
+  constructor(
+    private readonly gitdir: string,
+    private readonly cache: object,
+  ) {}
+
+  async entries(oid: string): Promise<TreeEntry[]> {
+    let e = this.trees.get(oid);
+    if (!e) {
+      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache });
+      e = tree as TreeEntry[];
+      if (this.trees.size > 50_000) this.trees.clear();
+      this.trees.set(oid, e);
+    }
+    return e;
+  }
+
+  async rootTree(commit: string): Promise<string> {
+    const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache: this.cache });
+    return c.tree;
+  }
+
+  /** The entry at `path` under tree `root`, or undefined. */
+  async lookup(root: string, path: string): Promise<TreeEntry | undefined> {
+    const parts = path.split('/').filter((p) => p && p !== '.');
+    if (parts.length === 0) return { mode: '040000', path: '', oid: root, type: 'tree' };
+    let tree = root;
+    for (let i = 0; i < parts.length; i++) {
+      const entry = (await this.entries(tree)).find((e) => e.path === parts[i]);
+      if (!entry) return undefined;
+      if (i === parts.length - 1) return entry;
+      if (entry.type !== 'tree') return undefined;
+      tree = entry.oid;
+    }
+    return undefined;
+  }
+
+  /** Paths that differ between two trees; identical subtrees (same oid) are skipped whole. */
+  async diff(a: string | undefined, b: string | undefined, prefix = ''): Promise<string[]> {
+    if (a === b) return [];
+    const ea = a ? await this.entries(a) : [];
+    const eb = b ? await this.entries(b) : [];
+    const ma = new Map(ea.map((e) => [e.path, e]));
+    const mb = new Map(eb.map((e) => [e.path, e]));
+    const out: string[] = [];
+    for (const name of [...new Set([...ma.keys(), ...mb.keys()])].sort()) {
+      const x = ma.get(name);
+      const y = mb.get(name);
+      if (x?.oid === y?.oid && x?.type === y?.type) continue;
+      const p = prefix ? `${prefix}/${name}` : name;
+      const xt = x?.type === 'tree' ? x.oid : undefined;
+      const yt = y?.type === 'tree' ? y.oid : undefined;
+      if (xt || yt) out.push(...(await this.diff(xt, yt, p)));
+      if ((x && x.type !== 'tree') || (y && y.type !== 'tree')) out.push(p);
+    }
+    return out;
+  }
+
+  /**
+   * A new tree: `root` with `changes` applied (content to write, null to delete). Only the
+   * changed subtrees are rewritten; an emptied folder disappears, as in git.
+   */
+  async update(root: string | undefined, changes: Map<string, string | null>): Promise<string | undefined> {
+    const entries = new Map((root ? await this.entries(root) : []).map((e) => [e.path, e]));
+    const nested = new Map<string, Map<string, string | null>>();
+    for (const [path, content] of changes) {
+      const slash = path.indexOf('/');
+      if (slash < 0) {
+        if (content === null) entries.delete(path);
+        else {
+          const oid = await git.writeBlob({ fs, gitdir: this.gitdir, blob: Buffer.from(content, 'utf8') });
+          entries.set(path, { mode: '100644', path, oid, type: 'blob' });
+        }
+      } else {
+        const dir = path.slice(0, slash);
+        (nested.get(dir) ?? nested.set(dir, new Map()).get(dir)!).set(path.slice(slash + 1), content);
+      }
+    }
+    for (const [dir, sub] of nested) {
+      const existing = entries.get(dir);
+      const subtree = await this.update(existing?.type === 'tree' ? existing.oid : undefined, sub);
+      if (subtree) entries.set(dir, { mode: '040000', path: dir, oid: subtree, type: 'tree' });
+      else entries.delete(dir);
+    }
+    if (entries.size === 0) return undefined;
+    return git.writeTree({ fs, gitdir: this.gitdir, tree: [...entries.values()] });
+  }
+}
