@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { verifyToken, webhookRoutes } from '../events/index.js';
 import type { Agent } from './agent.js';
@@ -14,7 +14,7 @@ export interface HttpApiOptions {
 
 /** The agent's HTTP surface: health, readiness, status, metrics, manual sync, and the webhooks. */
 export async function buildHttpApi(opts: HttpApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }), disableRequestLogging: true, bodyLimit: 1024 * 1024 });
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
   const { agent } = opts;
 
   app.get('/healthz', async () => ({ ok: true }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { applyPlan, type DelegateSelector } from '../../src/apply/index.js';
-import type { Delegate, DelegateContext } from '../../src/delegates/types.js';
+import type { Delegate, DelegateContext, DelegateResult } from '../../src/delegates/types.js';
 import { plan } from '../../src/plan/index.js';
 import type { ServiceState, StateSnapshot } from '../../src/state/model.js';
 import { buildTopology } from '../../src/topology/index.js';
@@ -15,13 +15,13 @@ function fakeDelegates(behaviour: { fail?: string[]; hang?: string[]; log: strin
   const make = (name: string, handles: string[]): Delegate => ({
     name,
     handles,
-    async create(ctx: DelegateContext) {
+    async create(ctx: DelegateContext): Promise<DelegateResult> {
       behaviour.log.push(`create ${ctx.node.id} ${JSON.stringify(ctx.node.properties)} ${JSON.stringify(ctx.node.env)}`);
       if (behaviour.fail?.includes(ctx.node.name)) throw new Error(`boom in ${ctx.node.name}\nstderr: last line`);
       if (behaviour.hang?.includes(ctx.node.name)) await new Promise((r) => setTimeout(r, 5_000));
       return name === 'port' ? { attributes: { port: nextPort++, address: '127.0.0.1' } } : { attributes: { pid: 100 } };
     },
-    async update(ctx: DelegateContext) {
+    async update(ctx: DelegateContext): Promise<DelegateResult> {
       behaviour.log.push(`update ${ctx.node.id}`);
       return { attributes: { ...(ctx.previous?.attributes ?? {}), updated: true } };
     },
