@@ -1,0 +1,131 @@
+/**
+ * Agent cost on a 10,000-node repository (100 hosts × 100 nodes; the agent runs host-0's share):
+ * push-to-state-commit latency for a one-node change (p50 over several pushes, against the time
+ * a bare `git push` of the same change takes, measured in the same process), CPU used over an idle
+ * minute (nothing polls), and peak RSS. Traffic stays on 127.0.0.1.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:net';
+import { createBareRepo, startHubServer, type PushNotice } from '../src/git/hub-server.js';
+import { deliverPushWebhook } from '../src/demo/webhook-relay.js';
+import { round } from './measure.js';
+
+const exec = promisify(execFile);
+const BIN = fileURLToPath(new URL('../../bin/kaidu.js', import.meta.url));
+const HOSTS = 100;
+const PER_HOST = 100;
+
+function service(version: number): string {
+  const lines = ['tosca_definitions_version: tosca_2_0', 'service_template:', '  node_templates:'];
+  for (let h = 0; h < HOSTS; h++) {
+    lines.push(`    host-${h}: { type: kaidu:Host }`);
+    for (let n = 0; n < PER_HOST; n++) {
+      const mode = h === 0 && n === 0 ? `'07${version % 6}0'` : `'0755'`;
+      lines.push(`    d-${h}-${n}:`, '      type: kaidu:Directory', `      properties: { path: /tmp/kaidu-bench-agent/h${h}/d${n}, mode: ${mode} }`, `      requirements: [ { host: host-${h} } ]`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function cpuTicks(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]); // utime + stime, in clock ticks (1/100 s)
+}
+
+async function peakRss(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export async function benchAgent(): Promise<Record<string, unknown>> {
+  const dir = await mkdtemp(join(tmpdir(), 'kaidu-bench-agent-'));
+  const secret = 'bench';
+  await writeFile(join(dir, 'secret'), secret);
+  await createBareRepo(join(dir, 'hub'), 'hub.git', { files: { 'kaidu.yaml': 'branch: main\n', 'services/big.yaml': service(0) } });
+  let waiters: Array<(p: PushNotice) => void> = [];
+  let agentUrl = '';
+  const hub = await startHubServer({
+    root: join(dir, 'hub'),
+    onPush: (p) => {
+      for (const w of waiters) w(p);
+      waiters = [];
+      if (agentUrl) void deliverPushWebhook(agentUrl, secret, p);
+    },
+  });
+  const url = hub.repoUrl('hub.git');
+  const nextPush = () => new Promise<PushNotice>((r) => waiters.push(r));
+  const port = await freePort();
+  agentUrl = `http://127.0.0.1:${port}`;
+  const agent = spawn(process.execPath, [BIN, 'agent', '--repo', url, '--host', 'host-0', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'agent'), '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'warn'], { stdio: 'ignore' });
+  const git = (cwd: string, ...args: string[]) => exec('git', ['-c', 'user.name=B', '-c', 'user.email=b@example.invalid', ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
+  try {
+    // The first state commit: the catch-up pass applied host-0's 100 nodes.
+    const startedAt = Date.now();
+    await nextPush();
+    const firstPassMs = Date.now() - startedAt;
+    const work = join(dir, 'work');
+    await git(dir, 'clone', '-q', url, work);
+    const latencies: number[] = [];
+    const pushOnly: number[] = [];
+    for (let i = 1; i <= 7; i++) {
+      await git(work, 'pull', '-q', '--rebase', 'origin', 'main');
+      await writeFile(join(work, 'services', 'big.yaml'), service(i));
+      await git(work, 'commit', '-qam', `change ${i}`);
+      const t0 = Date.now();
+      const userPush = nextPush();
+      await git(work, 'push', '-q', 'origin', 'HEAD:main');
+      await userPush;
+      pushOnly.push(Date.now() - t0);
+      // The next push to the hub is the agent's state commit.
+      await nextPush();
+      latencies.push(Date.now() - t0);
+    }
+    latencies.sort((a, b) => a - b);
+    pushOnly.sort((a, b) => a - b);
+    const p50 = latencies[Math.floor(latencies.length / 2)]!;
+    const pushP50 = pushOnly[Math.floor(pushOnly.length / 2)]!;
+    // Idle: no events for a minute; an agent that polls would burn CPU here.
+    const idleSeconds = Number(process.env.KAIDU_BENCH_IDLE_SECONDS ?? 60);
+    const before = await cpuTicks(agent.pid!);
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const idleCpuMs = ((await cpuTicks(agent.pid!)) - before) * 10;
+    const rss = await peakRss(agent.pid!);
+    await mkdir(join(dir, 'x'), { recursive: true });
+    return {
+      nodes: HOSTS * PER_HOST,
+      agent_host_nodes: PER_HOST,
+      first_pass_ms: firstPassMs,
+      push_to_state_commit_ms: latencies,
+      push_to_state_commit_p50_ms: p50,
+      baseline_git_push_p50_ms: pushP50,
+      ratio_p50_to_git_push: round(p50 / pushP50),
+      target_p50_ms: 1500,
+      idle_seconds: idleSeconds,
+      idle_cpu_ms: idleCpuMs,
+      target_idle_cpu_ms: 50,
+      agent_peak_rss_mib: rss,
+      target_peak_rss_mib: 200,
+    };
+  } finally {
+    agent.kill('SIGTERM');
+    await new Promise((r) => agent.once('exit', r));
+    await hub.close();
+    await rm(dir, { recursive: true, force: true });
+    await rm('/tmp/kaidu-bench-agent', { recursive: true, force: true });
+  }
+}
