@@ -185,6 +185,7 @@ export class Agent {
       fileIds: repo.fileIds,
       diagnostics: repo.diagnostics,
       failedServices: repo.failedServices,
+    frozen: repo.state.frozen,
     });
     this.dependsOnHosts = remoteHosts(thePlan, this.opts.host);
     this.lastTip = tip;

@@ -127,6 +127,7 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
     fileIds: repo.fileIds,
     diagnostics: repo.diagnostics,
     failedServices: repo.failedServices,
+    frozen: repo.state.frozen,
   });
   plan.sourceDigest = sourceDigest(repo);
   return { plan, repo, view };

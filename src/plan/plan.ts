@@ -20,6 +20,8 @@ export interface PlanOptions {
   diagnostics?: Diagnostic[];
   /** Services whose templates did not compile: their nodes are left alone, never deleted because of it. */
   failedServices?: readonly string[];
+  /** host → services whose state file there is damaged: no action for them on that host until it is fixed. */
+  frozen?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** Updates of these only rewrite something in place; any other update restarts or recreates. */
@@ -84,7 +86,8 @@ export function plan(topology: Topology, snapshot: StateSnapshot, options: PlanO
 }
 
 function planHost(host: string, topology: Topology, snapshot: StateSnapshot, options: PlanOptions, failed: ReadonlySet<string>): HostPlan {
-  const desired = Object.values(topology.nodes).filter((n) => n.host === host && !n.isHost);
+  const frozen = new Set(options.frozen?.[host] ?? []);
+  const desired = Object.values(topology.nodes).filter((n) => n.host === host && !n.isHost && !frozen.has(n.service));
   const actions = new Map<string, Action>();
   const needs = new Map<string, string[]>();
 
@@ -171,7 +174,7 @@ function planHost(host: string, topology: Topology, snapshot: StateSnapshot, opt
   const deletes: Action[] = [];
   const deleteNeeds = new Map<string, string[]>();
   for (const [service, svcState] of Object.entries(snapshot[host] ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    if (failed.has(service)) continue;
+    if (failed.has(service) || frozen.has(service)) continue;
     for (const [key, st] of Object.entries(svcState.nodes).sort(([a], [b]) => a.localeCompare(b))) {
       const id = `${service}/${key}`;
       if (actions.has(id)) continue;

@@ -9,6 +9,8 @@ export interface LoadedState {
   diagnostics: Diagnostic[];
   /** Repository paths of the state files that could not be read, so writers can refuse them. */
   invalidFiles: string[];
+  /** The same, as host → services, for the planner's `frozen` option. */
+  frozen: Record<string, string[]>;
 }
 
 /** Reads every `state/<host>/<service>.yaml` through the reader (working tree or git revision). */
@@ -16,6 +18,7 @@ export async function loadState(reader: SourceReader, stateDir = 'state', onlyHo
   const snapshot: StateSnapshot = {};
   const diagnostics: Diagnostic[] = [];
   const invalidFiles: string[] = [];
+  const frozen: Record<string, string[]> = {};
   const hosts = (await reader.listDir(stateDir)).filter((e) => e.kind === 'dir' && (!onlyHost || e.name === onlyHost));
   for (const hostEntry of hosts.sort((a, b) => a.name.localeCompare(b.name))) {
     const host = hostEntry.name;
@@ -28,8 +31,11 @@ export async function loadState(reader: SourceReader, stateDir = 'state', onlyHo
       const parsed = parseServiceState(file.text, path, { host, service });
       diagnostics.push(...parsed.diagnostics);
       if (parsed.state) (snapshot[host] ??= {})[service] = parsed.state;
-      else invalidFiles.push(path);
+      else {
+        invalidFiles.push(path);
+        (frozen[host] ??= []).push(service);
+      }
     }
   }
-  return { snapshot, diagnostics, invalidFiles };
+  return { snapshot, diagnostics, invalidFiles, frozen };
 }

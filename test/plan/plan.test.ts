@@ -171,3 +171,11 @@ describe('planner', () => {
     expect(tiny.length).toBeLessThanOrEqual(2_000);
   });
 });
+
+describe('planner and damaged state', () => {
+  it('takes no action for a service whose state file on that host is damaged', () => {
+    const p = plan(webDb(), {}, { revision: 'r', frozen: { 'host-b': ['web-db'] } });
+    expect(p.hosts.find((h) => h.host === 'host-b')!.waves.flat()).toEqual([]);
+    expect(p.hosts.find((h) => h.host === 'host-a')!.summary.wait).toBe(1);
+  });
+});
