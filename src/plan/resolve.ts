@@ -3,7 +3,7 @@ import type { Value } from '../tosca/model.js';
 import { isFunctionCall } from '../tosca/model.js';
 import { instancesOf } from '../topology/build.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
-import { evaluateStandard } from './evaluate.js';
+import { evaluateStandard } from '../tosca/functions-standard.js';
 import { KNOWN_AFTER_APPLY } from './model.js';
 
 export function stateKey(instance: Pick<NodeInstance, 'name' | 'index'>): string {

@@ -1,5 +1,5 @@
-import type { Value } from '../tosca/model.js';
-import { isFunctionCall } from '../tosca/model.js';
+import type { Value } from './model.js';
+import { isFunctionCall } from './model.js';
 
 /**
  * Evaluates the standard functions left in a value once their deferred arguments

@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { SourceFile, SourceReader } from '../tosca/model.js';
+
+/** Files of a working tree for the compiler; ids are content hashes (like git's blob ids). */
+export function fsReader(root: string): SourceReader {
+  const read = async (path: string): Promise<SourceFile | undefined> => {
+    try {
+      const text = await readFile(join(root, path), 'utf8');
+      return { path, text, id: createHash('sha1').update(text).digest('hex') };
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    readFile: read,
+    async listDir(path) {
+      try {
+        const items = await readdir(join(root, path), { withFileTypes: true });
+        return items.filter((d) => d.isFile() || d.isDirectory()).map((d) => ({ name: d.name, kind: d.isDirectory() ? ('dir' as const) : ('file' as const) }));
+      } catch {
+        return [];
+      }
+    },
+    async fileId(path) {
+      return (await read(path))?.id;
+    },
+  };
+}
+
+let profiles: SourceReader | undefined;
+
+/** The standard profiles that ship with Kaidu (`profiles/` of the package), read once. */
+export function profilesReader(): SourceReader {
+  if (profiles) return profiles;
+  const inner = fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url)));
+  const cache = new Map<string, Promise<SourceFile | undefined>>();
+  profiles = {
+    readFile: (path) => cache.get(path) ?? (cache.set(path, inner.readFile(path)), cache.get(path)!),
+    listDir: (path) => inner.listDir(path),
+  };
+  return profiles;
+}

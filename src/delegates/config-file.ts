@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { readFile, rm, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { KaiduError } from '../errors/kaidu-error.js';
+import type { PlainValue } from '../state/model.js';
+import { writeFileAtomic } from '../state/write-file.js';
+import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
+
+/**
+ * Renders `{{ name }}` / `{{ a.b }}` placeholders from `variables`. `{{{{` writes a literal `{{`.
+ * A placeholder without a variable is an error naming it and its line in the template.
+ */
+export function renderTemplate(text: string, variables: Record<string, PlainValue>, templatePath: string): string {
+  const lines = text.split('\n');
+  return lines
+    .map((line, i) =>
+      line
+        .replace(/\{\{\{\{/g, '\u0000')
+        .replace(/\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g, (_m, name: string) => {
+          let cur: PlainValue | undefined = variables;
+          for (const part of name.split('.')) cur = cur && typeof cur === 'object' && !Array.isArray(cur) ? (cur as Record<string, PlainValue>)[part] : undefined;
+          if (cur === undefined) throw new KaiduError('E_DELEGATE', `${templatePath}:${i + 1}: no variable "${name}" for this placeholder`, { hint: `variables: ${Object.keys(variables).join(', ') || 'none'}` });
+          return cur === null ? '' : typeof cur === 'string' ? cur : JSON.stringify(cur);
+        })
+        .replace(/\u0000/g, '{{'),
+    )
+    .join('\n');
+}
+
+/** A file rendered from a repository template, written atomically; re-rendered only when it changes. */
+export class ConfigFileDelegate implements Delegate {
+  readonly name = 'config-file';
+  readonly handles = ['kaidu:ConfigFile'];
+
+  async create(ctx: DelegateContext): Promise<DelegateResult> {
+    const { path, template, variables, mode } = ctx.node.properties;
+    if (typeof path !== 'string' || typeof template !== 'string') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: "path" and "template" are required`);
+    const source = await ctx.readRepoFile(template);
+    if (!source) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: template ${template} is not in the repository`);
+    const rendered = renderTemplate(source.toString('utf8'), (variables ?? {}) as Record<string, PlainValue>, template);
+    const checksum = createHash('sha256').update(rendered).digest('hex');
+    const target = resolve(path);
+    const current = await readFile(target, 'utf8').catch(() => undefined);
+    if (current !== rendered) await writeFileAtomic(target, rendered, parseInt(typeof mode === 'string' ? mode : '0644', 8));
+    return { attributes: { path: target, checksum } };
+  }
+
+  update(ctx: DelegateContext): Promise<DelegateResult> {
+    return this.create(ctx);
+  }
+
+  async delete(ctx: DelegateContext): Promise<void> {
+    const path = ctx.previous?.attributes.path;
+    if (typeof path === 'string') await rm(path, { force: true });
+  }
+
+  async inspect(ctx: DelegateContext): Promise<InspectResult> {
+    const path = ctx.previous?.attributes.path;
+    const exists = typeof path === 'string' && Boolean(await stat(path).catch(() => undefined));
+    return { exists, status: exists ? 'running' : 'stopped', attributes: ctx.previous?.attributes ?? {} };
+  }
+}

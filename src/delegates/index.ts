@@ -1,0 +1,11 @@
+export * from './types.js';
+export { SystemCommandRunner, RecordingRunner, commandFailed, runChecked, tail } from './command-runner.js';
+export { DelegateRegistry, type BuiltinOptions } from './registry.js';
+export { recordOnly } from './record-only.js';
+export { ProcessDelegate } from './process.js';
+export { PortDelegate, portIsFree } from './port.js';
+export { DirectoryDelegate } from './directory.js';
+export { ConfigFileDelegate, renderTemplate } from './config-file.js';
+export { ScriptDelegate, hasScriptOperations, standardInterface } from './script.js';
+export { HttpDelegate, loadPlugins } from './plugins.js';
+export { builtinRegistry } from './builtin.js';

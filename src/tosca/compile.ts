@@ -1,0 +1,598 @@
+/**
+ * From a service template to a `CompiledService`: types resolved, values coerced and validated,
+ * requirements resolved to targets, functions evaluated (or kept when they need discovered state).
+ * Every problem is a diagnostic; nothing here throws on a user's input.
+ */
+import type { Diagnostic, SourceLocation } from './diagnostic.js';
+import type {
+  CompileResult, CompiledArtifact, CompiledCapability, CompiledGroup, CompiledInput, CompiledInterface, CompiledNode,
+  CompiledOperation, CompiledPolicy, CompiledRelationship, CompiledRequirement, CompiledService, SourceReader, Value,
+} from './model.js';
+import { isFunctionCall } from './model.js';
+import { evaluateStandard } from './functions-standard.js';
+import { joinPath, Loader, ParseCache, type Family, type Unit } from './loader.js';
+import { containsCall, KNOWN_FUNCTIONS, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
+import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } from './yaml-source.js';
+
+export interface CompileOptions {
+  /** The Kaidu install's `profiles/` folder. */
+  profiles: SourceReader;
+  inputs?: Record<string, unknown>;
+  cache?: CompileCache;
+}
+
+/** Parsed documents by content id, shared between compiles: an unchanged file is not parsed again. */
+export type CompileCache = ParseCache;
+export function createCompileCache(): CompileCache {
+  return new ParseCache();
+}
+
+export async function compileService(entryPath: string, reader: SourceReader, options: CompileOptions): Promise<CompileResult> {
+  try {
+    return await new ServiceCompiler(entryPath, reader, options).run();
+  } catch (err) {
+    // A bug of ours must still come out as a diagnostic, never as a stack trace to the user.
+    return {
+      typesOnly: false,
+      diagnostics: [{ severity: 'error', code: 'E_TOSCA_INTERNAL', message: `internal compiler error: ${(err as Error).message}`, file: entryPath, line: 1, column: 1, hint: 'this is a Kaidu bug; please report it with the template' }],
+    };
+  }
+}
+
+interface RawTemplate {
+  name: string;
+  node: YamlNode | null;
+  base?: YamlNode | null;
+  loc: SourceLocation;
+}
+
+const HOSTED_ON = new Set(['tosca.relationships.HostedOn', 'tosca:HostedOn', 'kaidu:HostedOn']);
+
+class ServiceCompiler {
+  private loader!: Loader;
+  private checker!: ValueChecker;
+  private unit!: Unit;
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly nodes: Record<string, CompiledNode> = {};
+  private inputs: Record<string, CompiledInput> = {};
+  private readonly evaluating = new Set<string>();
+
+  constructor(
+    private readonly entryPath: string,
+    private readonly reader: SourceReader,
+    private readonly options: CompileOptions,
+  ) {}
+
+  private report(severity: Diagnostic['severity'], code: string, message: string, at: SourceLocation, hint?: string): void {
+    this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
+  }
+
+  private problemAt(at: SourceLocation): Problem {
+    return (code, message, severity = 'error', hint) => this.report(severity, code, message, at, hint);
+  }
+
+  private at(node: unknown): SourceLocation {
+    return locate(this.unit.src, node as YamlNode);
+  }
+
+  async run(): Promise<CompileResult> {
+    const cache = this.options.cache ?? new ParseCache();
+    this.loader = new Loader(this.reader, this.options.profiles, cache);
+    await this.loader.init();
+    await this.loader.implicitScopes();
+    const unit = await this.loader.load({ reader: 'repo', path: this.entryPath }, '');
+    const finish = (r: Omit<CompileResult, 'diagnostics'>): CompileResult => {
+      const own = this.loader.diagnostics.filter((d) => !d.file.startsWith('profiles/') || d.severity === 'error');
+      const all = [...own, ...this.diagnostics];
+      const seen = new Set<string>();
+      const unique = all.filter((d) => {
+        const k = `${d.file}:${d.line}:${d.column}:${d.code}:${d.message}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
+      return { ...r, diagnostics: unique };
+    };
+    if (!unit) {
+      this.report('error', 'E_TOSCA_NOT_FOUND', `no such file: ${this.entryPath}`, { file: this.entryPath, line: 1, column: 1 });
+      return finish({ typesOnly: false });
+    }
+    this.unit = unit;
+    this.checker = new ValueChecker(this.loader);
+    // Every declared type must have a valid chain, used or not.
+    for (const t of [...this.loader.types.values()]) this.loader.chain(t.family, t.canonical);
+    const root = unit.src.root;
+    if (!root) return finish({ typesOnly: false });
+    const tpl = field(root, 'service_template') ?? field(root, 'topology_template');
+    if (tpl === undefined || tpl === null) return finish({ typesOnly: true });
+
+    this.compileInputs(tpl);
+    const raw = this.rawTemplates(tpl);
+    const relTemplates = new Map(entries(field(tpl, 'relationship_templates')).map(([n, node]) => [n, node]));
+    for (const t of raw.values()) this.compileNode(t, raw, relTemplates);
+    for (const n of Object.values(this.nodes)) this.evaluateNode(n);
+
+    const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');
+    const service: CompiledService = {
+      name,
+      file: this.entryPath,
+      toscaVersion: unit.versionText,
+      ...(str(field(root, 'description')) ? { description: str(field(root, 'description'))! } : {}),
+      metadata: this.stringMap(field(root, 'metadata')),
+      inputs: this.inputs,
+      outputs: this.compileOutputs(tpl),
+      nodes: this.nodes,
+      groups: this.compileGroups(tpl),
+      policies: this.compilePolicies(tpl),
+      workflows: ((toJS(unit.src, field(tpl, 'workflows')) ?? {}) as Record<string, Value>),
+      ...(field(tpl, 'substitution_mappings') ? { substitution: (toJS(unit.src, field(tpl, 'substitution_mappings')) ?? {}) as Record<string, Value> } : {}),
+    };
+    if (field(tpl, 'workflows')) this.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', this.at(pairOf(tpl, 'workflows')));
+    if (field(tpl, 'substitution_mappings')) this.report('warning', 'W_TOSCA_SUBSTITUTION', 'substitution mappings are kept but Kaidu does not substitute nodes yet', this.at(pairOf(tpl, 'substitution_mappings')));
+    return finish({ service, typesOnly: false });
+  }
+
+  private stringMap(node: YamlNode | null | undefined): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of entries(node)) {
+      const js = toJS(this.unit.src, v);
+      out[k] = typeof js === 'string' ? js : JSON.stringify(js);
+    }
+    return out;
+  }
+
+  private value(node: YamlNode | null | undefined, unit = this.unit): Value {
+    return toValue(toJS(unit.src, node), unit);
+  }
+
+  private compileInputs(tpl: YamlNode): void {
+    const given = this.options.inputs ?? {};
+    const defs = entries(field(tpl, 'inputs'));
+    for (const [name, node, pair] of defs) {
+      const def = this.checker.propertyDef(name, node, this.unit);
+      const problem = this.problemAt(this.at(pair));
+      let value: Value | undefined;
+      if (Object.prototype.hasOwnProperty.call(given, name)) value = this.checker.coerce(toValue(given[name], this.unit), def.spec, problem, `input "${name}"`);
+      else if (def.hasDefault) value = this.checker.coerce(def.default!, def.spec, problem, `input "${name}"`);
+      else if (def.value !== undefined) value = def.value;
+      else if (def.required) {
+        const substitutable = field(tpl, 'substitution_mappings') !== undefined;
+        this.report(substitutable ? 'warning' : 'error', substitutable ? 'W_TOSCA_INPUT_REQUIRED' : 'E_TOSCA_INPUT_REQUIRED', `input "${name}" needs a value${substitutable ? ' (unless the template is substituted)' : ''}`, this.at(pair), `give it with --input ${name}=VALUE or a default`);
+      }
+      this.inputs[name] = { type: def.spec?.type ?? 'string', required: def.required, ...(str(field(node, 'description')) ? { description: str(field(node, 'description'))! } : {}), ...(value !== undefined ? { value } : {}) };
+    }
+    for (const name of Object.keys(given)) {
+      if (!defs.some(([n]) => n === name)) this.report('warning', 'W_TOSCA_UNKNOWN_INPUT', `input "${name}" is not declared by this template`, { file: this.entryPath, line: 1, column: 1 });
+    }
+  }
+
+  private rawTemplates(tpl: YamlNode): Map<string, RawTemplate> {
+    const out = new Map<string, RawTemplate>();
+    const all = entries(field(tpl, 'node_templates'));
+    const byName = new Map(all.map(([n, node]) => [n, node]));
+    // `copy`: the copied template (itself possibly a copy), deep-merged under this one's own keys.
+    const effective = (name: string, seen: string[]): Record<string, unknown> | undefined => {
+      const node = byName.get(name);
+      if (node === undefined) return undefined;
+      const own = (toJS(this.unit.src, node) ?? {}) as Record<string, unknown>;
+      const copy = typeof own.copy === 'string' ? own.copy : undefined;
+      delete own.copy;
+      if (!copy) return own;
+      if (seen.includes(copy)) {
+        this.report('error', 'E_TOSCA_COPY', `copy cycle: ${[...seen, copy].join(' → ')}`, this.at(field(node, 'copy')));
+        return own;
+      }
+      const base = effective(copy, [...seen, copy]);
+      if (!base) {
+        this.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `"${name}" copies "${copy}", which is not a node template`, this.at(field(node, 'copy')));
+        return own;
+      }
+      return deepMerge(base, own) as Record<string, unknown>;
+    };
+    for (const [name, node, pair] of all) {
+      let effectiveNode = node;
+      if (str(field(node, 'copy'))) {
+        const merged = effective(name, [name]);
+        if (merged) effectiveNode = this.unit.src.doc.createNode(merged) as YamlNode;
+      }
+      out.set(name, { name, node: effectiveNode, loc: this.at(pair) });
+    }
+    return out;
+  }
+
+  private get(t: RawTemplate, key: string): YamlNode | null | undefined {
+    const own = field(t.node, key);
+    return own !== undefined ? own : t.base ? field(t.base, key) : undefined;
+  }
+
+  private typeChain(family: 'node' | 'capability' | 'relationship' | 'interface' | 'artifact' | 'group' | 'policy', ref: string | undefined, at: SourceLocation, unit = this.unit, severity: 'error' | 'warning' = 'error'): { type: string; types: string[] } | undefined {
+    if (!ref) return undefined;
+    const canonical = this.loader.resolve(unit, family, ref);
+    if (!canonical) {
+      this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, at, ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
+      return undefined;
+    }
+    return { type: canonical, types: this.loader.chain(family, canonical) };
+  }
+
+  /** Merged definitions of a key (capabilities, interfaces, artifacts) along a node type's chain. */
+  private mergedDefs(types: string[], key: string, family: Family = 'node'): Map<string, { node: YamlNode | null; unit: Unit }> {
+    const out = new Map<string, { node: YamlNode | null; unit: Unit }>();
+    for (const t of [...types].reverse()) {
+      const def = this.loader.def(family, t);
+      if (def) for (const [k, node] of entries(field(def.node, key))) out.set(k, { node, unit: def.unit });
+    }
+    return out;
+  }
+
+  private assignProperties(defs: Map<string, PropertyDef>, assigned: YamlNode | null | undefined, whose: string, fallback: SourceLocation, unit = this.unit, attributes = false): Record<string, Value> {
+    const out: Record<string, Value> = {};
+    for (const [k, rawV, pair] of entries(assigned)) {
+      const d = defs.get(k);
+      const loc = locate(unit.src, pair);
+      // Long notation of an assignment: { description, value }.
+      const long = field(rawV, 'value') !== undefined && entries(rawV).every(([x]) => x === 'value' || x === 'description');
+      const v = long ? field(rawV, 'value')! : rawV;
+      if (!d) {
+        this.report(attributes ? 'warning' : 'error', attributes ? 'W_TOSCA_UNKNOWN_ATTRIBUTE' : 'E_TOSCA_UNKNOWN_PROPERTY', `${whose} has no ${attributes ? 'attribute' : 'property'} "${k}"`, loc, defs.size ? `it has: ${[...defs.keys()].join(', ')}` : undefined);
+        out[k] = this.value(v, unit);
+        continue;
+      }
+      out[k] = this.checker.coerce(this.value(v, unit), d.spec, (c, m, s, h) => this.report(s ?? 'error', c, m, loc, h), `${whose} ${attributes ? 'attribute' : 'property'} "${k}"`);
+    }
+    for (const d of defs.values()) {
+      if (Object.prototype.hasOwnProperty.call(out, d.name)) continue;
+      if (d.value !== undefined) out[d.name] = d.value;
+      else if (d.hasDefault) out[d.name] = this.checker.coerce(d.default!, d.spec, this.problemAt(fallback), `${whose} ${attributes ? 'attribute' : 'property'} "${d.name}"`);
+      else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, fallback, `add it under properties:`);
+    }
+    return out;
+  }
+
+  private compileNode(t: RawTemplate, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): void {
+    const typeNode = this.get(t, 'type');
+    const ref = str(typeNode);
+    if (!ref) {
+      this.report('error', 'E_TOSCA_MISSING_TYPE', `node template "${t.name}" has no type`, t.loc);
+      return;
+    }
+    const tr = this.typeChain('node', ref, this.at(typeNode));
+    if (!tr) return;
+    const whose = `node "${t.name}" (${ref})`;
+    const propsNode = this.get(t, 'properties');
+    const properties = this.assignProperties(this.checker.definitions('node', tr.type, 'properties'), propsNode, whose, propsNode ? this.at(pairOf(t.node, 'properties') ?? propsNode) : t.loc);
+    const attributes = this.assignProperties(this.checker.definitions('node', tr.type, 'attributes'), this.get(t, 'attributes'), whose, t.loc, this.unit, true);
+
+    // Capabilities: the type's definitions, with the template's property assignments.
+    const capabilities: Record<string, CompiledCapability> = {};
+    const capDefs = this.mergedDefs(tr.types, 'capabilities');
+    const capAssigned = new Map(entries(this.get(t, 'capabilities')).map(([k, v, p]) => [k, { v, p }]));
+    for (const [name, { node, unit }] of capDefs) {
+      const capRef = str(node) ?? str(field(node, 'type'));
+      const ct = capRef ? this.typeChain('capability', capRef, locate(unit.src, node), unit) : undefined;
+      if (!ct) continue;
+      const a = capAssigned.get(name);
+      const defaults = field(node, 'properties');
+      const defs = this.checker.definitions('capability', ct.type, 'properties');
+      const merged = this.assignProperties(defs, a ? field(a.v, 'properties') : undefined, `capability "${name}" of node "${t.name}"`, a ? this.at(a.p) : t.loc);
+      for (const [k, v] of entries(defaults)) if (!a || field(field(a.v, 'properties'), k) === undefined) merged[k] = this.value(v, unit);
+      capabilities[name] = { ...ct, properties: merged, attributes: this.assignProperties(this.checker.definitions('capability', ct.type, 'attributes'), a ? field(a.v, 'attributes') : undefined, `capability "${name}"`, t.loc, this.unit, true) };
+    }
+    for (const [name, { p }] of capAssigned) if (!capDefs.has(name)) this.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, this.at(p), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
+
+    const compiled: CompiledNode = {
+      name: t.name,
+      ...tr,
+      ...(str(this.get(t, 'description')) ? { description: str(this.get(t, 'description'))! } : {}),
+      metadata: this.stringMap(this.get(t, 'metadata')),
+      directives: seqItems(this.get(t, 'directives')).map((d) => str(d) ?? '').filter(Boolean),
+      properties,
+      attributes,
+      capabilities,
+      requirements: [],
+      interfaces: this.compileInterfaces(tr.types, this.get(t, 'interfaces'), t),
+      artifacts: this.compileArtifacts(tr.types, this.get(t, 'artifacts')),
+      source: t.loc,
+    };
+    if (field(t.node, 'node_filter')) this.report('warning', 'W_TOSCA_NODE_FILTER', `node filters are kept but not acted on (node "${t.name}")`, this.at(pairOf(t.node, 'node_filter')));
+    this.nodes[t.name] = compiled;
+    compiled.requirements = this.compileRequirements(t, tr.types, raw, relTemplates);
+  }
+
+  private compileRequirements(t: RawTemplate, types: string[], raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): CompiledRequirement[] {
+    interface ReqDef { capability?: string; node?: string; relationship?: string; unit: Unit; loc: SourceLocation }
+    const defs = new Map<string, ReqDef>();
+    for (const ty of [...types].reverse()) {
+      const def = this.loader.def('node', ty);
+      if (!def) continue;
+      for (const item of seqItems(field(def.node, 'requirements'))) {
+        for (const [name, node] of entries(item)) {
+          const prev = defs.get(name);
+          const rel = str(field(node, 'relationship')) ?? str(field(field(node, 'relationship'), 'type'));
+          defs.set(name, {
+            capability: str(node) ?? str(field(node, 'capability')) ?? prev?.capability,
+            node: str(field(node, 'node')) ?? prev?.node,
+            relationship: rel ?? prev?.relationship,
+            unit: def.unit,
+            loc: locate(def.unit.src, node),
+          } as ReqDef);
+        }
+      }
+    }
+    const out: CompiledRequirement[] = [];
+    for (const item of seqItems(this.get(t, 'requirements'))) {
+      for (const [name, node, pair] of entries(item)) {
+        const loc = this.at(pair);
+        const def = defs.get(name);
+        if (!def) {
+          this.report('error', 'E_TOSCA_UNKNOWN_REQUIREMENT', `node "${t.name}" has no requirement "${name}"`, loc, defs.size ? `its type has: ${[...defs.keys()].join(', ')}` : 'its type declares no requirements');
+          continue;
+        }
+        const nodeRef = str(node) ?? str(field(node, 'node'));
+        const capRef = str(field(node, 'capability'));
+        const relNode = field(node, 'relationship');
+        if (field(node, 'node_filter')) this.report('warning', 'W_TOSCA_NODE_FILTER', 'node filters are kept but not acted on', this.at(pairOf(node, 'node_filter')));
+        let target: string | undefined;
+        if (nodeRef && raw.has(nodeRef)) target = nodeRef;
+        else {
+          const byType = nodeRef ? this.loader.resolve(this.unit, 'node', nodeRef) : def.node ? this.loader.resolve(def.unit, 'node', def.node) : undefined;
+          const wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? this.loader.resolve(this.unit, 'capability', capRef) : def.capability ? this.loader.resolve(def.unit, 'capability', def.capability) : undefined;
+          if (nodeRef && !byType) {
+            this.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, this.at(node), `node templates: ${[...raw.keys()].slice(0, 20).join(', ')}`);
+            continue;
+          }
+          target = this.findTarget(t.name, byType, wantCap, raw);
+          if (!target) {
+            this.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" matches no node template`, loc, 'name a node template, or declare one with the needed capability');
+            continue;
+          }
+        }
+        const relRef = str(relNode) ?? str(field(relNode, 'type'));
+        let relationship: CompiledRelationship | undefined;
+        if (relRef && relTemplates.has(relRef)) {
+          const rt = relTemplates.get(relRef)!;
+          const tt = this.typeChain('relationship', str(field(rt, 'type')), this.at(rt));
+          if (tt) relationship = { ...tt, template: relRef, properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), field(rt, 'properties'), `relationship "${relRef}"`, this.at(rt)), attributes: {}, interfaces: {} };
+        } else {
+          const ref = relRef ?? def.relationship;
+          const unit = relRef ? this.unit : def.unit;
+          const tt = ref ? this.typeChain('relationship', ref, relRef ? this.at(relNode) : def.loc, unit) : { type: 'tosca:DependsOn', types: ['tosca:DependsOn', 'tosca:Root'] };
+          if (tt) relationship = { ...tt, properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), field(relNode, 'properties'), `relationship of requirement "${name}"`, loc), attributes: {}, interfaces: {} };
+        }
+        if (!relationship) continue;
+        const targetNode = this.nodes[target];
+        const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
+        out.push({ name, target, ...(capName ? { capability: capName } : {}), relationship, source: loc });
+      }
+    }
+    return out;
+  }
+
+  private nodesHaveCapabilityName(name: string): boolean {
+    return Object.values(this.nodes).some((n) => n.capabilities[name]);
+  }
+
+  /** By node type and/or capability type: the first template in declaration order, other than the source. */
+  private findTarget(self: string, nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>): string | undefined {
+    for (const name of raw.keys()) {
+      if (name === self) continue;
+      const tref = str(this.get(raw.get(name)!, 'type'));
+      const canonical = tref ? this.loader.resolve(this.unit, 'node', tref) : undefined;
+      if (!canonical) continue;
+      const chain = this.loader.chain('node', canonical);
+      if (nodeType && !chain.includes(nodeType)) continue;
+      if (capType) {
+        const caps = this.mergedDefs(chain, 'capabilities');
+        const has = [...caps.values()].some(({ node, unit }) => {
+          const r = str(node) ?? str(field(node, 'type'));
+          const c = r ? this.loader.resolve(unit, 'capability', r) : undefined;
+          return c ? this.loader.chain('capability', c).includes(capType) : false;
+        });
+        if (!has) continue;
+      }
+      if (nodeType || capType) return name;
+    }
+    return undefined;
+  }
+
+  private compileInterfaces(types: string[], assigned: YamlNode | null | undefined, t: RawTemplate): Record<string, CompiledInterface> {
+    const out: Record<string, CompiledInterface> = {};
+    const defs = this.mergedDefs(types, 'interfaces');
+    const given = new Map(entries(assigned).map(([k, v, p]) => [k, { v, p }]));
+    for (const name of new Set([...defs.keys(), ...given.keys()])) {
+      const def = defs.get(name);
+      const a = given.get(name);
+      if (!def && a) this.report('warning', 'W_TOSCA_UNKNOWN_INTERFACE', `node "${t.name}" assigns interface "${name}", which its type does not declare`, this.at(a.p));
+      const typeRef = str(field(def?.node, 'type')) ?? str(field(a?.v, 'type'));
+      const tt = typeRef ? (this.loader.resolve(def?.unit ?? this.unit, 'interface', typeRef) ?? typeRef) : name;
+      const operations: Record<string, CompiledOperation> = {};
+      const collect = (node: YamlNode | null | undefined, unit: Unit) => {
+        const opsNode = field(node, 'operations');
+        const list = opsNode !== undefined ? entries(opsNode) : entries(node).filter(([k]) => !['type', 'inputs', 'description', 'notifications', 'derived_from'].includes(k));
+        for (const [op, v] of list) {
+          const impl = field(v, 'implementation');
+          const primary = str(v) ?? str(impl) ?? str(field(impl, 'primary')) ?? str(field(field(impl, 'primary'), 'file'));
+          const prev = operations[op];
+          const deps = seqItems(field(impl, 'dependencies')).map((d) => str(d) ?? str(field(d, 'file'))).filter((d): d is string => !!d);
+          const timeout = toJS(unit.src, field(impl, 'timeout'));
+          operations[op] = {
+            ...(primary ? { implementation: /^[a-z]+:\/\//i.test(primary) ? primary : joinPath(unit.dir, primary) } : prev?.implementation ? { implementation: prev.implementation } : {}),
+            dependencies: deps.length ? deps.map((d) => joinPath(unit.dir, d)) : (prev?.dependencies ?? []),
+            ...(typeof timeout === 'number' ? { timeout } : prev?.timeout !== undefined ? { timeout: prev.timeout } : {}),
+            inputs: { ...(prev?.inputs ?? {}), ...Object.fromEntries(entries(field(v, 'inputs')).map(([k, x]) => [k, str(field(x, 'type')) && field(x, 'default') !== undefined ? this.value(field(x, 'default'), unit) : str(field(x, 'type')) ? null : this.value(x, unit)])) },
+            outputs: { ...(prev?.outputs ?? {}), ...Object.fromEntries(entries(field(v, 'outputs')).map(([k, x]) => [k, (toJS(unit.src, x) as string[]) ?? []])) },
+            ...(str(field(v, 'description')) ? { description: str(field(v, 'description'))! } : {}),
+          };
+        }
+      };
+      if (def) collect(def.node, def.unit);
+      if (a) collect(a.v, this.unit);
+      out[name] = { type: tt, types: this.loader.def('interface', tt) ? this.loader.chain('interface', tt) : [tt], inputs: Object.fromEntries(entries(field(a?.v, 'inputs')).map(([k, x]) => [k, this.value(x)])), operations };
+    }
+    return out;
+  }
+
+  private compileArtifacts(types: string[], assigned: YamlNode | null | undefined): Record<string, CompiledArtifact> {
+    const out: Record<string, CompiledArtifact> = {};
+    const all = new Map<string, { node: YamlNode | null; unit: Unit }>([...this.mergedDefs(types, 'artifacts')]);
+    for (const [k, v] of entries(assigned)) all.set(k, { node: v, unit: this.unit });
+    for (const [name, { node, unit }] of all) {
+      const file = str(node) ?? str(field(node, 'file'));
+      if (!file) continue;
+      const typeRef = str(field(node, 'type'));
+      const canonical = typeRef ? this.loader.resolve(unit, 'artifact', typeRef) : undefined;
+      if (typeRef && !canonical) this.report('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown artifact type "${typeRef}"`, locate(unit.src, field(node, 'type')));
+      out[name] = {
+        type: canonical ?? 'tosca:File',
+        types: canonical ? this.loader.chain('artifact', canonical) : ['tosca:File'],
+        file: /^[a-z]+:\/\//i.test(file) || str(field(node, 'repository')) ? file : joinPath(unit.dir, file),
+        ...(str(field(node, 'repository')) ? { repository: str(field(node, 'repository'))! } : {}),
+        ...(str(field(node, 'deploy_path')) ? { deployPath: str(field(node, 'deploy_path'))! } : {}),
+        properties: Object.fromEntries(entries(field(node, 'properties')).map(([k, x]) => [k, this.value(x, unit)])),
+      };
+    }
+    return out;
+  }
+
+  private compileGroups(tpl: YamlNode): Record<string, CompiledGroup> {
+    const out: Record<string, CompiledGroup> = {};
+    for (const [name, node, pair] of entries(field(tpl, 'groups'))) {
+      const tt = this.typeChain('group', str(field(node, 'type')), this.at(field(node, 'type') ?? pair));
+      if (!tt) continue;
+      const members = seqItems(field(node, 'members')).map((m) => str(m) ?? '').filter(Boolean);
+      for (const m of members) if (!this.nodes[m]) this.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `group "${name}" names "${m}", which is not a node template`, this.at(pair));
+      out[name] = { name, ...tt, members, properties: this.assignProperties(this.checker.definitions('group', tt.type, 'properties'), field(node, 'properties'), `group "${name}"`, this.at(pair)), source: this.at(pair) };
+    }
+    return out;
+  }
+
+  private compilePolicies(tpl: YamlNode): CompiledPolicy[] {
+    const p = field(tpl, 'policies');
+    const list: Array<[string, YamlNode | null, unknown]> = seqItems(p).length ? seqItems(p).flatMap((i) => entries(i)) : entries(p);
+    const out: CompiledPolicy[] = [];
+    for (const [name, node, pair] of list) {
+      const loc = this.at(pair as YamlNode);
+      const tt = this.typeChain('policy', str(field(node, 'type')), this.at(field(node, 'type') ?? (pair as YamlNode)));
+      if (!tt) continue;
+      const targets = seqItems(field(node, 'targets')).map((m) => str(m) ?? '').filter(Boolean);
+      out.push({ name, ...tt, targets, properties: this.assignProperties(this.checker.definitions('policy', tt.type, 'properties'), field(node, 'properties'), `policy "${name}"`, loc), source: loc });
+    }
+    return out;
+  }
+
+  private compileOutputs(tpl: YamlNode): Record<string, Value> {
+    const out: Record<string, Value> = {};
+    for (const [name, node] of entries(field(tpl, 'outputs'))) {
+      const v = field(node, 'value');
+      out[name] = this.evaluate(this.value(v !== undefined ? v : node), undefined, this.at(node));
+    }
+    return out;
+  }
+
+  // --- functions ---------------------------------------------------------------------------
+
+  private evaluateNode(n: CompiledNode): void {
+    for (const k of Object.keys(n.properties)) n.properties[k] = this.evaluateProperty(n, k);
+    for (const k of Object.keys(n.attributes)) n.attributes[k] = this.evaluate(n.attributes[k]!, n.name, n.source);
+    for (const c of Object.values(n.capabilities)) for (const k of Object.keys(c.properties)) c.properties[k] = this.evaluate(c.properties[k]!, n.name, n.source);
+    for (const r of n.requirements) for (const k of Object.keys(r.relationship.properties)) r.relationship.properties[k] = this.evaluate(r.relationship.properties[k]!, n.name, r.source);
+    for (const i of Object.values(n.interfaces)) for (const op of Object.values(i.operations)) for (const k of Object.keys(op.inputs)) op.inputs[k] = this.evaluate(op.inputs[k]!, n.name, n.source);
+  }
+
+  private evaluateProperty(n: CompiledNode, key: string): Value {
+    const id = `${n.name}\0${key}`;
+    if (this.evaluating.has(id)) {
+      this.report('error', 'E_TOSCA_FUNCTION', `property "${key}" of node "${n.name}" depends on itself through get_property`, n.source);
+      return null;
+    }
+    this.evaluating.add(id);
+    try {
+      n.properties[key] = this.evaluate(n.properties[key]!, n.name, n.source);
+      return n.properties[key]!;
+    } finally {
+      this.evaluating.delete(id);
+    }
+  }
+
+  private entity(name: Value, self: string | undefined, at: SourceLocation, fn: string): string | undefined {
+    if (name === 'SELF') return self;
+    if (name === 'HOST') {
+      const host = self ? this.nodes[self]?.requirements.find((r) => r.relationship.types.some((x) => HOSTED_ON.has(x)) || r.name === 'host') : undefined;
+      return host?.target;
+    }
+    if (name === 'SOURCE' || name === 'TARGET') return undefined;
+    if (typeof name === 'string' && this.nodes[name]) return name;
+    if (typeof name === 'string') this.report('error', 'E_TOSCA_FUNCTION', `${fn}: "${name}" is not a node template`, at, 'use SELF, HOST, SOURCE, TARGET or a node template name');
+    return undefined;
+  }
+
+  private evaluate(v: Value, self: string | undefined, at: SourceLocation): Value {
+    if (Array.isArray(v)) return v.map((x) => this.evaluate(x, self, at));
+    if (!isFunctionCall(v)) {
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.evaluate(x, self, at)]));
+      return v;
+    }
+    const fn = v.$fn;
+    if (fn === 'get_attribute') {
+      const [who, ...path] = v.args;
+      const name = who === 'SELF' || who === 'HOST' ? (this.entity(who, self, at, fn) ?? who) : who;
+      if (typeof name === 'string' && name !== 'SOURCE' && name !== 'TARGET' && !this.nodes[name] && name !== 'SELF' && name !== 'HOST') {
+        this.report('error', 'E_TOSCA_FUNCTION', `get_attribute: "${name}" is not a node template`, at);
+      }
+      return { $fn: fn, args: [name ?? null, ...path.map((p) => this.evaluate(p, self, at))] };
+    }
+    if (fn === 'get_input') {
+      const [name, ...path] = v.args.map((a) => this.evaluate(a, self, at));
+      const first = Array.isArray(name) ? name[0] : name;
+      const rest = Array.isArray(name) ? name.slice(1) : path;
+      if (typeof first !== 'string' || !this.inputs[first]) {
+        this.report('error', 'E_TOSCA_FUNCTION', `get_input: no input named ${JSON.stringify(first)}`, at, `inputs: ${Object.keys(this.inputs).join(', ') || 'none'}`);
+        return null;
+      }
+      return walk(this.inputs[first]!.value ?? null, rest);
+    }
+    if (fn === 'get_property') {
+      const [who, ...path] = v.args.map((a) => this.evaluate(a, self, at));
+      const target = this.entity(who ?? null, self, at, fn);
+      if (!target) return v;
+      const node = this.nodes[target]!;
+      if (typeof path[0] === 'string' && path.length > 1 && node.capabilities[path[0]] && !(path[0] in node.properties)) {
+        return walk(node.capabilities[path[0]]!.properties[String(path[1])] ?? null, path.slice(2));
+      }
+      if (typeof path[0] === 'string' && node.requirements.some((r) => r.name === path[0])) return { $fn: fn, args: [target, ...path] };
+      if (typeof path[0] === 'string' && !(path[0] in node.properties)) {
+        this.report('error', 'E_TOSCA_FUNCTION', `get_property: node "${target}" has no property "${path[0]}"`, at);
+        return null;
+      }
+      return walk(typeof path[0] === 'string' ? this.evaluateProperty(node, path[0]) : null, path.slice(1));
+    }
+    const args = v.args.map((a) => this.evaluate(a, self, at));
+    if (!KNOWN_FUNCTIONS.has(fn) && !this.unit.functions.has(fn)) {
+      this.report('warning', 'W_TOSCA_UNKNOWN_FUNCTION', `unknown function "$${fn}": kept as a call`, at, 'declare custom functions under functions:');
+      return { $fn: fn, args };
+    }
+    if (args.some(containsCall)) return { $fn: fn, args };
+    const result = evaluateStandard(fn, args);
+    return result === undefined ? { $fn: fn, args } : result;
+  }
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (base && over && typeof base === 'object' && typeof over === 'object' && !Array.isArray(base) && !Array.isArray(over)) {
+    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMerge(out[k], v) : v;
+    return out;
+  }
+  return over === undefined ? base : over;
+}
+
+function walk(v: Value, path: Value[]): Value {
+  let cur: Value = v;
+  for (const p of path) {
+    if (cur === null || typeof cur !== 'object' || isFunctionCall(cur)) return null;
+    cur = Array.isArray(cur) ? (typeof p === 'number' ? (cur[p] ?? null) : null) : ((cur as Record<string, Value>)[String(p)] ?? null);
+  }
+  return cur;
+}
+
+export type { TypeSpec };

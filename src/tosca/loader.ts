@@ -1,0 +1,344 @@
+/**
+ * Loads a template and everything it imports into one type registry. Each file gets a scope:
+ * its own types, what it imports without a namespace, and namespaces (`ns:Name`, nested as
+ * `a:b:Name`). The standard profiles are implicit: `tosca:` (2.0 simple profile, or the 1.3
+ * normative types with their dotted names for 1.x documents) and `kaidu:` everywhere.
+ */
+import { parse as parseYamlText } from 'yaml';
+import type { Diagnostic, SourceLocation } from './diagnostic.js';
+import type { SourceReader } from './model.js';
+import { entries, field, locate, parseYaml, seqItems, str, type YamlNode, type YamlSource } from './yaml-source.js';
+
+export type Family = 'data' | 'capability' | 'interface' | 'artifact' | 'relationship' | 'node' | 'group' | 'policy';
+export const FAMILY_KEYS: Record<Family, string> = {
+  data: 'data_types',
+  capability: 'capability_types',
+  interface: 'interface_types',
+  artifact: 'artifact_types',
+  relationship: 'relationship_types',
+  node: 'node_types',
+  group: 'group_types',
+  policy: 'policy_types',
+};
+const FAMILIES = Object.keys(FAMILY_KEYS) as Family[];
+/** 1.3 shorthand: `tosca:Compute` in a node context means `tosca.nodes.Compute`. */
+const NORMATIVE_PREFIX: Record<Family, string> = {
+  data: 'tosca.datatypes.',
+  capability: 'tosca.capabilities.',
+  interface: 'tosca.interfaces.',
+  artifact: 'tosca.artifacts.',
+  relationship: 'tosca.relationships.',
+  node: 'tosca.nodes.',
+  group: 'tosca.groups.',
+  policy: 'tosca.policies.',
+};
+
+export interface Scope {
+  types: Record<Family, Map<string, string>>;
+  namespaces: Map<string, Scope>;
+}
+
+export interface Unit {
+  src: YamlSource;
+  /** 2 for tosca_2_0, 1 for tosca_simple_yaml_1_x. */
+  version: 1 | 2;
+  versionText: string;
+  /** Folder of the file, for relative imports and artifacts. */
+  dir: string;
+  scope: Scope;
+  /** Functions declared in `functions:` (kept as calls). */
+  functions: Set<string>;
+  fromProfiles: boolean;
+}
+
+export interface TypeDef {
+  family: Family;
+  canonical: string;
+  name: string;
+  parentRef?: string;
+  parentNode?: YamlNode | null;
+  node: YamlNode | null;
+  unit: Unit;
+}
+
+function emptyScope(): Scope {
+  return { types: Object.fromEntries(FAMILIES.map((f) => [f, new Map()])) as Scope['types'], namespaces: new Map() };
+}
+
+export function joinPath(dir: string, rel: string): string {
+  const parts = (rel.startsWith('/') ? rel.slice(1) : `${dir}/${rel}`).split('/');
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p === '' || p === '.') continue;
+    if (p === '..') {
+      if (out.length && out[out.length - 1] !== '..') out.pop();
+      else out.push('..');
+    } else out.push(p);
+  }
+  return out.join('/');
+}
+
+const dirOf = (path: string) => (path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+
+interface ProfileEntry {
+  file: string;
+  namespace?: string;
+}
+
+/** Parsed documents by content id: shared across compiles (the incremental compile cache). */
+export class ParseCache {
+  readonly docs = new Map<string, YamlSource>();
+  profileIndex?: Map<string, ProfileEntry>;
+}
+
+export class Loader {
+  readonly types = new Map<string, TypeDef>();
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly units = new Map<string, Unit>();
+  private readonly loading: string[] = [];
+  private profileIndex = new Map<string, ProfileEntry>();
+  private implicit: { tosca2?: Scope; normative?: Scope; kaidu?: Scope } = {};
+
+  constructor(
+    private readonly repo: SourceReader,
+    private readonly profiles: SourceReader,
+    private readonly cache: ParseCache,
+  ) {}
+
+  private diag(severity: Diagnostic['severity'], code: string, message: string, at: SourceLocation, hint?: string): void {
+    this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
+  }
+
+  async init(): Promise<void> {
+    if (this.cache.profileIndex) {
+      this.profileIndex = this.cache.profileIndex;
+    } else {
+      const index = await this.profiles.readFile('index.yaml');
+      if (index) {
+        const data = (parseYamlText(index.text) as { profiles?: Record<string, ProfileEntry> } | null)?.profiles ?? {};
+        for (const [name, entry] of Object.entries(data)) this.profileIndex.set(name, entry);
+      }
+      this.cache.profileIndex = this.profileIndex;
+    }
+  }
+
+  /** The scope of a profile by name, loaded once. */
+  async profile(name: string, from?: { src: YamlSource; node: YamlNode | null }): Promise<Scope | undefined> {
+    const entry = this.profileIndex.get(name);
+    let unit: Unit | undefined;
+    if (entry) unit = await this.load({ reader: 'profiles', path: entry.file }, entry.namespace ? `${entry.namespace}:` : '');
+    else {
+      // A profile of the user's repository: profiles/<anything>.yaml whose `profile:` is the name.
+      for (const e of await this.repo.listDir('profiles')) {
+        if (e.kind !== 'file' || !/\.ya?ml$/.test(e.name)) continue;
+        const f = await this.repo.readFile(`profiles/${e.name}`);
+        if (f && new RegExp(`^profile:\\s*['"]?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]?\\s*$`, 'm').test(f.text)) {
+          unit = await this.load({ reader: 'repo', path: `profiles/${e.name}` }, '');
+          break;
+        }
+      }
+    }
+    if (!unit && from) this.diag('warning', 'W_TOSCA_UNKNOWN_PROFILE', `profile "${name}" is not available here: types from it cannot be checked, and using them is an error`, locate(from.src, from.node), `profiles here: ${[...this.profileIndex.keys()].join(', ')}`);
+    return unit?.scope;
+  }
+
+  async implicitScopes(): Promise<void> {
+    this.implicit.tosca2 = await this.profile('org.oasis-open.simple:2.0');
+    this.implicit.normative = await this.profile('tosca-simple-1.3');
+    this.implicit.kaidu = await this.profile('io.kaidu:1.0');
+  }
+
+  /**
+   * Loads one file (once per prefix). `prefix` is prepended to the canonical names of the types it
+   * declares: `tosca:` and `kaidu:` for the profiles, '' for the user's files.
+   */
+  async load(ref: { reader: 'repo' | 'profiles'; path: string }, prefix: string, from?: { src: YamlSource; node: YamlNode | null }): Promise<Unit | undefined> {
+    const key = `${ref.reader}:${ref.path}`;
+    if (this.loading.includes(key)) {
+      if (from) this.diag('error', 'E_TOSCA_IMPORT_CYCLE', `import cycle: ${[...this.loading.slice(this.loading.indexOf(key)), key].map((k) => k.replace(/^[a-z]+:/, '')).join(' → ')}`, locate(from.src, from.node));
+      return undefined;
+    }
+    const existing = this.units.get(key);
+    if (existing) return existing;
+    const reader = ref.reader === 'repo' ? this.repo : this.profiles;
+    const file = await reader.readFile(ref.path);
+    if (!file) {
+      if (from) this.diag('error', 'E_TOSCA_IMPORT_NOT_FOUND', `import not found: ${ref.path}`, locate(from.src, from.node), 'import paths are relative to the importing file');
+      return undefined;
+    }
+    let src = this.cache.docs.get(`${file.id}:${ref.path}`);
+    if (!src) {
+      src = parseYaml(ref.reader === 'profiles' ? `profiles/${ref.path}` : ref.path, file.text);
+      if (this.cache.docs.size > 20_000) this.cache.docs.clear();
+      this.cache.docs.set(`${file.id}:${ref.path}`, src);
+    }
+    this.diagnostics.push(...src.diagnostics);
+    const versionText = str(field(src.root, 'tosca_definitions_version')) ?? '';
+    let version: 1 | 2 = 2;
+    if (/^tosca_simple_yaml_1_[0-3]$/.test(versionText)) version = 1;
+    else if (versionText !== 'tosca_2_0') {
+      if (src.root) {
+        this.diag('error', 'E_TOSCA_VERSION', versionText ? `unsupported tosca_definitions_version "${versionText}"` : 'missing tosca_definitions_version', locate(src, field(src.root, 'tosca_definitions_version') ?? src.root), 'use tosca_2_0 or tosca_simple_yaml_1_0 … 1_3');
+      }
+    }
+    const unit: Unit = { src, version, versionText, dir: dirOf(ref.path), scope: emptyScope(), functions: new Set(), fromProfiles: ref.reader === 'profiles' };
+    this.units.set(key, unit);
+    if (!src.root) return unit;
+    this.loading.push(key);
+    try {
+      for (const [name] of entries(field(src.root, 'functions'))) unit.functions.add(name.replace(/^\$/, ''));
+      for (const item of seqItems(field(src.root, 'imports'))) await this.importOne(unit, ref.reader, item);
+      this.declare(unit, prefix);
+    } finally {
+      this.loading.pop();
+    }
+    return unit;
+  }
+
+  private async importOne(unit: Unit, reader: 'repo' | 'profiles', item: YamlNode): Promise<void> {
+    const simple = str(item);
+    const file = simple ?? str(field(item, 'file')) ?? str(field(item, 'url'));
+    const profile = str(field(item, 'profile'));
+    const ns = str(field(item, 'namespace')) ?? str(field(item, 'namespace_prefix'));
+    let scope: Scope | undefined;
+    if (profile) scope = await this.profile(profile, { src: unit.src, node: item });
+    else if (file) {
+      if (/^[a-z]+:\/\//i.test(file)) {
+        this.diag('warning', 'W_TOSCA_REMOTE_IMPORT', `remote import ${file} is not fetched; its types are unknown`, locate(unit.src, item));
+        return;
+      }
+      let path = joinPath(unit.dir, file);
+      // Not beside the importer: look in the profiles/ folders of the enclosing folders, the way
+      // shared profiles are laid out next to the templates that use them.
+      if (!(await (reader === 'repo' ? this.repo : this.profiles).readFile(path))) {
+        const rest = file.replace(/^(\.\.\/|\.\/)+/, '');
+        for (let up = 0, dir = unit.dir; up < 8; up++, dir = joinPath(dir, '..')) {
+          const candidate = joinPath(dir, `profiles/${rest}`);
+          if (await (reader === 'repo' ? this.repo : this.profiles).readFile(candidate)) {
+            path = candidate;
+            break;
+          }
+        }
+      }
+      const child = await this.load({ reader, path }, '', { src: unit.src, node: item });
+      scope = child?.scope;
+    } else {
+      this.diag('error', 'E_TOSCA_IMPORT', 'an import needs a file (or url) or a profile', locate(unit.src, item));
+      return;
+    }
+    if (!scope) return;
+    if (ns) unit.scope.namespaces.set(ns, scope);
+    else {
+      for (const f of FAMILIES) for (const [k, v] of scope.types[f]) if (!unit.scope.types[f].has(k)) unit.scope.types[f].set(k, v);
+      for (const [k, v] of scope.namespaces) if (!unit.scope.namespaces.has(k)) unit.scope.namespaces.set(k, v);
+    }
+  }
+
+  private declare(unit: Unit, prefix: string): void {
+    for (const family of FAMILIES) {
+      for (const [name, node, pair] of entries(field(unit.src.root, FAMILY_KEYS[family]))) {
+        let canonical = `${prefix}${name}`;
+        const clash = this.types.get(`${family}|${canonical}`);
+        if (clash && clash.unit !== unit) canonical = `${canonical}@${unit.src.path}`;
+        const parentNode = field(node, 'derived_from');
+        const def: TypeDef = { family, canonical, name, node, unit, ...(str(parentNode) ? { parentRef: str(parentNode)!, parentNode } : {}) };
+        if (clash && clash.unit === unit) {
+          this.diag('error', 'E_TOSCA_DUPLICATE_TYPE', `type "${name}" is declared twice`, locate(unit.src, pair));
+          continue;
+        }
+        this.types.set(`${family}|${canonical}`, def);
+        unit.scope.types[family].set(name, canonical);
+      }
+    }
+  }
+
+  /** A type reference as written in `unit` → canonical name, or undefined. */
+  resolve(unit: Unit, family: Family, ref: string): string | undefined {
+    const scopes: Scope[] = [unit.scope];
+    const lookup = (scope: Scope, name: string): string | undefined => {
+      const direct = scope.types[family].get(name);
+      if (direct) return direct;
+      const i = name.indexOf(':');
+      if (i > 0) {
+        const ns = scope.namespaces.get(name.slice(0, i));
+        if (ns) return lookup(ns, name.slice(i + 1));
+      }
+      return undefined;
+    };
+    for (const s of scopes) {
+      const found = lookup(s, ref);
+      if (found) return found;
+    }
+    const i = ref.indexOf(':');
+    const ns = i > 0 ? ref.slice(0, i) : undefined;
+    const rest = i > 0 ? ref.slice(i + 1) : ref;
+    if (ns === 'kaidu' && this.implicit.kaidu) return lookup(this.implicit.kaidu, rest);
+    if (unit.version === 1 || unit.fromProfiles) {
+      const normative = this.implicit.normative;
+      if (normative) {
+        if (ns === 'tosca') {
+          const hit = lookup(normative, `${NORMATIVE_PREFIX[family]}${rest}`) ?? lookup(normative, rest);
+          if (hit) return hit;
+          for (const [name, canonical] of normative.types[family]) if (name.endsWith(`.${rest}`)) return canonical;
+          return undefined;
+        }
+        if (!ns) {
+          const hit = lookup(normative, ref) ?? lookup(normative, `${NORMATIVE_PREFIX[family]}${ref}`);
+          if (hit) return hit;
+          if (unit.version === 1) for (const [name, canonical] of normative.types[family]) if (name.endsWith(`.${ref}`)) return canonical;
+        }
+      }
+    }
+    if (ns === 'tosca' && this.implicit.tosca2) return lookup(this.implicit.tosca2, rest);
+    // 1.3 dotted names in a 2.0 document, as other tools write them.
+    if (!ns && ref.startsWith('tosca.') && this.implicit.normative) return lookup(this.implicit.normative, ref);
+    return undefined;
+  }
+
+  /** Derivation chain, most-derived first; a cycle or unknown parent is reported once and cut. */
+  private chains = new Map<string, string[]>();
+  def(family: Family, canonical: string): TypeDef | undefined {
+    return this.types.get(`${family}|${canonical}`);
+  }
+
+  chain(family: Family, canonical: string): string[] {
+    const cacheKey = `${family}|${canonical}`;
+    const cached = this.chains.get(cacheKey);
+    if (cached) return cached;
+    const out: string[] = [];
+    const seen = new Set<string>();
+    let cur: string | undefined = canonical;
+    while (cur) {
+      if (seen.has(cur)) {
+        const def = this.def(family, canonical)!;
+        this.diag('warning', 'W_TOSCA_DERIVATION_CYCLE', `derivation cycle: ${[...out, cur].join(' → ')}`, locate(def.unit.src, def.parentNode ?? def.node));
+        break;
+      }
+      seen.add(cur);
+      out.push(cur);
+      const def = this.def(family, cur);
+      if (!def?.parentRef) break;
+      if (PRIMITIVES.has(def.parentRef) || def.parentRef === 'scalar') {
+        out.push(def.parentRef);
+        break;
+      }
+      const parent = this.resolve(def.unit, def.family, def.parentRef);
+      if (!parent) {
+        this.diag('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown parent type "${def.parentRef}" of ${def.name}`, locate(def.unit.src, def.parentNode ?? def.node));
+        break;
+      }
+      cur = parent;
+    }
+    this.chains.set(cacheKey, out);
+    return out;
+  }
+
+  report(severity: Diagnostic['severity'], code: string, message: string, at: SourceLocation, hint?: string): void {
+    this.diag(severity, code, message, at, hint);
+  }
+}
+
+export const PRIMITIVES = new Set([
+  'string', 'integer', 'float', 'boolean', 'timestamp', 'version', 'range', 'list', 'map', 'nil', 'null', 'bytes', 'any',
+  'scalar-unit.size', 'scalar-unit.time', 'scalar-unit.frequency', 'scalar-unit.bitrate',
+]);

@@ -1,0 +1,390 @@
+/**
+ * Values: function calls recognised in raw YAML, coercion to TOSCA types (primitives, scalar
+ * units, lists and maps with schemas, user data types), and validation clauses (2.0 `validation`,
+ * 1.3 `constraints`).
+ */
+import { parse as parseYamlText } from 'yaml';
+import type { FunctionCall, Value } from './model.js';
+import { isFunctionCall } from './model.js';
+import { evaluateStandard } from './functions-standard.js';
+import { PRIMITIVES, type Family, type Loader, type Unit } from './loader.js';
+import { compareVersions, parseCustomScalar, parseScalar, SCALAR_KINDS, type ScalarKind } from './scalars.js';
+import { entries, field, str, toJS, type YamlNode } from './yaml-source.js';
+
+/** Functions TOSCA 1.x (and Puccini's 2.0 examples) write without a `$`. */
+const BARE_FUNCTIONS = new Set(['get_input', 'get_property', 'get_attribute', 'get_operation_output', 'get_nodes_of_type', 'get_artifact', 'concat', 'join', 'token']);
+export const KNOWN_FUNCTIONS = new Set([
+  ...BARE_FUNCTIONS, 'value', 'length', 'sum', 'difference', 'product', 'quotient', 'remainder', 'round', 'floor', 'ceil', 'node_index', 'relationship_index',
+  'and', 'or', 'not', 'xor', 'equal', 'greater_than', 'greater_or_equal', 'less_than', 'less_or_equal', 'in_range', 'valid_values', 'min_length', 'max_length', 'matches', 'pattern', 'has_suffix', 'has_prefix', 'contains', 'has_entry', 'has_key', 'has_all_entries', 'has_all_keys', 'has_any_entry', 'has_any_key',
+]);
+
+/** Raw YAML data (plain JS) → Value, with function calls recognised and `$$` keys unescaped. */
+export function toValue(raw: unknown, unit: Unit): Value {
+  if (Array.isArray(raw)) return raw.map((x) => toValue(x, unit));
+  if (raw instanceof Date) return raw.toISOString();
+  if (raw && typeof raw === 'object') {
+    const keys = Object.keys(raw);
+    if (keys.length === 1) {
+      const k = keys[0]!;
+      const name = k.startsWith('$$') ? undefined : k.startsWith('$') ? k.slice(1) : BARE_FUNCTIONS.has(k) ? k : undefined;
+      if (name !== undefined) {
+        const arg = (raw as Record<string, unknown>)[k];
+        const args = Array.isArray(arg) ? arg : [arg];
+        return { $fn: name, args: args.map((a) => toValue(a, unit)) };
+      }
+    }
+    const out: Record<string, Value> = {};
+    for (const k of keys) out[mapKey(k, unit)] = toValue((raw as Record<string, unknown>)[k], unit);
+    return out;
+  }
+  if (raw === undefined) return null;
+  return raw as Value;
+}
+
+/** A map key: `$$x` is a literal `$x`; a key that is a function call of literals is evaluated. */
+function mapKey(k: string, unit: Unit): string {
+  if (k.startsWith('$$')) return k.slice(1);
+  if (/^\{.*\}$/.test(k.trim())) {
+    try {
+      const v = toValue(parseYamlText(k), unit);
+      if (isFunctionCall(v) && !v.args.some(containsCall)) {
+        const r = evaluateStandard(v.$fn, v.args);
+        if (typeof r === 'string' || typeof r === 'number') return String(r);
+      }
+    } catch {
+      // not YAML: a plain key
+    }
+  }
+  return k;
+}
+
+export function containsCall(v: Value): boolean {
+  if (isFunctionCall(v)) return true;
+  if (Array.isArray(v)) return v.some(containsCall);
+  if (v && typeof v === 'object') return Object.values(v).some(containsCall);
+  return false;
+}
+
+/** What a value must be: a type written in `unit`, with schemas and validation. */
+export interface TypeSpec {
+  type: string;
+  unit: Unit;
+  entry?: TypeSpec;
+  key?: TypeSpec;
+  validation?: unknown;
+  constraints?: unknown[];
+}
+
+export function specFrom(def: YamlNode | null | undefined, unit: Unit, inherited?: TypeSpec): TypeSpec | undefined {
+  const simple = str(def);
+  if (simple) return { type: simple, unit };
+  const type = str(field(def, 'type')) ?? inherited?.type;
+  if (!type) return inherited;
+  const spec: TypeSpec = { type, unit: str(field(def, 'type')) ? unit : inherited!.unit };
+  const entry = field(def, 'entry_schema');
+  const key = field(def, 'key_schema');
+  if (entry !== undefined) spec.entry = specFrom(entry, unit);
+  else if (inherited?.entry) spec.entry = inherited.entry;
+  if (key !== undefined) spec.key = specFrom(key, unit);
+  else if (inherited?.key) spec.key = inherited.key;
+  const validation = field(def, 'validation');
+  if (validation !== undefined) spec.validation = toJS(unit.src, validation);
+  else if (inherited?.validation !== undefined) spec.validation = inherited.validation;
+  const constraints = field(def, 'constraints');
+  if (constraints !== undefined) spec.constraints = toJS(unit.src, constraints) as unknown[];
+  else if (inherited?.constraints) spec.constraints = inherited.constraints;
+  return spec;
+}
+
+export interface PropertyDef {
+  name: string;
+  spec?: TypeSpec;
+  required: boolean;
+  hasDefault: boolean;
+  default?: Value;
+  value?: Value;
+  node: YamlNode | null;
+  unit: Unit;
+}
+
+export type Problem = (code: string, message: string, severity?: 'error' | 'warning', hint?: string) => void;
+
+export class ValueChecker {
+  private readonly dataDefs = new Map<string, Map<string, PropertyDef>>();
+
+  constructor(private readonly loader: Loader) {}
+
+  /** Property (or attribute) definitions along a type's chain, the most-derived refinement winning. */
+  definitions(family: Family, canonical: string, key: 'properties' | 'attributes' | 'inputs', cacheable = true): Map<string, PropertyDef> {
+    const cacheKey = `${key}\0${family}\0${canonical}`;
+    const cached = cacheable ? this.dataDefs.get(cacheKey) : undefined;
+    if (cached) return cached;
+    const out = new Map<string, PropertyDef>();
+    const chain = this.loader.chain(family, canonical).slice().reverse();
+    for (const t of chain) {
+      const def = this.loader.def(family, t);
+      if (!def) continue;
+      for (const [name, node] of entries(field(def.node, key))) out.set(name, this.propertyDef(name, node, def.unit, out.get(name), key !== 'attributes'));
+    }
+    if (cacheable) this.dataDefs.set(cacheKey, out);
+    return out;
+  }
+
+  propertyDef(name: string, node: YamlNode | null, unit: Unit, inherited?: PropertyDef, requiredByDefault = true): PropertyDef {
+    const spec = specFrom(node, unit, inherited?.spec);
+    const req = field(node, 'required');
+    const def = field(node, 'default');
+    const val = field(node, 'value');
+    return {
+      name,
+      ...(spec ? { spec } : {}),
+      required: req !== undefined ? toJS(unit.src, req) !== false : (inherited?.required ?? requiredByDefault),
+      hasDefault: def !== undefined || Boolean(inherited?.hasDefault),
+      ...(def !== undefined ? { default: toValue(toJS(unit.src, def), unit) } : inherited?.hasDefault ? { default: inherited.default! } : {}),
+      ...(val !== undefined ? { value: toValue(toJS(unit.src, val), unit) } : {}),
+      node,
+      unit,
+    };
+  }
+
+  /** Coerces `value` to `spec`; problems are reported, never thrown. */
+  coerce(value: Value, spec: TypeSpec | undefined, problem: Problem, what: string, depth = 0): Value {
+    if (!spec || depth > 50 || isFunctionCall(value)) return value;
+    const out = this.coerceType(value, spec, problem, what, depth);
+    if (!containsCall(out)) this.validate(out, spec, problem, what);
+    return out;
+  }
+
+  private coerceType(value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number): Value {
+    const t = spec.type;
+    const wrong = (expected: string) => {
+      problem('E_TOSCA_VALUE_TYPE', `${what}: expected ${expected}, got ${describe(value)}`, 'error');
+      return value;
+    };
+    if (PRIMITIVES.has(t) || t === 'scalar') return this.primitive(t, value, spec, problem, what, depth, wrong);
+    const canonical = this.loader.resolve(spec.unit, 'data', t);
+    if (!canonical) {
+      problem('E_TOSCA_UNKNOWN_TYPE', `${what}: unknown data type "${t}"`, 'error');
+      return value;
+    }
+    const chain = this.loader.chain('data', canonical);
+    const base = chain[chain.length - 1]!;
+    // Validation declared on the data type (and its parents) applies too.
+    for (const c of chain) {
+      const def = this.loader.def('data', c);
+      if (!def) continue;
+      const v = field(def.node, 'validation');
+      const cons = field(def.node, 'constraints');
+      if ((v !== undefined || cons !== undefined) && !containsCall(value)) {
+        this.validate(value, { type: t, unit: def.unit, ...(v !== undefined ? { validation: toJS(def.unit.src, v) } : {}), ...(cons !== undefined ? { constraints: toJS(def.unit.src, cons) as unknown[] } : {}) }, problem, what, base);
+      }
+    }
+    if (base === 'scalar') {
+      const def = this.loader.def('data', chain[chain.length - 2] ?? canonical);
+      const units = (toJS(def!.unit.src, field(def!.node, 'units')) ?? {}) as Record<string, number>;
+      const prefixes = (toJS(def!.unit.src, field(def!.node, 'prefixes')) ?? {}) as Record<string, number>;
+      if (typeof value === 'number') return value;
+      const n = parseCustomScalar(value, units, prefixes);
+      return n === undefined ? wrong(`a ${t} (a number and one of the units ${Object.keys(units).join(', ')})`) : n;
+    }
+    if (PRIMITIVES.has(base)) {
+      // A data type derived from a primitive (or list/map with its own schema).
+      let entry: TypeSpec | undefined;
+      let key: TypeSpec | undefined;
+      for (const c of chain) {
+        const def = this.loader.def('data', c);
+        if (!def) continue;
+        entry ??= specFrom(field(def.node, 'entry_schema'), def.unit);
+        key ??= specFrom(field(def.node, 'key_schema'), def.unit);
+      }
+      return this.primitive(base, value, { type: base, unit: spec.unit, ...(entry ? { entry } : {}), ...(key ? { key } : {}) }, problem, what, depth, wrong);
+    }
+    // A structured data type: a map of its properties.
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return wrong(`a map (data type ${t})`);
+    const defs = this.definitions('data', canonical, 'properties');
+    const out: Record<string, Value> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const d = defs.get(k);
+      if (!d) {
+        problem('E_TOSCA_UNKNOWN_PROPERTY', `${what}: data type ${t} has no property "${k}"`, 'error', defs.size ? `it has: ${[...defs.keys()].join(', ')}` : undefined);
+        out[k] = v;
+        continue;
+      }
+      out[k] = this.coerce(v, d.spec, problem, `${what}.${k}`, depth + 1);
+    }
+    for (const d of defs.values()) {
+      if (k(out, d.name)) continue;
+      if (d.hasDefault) out[d.name] = this.coerce(d.default!, d.spec, problem, `${what}.${d.name}`, depth + 1);
+      else if (d.required) problem('E_TOSCA_REQUIRED_PROPERTY', `${what}: missing required property "${d.name}" of data type ${t}`, 'error');
+    }
+    return out;
+  }
+
+  private primitive(t: string, value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, wrong: (e: string) => Value): Value {
+    switch (t) {
+      case 'string':
+        if (typeof value === 'string') return value;
+        if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+        return wrong('a string');
+      case 'integer':
+        return typeof value === 'number' && Number.isInteger(value) ? value : wrong('an integer');
+      case 'float':
+        return typeof value === 'number' ? value : wrong('a float');
+      case 'boolean':
+        return typeof value === 'boolean' ? value : wrong('a boolean (true or false)');
+      case 'timestamp':
+        if (typeof value === 'string' && /^\d{4}-\d{1,2}-\d{1,2}([Tt ]|$)/.test(value.trim())) return value;
+        return wrong('a timestamp (ISO 8601)');
+      case 'version':
+        if (typeof value === 'string' || typeof value === 'number') return String(value);
+        return wrong('a version (major.minor[.fix[.qualifier[-build]]])');
+      case 'range':
+        if (Array.isArray(value) && value.length === 2 && value.every((x) => typeof x === 'number' || x === 'UNBOUNDED')) return value;
+        return wrong('a range [lower, upper]');
+      case 'nil':
+      case 'null':
+        return value === null ? null : wrong('nothing (null)');
+      case 'bytes':
+        return typeof value === 'string' ? value : wrong('bytes (a base64 string)');
+      case 'any':
+        return value;
+      case 'list':
+        if (!Array.isArray(value)) return wrong('a list');
+        return value.map((x, i) => this.coerce(x, spec.entry, problem, `${what}[${i}]`, depth + 1));
+      case 'map': {
+        if (!value || typeof value !== 'object' || Array.isArray(value)) return wrong('a map');
+        const out: Record<string, Value> = {};
+        for (const [k2, v] of Object.entries(value)) {
+          if (spec.key) this.coerce(k2, spec.key, problem, `${what} key "${k2}"`, depth + 1);
+          out[k2] = this.coerce(v, spec.entry, problem, `${what}.${k2}`, depth + 1);
+        }
+        return out;
+      }
+      default: {
+        if (t in SCALAR_KINDS) {
+          const n = parseScalar(t as ScalarKind, value);
+          return n === undefined ? wrong(`a ${t} such as ${t === 'scalar-unit.size' ? '"1 GiB"' : t === 'scalar-unit.time' ? '"10 s"' : t === 'scalar-unit.frequency' ? '"2 GHz"' : '"1 Gbps"'}`) : n;
+        }
+        return value;
+      }
+    }
+  }
+
+  /** Checks validation clauses; an expression that cannot be decided is skipped, not failed. */
+  validate(value: Value, spec: TypeSpec, problem: Problem, what: string, baseType?: string): void {
+    const type = baseType ?? spec.type;
+    const literal = (x: unknown): unknown => {
+      if (typeof x === 'string' && type in SCALAR_KINDS) return parseScalar(type as ScalarKind, x) ?? x;
+      if (typeof x === 'string' && type !== 'string' && /^\s*[-+]?\d+(\.\d+)?\s*[A-Za-z]+\s*$/.test(x)) {
+        // A user scalar type's literal: compare by normalized number when we can.
+        const canonical = this.loader.resolve(spec.unit, 'data', spec.type);
+        const def = canonical ? this.loader.def('data', canonical) : undefined;
+        if (def) {
+          const n = parseCustomScalar(x, (toJS(def.unit.src, field(def.node, 'units')) ?? {}) as Record<string, number>, (toJS(def.unit.src, field(def.node, 'prefixes')) ?? {}) as Record<string, number>);
+          if (n !== undefined) return n;
+        }
+      }
+      return x;
+    };
+    const cmp = (a: unknown, b: unknown): number | undefined => {
+      const bb = literal(b);
+      if (type === 'version' && (typeof a === 'string' || typeof a === 'number')) return compareVersions(String(a), String(bb));
+      if (typeof a === 'number' && typeof bb === 'number') return a - bb;
+      if (typeof a === 'string' && typeof bb === 'string') return a < bb ? -1 : a > bb ? 1 : 0;
+      return undefined;
+    };
+    const evalExpr = (e: unknown): unknown => {
+      if (e === '$value') return value;
+      if (Array.isArray(e)) return e.map(evalExpr);
+      if (e && typeof e === 'object') {
+        const keys = Object.keys(e);
+        if (keys.length === 1 && keys[0]!.startsWith('$') && !keys[0]!.startsWith('$$')) {
+          const op = keys[0]!.slice(1);
+          const raw = (e as Record<string, unknown>)[keys[0]!];
+          const args = (Array.isArray(raw) ? raw : [raw]).map(evalExpr);
+          return apply(op, args);
+        }
+      }
+      return e;
+    };
+    const apply = (op: string, a: unknown[]): unknown => {
+      const [x, y] = a;
+      const c = () => cmp(x, y);
+      switch (op) {
+        case 'and':
+          return a.includes(false) ? false : a.every((v) => v === true) ? true : undefined;
+        case 'or':
+          return a.includes(true) ? true : a.every((v) => v === false) ? false : undefined;
+        case 'not':
+          return typeof x === 'boolean' ? !x : undefined;
+        case 'equal':
+          return JSON.stringify(x) === JSON.stringify(literal(y)) || c() === 0;
+        case 'greater_than':
+          return c() === undefined ? undefined : c()! > 0;
+        case 'greater_or_equal':
+          return c() === undefined ? undefined : c()! >= 0;
+        case 'less_than':
+          return c() === undefined ? undefined : c()! < 0;
+        case 'less_or_equal':
+          return c() === undefined ? undefined : c()! <= 0;
+        case 'in_range': {
+          if (!Array.isArray(y) || y.length !== 2) return undefined;
+          const lo = y[0] === 'UNBOUNDED' ? -1 : cmp(x, y[0]);
+          const hi = y[1] === 'UNBOUNDED' ? -1 : cmp(y[1] === 'UNBOUNDED' ? 0 : x, y[1]);
+          return lo === undefined || hi === undefined ? undefined : lo >= 0 && (y[1] === 'UNBOUNDED' || hi <= 0);
+        }
+        case 'valid_values':
+          return Array.isArray(y) ? y.some((v) => JSON.stringify(literal(v)) === JSON.stringify(x)) : undefined;
+        case 'length':
+          return a.length === 1 ? lengthOf(x) : lengthOf(x) === undefined ? undefined : lengthOf(x) === y;
+        case 'min_length':
+          return lengthOf(x) === undefined || typeof y !== 'number' ? undefined : lengthOf(x)! >= y;
+        case 'max_length':
+          return lengthOf(x) === undefined || typeof y !== 'number' ? undefined : lengthOf(x)! <= y;
+        case 'matches':
+        case 'pattern':
+          if (typeof x !== 'string' || typeof y !== 'string') return undefined;
+          try {
+            return new RegExp(`^(?:${y})$`).test(x);
+          } catch {
+            return undefined;
+          }
+        default: {
+          const r = evaluateStandard(op, a as Value[]);
+          return r;
+        }
+      }
+    };
+    if (spec.validation !== undefined) {
+      const ok = evalExpr(spec.validation);
+      if (ok === false) problem('E_TOSCA_VALIDATION', `${what}: ${JSON.stringify(value)} fails its validation ${JSON.stringify(spec.validation)}`, 'error');
+    }
+    for (const c of spec.constraints ?? []) {
+      if (!c || typeof c !== 'object') continue;
+      const [op, arg] = Object.entries(c as Record<string, unknown>)[0] ?? [];
+      if (!op) continue;
+      const ok = apply(op === 'pattern' ? 'matches' : op, op === 'length' ? [value, arg] : [value, arg]);
+      if (ok === false) problem('E_TOSCA_VALIDATION', `${what}: ${JSON.stringify(value)} violates the constraint ${op}: ${JSON.stringify(arg)}`, 'error');
+    }
+  }
+}
+
+function k(o: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key);
+}
+
+function lengthOf(x: unknown): number | undefined {
+  if (typeof x === 'string' || Array.isArray(x)) return x.length;
+  if (x && typeof x === 'object') return Object.keys(x).length;
+  return undefined;
+}
+
+export function describe(v: Value): string {
+  if (v === null) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (isFunctionCall(v)) return `a call of ${v.$fn}`;
+  if (typeof v === 'object') return 'a map';
+  return `${typeof v === 'number' ? (Number.isInteger(v) ? 'the integer' : 'the float') : typeof v === 'boolean' ? 'the boolean' : 'the string'} ${JSON.stringify(v)}`;
+}
+
+export type { FunctionCall };

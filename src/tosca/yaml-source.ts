@@ -1,0 +1,112 @@
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import type { Diagnostic, SourceLocation } from './diagnostic.js';
+
+/** A parsed YAML file with what is needed to point at any of its nodes. */
+export interface YamlSource {
+  path: string;
+  root: YamlNode | null;
+  lines: LineCounter;
+  doc: Document;
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Flow maps used as keys on one line (`{ $concat: [a, b] }: value`, as other TOSCA tools accept)
+ * trip the YAML parser: quote them, on the same line so positions stay right.
+ */
+function quoteFlowKeys(text: string): string {
+  return text.replace(/^(\s*)(\{[^#\n]*\})(\s*:\s)/gm, (_m, indent: string, key: string, colon: string) => `${indent}${JSON.stringify(key)}${colon}`);
+}
+
+export function parseYaml(path: string, text: string): YamlSource {
+  const first = parseYamlOnce(path, text);
+  if (first.diagnostics.some((d) => d.code === 'E_TOSCA_YAML') && /^\s*\{[^#\n]*\}\s*:\s/m.test(text)) {
+    const second = parseYamlOnce(path, quoteFlowKeys(text));
+    if (!second.diagnostics.some((d) => d.severity === 'error')) return second;
+  }
+  return first;
+}
+
+function parseYamlOnce(path: string, text: string): YamlSource {
+  const lines = new LineCounter();
+  const diagnostics: Diagnostic[] = [];
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: false });
+  for (const e of [...doc.errors, ...doc.warnings]) {
+    const p = lines.linePos(e.pos[0]);
+    const msg = e.message.split('\n')[0]!;
+    const code = e.code === 'DUPLICATE_KEY' ? 'E_TOSCA_DUPLICATE_KEY' : /tab/i.test(msg) ? 'E_TOSCA_TAB' : 'E_TOSCA_YAML';
+    diagnostics.push({
+      severity: doc.errors.includes(e as never) ? 'error' : 'warning',
+      code,
+      message: code === 'E_TOSCA_DUPLICATE_KEY' ? `duplicate key: ${msg}` : code === 'E_TOSCA_TAB' ? `tabs cannot indent YAML: ${msg}` : `invalid YAML: ${msg}`,
+      file: path,
+      line: p.line,
+      column: p.col,
+      ...(code === 'E_TOSCA_TAB' ? { hint: 'indent with spaces' } : {}),
+    });
+  }
+  // Aliases become copies of what they name, so the compiler walks plain nodes.
+  if (doc.errors.length === 0) {
+    try {
+      visit(doc, {
+        Alias(_key, alias) {
+          const target = alias.resolve(doc);
+          return target ? (target.clone() as YamlNode) : undefined;
+        },
+      });
+    } catch {
+      // alias trouble is reported by the parser already
+    }
+  }
+  // A tab at the start of a line is the classic mistake; the YAML error may point elsewhere.
+  const tabLine = text.split('\n').findIndex((l) => /^ *\t/.test(l));
+  if (tabLine >= 0 && !diagnostics.some((d) => d.code === 'E_TOSCA_TAB')) {
+    diagnostics.push({ severity: 'error', code: 'E_TOSCA_TAB', message: 'tabs cannot indent YAML', file: path, line: tabLine + 1, column: text.split('\n')[tabLine]!.indexOf('\t') + 1, hint: 'indent with spaces' });
+  }
+  return { path, root: diagnostics.some((d) => d.severity === 'error') ? null : (doc.contents as YamlNode | null), lines, doc, diagnostics };
+}
+
+export function locate(src: YamlSource, node: YamlNode | Pair | null | undefined): SourceLocation {
+  const range = node && 'range' in node && node.range ? node.range : node && 'key' in node && (node.key as YamlNode)?.range ? (node.key as YamlNode).range : undefined;
+  const p = src.lines.linePos(range?.[0] ?? 0);
+  return { file: src.path, line: p.line, column: p.col };
+}
+
+/** Map entries as [key, value node, pair]; keys as strings. */
+export function entries(node: YamlNode | null | undefined): Array<[string, YamlNode | null, Pair]> {
+  if (!isMap(node)) return [];
+  return (node as YAMLMap).items.map((p) => [isScalar(p.key) ? String(p.key.value) : String(p.key), (p.value as YamlNode | null) ?? null, p as Pair]);
+}
+
+export function field(node: YamlNode | null | undefined, key: string): YamlNode | null | undefined {
+  if (!isMap(node)) return undefined;
+  const pair = (node as YAMLMap).items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+  return pair ? ((pair.value as YamlNode | null) ?? null) : undefined;
+}
+
+export function pairOf(node: YamlNode | null | undefined, key: string): Pair | undefined {
+  if (!isMap(node)) return undefined;
+  return (node as YAMLMap).items.find((p) => isScalar(p.key) && String(p.key.value) === key) as Pair | undefined;
+}
+
+export function str(node: YamlNode | null | undefined): string | undefined {
+  return isScalar(node) && node.value !== null && node.value !== undefined && typeof node.value !== 'object' ? String(node.value) : undefined;
+}
+
+export function seqItems(node: YamlNode | null | undefined): YamlNode[] {
+  return isSeq(node) ? (node.items as YamlNode[]) : [];
+}
+
+/** Plain JSON of a node (anchors and aliases resolved). */
+export function toJS(src: YamlSource, node: YamlNode | null | undefined): unknown {
+  if (node === null || node === undefined) return null;
+  return (node as { toJS(doc: Document): unknown }).toJS(src.doc);
+}
+
+/** Follows an alias to the node it names. */
+export function deref(src: YamlSource, node: YamlNode | null | undefined): YamlNode | null | undefined {
+  return isAlias(node) ? (node.resolve(src.doc) as YamlNode | undefined) : node;
+}
+
+export { isMap, isScalar, isSeq };
+export type { YamlNode };
