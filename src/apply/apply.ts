@@ -228,7 +228,8 @@ async function runAction(
   } as NodeState;
   await persist();
   const ctx = context(opts, node, previous, controller.signal, snapshot);
-  const useUpdate = action.kind === 'update' && previous && previous.status !== 'pending';
+  // An interrupted create is finished by create (which adopts what it finds), not by a restart.
+  const useUpdate = action.kind === 'update' && previous && previous.status !== 'pending' && previous.status !== 'creating';
   const result = await withTimeout(useUpdate ? delegate.update(ctx) : delegate.create(ctx), timeoutMs, controller, action);
   const dependsOn = needsOf(instance, opts.topology, resolved)
     .map((id) => opts.topology.nodes[id])

@@ -63,6 +63,8 @@ export function parseSettings(text: string | undefined, file = 'kaidu.yaml'): { 
     return { settings, diagnostics };
   }
   const raw = doc.toJSON() as Record<string, unknown>;
+  // A key left empty (everything under it commented out) means the default.
+  for (const k of Object.keys(raw)) if (raw[k] === null) delete raw[k];
   const where = (key: string) => {
     const pair = (doc.contents as { items: { key: { value?: unknown; range?: [number, number, number] } }[] }).items.find((p) => p.key?.value === key);
     return at(pair?.key?.range?.[0]);

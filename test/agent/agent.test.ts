@@ -25,7 +25,8 @@ async function processesWith(marker: string): Promise<number[]> {
   for (const p of await readdir('/proc')) {
     if (!/^\d+$/.test(p)) continue;
     const cmd = await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes(marker) && !cmd.includes('vitest')) pids.push(Number(p));
+    // The supervisor's command line holds the child's argv too: count the service itself.
+    if (cmd.includes(marker) && !cmd.includes('vitest') && !cmd.includes('supervisor.cjs')) pids.push(Number(p));
   }
   return pids;
 }
@@ -91,6 +92,8 @@ service_template:
     const a = await h.startAgent('host-a');
     await h.waitReady(a);
     await h.until('first pass', async () => (await h!.state())['host-a']);
+    h.relay = false;
+    await new Promise((r) => setTimeout(r, 1_500)); // let the pass for our own state commit finish
     const before = await metric(a.url, 'kaidu_passes_total');
     const body = JSON.stringify({ ref: 'refs/heads/main', after: 'f'.repeat(40) });
     const res = await fetch(`${a.url}/hooks/github`, {
@@ -145,7 +148,8 @@ service_template:
   it('5 agents pushing state at once lose no commit', async () => {
     const files: Record<string, string> = { 'kaidu.yaml': KAIDU_YAML };
     const hosts = ['h1', 'h2', 'h3', 'h4', 'h5'];
-    for (const host of hosts) files[`services/svc-${host}.yaml`] = webService(host, `hi from ${host}`, `web-${host}`);
+    // Five "hosts" share this machine: give each its own port range so they cannot race for one port.
+    hosts.forEach((host, i) => (files[`services/svc-${host}.yaml`] = webService(host, `hi from ${host}`, `web-${host}`, [21000 + i * 100, 21099 + i * 100])));
     h = await startHarness(files);
     const agents = await Promise.all(hosts.map((host) => h!.startAgent(host)));
     await Promise.all(agents.map((a) => h!.waitReady(a)));

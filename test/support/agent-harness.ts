@@ -182,14 +182,14 @@ export async function killManaged(dir: string): Promise<void> {
 }
 
 /** A service with one Port and one Process that serves HTTP on it, placed on `host`. */
-export function webService(host: string, greeting: string, name = 'web'): string {
+export function webService(host: string, greeting: string, name = 'web', range?: [number, number]): string {
   return `tosca_definitions_version: tosca_2_0
 service_template:
   node_templates:
     ${host}:
       type: kaidu:Host
     ${name}-port:
-      type: kaidu:Port
+      type: kaidu:Port${range ? `\n      properties:\n        range: [${range[0]}, ${range[1]}]` : ''}
       requirements:
         - host: ${host}
     ${name}:
