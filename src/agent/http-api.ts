@@ -14,7 +14,8 @@ export interface HttpApiOptions {
 
 /** The agent's HTTP surface: health, readiness, status, metrics, manual sync, and the webhooks. */
 export async function buildHttpApi(opts: HttpApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  // Request lines only at debug level: webhooks can be frequent.
+  const app = Fastify({ loggerInstance: opts.logger.child({ component: 'http' }, { level: opts.logger.level === 'debug' || opts.logger.level === 'trace' ? opts.logger.level : 'warn' }) as FastifyBaseLogger, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
   const { agent } = opts;
 
   app.get('/healthz', async () => ({ ok: true }));

@@ -176,6 +176,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     if (changed === text) throw new Error(`the example has no GREETING to change in services/${svcFile}`);
     await writeFile(join(work, 'services', svcFile), changed);
     await git(work, 'commit', '-qam', 'Change the greeting');
+    await git(work, 'pull', '-q', '--rebase', 'origin', 'main');
     await git(work, 'push', '-q', 'origin', 'HEAD:main');
     const { stdout: head } = await git(work, 'rev-parse', 'HEAD');
     say(`   pushed ${head.trim().slice(0, 12)}: GREETING → "Hello again, from a git push"`);
@@ -190,6 +191,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     say(await statusTable(url));
 
     step(7, 'Clean up: the service is removed with a push, the agents delete what they run');
+    await git(work, 'pull', '-q', '--rebase', 'origin', 'main');
     await git(work, 'rm', '-q', `services/${svcFile}`);
     await git(work, 'commit', '-qm', 'Remove the demo service');
     await git(work, 'push', '-q', 'origin', 'HEAD:main');
