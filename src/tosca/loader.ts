@@ -273,7 +273,7 @@ export class Loader {
     const ns = i > 0 ? ref.slice(0, i) : undefined;
     const rest = i > 0 ? ref.slice(i + 1) : ref;
     if (ns === 'kaidu' && this.implicit.kaidu) return lookup(this.implicit.kaidu, rest);
-    if (unit.version === 1 || unit.fromProfiles) {
+    if (unit.version === 1) {
       const normative = this.implicit.normative;
       if (normative) {
         if (ns === 'tosca') {

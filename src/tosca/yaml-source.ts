@@ -51,7 +51,10 @@ function parseYamlOnce(path: string, text: string): YamlSource {
       visit(doc, {
         Alias(_key, alias) {
           const target = alias.resolve(doc);
-          return target ? (target.clone() as YamlNode) : undefined;
+          if (target) return target.clone() as YamlNode;
+          const p = lines.linePos(alias.range?.[0] ?? 0);
+          diagnostics.push({ severity: 'error', code: 'E_TOSCA_YAML', message: `invalid YAML: alias *${alias.source} has no anchor &${alias.source} before it`, file: path, line: p.line, column: p.col });
+          return doc.createNode(null) as YamlNode;
         },
       });
     } catch {
