@@ -9,3 +9,4 @@ export { ConfigFileDelegate, renderTemplate } from './config-file.js';
 export { ScriptDelegate, hasScriptOperations, standardInterface } from './script.js';
 export { HttpDelegate, loadPlugins } from './plugins.js';
 export { builtinRegistry } from './builtin.js';
+export { ContainerDelegate, PodDelegate, DistroboxDelegate, NspawnDelegate, VirtualMachineDelegate, domainXml, workloadName } from './runtimes.js';
