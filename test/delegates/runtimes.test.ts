@@ -1,0 +1,137 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ContainerDelegate, DistroboxDelegate, NspawnDelegate, PodDelegate, RecordingRunner, SystemCommandRunner, VirtualMachineDelegate, domainXml } from '../../src/delegates/index.js';
+import { context, desired, stateOf } from '../support/delegate-context.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kaidu-rt-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Whether a tool really works here (docker's client exists without an engine: ask the engine). */
+function works(argv: string[]): boolean {
+  try {
+    execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const podman = works(['podman', 'info']);
+const docker = works(['docker', 'info']);
+const virsh = works(['virsh', '--connect', 'qemu:///system', 'list']);
+const distrobox = works(['distrobox', 'version']);
+const machinectl = works(['machinectl', 'list']);
+
+describe('command sequences (pinned)', () => {
+  it('container: pull, replace a leftover, run with labels, env, ports, volumes; inspect; delete', async () => {
+    const runner = new RecordingRunner().on('podman inspect', { stdout: 'abc123 running 10.88.0.5\n' }).on('podman run', { stdout: 'abc123\n' });
+    const d = new ContainerDelegate();
+    const node = desired('kaidu:Container', { image: 'docker.io/library/nginx:1.27', runtime: 'podman', env: { B: '2' }, ports: ['8080:80'], volumes: ['/srv:/data:ro'], command: ['nginx', '-g', 'daemon off;'] }, { env: { DB_PORT: '5432' }, name: 'web' });
+    const r = await d.create(context(dir, node, { runner }));
+    await d.delete(context(dir, node, { runner, previous: stateOf('kaidu:Container', node.properties, r.attributes) }));
+    expect(runner.lines).toEqual([
+      'podman pull docker.io/library/nginx:1.27',
+      'podman rm -f kaidu-svc-web',
+      'podman run -d --name kaidu-svc-web --label kaidu.node=svc/web --label kaidu.fingerprint=fp -e B=2 -e DB_PORT=5432 -p 8080:80 -v /srv:/data:ro docker.io/library/nginx:1.27 nginx -g daemon off;',
+      'podman inspect --format {{.Id}} {{.State.Status}} {{.NetworkSettings.IPAddress}} kaidu-svc-web',
+      'podman rm -f -t 10 kaidu-svc-web',
+    ]);
+    expect(r.attributes).toEqual({ container_id: 'abc123', status: 'running', address: '10.88.0.5' });
+    // The argv is data, never a shell line: a hostile value stays one argument.
+    const hostile = desired('kaidu:Container', { image: 'x', runtime: 'docker', env: { A: '$(rm -rf /); echo' } });
+    expect(d.runArgv(context(dir, hostile))).toContain('A=$(rm -rf /); echo');
+  });
+
+  it('pod: create with published ports, start, delete', async () => {
+    const runner = new RecordingRunner().on('podman pod create', { stdout: 'pod99\n' });
+    const d = new PodDelegate();
+    const node = desired('kaidu:Pod', { runtime: 'podman', ports: ['8080:80'] }, { name: 'shop' });
+    expect((await d.create(context(dir, node, { runner }))).attributes).toEqual({ pod_id: 'pod99', pod_name: 'kaidu-svc-shop' });
+    await d.delete(context(dir, node, { runner }));
+    expect(runner.lines).toEqual(['podman pod rm -f kaidu-svc-shop', 'podman pod create --name kaidu-svc-shop --label kaidu.node=svc/shop -p 8080:80', 'podman pod start kaidu-svc-shop', 'podman pod rm -f kaidu-svc-shop']);
+  });
+
+  it('distrobox: create with init and packages, list, remove', async () => {
+    const runner = new RecordingRunner().on('distrobox list', { stdout: 'ID | NAME | STATUS | IMAGE\n1 | kaidu-svc-tools | Up 2 minutes | fedora\n' });
+    const d = new DistroboxDelegate();
+    const node = desired('kaidu:Distrobox', { image: 'fedora-toolbox:40', init: true, additional_packages: ['git', 'make'] }, { name: 'tools' });
+    await d.create(context(dir, node, { runner }));
+    expect((await d.inspect(context(dir, node, { runner }))).attributes).toEqual({ status: 'Up 2 minutes' });
+    await d.delete(context(dir, node, { runner }));
+    expect(runner.lines).toEqual(['distrobox create --yes --name kaidu-svc-tools --image fedora-toolbox:40 --init --additional-packages git make', 'distrobox list --no-color', 'distrobox rm --force kaidu-svc-tools']);
+  });
+
+  it('nspawn: a transient unit running systemd-nspawn, machinectl to inspect and power off', async () => {
+    const runner = new RecordingRunner().on('machinectl show', { stdout: 'State=running\nLeader=123\n' });
+    const d = new NspawnDelegate();
+    const node = desired('kaidu:Nspawn', { machine: 'legacy', directory: '/var/lib/machines/legacy', boot: true, bind: ['/srv'] });
+    expect((await d.create(context(dir, node, { runner }))).attributes).toMatchObject({ status: 'running', machine: 'legacy' });
+    await d.delete(context(dir, node, { runner }));
+    expect(runner.lines).toEqual([
+      'systemd-run --unit=kaidu-nspawn-legacy --property=KillMode=mixed -- systemd-nspawn --machine=legacy --quiet --keep-unit --directory=/var/lib/machines/legacy --bind=/srv --boot',
+      'machinectl show legacy --property=State --property=Leader',
+      'machinectl poweroff legacy',
+      'systemctl stop kaidu-nspawn-legacy.service',
+    ]);
+  });
+
+  it('virtual machine: a generated, escaped domain XML; define, start, dominfo, domifaddr; destroy, undefine', async () => {
+    const runner = new RecordingRunner().on('virsh dominfo', { stdout: 'UUID:           1234-abcd\nState:          running\n' }).on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.50/24\n' });
+    const d = new VirtualMachineDelegate({ dataDir: dir });
+    const node = desired('kaidu:VirtualMachine', { memory: 2 * 1024 ** 3, vcpus: 2, disk: "/img/a'b.qcow2", network: 'default' }, { name: 'vm' });
+    const r = await d.create(context(dir, node, { runner }));
+    expect(r.attributes).toEqual({ state: 'running', uuid: '1234-abcd', address: '192.168.122.50' });
+    await d.delete(context(dir, node, { runner }));
+    const xmlFile = join(dir, 'run', 'libvirt', 'kaidu-svc-vm.xml');
+    expect(runner.lines).toEqual([`virsh define ${xmlFile}`, 'virsh start kaidu-svc-vm', 'virsh dominfo kaidu-svc-vm', 'virsh domifaddr kaidu-svc-vm', 'virsh destroy kaidu-svc-vm', 'virsh undefine kaidu-svc-vm']);
+    const xml = await readFile(xmlFile, 'utf8');
+    expect(xml).toContain("<memory unit='KiB'>2097152</memory>");
+    expect(xml).toContain("<source file='/img/a&apos;b.qcow2'/>");
+    expect(() => domainXml('x', {}, 'svc/vm')).toThrow(/"disk" is required/);
+  });
+});
+
+describe.skipIf(!podman)(`podman real run${podman ? '' : ' (skipped: podman is not installed or not working here)'}`, () => {
+  it('runs and removes a real container', async () => {
+    const d = new ContainerDelegate();
+    const node = desired('kaidu:Container', { image: 'docker.io/library/busybox:1.36', runtime: 'podman', command: ['sleep', '30'] });
+    const runner = new SystemCommandRunner();
+    const r = await d.create(context(dir, node, { runner }));
+    expect(r.attributes.status).toBe('running');
+    await d.delete(context(dir, node, { runner }));
+  }, 120_000);
+});
+describe.skipIf(!docker)(`docker real run${docker ? '' : ' (skipped: no Docker engine here — the docker client alone cannot run containers)'}`, () => {
+  it('runs and removes a real container', async () => {
+    const d = new ContainerDelegate();
+    const node = desired('kaidu:Container', { image: 'busybox:1.36', runtime: 'docker', command: ['sleep', '30'] });
+    const runner = new SystemCommandRunner();
+    expect((await d.create(context(dir, node, { runner }))).attributes.status).toBe('running');
+    await d.delete(context(dir, node, { runner }));
+  }, 120_000);
+});
+describe.skipIf(!virsh)(`libvirt real run${virsh ? '' : ' (skipped: virsh/libvirtd is not available here)'}`, () => {
+  it('reports an unknown domain as absent', async () => {
+    const r = await new VirtualMachineDelegate({ dataDir: dir }).inspect(context(dir, desired('kaidu:VirtualMachine', { disk: '/x' }, { name: 'kaidu-absent' }), { runner: new SystemCommandRunner() }));
+    expect(r.exists).toBe(false);
+  });
+});
+describe.skipIf(!distrobox)(`distrobox real run${distrobox ? '' : ' (skipped: distrobox is not installed here)'}`, () => {
+  it('lists boxes', async () => {
+    const r = await new DistroboxDelegate().inspect(context(dir, desired('kaidu:Distrobox', { image: 'x' }, { name: 'kaidu-absent' }), { runner: new SystemCommandRunner() }));
+    expect(r.exists).toBe(false);
+  });
+});
+describe.skipIf(!machinectl)(`machinectl real run${machinectl ? '' : ' (skipped: systemd-machined is not running here)'}`, () => {
+  it('reports an unknown machine as absent', async () => {
+    const r = await new NspawnDelegate().inspect(context(dir, desired('kaidu:Nspawn', { directory: '/x' }, { name: 'kaidu-absent' }), { runner: new SystemCommandRunner() }));
+    expect(r.exists).toBe(false);
+  });
+});
