@@ -2,19 +2,15 @@
  * `kaidu trigger`: tells an agent about a new revision from CI, exactly as the git host would:
  * a signed GitHub push event, or the generic `{ref, after}` with a bearer token.
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { KaiduError } from '../errors/kaidu-error.js';
+import { signGithub } from '../events/signature.js';
 import { unreachable } from './api-request.js';
 import type { CommitSummary } from './git-revision.js';
 
 export type TriggerProvider = 'github' | 'generic';
 
 const ZERO_OID = '0000000000000000000000000000000000000000';
-
-/** `sha256=<hex>` over the raw body, as GitHub's `X-Hub-Signature-256`. */
-export function signGithub(body: Buffer | string, secret: string): string {
-  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
-}
 
 export interface PushEventInput {
   ref: string;

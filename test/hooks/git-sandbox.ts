@@ -43,7 +43,7 @@ export function createSandbox(extraEnv: NodeJS.ProcessEnv = {}): Sandbox {
   const calls = join(root, 'kaidu-calls.log');
   writeFileSync(calls, '');
   const shim = join(bin, 'kaidu');
-  writeFileSync(shim, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\nexec node '${process.env.KAIDU_FAKE_CLI ?? join(REPO_ROOT, 'bin', 'kaidu.js')}' "$@"\n`);
+  writeFileSync(shim, `#!/bin/sh\nprintf '%s\\n' "$*" >> '${calls}'\nexec node '${join(REPO_ROOT, 'bin', 'kaidu.js')}' "$@"\n`);
   chmodSync(shim, 0o755);
   const env: NodeJS.ProcessEnv = {
     PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
