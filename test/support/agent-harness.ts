@@ -48,7 +48,7 @@ export interface Harness {
   /** Deliver push webhooks to agents automatically after each push (as GitHub would). */
   relay: boolean;
   pushes: { ref: string; before: string; after: string }[];
-  startAgent(host: string, extra?: string[]): Promise<RunningAgent>;
+  startAgent(host: string, extra?: string[], repo?: string): Promise<RunningAgent>;
   waitReady(agent: RunningAgent, timeoutMs?: number): Promise<void>;
   push(files: Record<string, string | null>, message: string): Promise<string>;
   state(): Promise<Record<string, Record<string, { nodes: Record<string, { status: string; attributes: Record<string, unknown>; revision: string; error?: string }> }>>>;
@@ -77,13 +77,13 @@ export async function startHarness(files: Record<string, string>): Promise<Harne
     agents,
     relay: true,
     pushes,
-    async startAgent(host, extra = []) {
+    async startAgent(host, extra = [], repo) {
       const port = await freePort();
       const dataDir = join(dir, 'agents', host);
       await mkdir(dataDir, { recursive: true });
       const log = join(dataDir, 'agent.log');
       const fd = openSync(log, 'a');
-      const proc = spawn(process.execPath, [BIN, 'agent', '--repo', h.url, '--host', host, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'debug', ...extra], { stdio: ['ignore', fd, fd] });
+      const proc = spawn(process.execPath, [BIN, 'agent', '--repo', repo ?? h.url, '--host', host, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'debug', ...extra], { stdio: ['ignore', fd, fd] });
       closeSync(fd);
       const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
       const agent = { host, url: `http://127.0.0.1:${port}`, dataDir, log, proc, exited };
