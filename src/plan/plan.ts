@@ -1,7 +1,7 @@
 import type { Diagnostic } from '../tosca/diagnostic.js';
 import type { NodeState, StateSnapshot } from '../state/model.js';
 import { fingerprint } from '../state/fingerprint.js';
-import { dependencyLevels } from '../topology/build.js';
+import { dependencyLevels, edgesFrom } from '../topology/build.js';
 import { isA } from '../topology/kinds.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
 import { diffProperties } from './diff.js';
@@ -51,8 +51,7 @@ export function desiredFingerprint(instance: NodeInstance, resolved: Pick<Resolv
 /** What each instance needs before it can be applied: its requirements' targets and the nodes whose attributes it reads. */
 export function needsOf(instance: NodeInstance, topology: Topology, resolved?: ResolvedNode): string[] {
   const out = new Set<string>();
-  for (const e of topology.edges) {
-    if (e.source !== instance.id) continue;
+  for (const e of edgesFrom(topology, instance.id)) {
     if (topology.nodes[e.target]?.isHost) continue;
     out.add(e.target);
   }
@@ -69,7 +68,9 @@ export function plan(topology: Topology, snapshot: StateSnapshot, options: PlanO
     ? [options.host]
     : [...new Set([...Object.keys(topology.hosts), ...Object.keys(snapshot)])].sort();
   const failed = new Set(options.failedServices ?? []);
-  const hosts = hostNames.map((h) => planHost(h, topology, snapshot, options, failed));
+  const byHost = new Map<string, NodeInstance[]>();
+  for (const n of Object.values(topology.nodes)) if (n.host && !n.isHost) (byHost.get(n.host) ?? byHost.set(n.host, []).get(n.host)!).push(n);
+  const hosts = hostNames.map((h) => planHost(h, byHost.get(h) ?? [], topology, snapshot, options, failed));
   const summary = emptySummary();
   for (const h of hosts) for (const k of Object.keys(summary) as ActionKind[]) summary[k] += h.summary[k];
   const placement: Record<string, string> = {};
@@ -85,9 +86,9 @@ export function plan(topology: Topology, snapshot: StateSnapshot, options: PlanO
   };
 }
 
-function planHost(host: string, topology: Topology, snapshot: StateSnapshot, options: PlanOptions, failed: ReadonlySet<string>): HostPlan {
+function planHost(host: string, onHost: NodeInstance[], topology: Topology, snapshot: StateSnapshot, options: PlanOptions, failed: ReadonlySet<string>): HostPlan {
   const frozen = new Set(options.frozen?.[host] ?? []);
-  const desired = Object.values(topology.nodes).filter((n) => n.host === host && !n.isHost && !frozen.has(n.service));
+  const desired = frozen.size ? onHost.filter((n) => !frozen.has(n.service)) : onHost;
   const actions = new Map<string, Action>();
   const needs = new Map<string, string[]>();
 

@@ -1,7 +1,7 @@
 import type { NodeState, PlainValue, StateSnapshot } from '../state/model.js';
 import type { Value } from '../tosca/model.js';
 import { isFunctionCall } from '../tosca/model.js';
-import { instancesOf } from '../topology/build.js';
+import { edgesFrom, instancesOf } from '../topology/build.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
 import { evaluateStandard } from '../tosca/functions-standard.js';
 import { KNOWN_AFTER_APPLY } from './model.js';
@@ -43,7 +43,7 @@ export function resolveNode(instance: NodeInstance, topology: Topology, snapshot
   const findInstance = (name: string): NodeInstance | undefined => {
     if (name === 'SELF') return instance;
     if (name === 'HOST') {
-      const e = topology.edges.find((x) => x.source === instance.id && x.kind === 'host');
+      const e = edgesFrom(topology, instance.id).find((x) => x.kind === 'host');
       return e ? topology.nodes[e.target] : undefined;
     }
     const candidates = instancesOf(topology.nodes, instance.service, name);
@@ -114,8 +114,8 @@ export function resolveNode(instance: NodeInstance, topology: Topology, snapshot
   }
 
   const env: Record<string, string> = {};
-  for (const e of topology.edges) {
-    if (e.source !== instance.id || e.kind !== 'connects') continue;
+  for (const e of edgesFrom(topology, instance.id)) {
+    if (e.kind !== 'connects') continue;
     const target = topology.nodes[e.target];
     if (!target) continue;
     const given = e.relationship.properties.env_prefix;

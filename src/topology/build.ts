@@ -231,3 +231,16 @@ export function dependencyLevels(ids: readonly string[], needs: (id: string) => 
   if (stuck.length > 0) levels.push(stuck);
   return levels;
 }
+
+const edgeIndex = new WeakMap<Topology['edges'], Map<string, TopologyEdge[]>>();
+
+/** Edges leaving an instance, indexed once per topology (100,000 nodes must not scan every edge each). */
+export function edgesFrom(topology: Pick<Topology, 'edges'>, id: string): TopologyEdge[] {
+  let index = edgeIndex.get(topology.edges);
+  if (!index) {
+    index = new Map();
+    for (const e of topology.edges) (index.get(e.source) ?? index.set(e.source, []).get(e.source)!).push(e);
+    edgeIndex.set(topology.edges, index);
+  }
+  return index.get(id) ?? [];
+}

@@ -39,6 +39,14 @@ export async function compileService(entryPath: string, reader: SourceReader, op
   }
 }
 
+interface ReqDef {
+  capability?: string;
+  node?: string;
+  relationship?: string;
+  unit: Unit;
+  loc: SourceLocation;
+}
+
 interface RawTemplate {
   name: string;
   node: YamlNode | null;
@@ -216,8 +224,15 @@ class ServiceCompiler {
   }
 
   /** Merged definitions of a key (capabilities, interfaces, artifacts) along a node type's chain. */
+  private readonly mergedCache = new Map<string, Map<string, { node: YamlNode | null; unit: Unit }>>();
+
+  /** Merged along the chain, once per type: 100,000 nodes of one type must not redo it. */
   private mergedDefs(types: string[], key: string, family: Family = 'node'): Map<string, { node: YamlNode | null; unit: Unit }> {
+    const cacheKey = `${family}\0${key}\0${types[0] ?? ''}`;
+    const cached = this.mergedCache.get(cacheKey);
+    if (cached) return cached;
     const out = new Map<string, { node: YamlNode | null; unit: Unit }>();
+    this.mergedCache.set(cacheKey, out);
     for (const t of [...types].reverse()) {
       const def = this.loader.def(family, t);
       if (def) for (const [k, node] of entries(field(def.node, key))) out.set(k, { node, unit: def.unit });
@@ -300,8 +315,17 @@ class ServiceCompiler {
   }
 
   private compileRequirements(t: RawTemplate, types: string[], raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): CompiledRequirement[] {
-    interface ReqDef { capability?: string; node?: string; relationship?: string; unit: Unit; loc: SourceLocation }
+    const defs = this.requirementDefs(types);
+    return this.assignRequirements(t, defs, raw, relTemplates);
+  }
+
+  private readonly reqDefCache = new Map<string, Map<string, ReqDef>>();
+
+  private requirementDefs(types: string[]): Map<string, ReqDef> {
+    const cached = this.reqDefCache.get(types[0] ?? '');
+    if (cached) return cached;
     const defs = new Map<string, ReqDef>();
+    this.reqDefCache.set(types[0] ?? '', defs);
     for (const ty of [...types].reverse()) {
       const def = this.loader.def('node', ty);
       if (!def) continue;
@@ -319,6 +343,10 @@ class ServiceCompiler {
         }
       }
     }
+    return defs;
+  }
+
+  private assignRequirements(t: RawTemplate, defs: Map<string, ReqDef>, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): CompiledRequirement[] {
     const out: CompiledRequirement[] = [];
     for (const item of seqItems(this.get(t, 'requirements'))) {
       for (const [name, node, pair] of entries(item)) {
@@ -368,14 +396,39 @@ class ServiceCompiler {
     return out;
   }
 
+  private capabilityNames?: Set<string>;
+
+  /** Whether any node type in play declares a capability by this name (so `capability:` is a name, not a type). */
   private nodesHaveCapabilityName(name: string): boolean {
-    return Object.values(this.nodes).some((n) => n.capabilities[name]);
+    if (!this.capabilityNames) {
+      this.capabilityNames = new Set();
+      for (const def of this.loader.types.values()) {
+        if (def.family !== 'node') continue;
+        for (const [cap] of entries(field(def.node, 'capabilities'))) this.capabilityNames.add(cap);
+      }
+    }
+    return this.capabilityNames.has(name);
   }
+
+  private readonly targetCache = new Map<string, string[]>();
 
   /** By node type and/or capability type: the first template in declaration order, other than the source. */
   private findTarget(self: string, nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>): string | undefined {
+    if (!nodeType && !capType) return undefined;
+    // The first two matches in declaration order answer every source (one of them is not itself).
+    const key = `${nodeType ?? ''}\0${capType ?? ''}`;
+    let found = this.targetCache.get(key);
+    if (!found) {
+      found = this.scanTargets(nodeType, capType, raw);
+      this.targetCache.set(key, found);
+    }
+    return found.find((n) => n !== self);
+  }
+
+  private scanTargets(nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>): string[] {
+    const out: string[] = [];
     for (const name of raw.keys()) {
-      if (name === self) continue;
+      if (out.length >= 2) break;
       const tref = str(this.get(raw.get(name)!, 'type'));
       const canonical = tref ? this.loader.resolve(this.unit, 'node', tref) : undefined;
       if (!canonical) continue;
@@ -390,9 +443,9 @@ class ServiceCompiler {
         });
         if (!has) continue;
       }
-      if (nodeType || capType) return name;
+      out.push(name);
     }
-    return undefined;
+    return out;
   }
 
   private compileInterfaces(types: string[], assigned: YamlNode | null | undefined, t: RawTemplate): Record<string, CompiledInterface> {
