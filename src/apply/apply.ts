@@ -3,7 +3,8 @@ import { KaiduError, isKaiduError } from '../errors/kaidu-error.js';
 import type { CommandRunner, Delegate, DelegateContext, DesiredNode, ExitEvent } from '../delegates/types.js';
 import type { Action, Plan } from '../plan/model.js';
 import { desiredFingerprint, needsOf } from '../plan/plan.js';
-import { hasUnknown, resolveNode, stateKey } from '../plan/resolve.js';
+import { hasUnknown, nodeStateOf, resolveNode, stateKey } from '../plan/resolve.js';
+import { edgesFrom } from '../topology/build.js';
 import { STATE_SCHEMA, type NodeState, type PlainValue, type ServiceState, type StateSnapshot } from '../state/model.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
 import type { ProgressEvent } from './progress.js';
@@ -200,6 +201,13 @@ async function runAction(
     throw new KaiduError('E_DELEGATE', `values still unknown: ${[...unknown, ...unknownEnv].map(([k]) => k).join(', ')} (needs ${resolved.unknown.join(', ') || 'a node that is not running'})`);
   }
   const fp = desiredFingerprint(instance, resolved, opts.fileIds);
+  // A container joins the pod its `pod` requirement names (the pod was created in an earlier wave).
+  if (instance.template.types.includes('kaidu:Container')) {
+    const podEdge = edgesFrom(opts.topology, instance.id).find((e) => e.requirement === 'pod');
+    const pod = podEdge ? opts.topology.nodes[podEdge.target] : undefined;
+    const podName = pod ? nodeStateOf(snapshot, pod)?.attributes.pod_name : undefined;
+    if (typeof podName === 'string') resolved.display = { ...resolved.display, pod: podName };
+  }
   const node: DesiredNode = {
     id: instance.id,
     service: instance.service,
