@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'node:net';
 import { createBareRepo, startHubServer, type PushNotice } from '../src/git/hub-server.js';
 import { deliverPushWebhook } from '../src/demo/webhook-relay.js';
+import { freePort } from '../src/demo/run-demo.js';
 import { round } from './measure.js';
 
 const exec = promisify(execFile);
@@ -41,15 +41,6 @@ async function cpuTicks(pid: number): Promise<number> {
 async function peakRss(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   return Math.round(Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
 }
 
 export async function benchAgent(): Promise<Record<string, unknown>> {

@@ -30,7 +30,8 @@ interface StateNode {
   error?: string;
 }
 
-async function freePort(): Promise<number> {
+/** A port free on 127.0.0.1 right now (for agents the demo and tests start). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

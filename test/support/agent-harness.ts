@@ -5,7 +5,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,21 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { createBareRepo, startHubServer, type HubServer } from '../../src/git/hub-server.js';
 import { deliverPushWebhook } from '../../src/demo/webhook-relay.js';
+import { freePort } from '../../src/demo/run-demo.js';
 
 const exec = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'kaidu.js');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface RunningAgent {
   host: string;
