@@ -40,6 +40,8 @@ export async function compileService(entryPath: string, reader: SourceReader, op
 }
 
 interface ReqDef {
+  /** [min, max]; max Infinity for UNBOUNDED. Default [1, 1] as TOSCA says. */
+  occurrences: [number, number];
   capability?: string;
   node?: string;
   relationship?: string;
@@ -333,7 +335,12 @@ class ServiceCompiler {
         for (const [name, node] of entries(item)) {
           const prev = defs.get(name);
           const rel = str(field(node, 'relationship')) ?? str(field(field(node, 'relationship'), 'type'));
+          const occ = toJS(def.unit.src, field(node, 'occurrences') ?? field(node, 'count_range'));
+          const occurrences: [number, number] = Array.isArray(occ) && occ.length === 2 && typeof occ[0] === 'number'
+            ? [occ[0], typeof occ[1] === 'number' ? occ[1] : Infinity]
+            : (prev?.occurrences ?? [1, 1]);
           defs.set(name, {
+            occurrences,
             capability: str(node) ?? str(field(node, 'capability')) ?? prev?.capability,
             node: str(field(node, 'node')) ?? prev?.node,
             relationship: rel ?? prev?.relationship,
@@ -348,10 +355,16 @@ class ServiceCompiler {
 
   private assignRequirements(t: RawTemplate, defs: Map<string, ReqDef>, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): CompiledRequirement[] {
     const out: CompiledRequirement[] = [];
+    const counts = new Map<string, number>();
     for (const item of seqItems(this.get(t, 'requirements'))) {
       for (const [name, node, pair] of entries(item)) {
         const loc = this.at(pair);
         const def = defs.get(name);
+        const count = (counts.get(name) ?? 0) + 1;
+        counts.set(name, count);
+        if (def && count > def.occurrences[1]) {
+          this.report('error', 'E_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${count} times; its type allows at most ${def.occurrences[1]}`, loc);
+        }
         if (!def) {
           this.report('error', 'E_TOSCA_UNKNOWN_REQUIREMENT', `node "${t.name}" has no requirement "${name}"`, loc, defs.size ? `its type has: ${[...defs.keys()].join(', ')}` : 'its type declares no requirements');
           continue;
@@ -392,6 +405,11 @@ class ServiceCompiler {
         const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
         out.push({ name, target, ...(capName ? { capability: capName } : {}), relationship, source: loc });
       }
+    }
+    // Too few is a warning: a placement policy can stand in for `host`, and TOSCA tools may fill the rest.
+    for (const [name, def] of defs) {
+      const n = counts.get(name) ?? 0;
+      if (n > 0 && n < def.occurrences[0]) this.report('warning', 'W_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${n} time${n === 1 ? '' : 's'}; its type asks for at least ${def.occurrences[0]}`, t.loc);
     }
     return out;
   }

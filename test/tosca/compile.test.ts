@@ -179,3 +179,12 @@ describe('compiler: what a template means', () => {
     expect(one(r, 'W_TOSCA_WORKFLOWS').severity).toBe('warning');
   });
 });
+
+describe('compiler: requirement occurrences', () => {
+  it('too many assignments of a requirement is an error at the extra one', async () => {
+    const r = await compile({ 's.yaml': `${V2}service_template:\n  node_templates:\n    h: { type: kaidu:Host }\n    g: { type: kaidu:Host }\n    p:\n      type: kaidu:Process\n      properties: { command: [x] }\n      requirements:\n        - host: h\n        - host: g\n` });
+    const d = one(r, 'E_TOSCA_OCCURRENCES');
+    expect(d.line).toBe(11);
+    expect(d.message).toContain('at most 1');
+  });
+});
