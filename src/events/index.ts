@@ -1,5 +1,5 @@
-export type { RepoEvent } from './event.js';
+export type { EventLogger, RepoEvent, RepoEventSource } from './event.js';
 export { signGithub, verifyGithub, verifyGitea, verifyToken } from './signature.js';
-export { PassQueue, type PassRunner } from './queue.js';
-export { webhookRoutes, buildWebhookApp, type WebhookOptions } from './webhooks.js';
-export { watchRepository, gitDirOf } from './watch.js';
+export { PassQueue, type PassQueueOptions, type PassRunner } from './queue.js';
+export { webhookRoutes, buildWebhookApp, type WebhookOptions, type WebhookProvider, type WebhookSecrets } from './webhooks.js';
+export { watchRepository, resolveGitDirs, gitDirOf, type GitDirs, type RepositoryWatch, type WatchOptions } from './watch.js';

@@ -1,155 +1,294 @@
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
-import type { RepoEvent } from './event.js';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { KaiduErrorCode } from '../errors/kaidu-error.js';
+import type { EventLogger, RepoEvent } from './event.js';
 import { verifyGitea, verifyGithub, verifyToken } from './signature.js';
 
+export type WebhookProvider = 'github' | 'gitlab' | 'gitea' | 'generic';
+
+/** One secret per provider; a provider without one is refused (404), never accepted unsigned. */
+export type WebhookSecrets = Partial<Record<WebhookProvider, string>>;
+
 export interface WebhookOptions {
+  /** The deployed branch (`main`); pushes to other refs are answered but start nothing. */
   branch: string;
-  secrets: { github?: string; gitlab?: string; gitea?: string; generic?: string };
+  secrets: WebhookSecrets;
   onEvent: (e: RepoEvent) => void;
   /** Bytes; default 1 MiB. Larger bodies get 413. */
   bodyLimit?: number;
-  logger?: Logger;
+  logger?: EventLogger;
+  /** How many recent delivery ids are remembered for de-duplication; default 1,000. */
+  deliveryMemory?: number;
 }
 
-/** Recently seen delivery ids, oldest dropped first: a redelivered webhook starts no second pass. */
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/**
+ * Recently seen delivery ids, least recently seen dropped first: a webhook the sender redelivers
+ * (a timeout on its side, a manual "redeliver") starts no second pass.
+ */
 class DeliveryLog {
-  private readonly seen = new Map<string, true>();
-  constructor(private readonly capacity = 1000) {}
-  /** True the first time an id is seen. */
-  add(id: string | undefined): boolean {
-    if (!id) return true;
-    if (this.seen.has(id)) return false;
-    this.seen.set(id, true);
-    if (this.seen.size > this.capacity) this.seen.delete(this.seen.keys().next().value!);
+  private readonly seen = new Set<string>();
+  constructor(private readonly capacity: number) {}
+
+  has(id: string): boolean {
+    if (!this.seen.has(id)) return false;
+    // Refresh: a Set iterates in insertion order, so re-adding makes the id the most recent.
+    this.seen.delete(id);
+    this.seen.add(id);
     return true;
   }
-}
 
-type Provider = 'github' | 'gitlab' | 'gitea' | 'generic';
-
-function header(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** The JSON payload: raw JSON, or GitHub's form encoding (`payload=<json>`). */
-function parsePayload(req: FastifyRequest, raw: Buffer): { ok: true; value: Record<string, unknown> } | { ok: false; error: string } {
-  let text = raw.toString('utf8');
-  if ((header(req, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded')) {
-    const payload = new URLSearchParams(text).get('payload');
-    if (payload === null) return { ok: false, error: 'form-encoded body without a "payload" field' };
-    text = payload;
-  }
-  if (text.trim() === '') return { ok: false, error: 'empty body' };
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (!value || typeof value !== 'object' || Array.isArray(value)) return { ok: false, error: 'the body must be a JSON object' };
-    return { ok: true, value: value as Record<string, unknown> };
-  } catch (err) {
-    return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
+  add(id: string): void {
+    this.seen.add(id);
+    if (this.seen.size > this.capacity) this.seen.delete(this.seen.values().next().value!);
   }
 }
 
+/** What a push says, once parsed; the schemas below guarantee the types. */
+interface PushBody {
+  ref?: string;
+  after?: string;
+  before?: unknown;
+  repository?: { full_name?: unknown; path_with_namespace?: unknown };
+}
+
+/** A git object id: SHA-1, or SHA-256 for repositories in that format. */
+const OBJECT_ID = '^([0-9a-f]{40}|[0-9a-f]{64})$';
+
+const providerPushSchema = {
+  type: 'object',
+  required: ['ref', 'after'],
+  properties: {
+    ref: { type: 'string', minLength: 1 },
+    after: { type: 'string', pattern: OBJECT_ID },
+    before: { type: 'string' },
+  },
+} as const;
+
+/** `POST /hooks/generic`: both fields optional (the ref defaults to the branch). */
 const genericBodySchema = {
   type: 'object',
   properties: {
     ref: { type: 'string', minLength: 1 },
     after: { type: 'string', pattern: '^[0-9a-f]{4,64}$' },
   },
-  additionalProperties: true,
 } as const;
 
+const errorReply = {
+  type: 'object',
+  required: ['error'],
+  properties: { error: { type: 'string' }, code: { type: 'string' } },
+} as const;
+
+const replySchemas = {
+  200: { type: 'object', properties: { ok: { type: 'boolean' }, pong: { type: 'boolean' }, duplicate: { type: 'boolean' } } },
+  202: {
+    type: 'object',
+    required: ['accepted'],
+    properties: {
+      accepted: { type: 'boolean' },
+      after: { type: 'string' },
+      /** Why nothing starts: `branch` (another ref) or `event` (not a push). */
+      reason: { type: 'string', enum: ['branch', 'event'] },
+      ref: { type: 'string' },
+      event: { type: 'string' },
+    },
+  },
+  '4xx': errorReply,
+  '5xx': errorReply,
+} as const;
+
+/** How one provider authenticates and names its events. */
+interface HookSpec {
+  provider: WebhookProvider;
+  /** A shared token, checked before the body is read. */
+  token?: (req: FastifyRequest) => string | undefined;
+  /** An HMAC, checked over the raw body bytes. */
+  signature?: (body: Buffer, secret: string, req: FastifyRequest) => boolean;
+  /** Named in the 401 message. */
+  credential: string;
+  /** The header naming the event kind (absent: every request is a push). */
+  eventHeader?: string;
+  pushEvent?: string;
+  pingEvent?: string;
+  deliveryHeader: string;
+  body: typeof providerPushSchema | typeof genericBodySchema;
+}
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+const HOOKS: readonly HookSpec[] = [
+  {
+    provider: 'github',
+    signature: (body, secret, req) => verifyGithub(body, secret, header(req, 'x-hub-signature-256')),
+    credential: 'X-Hub-Signature-256',
+    eventHeader: 'x-github-event',
+    pushEvent: 'push',
+    pingEvent: 'ping',
+    deliveryHeader: 'x-github-delivery',
+    body: providerPushSchema,
+  },
+  {
+    provider: 'gitlab',
+    token: (req) => header(req, 'x-gitlab-token'),
+    credential: 'X-Gitlab-Token',
+    eventHeader: 'x-gitlab-event',
+    pushEvent: 'Push Hook',
+    deliveryHeader: 'x-gitlab-event-uuid',
+    body: providerPushSchema,
+  },
+  {
+    provider: 'gitea',
+    signature: (body, secret, req) => verifyGitea(body, secret, header(req, 'x-gitea-signature')),
+    credential: 'X-Gitea-Signature',
+    eventHeader: 'x-gitea-event',
+    pushEvent: 'push',
+    deliveryHeader: 'x-gitea-delivery',
+    body: providerPushSchema,
+  },
+  {
+    provider: 'generic',
+    token: (req) => /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '')?.[1],
+    credential: 'Authorization: Bearer token',
+    deliveryHeader: 'x-request-id',
+    body: genericBodySchema,
+  },
+];
+
+type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; error: string };
+
+/** The JSON payload in a raw body: plain JSON, or GitHub's form encoding (`payload=<json>`). */
+function parsePayload(contentType: string | undefined, raw: Buffer, allowEmpty: boolean): Parsed {
+  let text = raw.toString('utf8');
+  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType === 'application/x-www-form-urlencoded') {
+    const payload = new URLSearchParams(text).get('payload');
+    // `curl -d '{...}'` labels plain JSON as a form: take it as what it is.
+    if (payload !== null) text = payload;
+    else if (!text.trimStart().startsWith('{')) return { ok: false, error: 'a form-encoded body needs a "payload" field holding the JSON (or send application/json)' };
+  }
+  if (text.trim() === '') return allowEmpty ? { ok: true, value: {} } : { ok: false, error: 'the body is empty: expected a JSON push payload' };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, error: `malformed JSON: ${(err as Error).message}` };
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return { ok: false, error: 'the body must be a JSON object' };
+  return { ok: true, value: value as Record<string, unknown> };
+}
+
+function rawBody(body: unknown): Buffer {
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body);
+  return Buffer.alloc(0);
+}
+
+function fail(reply: FastifyReply, status: number, code: KaiduErrorCode, error: string): FastifyReply {
+  return reply.code(status).send({ error, code });
+}
+
 /**
- * Webhook routes as a fastify plugin. Signatures are checked over the raw body bytes before
- * anything is parsed; an unconfigured provider is refused (never accepted unsigned).
+ * Webhook routes as a fastify plugin (register it: its body parsers and error handler stay inside).
+ * Authentication comes first: a shared token before the body is read, an HMAC over the raw body
+ * bytes before anything is parsed. Then the event kind (ping, other events), then the payload is
+ * parsed and validated against the route's schema, then de-duplication and the branch.
  */
 export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions): Promise<void> {
-  const deliveries = new DeliveryLog();
-  const limit = opts.bodyLimit ?? 1024 * 1024;
+  const deliveries = new DeliveryLog(opts.deliveryMemory ?? 1000);
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const branchRef = `refs/heads/${opts.branch}`;
+  const log = opts.logger;
 
-  // Keep the raw bytes: an HMAC over re-serialized JSON would not match the sender's.
-  for (const type of ['application/json', 'application/x-www-form-urlencoded', 'text/plain']) {
-    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: limit }, (_req, body, done) => done(null, body));
+  // Keep the raw bytes of every body: an HMAC over re-serialized JSON would not match the sender's.
+  for (const type of ['application/json', 'application/x-www-form-urlencoded', 'text/plain', '*']) {
+    app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   }
 
-  const accept = (provider: Provider, reply: FastifyReply, payload: Record<string, unknown>, deliveryId: string | undefined) => {
-    const ref = typeof payload.ref === 'string' ? payload.ref : provider === 'generic' ? branchRef : undefined;
-    if (!ref) return reply.code(400).send({ error: 'the payload has no "ref"' });
-    const normalized = ref.startsWith('refs/') ? ref : `refs/heads/${ref}`;
-    if (normalized !== branchRef) return reply.code(202).send({ accepted: false, reason: `ref ${ref} is not ${branchRef}` });
-    const after = typeof payload.after === 'string' ? payload.after : undefined;
-    if (!deliveries.add(deliveryId ? `${provider}:${deliveryId}` : undefined)) return reply.code(200).send({ duplicate: true });
-    opts.onEvent({ source: provider, ref: normalized, ...(after ? { after } : {}), ...(deliveryId ? { deliveryId } : {}), receivedAt: new Date().toISOString() });
-    opts.logger?.info({ provider, after, deliveryId }, 'webhook accepted');
-    return reply.code(202).send({ accepted: true, ...(after ? { after } : {}) });
-  };
-
-  const refuseUnconfigured = (provider: Provider, reply: FastifyReply) =>
-    reply.code(404).send({ error: `${provider} webhooks are not configured on this agent (no secret)` });
-  const raw = (req: FastifyRequest): Buffer => (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
-
-  app.post('/hooks/github', { bodyLimit: limit }, async (req, reply) => {
-    const secret = opts.secrets.github;
-    if (!secret) return refuseUnconfigured('github', reply);
-    const body = raw(req);
-    if (!verifyGithub(body, secret, header(req, 'x-hub-signature-256'))) return reply.code(401).send({ error: 'missing or wrong X-Hub-Signature-256' });
-    const event = header(req, 'x-github-event');
-    if (event === 'ping') return reply.code(200).send({ ok: true, pong: true });
-    if (event !== 'push') return reply.code(202).send({ accepted: false, reason: `event ${event ?? '(none)'} is ignored` });
-    const parsed = parsePayload(req, body);
-    if (!parsed.ok) return reply.code(400).send({ error: parsed.error });
-    return accept('github', reply, parsed.value, header(req, 'x-github-delivery'));
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation) return fail(reply, 400, 'E_WEBHOOK_PAYLOAD', err.message);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return fail(reply, 413, 'E_WEBHOOK_PAYLOAD', `the body is larger than the limit of ${bodyLimit} bytes`);
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) log?.error({ err: err.message, url: req.url }, 'webhook handler failed');
+    return reply.code(status).send({ error: status === 500 ? 'internal error' : err.message });
   });
 
-  app.post('/hooks/gitlab', { bodyLimit: limit }, async (req, reply) => {
-    const secret = opts.secrets.gitlab;
-    if (!secret) return refuseUnconfigured('gitlab', reply);
-    if (!verifyToken(header(req, 'x-gitlab-token'), secret)) return reply.code(401).send({ error: 'missing or wrong X-Gitlab-Token' });
-    const event = header(req, 'x-gitlab-event');
-    if (event !== 'Push Hook') return reply.code(202).send({ accepted: false, reason: `event ${event ?? '(none)'} is ignored` });
-    const parsed = parsePayload(req, raw(req));
-    if (!parsed.ok) return reply.code(400).send({ error: parsed.error });
-    return accept('gitlab', reply, parsed.value, header(req, 'x-gitlab-event-uuid'));
-  });
+  for (const spec of HOOKS) {
+    const { provider } = spec;
+    const secret = opts.secrets[provider];
+    const unauthorized = (req: FastifyRequest, reply: FastifyReply) => {
+      log?.warn({ provider, ip: req.ip }, 'webhook refused: bad credentials');
+      return fail(reply, 401, 'E_WEBHOOK_SIGNATURE', `missing or wrong ${spec.credential}`);
+    };
 
-  app.post('/hooks/gitea', { bodyLimit: limit }, async (req, reply) => {
-    const secret = opts.secrets.gitea;
-    if (!secret) return refuseUnconfigured('gitea', reply);
-    const body = raw(req);
-    if (!verifyGitea(body, secret, header(req, 'x-gitea-signature'))) return reply.code(401).send({ error: 'missing or wrong X-Gitea-Signature' });
-    const event = header(req, 'x-gitea-event');
-    if (event !== 'push') return reply.code(202).send({ accepted: false, reason: `event ${event ?? '(none)'} is ignored` });
-    const parsed = parsePayload(req, body);
-    if (!parsed.ok) return reply.code(400).send({ error: parsed.error });
-    return accept('gitea', reply, parsed.value, header(req, 'x-gitea-delivery'));
-  });
-
-  app.post('/hooks/generic', { bodyLimit: limit }, async (req, reply) => {
-    const secret = opts.secrets.generic;
-    if (!secret) return refuseUnconfigured('generic', reply);
-    const auth = header(req, 'authorization') ?? '';
-    if (!auth.startsWith('Bearer ') || !verifyToken(auth.slice(7), secret)) return reply.code(401).send({ error: 'missing or wrong bearer token' });
-    const body = raw(req);
-    const parsed = body.length === 0 ? { ok: true as const, value: {} } : parsePayload(req, body);
-    if (!parsed.ok) return reply.code(400).send({ error: parsed.error });
-    const problems = validateGeneric(parsed.value);
-    if (problems) return reply.code(400).send({ error: problems });
-    return accept('generic', reply, parsed.value, header(req, 'x-request-id'));
-  });
+    app.post<{ Body: PushBody }>(
+      `/hooks/${provider}`,
+      {
+        bodyLimit,
+        schema: {
+          ...(spec.eventHeader ? { headers: { type: 'object', required: [spec.eventHeader], properties: { [spec.eventHeader]: { type: 'string' } } } } : {}),
+          body: spec.body,
+          response: replySchemas,
+        },
+        onRequest: async (req, reply) => {
+          if (!secret) return fail(reply, 404, 'E_CONFIG', `${provider} webhooks are not enabled on this agent: it was started without a ${provider} secret`);
+          if (spec.token && !verifyToken(spec.token(req), secret)) return unauthorized(req, reply);
+          return undefined;
+        },
+        preValidation: async (req, reply) => {
+          const raw = rawBody(req.body);
+          if (spec.signature && !spec.signature(raw, secret!, req)) return unauthorized(req, reply);
+          const kind = spec.eventHeader ? header(req, spec.eventHeader) : undefined;
+          // A missing kind falls through to the header schema, which names it.
+          if (kind !== undefined && kind !== spec.pushEvent) {
+            if (kind === spec.pingEvent) return reply.code(200).send({ ok: true, pong: true });
+            log?.debug({ provider, event: kind }, 'webhook event ignored');
+            return reply.code(202).send({ accepted: false, reason: 'event', event: kind });
+          }
+          const parsed = parsePayload(header(req, 'content-type'), raw, provider === 'generic');
+          if (!parsed.ok) return fail(reply, 400, 'E_WEBHOOK_PAYLOAD', parsed.error);
+          req.body = parsed.value;
+          return undefined;
+        },
+      },
+      async (req, reply) => {
+        const body = req.body;
+        const deliveryId = header(req, spec.deliveryHeader);
+        const key = deliveryId ? `${provider}:${deliveryId}` : undefined;
+        if (key && deliveries.has(key)) {
+          log?.debug({ provider, deliveryId }, 'webhook delivery already seen');
+          return reply.code(200).send({ duplicate: true });
+        }
+        const given = body.ref ?? branchRef;
+        const ref = given.startsWith('refs/') ? given : `refs/heads/${given}`;
+        if (ref !== branchRef) {
+          if (key) deliveries.add(key);
+          return reply.code(202).send({ accepted: false, reason: 'branch', ref });
+        }
+        // Not in the schemas (informational only): taken when they are strings.
+        const before = typeof body.before === 'string' ? body.before : undefined;
+        const repository = [body.repository?.full_name, body.repository?.path_with_namespace].find((v) => typeof v === 'string');
+        opts.onEvent({
+          source: provider,
+          ref,
+          ...(body.after ? { after: body.after } : {}),
+          ...(deliveryId ? { deliveryId } : {}),
+          receivedAt: new Date().toISOString(),
+          ...(before || repository ? { detail: { ...(before ? { before } : {}), ...(repository ? { repository } : {}) } } : {}),
+        });
+        // Remembered only once the event is out: if onEvent threw, a redelivery may try again.
+        if (key) deliveries.add(key);
+        log?.info({ provider, after: body.after, deliveryId }, 'webhook accepted');
+        return reply.code(202).send({ accepted: true, ...(body.after ? { after: body.after } : {}) });
+      },
+    );
+  }
 }
-// fastify's plugin encapsulation would hide the content-type parsers from the parent: that is wanted.
 
-/** The generic body's shape (kept beside the schema it documents). */
-function validateGeneric(body: Record<string, unknown>): string | undefined {
-  const props = genericBodySchema.properties;
-  if (body.ref !== undefined && (typeof body.ref !== 'string' || body.ref.length < props.ref.minLength)) return 'body.ref must be a non-empty string';
-  if (body.after !== undefined && (typeof body.after !== 'string' || !new RegExp(props.after.pattern).test(body.after))) return 'body.after must be a commit id (hex)';
-  return undefined;
-}
-
-/** A fastify instance with only the webhook routes (tests, or an agent without other routes). */
+/** A fastify instance with only the webhook routes (tests, or a process that serves nothing else). */
 export async function buildWebhookApp(opts: WebhookOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   await app.register(webhookRoutes, opts);
