@@ -42,6 +42,8 @@ export async function compileService(entryPath: string, reader: SourceReader, op
 interface ReqDef {
   /** [min, max]; max Infinity for UNBOUNDED. Default [1, 1] as TOSCA says. */
   occurrences: [number, number];
+  /** Declared by the type (tools differ on the default, so only a declared bound is enforced). */
+  explicit: boolean;
   capability?: string;
   node?: string;
   relationship?: string;
@@ -341,6 +343,7 @@ class ServiceCompiler {
             : (prev?.occurrences ?? [1, 1]);
           defs.set(name, {
             occurrences,
+            explicit: Array.isArray(occ) || Boolean(prev?.explicit),
             capability: str(node) ?? str(field(node, 'capability')) ?? prev?.capability,
             node: str(field(node, 'node')) ?? prev?.node,
             relationship: rel ?? prev?.relationship,
@@ -362,7 +365,7 @@ class ServiceCompiler {
         const def = defs.get(name);
         const count = (counts.get(name) ?? 0) + 1;
         counts.set(name, count);
-        if (def && count > def.occurrences[1]) {
+        if (def?.explicit && count > def.occurrences[1]) {
           this.report('error', 'E_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${count} times; its type allows at most ${def.occurrences[1]}`, loc);
         }
         if (!def) {
@@ -409,7 +412,7 @@ class ServiceCompiler {
     // Too few is a warning: a placement policy can stand in for `host`, and TOSCA tools may fill the rest.
     for (const [name, def] of defs) {
       const n = counts.get(name) ?? 0;
-      if (n > 0 && n < def.occurrences[0]) this.report('warning', 'W_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${n} time${n === 1 ? '' : 's'}; its type asks for at least ${def.occurrences[0]}`, t.loc);
+      if (def.explicit && n > 0 && n < def.occurrences[0]) this.report('warning', 'W_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${n} time${n === 1 ? '' : 's'}; its type asks for at least ${def.occurrences[0]}`, t.loc);
     }
     return out;
   }

@@ -76,7 +76,7 @@ describe('git hub over smart HTTP (git http-backend)', () => {
     expect((await hub.commitAndPush({ files: { 'state/host-a/web.yaml': 'nodes: {}\n' }, message: 'again', author })).oid).toBeUndefined();
   });
 
-  it('rebuilds on the new tip when someone pushed first, and 5 concurrent writers lose nothing', async () => {
+  it('rebuilds on the new tip when someone pushed first, and 5 concurrent writers lose nothing', { timeout: 120_000 }, async () => {
     const hubs = await Promise.all([0, 1, 2, 3, 4].map((i) => openHub({ url: server.repoUrl('hub.git'), dataDir: join(dir, `agent-${i}`), branch: 'main' })));
     await Promise.all(hubs.map((h) => h.fetch()));
     await nativePush({ 'services/b.yaml': 'b\n' }, 'someone else');

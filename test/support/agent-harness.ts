@@ -81,7 +81,7 @@ export async function startHarness(files: Record<string, string>): Promise<Harne
       agents.set(host, agent);
       return agent;
     },
-    async waitReady(agent, timeoutMs = 20_000) {
+    async waitReady(agent, timeoutMs = 60_000) {
       await h.until(`${agent.host} ready`, async () => {
         if (agent.proc.exitCode !== null) throw new Error(`agent ${agent.host} exited with ${agent.proc.exitCode}:\n${await readFile(agent.log, 'utf8')}`);
         const res = await fetch(`${agent.url}/readyz`).catch(() => undefined);
