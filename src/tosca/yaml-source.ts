@@ -30,7 +30,9 @@ export function parseYaml(path: string, text: string): YamlSource {
 function parseYamlOnce(path: string, text: string): YamlSource {
   const lines = new LineCounter();
   const diagnostics: Diagnostic[] = [];
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: false });
+  // Duplicate keys are found below in one pass: the library's own check is quadratic per map,
+  // which a service with 100,000 node templates cannot afford.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: false });
   for (const e of [...doc.errors, ...doc.warnings]) {
     const p = lines.linePos(e.pos[0]);
     const msg = e.message.split('\n')[0]!;
@@ -43,6 +45,22 @@ function parseYamlOnce(path: string, text: string): YamlSource {
       line: p.line,
       column: p.col,
       ...(code === 'E_TOSCA_TAB' ? { hint: 'indent with spaces' } : {}),
+    });
+  }
+  if (doc.errors.length === 0) {
+    visit(doc, {
+      Map(_key, map) {
+        const seen = new Set<string>();
+        for (const pair of map.items) {
+          if (!isScalar(pair.key)) continue;
+          const k = String(pair.key.value);
+          if (seen.has(k)) {
+            const p = lines.linePos(pair.key.range?.[0] ?? 0);
+            diagnostics.push({ severity: 'error', code: 'E_TOSCA_DUPLICATE_KEY', message: `duplicate key: "${k}" appears twice in the same map`, file: path, line: p.line, column: p.col });
+          }
+          seen.add(k);
+        }
+      },
     });
   }
   // Aliases become copies of what they name, so the compiler walks plain nodes.
