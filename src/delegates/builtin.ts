@@ -3,25 +3,24 @@ import { DirectoryDelegate } from './directory.js';
 import { PortDelegate } from './port.js';
 import { ProcessDelegate } from './process.js';
 import { DelegateRegistry, type BuiltinOptions } from './registry.js';
-import { hasScriptOperations, ScriptDelegate, standardInterface } from './script.js';
 import { recordOnly } from './record-only.js';
 import { runtimeDelegates } from './runtimes.js';
 
-/** Every built-in delegate, with Standard-interface scripts layered over them. */
+/**
+ * Every built-in delegate. Standard-interface scripts are layered over them by the registry;
+ * nodes of types Kaidu does not act on (kaidu:Host, standard TOSCA nodes without scripts, types of
+ * a plugin that is not configured) are recorded by the record-only fallback.
+ */
 export function builtinRegistry(opts: BuiltinOptions): DelegateRegistry {
-  const registry = new DelegateRegistry();
+  const registry = new DelegateRegistry({ fallback: recordOnly });
   registry.register(new ProcessDelegate(opts));
   registry.register(new PortDelegate());
   registry.register(new DirectoryDelegate());
   registry.register(new ConfigFileDelegate());
   for (const d of runtimeDelegates(opts)) registry.register(d);
   registry.register(recordOnly, ['kaidu:Host']);
-  const scripts = new Map<string, ScriptDelegate>();
-  registry.scriptLayer = (inner, interfaces) => {
-    if (!hasScriptOperations(interfaces)) return undefined;
-    const d = new ScriptDelegate(inner, standardInterface(interfaces)!);
-    scripts.set(d.name, d);
-    return d;
-  };
   return registry;
 }
+
+/** The name the brief and the docs use: same as `builtinRegistry`. */
+export const builtinDelegates = builtinRegistry;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { chmod, readFile, rm, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
@@ -40,13 +40,21 @@ export class ConfigFileDelegate implements Delegate {
     const rendered = renderTemplate(source.toString('utf8'), (variables ?? {}) as Record<string, PlainValue>, template);
     const checksum = createHash('sha256').update(rendered).digest('hex');
     const target = resolve(path);
+    const fileMode = parseInt(typeof mode === 'string' ? mode : '0644', 8);
+    if (Number.isNaN(fileMode)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: mode must be octal like "0644"`);
     const current = await readFile(target, 'utf8').catch(() => undefined);
-    if (current !== rendered) await writeFileAtomic(target, rendered, parseInt(typeof mode === 'string' ? mode : '0644', 8));
+    // Unchanged content is not rewritten (its mtime stays, nothing watching it reloads); a changed mode still applies.
+    if (current !== rendered) await writeFileAtomic(target, rendered, fileMode);
+    if (((await stat(target)).mode & 0o7777) !== fileMode) await chmod(target, fileMode);
     return { attributes: { path: target, checksum } };
   }
 
-  update(ctx: DelegateContext): Promise<DelegateResult> {
-    return this.create(ctx);
+  /** Re-renders; a file moved to a new `path` leaves no copy at the old one. */
+  async update(ctx: DelegateContext): Promise<DelegateResult> {
+    const result = await this.create(ctx);
+    const before = ctx.previous?.attributes.path;
+    if (typeof before === 'string' && before !== result.attributes.path) await rm(before, { force: true });
+    return result;
   }
 
   async delete(ctx: DelegateContext): Promise<void> {

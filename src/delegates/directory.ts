@@ -38,8 +38,11 @@ export class DirectoryDelegate implements Delegate {
     const props = ctx.previous?.properties ?? ctx.node.properties;
     if (props.purge !== true) return;
     const path = this.path(ctx, props);
-    const forbidden = ['/', resolve(homedir()), '/home', '/root', '/etc', '/usr', '/var', '/tmp', resolve(ctx.dataDir)];
-    if (forbidden.includes(path) || path.split('/').filter(Boolean).length < 2) {
+    const forbidden = ['/', resolve(homedir()), '/home', '/root', '/etc', '/usr', '/var', '/tmp', '/opt', '/srv', '/boot', '/proc', '/sys', '/dev', '/run', '/mnt', '/media', '/var/lib', '/var/tmp', '/usr/local'];
+    const dataDir = resolve(ctx.dataDir);
+    // Never the data directory, nor a folder that contains it (that would delete the agent's own state).
+    const holdsDataDir = dataDir === path || dataDir.startsWith(`${path}/`);
+    if (forbidden.includes(path) || holdsDataDir || path.split('/').filter(Boolean).length < 2) {
       throw new KaiduError('E_DELEGATE', `${ctx.node.id}: refusing to purge ${path}`, { hint: 'purge only removes a directory at least two levels deep, never a system or home directory' });
     }
     await rm(path, { recursive: true, force: true });

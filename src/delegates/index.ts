@@ -1,12 +1,12 @@
 export * from './types.js';
-export { SystemCommandRunner, RecordingRunner, commandFailed, runChecked, tail } from './command-runner.js';
+export { SystemCommandRunner, RecordingRunner, commandFailed, runChecked, tail, formatArgv, MAX_OUTPUT_BYTES, type CommandMatcher, type RecordedReply } from './command-runner.js';
 export { DelegateRegistry, type BuiltinOptions } from './registry.js';
 export { recordOnly } from './record-only.js';
-export { ProcessDelegate } from './process.js';
+export { ProcessDelegate, safeName, type ProcessDelegateOptions } from './process.js';
 export { PortDelegate, portIsFree } from './port.js';
 export { DirectoryDelegate } from './directory.js';
 export { ConfigFileDelegate, renderTemplate } from './config-file.js';
-export { ScriptDelegate, hasScriptOperations, standardInterface } from './script.js';
-export { HttpDelegate, loadPlugins } from './plugins.js';
-export { builtinRegistry } from './builtin.js';
+export { ScriptDelegate, SCRIPT_DELEGATE, hasScriptOperations, standardInterface, parseOutputs, inputEnvName } from './script.js';
+export { HttpDelegate, loadPlugins, type PluginFactoryOptions } from './plugins.js';
+export { builtinRegistry, builtinDelegates } from './builtin.js';
 export { ContainerDelegate, PodDelegate, DistroboxDelegate, NspawnDelegate, VirtualMachineDelegate, domainXml, workloadName } from './runtimes.js';

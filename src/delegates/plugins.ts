@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Logger } from 'pino';
 import { KaiduError } from '../errors/kaidu-error.js';
@@ -58,28 +59,75 @@ export class HttpDelegate implements Delegate {
   }
 }
 
-/** Loads kaidu.yaml's plugins: in-process modules and HTTP delegates, registered for their types. */
-export async function loadPlugins(registry: DelegateRegistry, plugins: PluginSpec[], opts: { baseDir: string; logger?: Logger }): Promise<void> {
+/** What a plugin module's default-export factory is called with. */
+export interface PluginFactoryOptions {
+  /** The types kaidu.yaml registers the plugin for. */
+  types: readonly string[];
+  /** Where the module was resolved from (the repository checkout, or the data dir). */
+  baseDir: string;
+  logger?: Logger;
+}
+
+function isDelegate(d: unknown): d is Delegate {
+  const x = d as Partial<Delegate> | undefined;
+  return Boolean(x && typeof x.name === 'string' && typeof x.create === 'function' && typeof x.update === 'function' && typeof x.delete === 'function' && typeof x.inspect === 'function');
+}
+
+/**
+ * A module specifier as `import()` should see it: a path (`./delegates/my.js`, `/opt/x.mjs`) is
+ * resolved against `baseDir`; a package name is looked up from `baseDir`'s node_modules first (the
+ * repository's own dependencies), then from Kaidu's.
+ */
+function moduleUrl(module: string, baseDir: string): string {
+  if (module.startsWith('.') || isAbsolute(module)) return pathToFileURL(resolve(baseDir, module)).href;
+  try {
+    return pathToFileURL(createRequire(join(resolve(baseDir), 'package.json')).resolve(module)).href;
+  } catch {
+    return module;
+  }
+}
+
+/**
+ * Loads kaidu.yaml's `plugins`, registering each for its `types` (a plugin's type wins over a
+ * built-in one registered earlier):
+ * - `{module, types}`: an in-process ES module whose default export is a `Delegate`, or a function
+ *   (sync or async; a class works too) called with `PluginFactoryOptions` that returns one;
+ * - `{url, types, token_env?}`: an `HttpDelegate`, with `Authorization: Bearer $<token_env>`.
+ */
+export async function loadPlugins(registry: DelegateRegistry, plugins: PluginSpec[], opts: { baseDir: string; logger?: Logger }): Promise<Delegate[]> {
+  const loaded: Delegate[] = [];
   for (const p of plugins) {
     if (p.url) {
       const token = p.token_env ? process.env[p.token_env] : undefined;
-      registry.register(new HttpDelegate(p.url, p.types, token), p.types);
+      if (p.token_env && !token) opts.logger?.warn({ plugin: p.url, token_env: p.token_env }, 'the plugin token variable is not set; calling without a token');
+      const d = new HttpDelegate(p.url, p.types, token);
+      registry.register(d, p.types);
+      loaded.push(d);
       continue;
     }
     if (!p.module) continue;
-    const spec = p.module.startsWith('.') || p.module.startsWith('/') ? pathToFileURL(resolve(opts.baseDir, p.module)).href : p.module;
     let mod: { default?: unknown };
     try {
-      mod = (await import(spec)) as { default?: unknown };
+      mod = (await import(moduleUrl(p.module, opts.baseDir))) as { default?: unknown };
     } catch (err) {
-      throw new KaiduError('E_DELEGATE', `cannot load the plugin ${p.module}: ${(err as Error).message}`);
+      throw new KaiduError('E_DELEGATE', `cannot load the plugin ${p.module} (from ${opts.baseDir}): ${(err as Error).message}`, { cause: err });
     }
-    const exported = typeof mod.default === 'function' ? await (mod.default as () => unknown)() : mod.default;
-    const d = exported as Delegate | undefined;
-    if (!d || typeof d.create !== 'function' || typeof d.delete !== 'function' || typeof d.update !== 'function' || typeof d.inspect !== 'function' || typeof d.name !== 'string') {
+    let exported = mod.default;
+    if (typeof exported === 'function' && !isDelegate(exported)) {
+      const factory = exported as (o: PluginFactoryOptions) => unknown;
+      const factoryOpts: PluginFactoryOptions = { types: p.types, baseDir: opts.baseDir, ...(opts.logger ? { logger: opts.logger } : {}) };
+      try {
+        exported = /^class[\s{]/.test(Function.prototype.toString.call(factory)) ? new (factory as unknown as new (o: PluginFactoryOptions) => unknown)(factoryOpts) : await factory(factoryOpts);
+      } catch (err) {
+        throw new KaiduError('E_DELEGATE', `the plugin ${p.module} failed to start: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    if (!isDelegate(exported)) {
       throw new KaiduError('E_DELEGATE', `plugin ${p.module} must export (as default) a delegate {name, create, update, delete, inspect} or a function returning one`);
     }
-    registry.register(d, p.types);
+    registry.register(exported, p.types);
+    loaded.push(exported);
     opts.logger?.info({ plugin: p.module, types: p.types }, 'plugin loaded');
   }
+  return loaded;
 }

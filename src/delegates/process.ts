@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
@@ -12,62 +13,120 @@ import type { CommandRunner, Delegate, DelegateContext, DelegateResult, ExitEven
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A process that is gone this soon after start failed to start. */
 const STARTUP_CHECK_MS = 300;
+/** How long the supervisor may take to report the child's pid (node itself starts slowly under load). */
+const SPAWN_REPORT_MS = 15_000;
 
 export function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]+/g, '_');
 }
 
-interface Paths {
+/** Stringifies environment values: numbers and booleans from `$get_attribute` arrive as JSON. */
+export function envValue(v: PlainValue): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export interface ProcessPaths {
   runDir: string;
+  /** `<supervisorPid> <childPid> <childStartTime>` (see process-supervisor.ts). */
   pidFile: string;
+  /** JSON `{pid, code, signal, at}` written by the supervisor when the child ends. */
   exitFile: string;
+  /** Hash of what was started (argv, env, cwd, user): decides adoption after a crash. */
+  specFile: string;
   out: string;
   err: string;
   workDir: string;
 }
 
+export function processPaths(dataDir: string, service: string, key: string): ProcessPaths {
+  const svc = safeName(service);
+  const k = safeName(key);
+  const runDir = join(dataDir, 'run', svc);
+  return {
+    runDir,
+    pidFile: join(runDir, `${k}.pid`),
+    exitFile: join(runDir, `${k}.exit`),
+    specFile: join(runDir, `${k}.spec`),
+    out: join(dataDir, 'logs', svc, `${k}.out.log`),
+    err: join(dataDir, 'logs', svc, `${k}.err.log`),
+    workDir: join(dataDir, 'work', svc, k),
+  };
+}
+
+export interface PidRecord {
+  /** The supervisor: leader of the process group. */
+  leader: number;
+  /** The real service. */
+  pid: number;
+  /** Field 22 of /proc/<pid>/stat when it started. */
+  startTime?: string;
+}
+
+export async function readPidFile(file: string): Promise<PidRecord | undefined> {
+  try {
+    const [leader, pid, start] = (await readFile(file, 'utf8')).trim().split(/\s+/);
+    const l = Number(leader);
+    const p = Number(pid);
+    if (!Number.isInteger(l) || !Number.isInteger(p) || l <= 1 || p <= 1) return undefined;
+    return { leader: l, pid: p, ...(start && start !== '0' ? { startTime: start } : {}) };
+  } catch {
+    return undefined;
+  }
+}
+
+interface ExitInfo {
+  pid: number | null;
+  code: number | null;
+  signal: string | null;
+  at: string;
+}
+
+export interface ProcessDelegateOptions {
+  dataDir: string;
+  runner: CommandRunner;
+  /** A process gone within this window fails its create (default 300 ms). */
+  startupCheckMs?: number;
+}
+
 /**
  * Bare processes, detached in their own process group under a small supervisor (see
- * process-supervisor.ts), stdout and stderr in log files, re-adopted by pid *and* start time.
- * With `systemd: true` the process is a user-mode transient unit instead.
+ * process-supervisor.ts), stdout and stderr appended to `<dataDir>/logs/<service>/<node>.{out,err}.log`,
+ * re-adopted by pid *and* start time. Exits are noticed through the supervisor's exit file and
+ * `fs.watch`, never by polling. With `systemd: true` the process is a user-mode transient unit.
  */
 export class ProcessDelegate implements Delegate {
   readonly name = 'process';
   readonly handles = ['kaidu:Process'];
   private readonly watchers = new Map<string, FSWatcher>();
-  private readonly exitSinks = new Map<string, (e: ExitEvent) => void>();
-  /** Exits we caused (stop, restart): not reported as events. */
-  private readonly expected = new Set<string>();
+  /** Exit file path → the node it belongs to and where to report. */
+  private readonly sinks = new Map<string, { id: string; onExit?: (e: ExitEvent) => void }>();
+  /** Node id → pid of the copy currently managed: an exit of an older copy is not news. */
+  private readonly current = new Map<string, number>();
+  /** Pids we stopped ourselves, or already reported: never reported (again). */
+  private readonly quiet = new Set<number>();
 
-  constructor(private readonly opts: { dataDir: string; runner: CommandRunner }) {}
+  constructor(private readonly opts: ProcessDelegateOptions) {}
 
-  private paths(ctx: DelegateContext): Paths {
-    const svc = safeName(ctx.node.service);
-    const key = safeName(ctx.node.key);
-    const runDir = join(ctx.dataDir, 'run', svc);
-    return {
-      runDir,
-      pidFile: join(runDir, `${key}.pid`),
-      exitFile: join(runDir, `${key}.exit`),
-      out: join(ctx.dataDir, 'logs', svc, `${key}.out.log`),
-      err: join(ctx.dataDir, 'logs', svc, `${key}.err.log`),
-      workDir: join(ctx.dataDir, 'work', svc, key),
-    };
+  private paths(ctx: DelegateContext): ProcessPaths {
+    return processPaths(ctx.dataDir, ctx.node.service, ctx.node.key);
   }
 
-  private unit(ctx: DelegateContext): string {
-    return `kaidu-${safeName(ctx.node.service)}-${safeName(ctx.node.key)}`.replace(/#/g, '-');
+  unitName(ctx: DelegateContext): string {
+    return `kaidu-${safeName(ctx.node.service)}-${safeName(ctx.node.key)}`.replace(/[^A-Za-z0-9:_.\\-]/g, '-');
   }
 
+  private ownEnv(ctx: DelegateContext, props = ctx.node.properties): Record<string, string> {
+    const own = props.env && typeof props.env === 'object' && !Array.isArray(props.env) ? (props.env as Record<string, PlainValue>) : {};
+    const out: Record<string, string> = { ...ctx.node.env };
+    for (const [k, v] of Object.entries(own)) if (v !== null && v !== undefined) out[k] = envValue(v);
+    return out;
+  }
+
+  /** Minimal agent environment, then ConnectsTo variables, then the node's own `env` (wins). */
   private env(ctx: DelegateContext): Record<string, string> {
     const base: Record<string, string> = {};
-    for (const k of ['PATH', 'HOME', 'LANG', 'TZ', 'USER', 'LOGNAME', 'NODE_EXTRA_CA_CERTS']) if (process.env[k]) base[k] = process.env[k]!;
-    const own = (ctx.node.properties.env ?? {}) as Record<string, PlainValue>;
-    const out: Record<string, string> = { ...base, ...ctx.node.env };
-    for (const [k, v] of Object.entries(own)) if (v !== null && v !== undefined) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
-    out.KAIDU_NODE = ctx.node.id;
-    out.KAIDU_HOST = ctx.host;
-    return out;
+    for (const k of ['PATH', 'HOME', 'LANG', 'TZ', 'USER', 'LOGNAME']) if (process.env[k]) base[k] = process.env[k]!;
+    return { KAIDU_NODE: ctx.node.id, KAIDU_HOST: ctx.host, ...base, ...this.ownEnv(ctx) };
   }
 
   private command(ctx: DelegateContext): string[] {
@@ -78,119 +137,219 @@ export class ProcessDelegate implements Delegate {
     return cmd.map(String);
   }
 
-  /** Starts watching a service's run folder once: exit files appear there. */
-  private watchRun(ctx: DelegateContext, p: Paths): void {
-    if (ctx.onExit) this.exitSinks.set(ctx.node.id, ctx.onExit);
+  private cwd(ctx: DelegateContext, p: ProcessPaths): string {
+    return typeof ctx.node.properties.cwd === 'string' && ctx.node.properties.cwd ? ctx.node.properties.cwd : p.workDir;
+  }
+
+  private specHash(ctx: DelegateContext, p: ProcessPaths): string {
+    const user = typeof ctx.node.properties.user === 'string' ? ctx.node.properties.user : null;
+    const spec = { argv: this.command(ctx), env: Object.entries(this.ownEnv(ctx)).sort(), cwd: this.cwd(ctx, p), user };
+    return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+  }
+
+  private grace(ctx: DelegateContext): number {
+    const g = ctx.node.properties.stop_grace ?? ctx.previous?.properties.stop_grace;
+    return typeof g === 'number' && g >= 0 ? g : 10;
+  }
+
+  /** Watches a service's run folder once: the supervisor's exit files appear there. */
+  private watchRun(ctx: DelegateContext, p: ProcessPaths, pid?: number): void {
+    this.sinks.set(p.exitFile, { id: ctx.node.id, ...(ctx.onExit ? { onExit: ctx.onExit } : {}) });
+    if (pid) this.current.set(ctx.node.id, pid);
     if (this.watchers.has(p.runDir)) return;
     try {
       const w = watch(p.runDir, (_event, filename) => {
         if (!filename || !String(filename).endsWith('.exit')) return;
-        void this.onExitFile(ctx.node.service, p.runDir, String(filename));
+        void this.onExitFile(join(p.runDir, String(filename)));
+      });
+      w.on('error', () => {
+        w.close();
+        this.watchers.delete(p.runDir);
       });
       w.unref();
       this.watchers.set(p.runDir, w);
     } catch {
-      // The folder is created at first start; watched from then on.
+      // No folder yet: watched from the first start on.
     }
   }
 
-  private async onExitFile(service: string, runDir: string, filename: string): Promise<void> {
-    const key = filename.slice(0, -'.exit'.length);
-    const id = [...this.exitSinks.keys()].find((k) => k === `${service}/${key}` || (k.startsWith(`${service}/`) && safeName(k.slice(service.length + 1)) === key));
-    if (!id || this.expected.has(id)) return;
+  private async onExitFile(file: string): Promise<void> {
+    const sink = this.sinks.get(file);
+    if (!sink?.onExit) return;
+    let info: ExitInfo;
     try {
-      const info = JSON.parse(await readFile(join(runDir, filename), 'utf8')) as { code: number | null; signal: string | null; at: string };
-      this.exitSinks.get(id)?.({ nodeId: id, exitCode: info.code, signal: info.signal, at: info.at });
+      info = JSON.parse(await readFile(file, 'utf8')) as ExitInfo;
     } catch {
-      // a half-seen rename: the next event reads it
+      return; // removed again, or a half-seen rename: the next event reads it
     }
+    const pid = info.pid ?? -1;
+    if (this.quiet.has(pid) || this.current.get(sink.id) !== pid) return;
+    this.quiet.add(pid);
+    this.current.delete(sink.id);
+    sink.onExit({ nodeId: sink.id, exitCode: info.code, signal: info.signal, at: info.at });
   }
 
-  private async readPidFile(p: Paths): Promise<{ supervisor: number; child: number } | undefined> {
-    try {
-      const [s, c] = (await readFile(p.pidFile, 'utf8')).trim().split(/\s+/).map(Number);
-      return s && c ? { supervisor: s, child: c } : undefined;
-    } catch {
-      return undefined;
-    }
+  /** Stops whatever this node's pid file names, if it is really ours. */
+  private async stopRecorded(ctx: DelegateContext, rec: PidRecord | undefined): Promise<void> {
+    if (rec && (await isOurs(rec.pid, rec.startTime))) await this.stop(rec, this.grace(ctx));
   }
 
   async create(ctx: DelegateContext): Promise<DelegateResult> {
     if (ctx.node.properties.systemd === true) return this.createUnit(ctx);
     const p = this.paths(ctx);
     const argv = this.command(ctx);
-    // A process this node already has (an agent killed before recording it): adopt it when it runs
-    // the same command, stop it otherwise. Never two copies.
-    const existing = await this.readPidFile(p);
-    if (existing && (await isOurs(existing.child, undefined))) {
-      const running = await cmdline(existing.child);
-      if (running && running.join('\0') === argv.join('\0')) {
-        this.watchRun(ctx, p);
-        return { attributes: await this.attributes(existing.child, existing.supervisor) };
+    const hash = this.specHash(ctx, p);
+    // A copy this node already runs (an agent that crashed before recording it, or a create
+    // retried): adopted when it runs the same thing, stopped otherwise. Never two copies.
+    const existing = await readPidFile(p.pidFile);
+    if (existing && (await isOurs(existing.pid, existing.startTime))) {
+      const recordedHash = (await readFile(p.specFile, 'utf8').catch(() => '')).trim();
+      const running = await cmdline(existing.pid);
+      const same = recordedHash ? recordedHash === hash : Boolean(running && running.join('\0') === argv.join('\0'));
+      if (same) {
+        ctx.logger.info({ node: ctx.node.id, pid: existing.pid }, 'adopting the copy that already runs');
+        this.watchRun(ctx, p, existing.pid);
+        return { attributes: await this.attributes(existing) };
       }
-      await this.stop(ctx, existing.supervisor, existing.child);
+      ctx.logger.info({ node: ctx.node.id, pid: existing.pid }, 'stopping a leftover copy that runs something else');
+      await this.stop(existing, this.grace(ctx));
     }
-    await Promise.all([mkdir(p.runDir, { recursive: true }), mkdir(join(p.out, '..'), { recursive: true })]);
-    const cwd = typeof ctx.node.properties.cwd === 'string' ? ctx.node.properties.cwd : p.workDir;
-    await mkdir(cwd, { recursive: true });
-    await rm(p.exitFile, { force: true });
-    await rm(p.pidFile, { force: true });
-    const supervisor = join(ctx.dataDir, 'run', 'supervisor.cjs');
-    await writeFile(supervisor, SUPERVISOR_SOURCE);
+    const cwd = this.cwd(ctx, p);
+    await Promise.all([mkdir(p.runDir, { recursive: true }), mkdir(join(p.out, '..'), { recursive: true }), mkdir(cwd, { recursive: true })]);
+    await Promise.all([rm(p.exitFile, { force: true }), rm(p.pidFile, { force: true })]);
+    await writeFile(p.specFile, `${hash}\n`);
+    const supervisor = await this.supervisorScript(ctx.dataDir);
     this.watchRun(ctx, p);
-    this.expected.delete(ctx.node.id);
-    const spawnOpts: Parameters<typeof spawn>[2] = { cwd, env: this.env(ctx), detached: true, stdio: 'ignore' };
-    if (typeof ctx.node.properties.user === 'string' && ctx.node.properties.user) Object.assign(spawnOpts, await this.userIds(ctx, ctx.node.properties.user));
+    const env = this.env(ctx);
+    const user = typeof ctx.node.properties.user === 'string' && ctx.node.properties.user ? ctx.node.properties.user : undefined;
+    if (user) {
+      // The supervisor stays the agent's user (it writes the pid, exit and log files under the
+      // data dir); only the real command switches, which the supervisor does from these two.
+      const ids = await this.userIds(ctx, user);
+      env.KAIDU_SUPERVISOR_UID = String(ids.uid);
+      env.KAIDU_SUPERVISOR_GID = String(ids.gid);
+      const own = this.ownEnv(ctx);
+      if (!own.USER) env.USER = user;
+      if (!own.LOGNAME) env.LOGNAME = user;
+      if (!own.HOME && ids.home) env.HOME = ids.home;
+      if (cwd === p.workDir) await chown(cwd, ids.uid, ids.gid);
+    }
+    const spawnOpts: Parameters<typeof spawn>[2] = { cwd, env, detached: true, stdio: 'ignore' };
     const sup = spawn(process.execPath, [supervisor, p.pidFile, p.exitFile, p.out, p.err, '--', ...argv], spawnOpts);
+    sup.on('error', () => undefined);
     sup.unref();
     // Wait for the pid file (the child started) or the exit file (it could not).
-    let ids: { supervisor: number; child: number } | undefined;
-    for (let i = 0; i < 100 && !ids; i++) {
-      ids = await this.readPidFile(p);
-      if (!ids && (await readFile(p.exitFile, 'utf8').catch(() => undefined))) break;
-      if (!ids) await sleep(20);
+    let rec: PidRecord | undefined;
+    let exit: string | undefined;
+    for (const deadline = Date.now() + SPAWN_REPORT_MS; !rec && Date.now() < deadline; ) {
+      rec = await readPidFile(p.pidFile);
+      exit = await readFile(p.exitFile, 'utf8').catch(() => undefined);
+      if (exit) break;
+      if (!rec) await sleep(15);
     }
-    await sleep(STARTUP_CHECK_MS);
-    const exit = await readFile(p.exitFile, 'utf8').catch(() => undefined);
-    if (exit || !ids) {
-      const info = exit ? (JSON.parse(exit) as { code: number | null; signal: string | null }) : { code: null, signal: null };
+    // A process gone within the startup window failed to start: reported by this create's
+    // rejection, not as an exit event. So the node's exits are news only from here on, and one
+    // that slipped in just before is caught by the last look at the exit file.
+    for (const until = Date.now() + (this.opts.startupCheckMs ?? STARTUP_CHECK_MS); !exit && Date.now() < until; ) {
+      await sleep(25);
+      exit = await readFile(p.exitFile, 'utf8').catch(() => undefined);
+    }
+    if (rec && !exit) {
+      this.current.set(ctx.node.id, rec.pid);
+      exit = await readFile(p.exitFile, 'utf8').catch(() => undefined);
+    }
+    if (exit || !rec) {
+      if (rec) this.quiet.add(rec.pid);
+      this.current.delete(ctx.node.id);
+      if (!exit && sup.pid) {
+        try {
+          process.kill(-sup.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      let info: ExitInfo = { pid: null, code: null, signal: null, at: '' };
+      try {
+        if (exit) info = JSON.parse(exit) as ExitInfo;
+      } catch {
+        // keep the unknowns
+      }
       const stderr = await readFile(p.err, 'utf8').catch(() => '');
-      this.expected.add(ctx.node.id);
-      throw new KaiduError('E_PROCESS_EXITED', `${ctx.node.id} exited at once (${info.signal ? `signal ${info.signal}` : `exit code ${info.code}`})${stderr.trim() ? `\nstderr:\n${tail(stderr, 15)}` : ''}`, { details: { exitCode: info.code } });
+      const how = !exit ? 'did not start' : info.signal ? `exited at once (signal ${info.signal})` : `exited at once (exit code ${info.code})`;
+      throw new KaiduError('E_PROCESS_EXITED', `${ctx.node.id} ${how}: ${argv.join(' ')}${stderr.trim() ? `\nstderr:\n${tail(stderr, 15)}` : ''}`, {
+        details: { exitCode: info.code, signal: info.signal, stderrLog: p.err },
+        hint: `see ${p.err}`,
+      });
     }
-    return { attributes: await this.attributes(ids.child, ids.supervisor) };
+    return { attributes: await this.attributes(rec) };
   }
 
-  private async attributes(child: number, supervisor: number): Promise<Record<string, PlainValue>> {
-    return { pid: child, supervisor_pid: supervisor, status: 'running', started_at: new Date().toISOString(), exit_code: null, start_time: (await startTime(child)) ?? null };
+  private async supervisorScript(dataDir: string): Promise<string> {
+    const file = join(dataDir, 'run', 'supervisor.cjs');
+    const current = await readFile(file, 'utf8').catch(() => undefined);
+    if (current !== SUPERVISOR_SOURCE) {
+      await mkdir(join(dataDir, 'run'), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, SUPERVISOR_SOURCE, { mode: 0o644 });
+      await rename(tmp, file);
+    }
+    return file;
   }
 
-  private async userIds(ctx: DelegateContext, user: string): Promise<{ uid: number; gid: number }> {
-    const uid = Number((await runChecked(ctx.runner, { argv: ['id', '-u', user] })).stdout.trim());
-    const gid = Number((await runChecked(ctx.runner, { argv: ['id', '-g', user] })).stdout.trim());
+  private async attributes(rec: PidRecord): Promise<Record<string, PlainValue>> {
+    return {
+      pid: rec.pid,
+      supervisor_pid: rec.leader,
+      status: 'running',
+      started_at: new Date().toISOString(),
+      exit_code: null,
+      start_time: rec.startTime ?? (await startTime(rec.pid)) ?? null,
+    };
+  }
+
+  private async userIds(ctx: DelegateContext, user: string): Promise<{ uid: number; gid: number; home?: string }> {
+    const lookup = async (flag: string): Promise<number> => {
+      const r = await ctx.runner.run({ argv: ['id', flag, user] });
+      const n = Number(r.stdout.trim());
+      if (r.exitCode !== 0 || !r.stdout.trim() || !Number.isInteger(n)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: no user "${user}" on ${ctx.host}${r.stderr.trim() ? ` (${r.stderr.trim()})` : ''}`);
+      return n;
+    };
+    const uid = await lookup('-u');
+    const gid = await lookup('-g');
     if (process.getuid && process.getuid() !== 0 && process.getuid() !== uid) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: running as user "${user}" needs an agent running as root`);
-    return { uid, gid };
+    const passwd = await ctx.runner.run({ argv: ['getent', 'passwd', user] }).catch(() => undefined);
+    const home = passwd?.exitCode === 0 ? passwd.stdout.trim().split(':')[5] : undefined;
+    return { uid, gid, ...(home ? { home } : {}) };
   }
 
+  /** Stop, then start with the new configuration. */
   async update(ctx: DelegateContext): Promise<DelegateResult> {
     await this.delete(ctx);
     return this.create(ctx);
   }
 
+  /** SIGTERM to the process group, SIGKILL after `stop_grace`. Idempotent. */
   async delete(ctx: DelegateContext): Promise<void> {
-    if (ctx.previous?.properties.systemd === true || ctx.node.properties.systemd === true) return this.deleteUnit(ctx);
+    if (ctx.previous?.properties.systemd === true || (!ctx.previous && ctx.node.properties.systemd === true)) return this.deleteUnit(ctx);
     const p = this.paths(ctx);
-    const ids = (await this.readPidFile(p)) ?? (typeof ctx.previous?.attributes.supervisor_pid === 'number' && typeof ctx.previous.attributes.pid === 'number' ? { supervisor: ctx.previous.attributes.supervisor_pid, child: ctx.previous.attributes.pid } : undefined);
-    if (ids) await this.stop(ctx, ids.supervisor, ids.child);
-    await rm(p.pidFile, { force: true });
+    const fromFile = await readPidFile(p.pidFile);
+    const a = ctx.previous?.attributes;
+    const fromState: PidRecord | undefined =
+      a && typeof a.pid === 'number' && a.pid > 1
+        ? { pid: a.pid, leader: typeof a.supervisor_pid === 'number' && a.supervisor_pid > 1 ? a.supervisor_pid : a.pid, ...(typeof a.start_time === 'string' ? { startTime: a.start_time } : {}) }
+        : undefined;
+    await this.stopRecorded(ctx, fromFile);
+    if (fromState && fromState.pid !== fromFile?.pid) await this.stopRecorded(ctx, fromState);
+    this.current.delete(ctx.node.id);
+    await Promise.all([rm(p.pidFile, { force: true }), rm(p.specFile, { force: true })]);
   }
 
-  /** SIGTERM to the group, SIGKILL after the grace period. Idempotent. */
-  private async stop(ctx: DelegateContext, supervisor: number, child: number): Promise<void> {
-    this.expected.add(ctx.node.id);
-    const grace = typeof ctx.node.properties.stop_grace === 'number' ? ctx.node.properties.stop_grace : typeof ctx.previous?.properties.stop_grace === 'number' ? ctx.previous.properties.stop_grace : 10;
+  private async stop(rec: PidRecord, graceSeconds: number): Promise<void> {
+    this.quiet.add(rec.pid);
+    const alive = async () => (await isOurs(rec.pid, rec.startTime)) || (rec.leader !== rec.pid && (await isOurs(rec.leader, undefined)) && (await sameGroup(rec.leader)));
     const signal = (sig: NodeJS.Signals) => {
-      for (const target of [-supervisor, child]) {
+      // The group exists while its member (the child, checked ours) lives: its id cannot be recycled.
+      for (const target of [-rec.leader, rec.pid]) {
         try {
           process.kill(target, sig);
         } catch {
@@ -199,52 +358,75 @@ export class ProcessDelegate implements Delegate {
       }
     };
     signal('SIGTERM');
-    const deadline = Date.now() + grace * 1000;
-    while (Date.now() < deadline && ((await isOurs(child, undefined)) || (await isOurs(supervisor, undefined)))) await sleep(50);
-    if ((await isOurs(child, undefined)) || (await isOurs(supervisor, undefined))) {
+    const deadline = Date.now() + graceSeconds * 1000;
+    while (Date.now() < deadline && (await alive())) await sleep(50);
+    if (await alive()) {
       signal('SIGKILL');
-      for (let i = 0; i < 40 && (await isOurs(child, undefined)); i++) await sleep(25);
+      for (let i = 0; i < 80 && (await isOurs(rec.pid, rec.startTime)); i++) await sleep(25);
     }
   }
 
+  /**
+   * Running only if /proc/<pid> exists and its start time is the recorded one: a recycled pid is
+   * never mistaken for ours. Also (re)starts watching for its exit.
+   */
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
     if (ctx.previous?.properties.systemd === true) return this.inspectUnit(ctx);
     const p = this.paths(ctx);
-    this.watchRun(ctx, p);
-    const pid = ctx.previous?.attributes.pid;
-    const recorded = ctx.previous?.attributes.start_time;
+    const a = ctx.previous?.attributes ?? {};
+    const rec = await readPidFile(p.pidFile);
+    const pid = typeof a.pid === 'number' ? a.pid : rec?.pid;
+    const recorded = typeof a.start_time === 'string' ? a.start_time : rec?.pid === pid ? rec?.startTime : undefined;
     if (typeof pid !== 'number') return { exists: false, status: 'stopped', attributes: {} };
-    const alive = await isOurs(pid, typeof recorded === 'string' ? recorded : undefined);
-    if (alive) return { exists: true, status: 'running', attributes: { pid, status: 'running' } };
-    const exit = await readFile(p.exitFile, 'utf8').catch(() => undefined);
-    const code = exit ? (JSON.parse(exit) as { code: number | null }).code : null;
+    if (await isOurs(pid, recorded)) {
+      this.watchRun(ctx, p, pid);
+      return { exists: true, status: 'running', attributes: { pid, status: 'running' } };
+    }
+    let code: number | null = null;
+    try {
+      const info = JSON.parse(await readFile(p.exitFile, 'utf8')) as ExitInfo;
+      if (info.pid === pid) code = info.code;
+    } catch {
+      // no exit recorded
+    }
     return { exists: false, status: 'stopped', attributes: { status: 'exited', exit_code: code } };
   }
 
   // --- systemd user units -------------------------------------------------------------------
 
   private async createUnit(ctx: DelegateContext): Promise<DelegateResult> {
-    const unit = this.unit(ctx);
-    const env = { ...ctx.node.env, ...((ctx.node.properties.env ?? {}) as Record<string, string>) };
-    const argv = ['systemd-run', '--user', `--unit=${unit}`, '--collect', '--property=KillMode=mixed', `--property=TimeoutStopSec=${ctx.node.properties.stop_grace ?? 10}`];
+    const unit = this.unitName(ctx);
+    const argv = ['systemd-run', '--user', `--unit=${unit}`, '--collect', '--property=KillMode=mixed', `--property=TimeoutStopSec=${this.grace(ctx)}`];
     if (typeof ctx.node.properties.cwd === 'string') argv.push(`--working-directory=${ctx.node.properties.cwd}`);
-    for (const [k, v] of Object.entries(env).sort()) argv.push(`--setenv=${k}=${String(v)}`);
+    for (const [k, v] of Object.entries(this.ownEnv(ctx)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) argv.push(`--setenv=${k}=${v}`);
     argv.push('--', ...this.command(ctx));
-    await runChecked(ctx.runner, { argv });
+    await runChecked(ctx.runner, { argv, signal: ctx.signal });
     const show = await runChecked(ctx.runner, { argv: ['systemctl', '--user', 'show', '-p', 'MainPID,ActiveState', `${unit}.service`] });
     const pid = Number(/MainPID=(\d+)/.exec(show.stdout)?.[1] ?? 0);
     return { attributes: { pid, unit: `${unit}.service`, status: /ActiveState=(\w+)/.exec(show.stdout)?.[1] ?? 'unknown', started_at: new Date().toISOString(), exit_code: null } };
   }
 
   private async deleteUnit(ctx: DelegateContext): Promise<void> {
-    const r = await ctx.runner.run({ argv: ['systemctl', '--user', 'stop', `${this.unit(ctx)}.service`] });
-    if (r.exitCode !== 0 && !/not loaded|not found/i.test(r.stderr)) throw new KaiduError('E_COMMAND_FAILED', `systemctl --user stop ${this.unit(ctx)}.service: ${tail(r.stderr)}`);
+    const unit = `${this.unitName(ctx)}.service`;
+    const r = await ctx.runner.run({ argv: ['systemctl', '--user', 'stop', unit] });
+    if (r.exitCode !== 0 && !/not loaded|not found/i.test(r.stderr)) throw new KaiduError('E_COMMAND_FAILED', `systemctl --user stop ${unit} exited with ${r.exitCode}\n${tail(r.stderr)}`);
   }
 
   private async inspectUnit(ctx: DelegateContext): Promise<InspectResult> {
-    const r = await ctx.runner.run({ argv: ['systemctl', '--user', 'show', '-p', 'MainPID,ActiveState', `${this.unit(ctx)}.service`] });
+    const r = await ctx.runner.run({ argv: ['systemctl', '--user', 'show', '-p', 'MainPID,ActiveState', `${this.unitName(ctx)}.service`] });
     const state = /ActiveState=(\w+)/.exec(r.stdout)?.[1] ?? 'inactive';
     const pid = Number(/MainPID=(\d+)/.exec(r.stdout)?.[1] ?? 0);
-    return { exists: state === 'active', status: state === 'active' ? 'running' : 'stopped', attributes: { pid, status: state } };
+    const active = state === 'active' || state === 'activating' || state === 'reloading';
+    return { exists: active, status: active ? 'running' : 'stopped', attributes: { pid, status: state } };
+  }
+}
+
+/** The process leads its own group (it is one of our supervisors, not a recycled pid). */
+async function sameGroup(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2] === String(pid);
+  } catch {
+    return false;
   }
 }

@@ -149,7 +149,7 @@ service_template:
     const files: Record<string, string> = { 'kaidu.yaml': KAIDU_YAML };
     const hosts = ['h1', 'h2', 'h3', 'h4', 'h5'];
     // Five "hosts" share this machine: give each its own port range so they cannot race for one port.
-    hosts.forEach((host, i) => (files[`services/svc-${host}.yaml`] = webService(host, `hi from ${host}`, `web-${host}`, [21000 + i * 100, 21099 + i * 100])));
+    hosts.forEach((host, i) => (files[`services/svc-${host}.yaml`] = webService(host, `hi from ${host}`, `web-${host}`, [29000 + i * 100, 29099 + i * 100])));
     h = await startHarness(files);
     const agents = await Promise.all(hosts.map((host) => h!.startAgent(host)));
     await Promise.all(agents.map((a) => h!.waitReady(a)));

@@ -19,6 +19,15 @@ afterEach(async () => {
 
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 const sleeper = (extra: string[] = []) => ['node', '-e', 'setInterval(()=>{},1e6)', ...extra];
+/** Node may take a while to boot on a loaded machine: wait for what the child writes, not a fixed time. */
+async function logContains(file: string, text: string, ms = 10_000): Promise<string> {
+  let content = '';
+  for (const until = Date.now() + ms; Date.now() < until; await new Promise((r) => setTimeout(r, 25))) {
+    content = await readFile(file, 'utf8').catch(() => '');
+    if (content.includes(text)) break;
+  }
+  return content;
+}
 
 describe('process delegate', () => {
   it('starts detached with logs and env, stops, and restarts with new env on update', async () => {
@@ -30,7 +39,7 @@ describe('process delegate', () => {
     const environ = await readFile(`/proc/${pid}/environ`, 'utf8');
     expect(environ).toContain('WHO=one');
     expect(environ).toContain('DB_PORT=5432');
-    expect(await readFile(join(dir, 'logs', 'svc', 'n1.out.log'), 'utf8')).toContain('hello one');
+    expect(await logContains(join(dir, 'logs', 'svc', 'n1.out.log'), 'hello one')).toContain('hello one');
     const previous = stateOf('kaidu:Process', node.properties, created.attributes);
     const updated = await d.update(context(dir, desired('kaidu:Process', { ...node.properties, env: { WHO: 'two' } }), { previous }));
     const pid2 = updated.attributes.pid as number;
@@ -43,8 +52,10 @@ describe('process delegate', () => {
 
   it('kills a process that ignores SIGTERM after the grace period', async () => {
     const d = new ProcessDelegate({ dataDir: dir, runner: new RecordingRunner() });
-    const node = desired('kaidu:Process', { command: ['node', '-e', 'process.on("SIGTERM",()=>{}); setInterval(()=>{},1e6)'], stop_grace: 0.5 });
+    const node = desired('kaidu:Process', { command: ['node', '-e', 'process.on("SIGTERM",()=>{}); console.log("trapped"); setInterval(()=>{},1e6)'], stop_grace: 0.5 });
     const { attributes } = await d.create(context(dir, node));
+    // Only once the handler is installed does the process really ignore SIGTERM.
+    expect(await logContains(join(dir, 'logs', 'svc', 'n1.out.log'), 'trapped')).toContain('trapped');
     const started = Date.now();
     await d.delete(context(dir, node, { previous: stateOf('kaidu:Process', node.properties, attributes) }));
     expect(alive(attributes.pid as number)).toBe(false);
@@ -66,7 +77,7 @@ describe('process delegate', () => {
 
   it('a process that dies at once fails with its exit code and the tail of stderr', async () => {
     const d = new ProcessDelegate({ dataDir: dir, runner: new RecordingRunner() });
-    const err = await d.create(context(dir, desired('kaidu:Process', { command: ['node', '-e', 'console.error("no database configured"); process.exit(3)'] }))).catch((e: Error) => e);
+    const err = await d.create(context(dir, desired('kaidu:Process', { command: ['/bin/sh', '-c', 'echo "no database configured" >&2; exit 3'] }))).catch((e: Error) => e);
     expect(err).toMatchObject({ code: 'E_PROCESS_EXITED' });
     expect((err as Error).message).toContain('exit code 3');
     expect((err as Error).message).toContain('no database configured');

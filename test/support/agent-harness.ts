@@ -173,7 +173,10 @@ export async function killManaged(dir: string): Promise<void> {
 }
 
 /** A service with one Port and one Process that serves HTTP on it, placed on `host`. */
-export function webService(host: string, greeting: string, name = 'web', range?: [number, number]): string {
+/** Test files run in parallel worker processes on one machine: each gets its own port block. */
+const PORT_BLOCK = 20000 + (process.pid % 90) * 100;
+
+export function webService(host: string, greeting: string, name = 'web', range: [number, number] = [PORT_BLOCK, PORT_BLOCK + 99]): string {
   return `tosca_definitions_version: tosca_2_0
 service_template:
   node_templates:
