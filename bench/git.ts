@@ -1,10 +1,11 @@
 /**
  * The agent's git costs on a 10,000-file repository, served by git http-backend on 127.0.0.1:
  * first clone (bare, no checkout), fetch after a one-file push, tree diff, commit+push of one file.
- * Baseline in the same process: native `git clone --bare` of the same repository.
+ * Baselines in the same process: native `git clone --bare` and `git fetch` of the same repository.
+ * Traffic goes to 127.0.0.1 only.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,42 +17,59 @@ const exec = promisify(execFile);
 
 export async function benchGit(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'kaidu-bench-git-'));
-  const g = (cwd: string, ...args: string[]) => exec('git', ['-c', 'user.name=B', '-c', 'user.email=b@example.invalid', ...args], { cwd, maxBuffer: 256 * 1024 * 1024 });
+  const g = (cwd: string, ...args: string[]) =>
+    exec('git', ['-c', 'user.name=B', '-c', 'user.email=b@example.invalid', ...args], { cwd, maxBuffer: 256 * 1024 * 1024 });
   try {
     const seed = join(dir, 'seed');
     await g(dir, 'init', '-q', '-b', 'main', seed);
     for (let d = 0; d < 100; d++) {
-      await exec('mkdir', ['-p', join(seed, 'services', `d${d}`)]);
+      await mkdir(join(seed, 'services', `d${d}`), { recursive: true });
       await Promise.all(Array.from({ length: 100 }, (_, f) => writeFile(join(seed, 'services', `d${d}`, `f${f}.yaml`), `value: ${d * 100 + f}\n`)));
     }
     await g(seed, 'add', '-A');
     await g(seed, 'commit', '-qm', 'seed');
-    await g(dir, 'clone', '-q', '--bare', seed, join(dir, 'repos', 'hub.git'));
-    await g(join(dir, 'repos', 'hub.git'), 'config', 'http.receivepack', 'true');
+    const hubDir = join(dir, 'repos', 'hub.git');
+    // --no-local: a packed hub, as a real server holds it (a local clone would hardlink 10,000 loose objects).
+    await g(dir, 'clone', '-q', '--bare', '--no-local', seed, hubDir);
+    await g(hubDir, 'config', 'http.receivepack', 'true');
+    await g(hubDir, 'config', 'receive.autogc', 'false');
     const server = await startHubServer({ root: join(dir, 'repos') });
     const url = server.repoUrl('hub.git');
     try {
       const native = await time(() => g(dir, 'clone', '-q', '--bare', url, join(dir, 'native.git')));
       const hub = await openHub({ url, dataDir: join(dir, 'agent'), branch: 'main' });
       const clone = await time(() => hub.fetch());
+      const idle = await time(() => hub.fetch());
       const work = join(dir, 'work');
       await g(dir, 'clone', '-q', url, work);
       await writeFile(join(work, 'services', 'd42', 'f7.yaml'), 'value: changed\n');
       await g(work, 'commit', '-qam', 'one file');
       await g(work, 'push', '-q', 'origin', 'HEAD:main');
+      const nativeFetch = await time(() => g(join(dir, 'native.git'), 'fetch', '-q', 'origin', '+refs/heads/main:refs/heads/main'));
       const fetched = await time(() => hub.fetch());
       const diff = await time(() => hub.changedPaths(clone.value, fetched.value));
-      const commit = await time(() => hub.commitAndPush({ files: { 'state/host-a/svc.yaml': 'nodes: {}\n' }, message: 'bench', author: { name: 'b', email: 'b@b' } }));
-      const steady = fetched.ms + diff.ms + commit.ms;
+      const reader = hub.reader(fetched.value);
+      const read = await time(() => reader.readFile('services/d42/f7.yaml'));
+      const commit = await time(() =>
+        hub.commitAndPush({ files: { 'state/host-a/svc.yaml': 'nodes: {}\n' }, message: 'bench', author: { name: 'b', email: 'b@example.invalid' }, trailers: { 'Kaidu-Host': 'host-a' } }),
+      );
+      const commit2 = await time(() =>
+        hub.commitAndPush({ files: { 'state/host-a/svc.yaml': 'nodes: {a: 1}\n' }, message: 'bench 2', author: { name: 'b', email: 'b@example.invalid' } }),
+      );
+      const steady = fetched.ms + diff.ms + commit2.ms;
       return {
         files: 10_000,
         baseline_native_bare_clone_ms: round(native.ms),
         clone_no_checkout_ms: round(clone.ms),
         ratio_clone_to_native: round(clone.ms / native.ms),
+        fetch_unchanged_ms: round(idle.ms),
+        baseline_native_fetch_ms: round(nativeFetch.ms),
         fetch_after_one_file_push_ms: round(fetched.ms),
         changed_paths_ms: round(diff.ms),
         changed_paths: diff.value,
-        commit_and_push_one_file_ms: round(commit.ms),
+        read_one_file_ms: round(read.ms),
+        commit_and_push_one_file_first_ms: round(commit.ms),
+        commit_and_push_one_file_ms: round(commit2.ms),
         steady_state_per_event_ms: round(steady),
       };
     } finally {

@@ -37,12 +37,40 @@ async function refs(gitdir: string): Promise<Map<string, string>> {
   return new Map(stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
 }
 
-export async function startHubServer(opts: { root: string; host?: string; port?: number; onPush?: (p: PushNotice) => void }): Promise<HubServer> {
+export interface HubServerOptions {
+  /** Folder holding the bare repositories (`<root>/<name>.git`). */
+  root: string;
+  host?: '127.0.0.1' | 'localhost' | '::1';
+  /** 0 (default): any free port. */
+  port?: number;
+  /** Called after each push that moved a branch, as a forge's webhook would be. */
+  onPush?: (p: PushNotice) => void;
+  /** Require this token (Basic password with any user name, or Bearer); 401 otherwise. */
+  token?: string;
+}
+
+function authorized(header: string | undefined, token: string): boolean {
+  if (!header) return false;
+  const [scheme, value = ''] = header.split(' ', 2) as [string, string?];
+  if (/^bearer$/i.test(scheme)) return value === token;
+  if (!/^basic$/i.test(scheme)) return false;
+  const decoded = Buffer.from(value, 'base64').toString('utf8');
+  return decoded.slice(decoded.indexOf(':') + 1) === token;
+}
+
+export async function startHubServer(opts: HubServerOptions): Promise<HubServer> {
   const backend = await httpBackend();
   let down = false;
+  // Running CGI processes: close() waits for them, so a test can delete the repositories after.
+  const running = new Set<Promise<void>>();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (down) {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('hub is down\n');
+      req.resume();
+      return;
+    }
+    if (opts.token !== undefined && !authorized(req.headers.authorization, opts.token)) {
+      res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Basic realm="kaidu hub"' }).end('authentication required\n');
       req.resume();
       return;
     }
@@ -67,6 +95,17 @@ export async function startHubServer(opts: { root: string; host?: string; port?:
       ...(req.headers['content-length'] ? { CONTENT_LENGTH: String(req.headers['content-length']) } : {}),
     };
     const cgi = spawn(backend, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const exited = new Promise<void>((r) => cgi.once('close', () => r()));
+    running.add(exited);
+    void exited.then(() => running.delete(exited));
+    // A client that hangs up, or a backend that exits before reading the body, must not crash us.
+    cgi.stdin.on('error', () => undefined);
+    cgi.on('error', () => {
+      if (!res.headersSent) res.writeHead(500).end('git http-backend could not start\n');
+    });
+    res.on('close', () => {
+      if (!res.writableFinished && cgi.exitCode === null) cgi.kill();
+    });
     req.pipe(cgi.stdin);
     let head = Buffer.alloc(0);
     let headersDone = false;
@@ -98,7 +137,9 @@ export async function startHubServer(opts: { root: string; host?: string; port?:
     });
     cgi.stderr.resume();
     cgi.on('close', async () => {
-      if (!headersDone) res.writeHead(500).end('git http-backend failed\n');
+      if (!headersDone) {
+        if (!res.headersSent) res.writeHead(500).end('git http-backend failed\n');
+      }
       else res.end();
       if (before && opts.onPush) {
         const after = await refs(gitdir);
@@ -117,18 +158,21 @@ export async function startHubServer(opts: { root: string; host?: string; port?:
   });
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+  const host = opts.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   return {
     url,
     repoUrl: (name) => `${url}/${name}`,
     setDown: (d) => {
       down = d;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
-      }),
+      });
+      await Promise.all([...running]);
+    },
   };
 }
 
@@ -139,6 +183,8 @@ export async function createBareRepo(root: string, name: string, opts: { files?:
   await mkdir(root, { recursive: true });
   await exec('git', ['init', '-q', '--bare', '-b', branch, gitdir]);
   await exec('git', ['config', 'http.receivepack', 'true'], { cwd: gitdir });
+  // No background `git gc --auto` after a push: it would outlive the request and race a test's cleanup.
+  await exec('git', ['config', 'receive.autogc', 'false'], { cwd: gitdir });
   if (opts.files && Object.keys(opts.files).length > 0) {
     const work = await mkdtemp(join(tmpdir(), 'kaidu-seed-'));
     try {

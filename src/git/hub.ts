@@ -1,43 +1,40 @@
 import * as fs from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
 import type { Logger } from 'pino';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { SourceFile, SourceReader } from '../tosca/model.js';
+import { basicAuthHeader, resolveCredentials, type GitAuth } from './auth.js';
 import { gitError } from './errors.js';
+import { compareAndSwapRef } from './local-ref.js';
 import { parseTrailers, withTrailers } from './trailers.js';
 import { TreeCache } from './tree.js';
-
-export interface GitAuth {
-  token?: string;
-  /** Name of an environment variable holding the token. */
-  tokenEnv?: string;
-  /** A file holding the token. */
-  tokenFile?: string;
-  username?: string;
-}
+import { ZERO_OID, advertiseReceivePack, httpClient, receivePack, type PushTarget } from './transport.js';
 
 export interface HubOptions {
   /** A smart-HTTP(S) URL, or a local path to a bare or non-bare repository (opened directly). */
   url: string;
-  /** The bare mirror of a remote hub lives in `<dataDir>/hub.git`. */
+  /** The bare mirror of a remote hub lives in `<dataDir>/hub.git` (unused for a local path). */
   dataDir: string;
+  /** The branch the hub is about; `HEAD` (local paths only) follows whatever HEAD names. */
   branch: string;
   auth?: GitAuth;
   logger?: Logger;
+  /** A network request whose socket stays idle this long fails with E_GIT_UNREACHABLE. Default 30 s. */
+  idleTimeoutMs?: number;
 }
 
 export interface CommitChange {
-  /** Repository path → new content, or null to delete the file. */
+  /** Repository path (POSIX, relative) → new content, or null to delete the file. */
   files: Record<string, string | null>;
   message: string;
   author: { name: string; email: string };
+  /** Appended as git trailers (`Kaidu-Host: host-a`) in the message's last paragraph. */
   trailers?: Record<string, string>;
 }
 
-export interface CommitInfo {
+export interface CommitMessage {
   message: string;
   author: { name: string; email: string; timestamp: number };
   trailers: Record<string, string>;
@@ -45,209 +42,302 @@ export interface CommitInfo {
   tree: string;
 }
 
+export interface CommitResult {
+  /** The new commit; undefined when the change was a no-op (same tree as the tip). */
+  oid: string | undefined;
+  /** How many rejected pushes were rebuilt on a newer tip before one was accepted. */
+  retries: number;
+}
+
 /** The one narrow door to git for the agent and the CLI. Never a checkout, never the index. */
 export interface Hub {
+  /** The git directory read and written: the bare mirror, or the local hub itself. */
   readonly gitdir: string;
-  /** Fetch the branch (remote hub) or re-read its ref (local hub); the tip oid. */
+  /** Fetch the branch (remote hub: the first call clones) or re-read its ref (local hub); the tip oid. */
   fetch(): Promise<string>;
-  /** The tip last fetched, without the network. */
+  /** The tip last fetched or pushed, without the network; undefined before the first fetch. */
   tip(): Promise<string | undefined>;
-  /** A branch, tag, `HEAD`, full or abbreviated oid → commit oid. */
+  /** A branch, tag, `HEAD`, full or abbreviated oid → commit oid (E_GIT_NOT_FOUND if unknown). */
   resolve(ref: string): Promise<string>;
-  /** Paths added, modified or deleted between two commits (`from` undefined: every path). */
+  /** Paths added, modified or deleted between two commits (`from` undefined: every path), sorted. */
   changedPaths(from: string | undefined, to: string): Promise<string[]>;
   /** Files at a commit, for the compiler (id = blob oid). */
   reader(commit: string): SourceReader;
+  /** A file's bytes at a commit; undefined if there is no such file. */
   readBlob(commit: string, path: string): Promise<Uint8Array | undefined>;
-  commitInfo(commit: string): Promise<CommitInfo>;
+  /** A commit's message, author, parents and trailers. */
+  commitMessage(commit: string): Promise<CommitMessage>;
   /**
    * Write `files` on top of the branch tip and push. A rejected push (someone pushed first) is
-   * retried on the new tip with jittered backoff. No commit when nothing changes.
+   * rebuilt on the new tip and retried with jittered backoff, at most `maxRetries` times (default
+   * 8), then E_GIT_PUSH_REJECTED. No commit when the tree does not change.
    */
-  commitAndPush(change: CommitChange, opts?: { maxRetries?: number }): Promise<{ oid: string | undefined; retries: number }>;
+  commitAndPush(change: CommitChange, opts?: { maxRetries?: number }): Promise<CommitResult>;
 }
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function tokenOf(auth: GitAuth | undefined): Promise<string | undefined> {
-  if (!auth) return undefined;
-  if (auth.token) return auth.token;
-  if (auth.tokenEnv) {
-    const t = process.env[auth.tokenEnv];
-    if (!t) throw new KaiduError('E_GIT_AUTH', `the environment variable ${auth.tokenEnv} (git token) is empty or unset`);
-    return t;
-  }
-  if (auth.tokenFile) {
-    try {
-      return (await readFile(auth.tokenFile, 'utf8')).trim();
-    } catch (err) {
-      throw new KaiduError('E_GIT_AUTH', `cannot read the git token file ${auth.tokenFile}: ${(err as Error).message}`);
-    }
-  }
-  return undefined;
-}
-
+/**
+ * Open a hub. A remote hub is mirrored into `<dataDir>/hub.git`: a bare repository whose
+ * `refs/heads/<branch>` is the hub's branch as last fetched or pushed (so each fetch tells the
+ * server what we have and only new objects travel). Nothing touches the network until `fetch()`,
+ * so an agent can start while the hub is down.
+ */
 export async function openHub(opts: HubOptions): Promise<Hub> {
-  const token = await tokenOf(opts.auth);
-  const secrets = token ? [token] : [];
+  const creds = await resolveCredentials(opts.auth);
+  const secrets = creds ? [creds.password, basicAuthHeader(creds).slice('Basic '.length)] : [];
   const cache = {};
   const remote = isUrl(opts.url);
+  const log = opts.logger;
+  const http = httpClient(opts.idleTimeoutMs ?? 30_000);
+  const headers: Record<string, string> = creds ? { authorization: basicAuthHeader(creds) } : {};
+  const onAuth = creds ? () => ({ username: creds.username, password: creds.password }) : undefined;
   let gitdir: string;
   if (remote) {
+    if (opts.branch === 'HEAD') throw new KaiduError('E_USAGE', 'a remote hub needs a branch name, not HEAD');
     gitdir = join(opts.dataDir, 'hub.git');
-    if (!fs.existsSync(join(gitdir, 'HEAD'))) {
-      await mkdir(gitdir, { recursive: true });
-      await git.init({ fs, gitdir, bare: true, defaultBranch: opts.branch });
+    try {
+      if (!fs.existsSync(join(gitdir, 'HEAD'))) {
+        await mkdir(gitdir, { recursive: true });
+        await git.init({ fs, gitdir, bare: true, defaultBranch: opts.branch });
+      }
+      // A mirror from before refs/heads/<branch> was kept: start from its tracking ref.
+      const tracking = await git.resolveRef({ fs, gitdir, ref: `refs/remotes/origin/${opts.branch}` }).catch(() => undefined);
+      if (tracking && !(await git.resolveRef({ fs, gitdir, ref: `refs/heads/${opts.branch}` }).catch(() => undefined))) {
+        await git.writeRef({ fs, gitdir, ref: `refs/heads/${opts.branch}`, value: tracking, force: true });
+      }
+      // The URL never carries the token (onAuth / header supply it), so the config holds no secret.
+      await git.setConfig({ fs, gitdir, path: 'remote.origin.url', value: opts.url });
+      await git.setConfig({ fs, gitdir, path: 'remote.origin.fetch', value: `+refs/heads/${opts.branch}:refs/remotes/origin/${opts.branch}` });
+    } catch (err) {
+      throw new KaiduError('E_IO', `cannot create the hub mirror in ${gitdir}: ${(err as Error).message}`, { cause: err });
     }
-    await git.setConfig({ fs, gitdir, path: 'remote.origin.url', value: opts.url });
-    await git.setConfig({ fs, gitdir, path: 'remote.origin.fetch', value: `+refs/heads/${opts.branch}:refs/remotes/origin/${opts.branch}` });
   } else {
     const dotGit = join(opts.url, '.git');
     gitdir = fs.existsSync(dotGit) && fs.statSync(dotGit).isDirectory() ? dotGit : opts.url;
-    if (!fs.existsSync(join(gitdir, 'HEAD'))) throw new KaiduError('E_GIT_NOT_FOUND', `${opts.url} is not a git repository`);
+    if (!fs.existsSync(join(gitdir, 'HEAD')) || !fs.existsSync(join(gitdir, 'objects'))) {
+      throw new KaiduError('E_GIT_NOT_FOUND', `${opts.url} is not a git repository`, { hint: 'a hub is an http(s) URL or the path of a git repository' });
+    }
   }
   const trees = new TreeCache(gitdir, cache);
-  const onAuth = token ? () => ({ username: opts.auth?.username ?? 'x-access-token', password: token }) : undefined;
   const branchRef = opts.branch === 'HEAD' ? 'HEAD' : `refs/heads/${opts.branch}`;
-  const trackingRef = remote ? `refs/remotes/origin/${opts.branch}` : branchRef;
+  const pushTarget: PushTarget = { http, url: opts.url, headers };
+
+  const peel = async (oid: string): Promise<string> => {
+    for (let depth = 0; depth < 5; depth++) {
+      const { type, object } = await git.readObject({ fs, gitdir, oid, cache, format: 'parsed' });
+      if (type === 'commit') return oid;
+      if (type !== 'tag') break;
+      oid = (object as { object: string }).object;
+    }
+    throw new KaiduError('E_GIT_NOT_FOUND', `${oid} is not a commit`);
+  };
 
   const resolve = async (ref: string): Promise<string> => {
-    for (const candidate of [ref, `refs/remotes/origin/${ref}`]) {
+    let oid: string | undefined;
+    try {
+      oid = await git.resolveRef({ fs, gitdir, ref });
+    } catch {
       try {
-        return await git.resolveRef({ fs, gitdir, ref: candidate });
+        oid = await git.expandOid({ fs, gitdir, oid: ref, cache });
       } catch {
-        // next
+        // not an oid either
       }
     }
+    if (!oid) throw new KaiduError('E_GIT_NOT_FOUND', `unknown revision "${ref}"`, { hint: remote ? 'fetch first: only the hub branch is mirrored' : undefined });
     try {
-      return await git.expandOid({ fs, gitdir, oid: ref, cache });
+      return await peel(oid);
+    } catch (err) {
+      throw err instanceof KaiduError ? err : new KaiduError('E_GIT_NOT_FOUND', `unknown revision "${ref}"`, { cause: err });
+    }
+  };
+
+  const readTip = async (): Promise<string | undefined> => {
+    try {
+      return await git.resolveRef({ fs, gitdir, ref: branchRef });
     } catch {
-      throw new KaiduError('E_GIT_NOT_FOUND', `unknown revision "${ref}"`);
+      return undefined;
+    }
+  };
+
+  /** The hub's tip after fetching, or undefined when the hub has no such branch yet (empty hub). */
+  const fetchOrEmpty = async (): Promise<string | undefined> => {
+    if (!remote) return readTip();
+    const started = Date.now();
+    try {
+      const res = await git.fetch({ fs, http, gitdir, remote: 'origin', url: opts.url, ref: opts.branch, singleBranch: true, tags: false, cache, headers, ...(onAuth ? { onAuth } : {}) });
+      const oid = res.fetchHead ?? undefined;
+      if (!oid) return readTip();
+      // Our mirror's branch is the hub's branch: later fetches announce it as a "have".
+      await git.writeRef({ fs, gitdir, ref: branchRef, value: oid, force: true });
+      log?.debug({ tip: oid, ms: Date.now() - started }, 'fetched the hub');
+      return oid;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'NotFoundError' || code === 'EmptyServerResponseError' || code === 'NoRefspecError') {
+        // Distinguish "no such branch" (an empty hub, which a first commit fixes) from other failures.
+        const refs = await advertiseReceivePack(pushTarget).catch((e: unknown) => {
+          throw gitError(e, `fetching ${opts.branch}`, secrets);
+        });
+        if (!refs.refs.has(branchRef)) return undefined;
+      }
+      throw gitError(err, `fetching ${opts.branch} from the hub`, secrets);
     }
   };
 
   const fetchTip = async (): Promise<string> => {
-    if (!remote) return resolve(branchRef);
-    try {
-      const res = await git.fetch({ fs, http, gitdir, remote: 'origin', url: opts.url, ref: opts.branch, singleBranch: true, tags: false, cache, ...(onAuth ? { onAuth } : {}) });
-      if (res.fetchHead) {
-        await git.writeRef({ fs, gitdir, ref: trackingRef, value: res.fetchHead, force: true });
-        return res.fetchHead;
+    const tip = await fetchOrEmpty();
+    if (!tip) throw new KaiduError('E_GIT_NOT_FOUND', `the hub has no branch "${opts.branch}"`, { hint: 'push a first commit to it (kaidu init creates one)' });
+    return tip;
+  };
+
+  /** Offer the commit to the hub; false when the hub's branch is no longer `parent`. */
+  const publish = async (parent: string | undefined, oid: string, objects: string[]): Promise<boolean> => {
+    if (!remote) {
+      const swap = await compareAndSwapRef(gitdir, branchRef === 'HEAD' ? await headTarget() : branchRef, parent, oid);
+      if (!swap.ok && swap.reason === 'locked' && (swap.lockAgeMs ?? 0) > 60_000) {
+        log?.warn({ ref: branchRef, lockAgeMs: swap.lockAgeMs }, 'the hub branch has an old lock file; a crashed writer may have left it');
       }
-      return resolve(trackingRef);
+      return swap.ok;
+    }
+    try {
+      const adv = await advertiseReceivePack(pushTarget);
+      const current = adv.refs.get(branchRef);
+      if (current !== parent) {
+        log?.debug({ hub: current, ours: parent }, 'the hub moved before our push');
+        return false;
+      }
+      const res = await receivePack(pushTarget, gitdir, cache, { ref: branchRef, oldOid: parent ?? ZERO_OID, newOid: oid, oids: objects }, adv.capabilities);
+      if (!res.ok) {
+        log?.debug({ reason: res.reason }, 'push rejected');
+        return false;
+      }
+      await git.writeRef({ fs, gitdir, ref: branchRef, value: oid, force: true });
+      return true;
     } catch (err) {
-      throw gitError(err, `fetching ${opts.branch}`, secrets);
+      throw gitError(err, `pushing to ${opts.branch} on the hub`, secrets);
     }
   };
 
-  /** Local hub: move the branch with git's own lock-file protocol, only if it still points at `expected`. */
-  const compareAndSwap = async (expected: string, next: string): Promise<boolean> => {
-    const refPath = join(gitdir, ...branchRef.split('/'));
-    const lock = `${refPath}.lock`;
-    await mkdir(join(refPath, '..'), { recursive: true });
-    let handle;
+  /** For a local hub opened with branch HEAD: the branch HEAD names (a detached HEAD is itself). */
+  const headTarget = async (): Promise<string> => {
     try {
-      handle = await open(lock, 'wx');
+      return await git.resolveRef({ fs, gitdir, ref: 'HEAD', depth: 2 });
     } catch {
-      return false; // someone else is updating it: treat as a rejected push
+      return 'HEAD';
     }
+  };
+
+  const lookupBlob = async (commit: string, path: string) => {
+    const entry = await trees.lookup(await trees.rootTree(commit), path);
+    return entry?.type === 'blob' ? entry : undefined;
+  };
+
+  const wrapRead = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
-      const current = await resolve(branchRef).catch(() => undefined);
-      if (current !== expected) return false;
-      await handle.writeFile(`${next}\n`);
-      await handle.sync();
-      await handle.close();
-      handle = undefined;
-      await rename(lock, refPath);
-      return true;
-    } finally {
-      if (handle) await handle.close();
-      await rm(lock, { force: true });
+      return await fn();
+    } catch (err) {
+      throw gitError(err, what, secrets);
     }
   };
 
   const hub: Hub = {
     gitdir,
     fetch: fetchTip,
-    async tip() {
-      try {
-        return await git.resolveRef({ fs, gitdir, ref: trackingRef });
-      } catch {
-        return undefined;
-      }
-    },
+    tip: readTip,
     resolve,
-    async changedPaths(from, to) {
-      const a = from ? await trees.rootTree(from) : undefined;
-      return trees.diff(a, await trees.rootTree(to));
-    },
+    changedPaths: (from, to) =>
+      wrapRead(`comparing ${from?.slice(0, 10) ?? 'nothing'} with ${to.slice(0, 10)}`, async () => {
+        const a = from ? await trees.rootTree(from) : undefined;
+        return trees.diff(a, await trees.rootTree(to));
+      }),
     reader(commit) {
       let root: Promise<string> | undefined;
       const rootTree = () => (root ??= trees.rootTree(commit));
+      rootTree().catch(() => undefined); // start early; errors surface on use
       return {
-        async readFile(path): Promise<SourceFile | undefined> {
-          const entry = await trees.lookup(await rootTree(), path);
-          if (!entry || entry.type !== 'blob') return undefined;
-          const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
-          return { path, text: Buffer.from(blob).toString('utf8'), id: entry.oid };
-        },
-        async listDir(path) {
-          const entry = await trees.lookup(await rootTree(), path);
-          if (!entry || entry.type !== 'tree') return [];
-          return (await trees.entries(entry.oid)).filter((e) => e.type !== 'commit').map((e) => ({ name: e.path, kind: e.type === 'tree' ? ('dir' as const) : ('file' as const) }));
-        },
-        async fileId(path) {
-          const entry = await trees.lookup(await rootTree(), path);
-          return entry?.type === 'blob' ? entry.oid : undefined;
-        },
+        readFile: (path) =>
+          wrapRead(`reading ${path} at ${commit.slice(0, 10)}`, async (): Promise<SourceFile | undefined> => {
+            const entry = await trees.lookup(await rootTree(), path);
+            if (!entry || entry.type !== 'blob') return undefined;
+            const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+            return { path, text: Buffer.from(blob).toString('utf8'), id: entry.oid };
+          }),
+        listDir: (path) =>
+          wrapRead(`listing ${path || '/'} at ${commit.slice(0, 10)}`, async () => {
+            const entry = await trees.lookup(await rootTree(), path);
+            if (!entry || entry.type !== 'tree') return [];
+            return (await trees.entries(entry.oid))
+              .filter((e) => e.type !== 'commit')
+              .map((e) => ({ name: e.path, kind: e.type === 'tree' ? ('dir' as const) : ('file' as const) }));
+          }),
+        fileId: (path) =>
+          wrapRead(`looking up ${path} at ${commit.slice(0, 10)}`, async () => {
+            const entry = await trees.lookup(await rootTree(), path);
+            return entry?.type === 'blob' ? entry.oid : undefined;
+          }),
       };
     },
-    async readBlob(commit, path) {
-      const entry = await trees.lookup(await trees.rootTree(commit), path);
-      if (!entry || entry.type !== 'blob') return undefined;
-      return (await git.readBlob({ fs, gitdir, oid: entry.oid, cache })).blob;
-    },
-    async commitInfo(commit) {
-      const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit, cache });
-      return { message: c.message, author: { name: c.author.name, email: c.author.email, timestamp: c.author.timestamp }, trailers: parseTrailers(c.message), parents: c.parent, tree: c.tree };
-    },
+    readBlob: (commit, path) =>
+      wrapRead(`reading ${path} at ${commit.slice(0, 10)}`, async () => {
+        const entry = await lookupBlob(commit, path);
+        return entry ? (await git.readBlob({ fs, gitdir, oid: entry.oid, cache })).blob : undefined;
+      }),
+    commitMessage: (commit) =>
+      wrapRead(`reading commit ${commit.slice(0, 10)}`, async () => {
+        const { commit: c } = await git.readCommit({ fs, gitdir, oid: commit, cache });
+        return {
+          message: c.message,
+          author: { name: c.author.name, email: c.author.email, timestamp: c.author.timestamp },
+          trailers: parseTrailers(c.message),
+          parents: c.parent,
+          tree: c.tree,
+        };
+      }),
     async commitAndPush(change, o = {}) {
-      const maxRetries = o.maxRetries ?? 5;
-      const changes = new Map(Object.entries(change.files));
+      const maxRetries = o.maxRetries ?? 8;
+      const changes = new Map(Object.entries(change.files).map(([p, c]) => [normalizePath(p), c] as const));
+      const message = withTrailers(change.message, change.trailers);
       for (let attempt = 0; ; attempt++) {
-        const parent = await (attempt === 0 ? hub.tip().then((t) => t ?? fetchTip()) : fetchTip());
-        const parentTree = await trees.rootTree(parent);
-        const tree = (await trees.update(parentTree, changes)) ?? (await git.writeTree({ fs, gitdir, tree: [] }));
-        if (tree === parentTree) return { oid: undefined, retries: attempt };
+        // First try on the tip we already know (the agent has just fetched); after a rejection, fetch.
+        const parent = attempt === 0 ? ((await readTip()) ?? (await fetchOrEmpty())) : await fetchOrEmpty();
+        const parentTree = parent ? await wrapRead('reading the tip', () => trees.rootTree(parent)) : undefined;
+        const written: string[] = [];
+        let tree = await wrapRead('writing the change', () => trees.update(parentTree, changes, written));
+        if (tree === parentTree && parentTree !== undefined) return { oid: undefined, retries: attempt };
+        if (tree === undefined) {
+          tree = await git.writeTree({ fs, gitdir, tree: [] });
+          written.push(tree);
+        }
         const now = Math.floor(Date.now() / 1000);
         const who = { name: change.author.name, email: change.author.email, timestamp: now, timezoneOffset: 0 };
-        const oid = await git.writeCommit({ fs, gitdir, commit: { message: withTrailers(change.message, change.trailers), tree, parent: [parent], author: who, committer: who } });
-        let accepted: boolean;
-        if (remote) {
-          await git.writeRef({ fs, gitdir, ref: 'refs/heads/kaidu-push', value: oid, force: true });
-          try {
-            const res = await git.push({ fs, http, gitdir, url: opts.url, ref: 'refs/heads/kaidu-push', remoteRef: `refs/heads/${opts.branch}`, cache, ...(onAuth ? { onAuth } : {}) });
-            accepted = res.ok;
-            if (!accepted) opts.logger?.debug({ error: res.error }, 'push not accepted');
-          } catch (err) {
-            const code = (err as { code?: string }).code;
-            if (code !== 'PushRejectedError' && code !== 'GitPushError') throw gitError(err, `pushing to ${opts.branch}`, secrets);
-            accepted = false;
-          }
-          if (accepted) await git.writeRef({ fs, gitdir, ref: trackingRef, value: oid, force: true });
-        } else {
-          accepted = await compareAndSwap(parent, oid);
+        const oid = await git.writeCommit({ fs, gitdir, commit: { message, tree, parent: parent ? [parent] : [], author: who, committer: who } });
+        written.push(oid);
+        const started = Date.now();
+        if (await publish(parent, oid, written)) {
+          log?.debug({ oid, parent, objects: written.length, retries: attempt, ms: Date.now() - started }, 'pushed');
+          return { oid, retries: attempt };
         }
-        if (accepted) return { oid, retries: attempt };
         if (attempt >= maxRetries) {
-          throw new KaiduError('E_GIT_PUSH_REJECTED', `the hub rejected the push ${attempt + 1} times (the branch keeps moving)`, { hint: 'the state is kept in the journal and pushed with the next event' });
+          throw new KaiduError('E_GIT_PUSH_REJECTED', `the hub rejected the push ${attempt + 1} times: the branch ${opts.branch} kept moving`, {
+            hint: 'the change is kept and pushed again with the next event',
+            details: { attempts: attempt + 1 },
+          });
         }
-        opts.logger?.info({ attempt: attempt + 1 }, 'push rejected: rebuilding on the new tip');
-        // Jittered backoff so agents that collided do not collide again in step.
-        const delay = Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random());
-        await new Promise((r) => setTimeout(r, delay));
+        log?.info({ attempt: attempt + 1 }, 'push rejected: rebuilding the change on the new tip');
+        // Jittered exponential backoff so writers that collided do not collide again in step.
+        await sleep(Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random()));
       }
     },
   };
   return hub;
+}
+
+function normalizePath(path: string): string {
+  const parts = path.split('/').filter((p) => p !== '' && p !== '.');
+  if (parts.length === 0 || parts.some((p) => p === '..' || p === '.git')) {
+    throw new KaiduError('E_GIT', `cannot commit the path "${path}": it must be a relative path inside the repository`);
+  }
+  return parts.join('/');
 }

@@ -70,19 +70,31 @@ export class TreeCache {
 
   /**
    * A new tree: `root` with `changes` applied (content to write, null to delete). Only the
-   * changed subtrees are rewritten; an emptied folder disappears, as in git.
+   * changed blobs and subtrees are written; their oids are appended to `written` (what a push
+   * must send). An emptied folder disappears, as in git. An existing file keeps its mode.
    */
-  async update(root: string | undefined, changes: Map<string, string | null>): Promise<string | undefined> {
+  async update(root: string | undefined, changes: Map<string, string | null>, written: string[] = []): Promise<string | undefined> {
     const entries = new Map((root ? await this.entries(root) : []).map((e) => [e.path, e]));
+    let changed = false;
     const nested = new Map<string, Map<string, string | null>>();
     for (const [path, content] of changes) {
       const slash = path.indexOf('/');
       if (slash < 0) {
-        if (content === null) entries.delete(path);
-        else {
-          const oid = await git.writeBlob({ fs, gitdir: this.gitdir, blob: Buffer.from(content, 'utf8') });
-          entries.set(path, { mode: '100644', path, oid, type: 'blob' });
+        const old = entries.get(path);
+        if (content === null) {
+          if (old) {
+            entries.delete(path);
+            changed = true;
+          }
+          continue;
         }
+        const blob = Buffer.from(content, 'utf8');
+        const oid = await git.hashBlob({ object: blob }).then((r) => r.oid);
+        if (old?.type === 'blob' && old.oid === oid) continue;
+        await git.writeBlob({ fs, gitdir: this.gitdir, blob });
+        written.push(oid);
+        entries.set(path, { mode: old?.type === 'blob' ? old.mode : '100644', path, oid, type: 'blob' });
+        changed = true;
       } else {
         const dir = path.slice(0, slash);
         (nested.get(dir) ?? nested.set(dir, new Map()).get(dir)!).set(path.slice(slash + 1), content);
@@ -90,11 +102,17 @@ export class TreeCache {
     }
     for (const [dir, sub] of nested) {
       const existing = entries.get(dir);
-      const subtree = await this.update(existing?.type === 'tree' ? existing.oid : undefined, sub);
+      const before = existing?.type === 'tree' ? existing.oid : undefined;
+      const subtree = await this.update(before, sub, written);
+      if (subtree === before) continue; // nothing changed below (or nothing there to delete)
       if (subtree) entries.set(dir, { mode: '040000', path: dir, oid: subtree, type: 'tree' });
       else entries.delete(dir);
+      changed = true;
     }
+    if (!changed) return root;
     if (entries.size === 0) return undefined;
-    return git.writeTree({ fs, gitdir: this.gitdir, tree: [...entries.values()] });
+    const oid = await git.writeTree({ fs, gitdir: this.gitdir, tree: [...entries.values()] });
+    written.push(oid);
+    return oid;
   }
 }
