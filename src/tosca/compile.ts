@@ -165,7 +165,7 @@ class ServiceCompiler {
       const problem = this.problemAt(this.at(pair));
       let value: Value | undefined;
       if (Object.prototype.hasOwnProperty.call(given, name)) value = this.checker.coerce(toValue(given[name], this.unit), def.spec, problem, `input "${name}"`);
-      else if (def.hasDefault) value = this.checker.coerce(def.default!, def.spec, problem, `input "${name}"`);
+      else if (def.hasDefault) value = this.checker.coerce(def.default!, def.spec, field(node, 'default') !== undefined ? this.problemAt(this.at(field(node, 'default'))) : problem, `input "${name}"`);
       else if (def.value !== undefined) value = def.value;
       else if (def.required) {
         const substitutable = field(tpl, 'substitution_mappings') !== undefined;
@@ -244,6 +244,17 @@ class ServiceCompiler {
     return out;
   }
 
+  /** A default is the same for every template: coerced and checked once (a call is kept per template). */
+  private readonly defaults = new WeakMap<PropertyDef, Value>();
+
+  private coercedDefault(d: PropertyDef, at: SourceLocation, what: string): Value {
+    const known = this.defaults.get(d);
+    if (known !== undefined) return copyValue(known);
+    const v = this.checker.coerce(d.default!, d.spec, this.problemAt(at), what);
+    if (!containsCall(v)) this.defaults.set(d, v);
+    return copyValue(v);
+  }
+
   private assignProperties(defs: Map<string, PropertyDef>, assigned: YamlNode | null | undefined, whose: string, fallback: SourceLocation, unit = this.unit, attributes = false): Record<string, Value> {
     const out: Record<string, Value> = {};
     for (const [k, rawV, pair] of entries(assigned)) {
@@ -262,10 +273,41 @@ class ServiceCompiler {
     for (const d of defs.values()) {
       if (Object.prototype.hasOwnProperty.call(out, d.name)) continue;
       if (d.value !== undefined) out[d.name] = d.value;
-      else if (d.hasDefault) out[d.name] = this.checker.coerce(d.default!, d.spec, this.problemAt(fallback), `${whose} ${attributes ? 'attribute' : 'property'} "${d.name}"`);
+      else if (d.hasDefault) out[d.name] = this.coercedDefault(d, fallback, `${whose} ${attributes ? 'attribute' : 'property'} "${d.name}"`);
       else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, fallback, `add it under properties:`);
     }
     return out;
+  }
+
+  /** A capability the template leaves alone is the same for every node of a type: made once, copied. */
+  private readonly capabilityDefaults = new Map<string, CompiledCapability>();
+
+  private defaultCapability(nodeType: string, name: string, ct: { type: string; types: string[] }, node: YamlNode | null, unit: Unit, t: RawTemplate): CompiledCapability {
+    const key = `${nodeType}\0${name}`;
+    let made = this.capabilityDefaults.get(key);
+    if (!made) {
+      const properties = this.assignProperties(this.checker.definitions('capability', ct.type, 'properties'), undefined, `capability "${name}" of node "${t.name}"`, t.loc);
+      for (const [k, v] of entries(field(node, 'properties'))) properties[k] = this.value(v, unit);
+      const attributes = this.assignProperties(this.checker.definitions('capability', ct.type, 'attributes'), undefined, `capability "${name}"`, t.loc, this.unit, true);
+      made = { ...ct, properties, attributes };
+      // Calls (`$get_property: [SELF, ..]`) are evaluated per node: those are not shared.
+      if (containsCall(properties) || containsCall(attributes)) return made;
+      this.capabilityDefaults.set(key, made);
+    }
+    return { type: made.type, types: made.types, properties: copyValues(made.properties), attributes: copyValues(made.attributes) };
+  }
+
+  /** A relationship with nothing assigned is its type's defaults: made once per type, copied. */
+  private readonly relationshipDefaults = new Map<string, CompiledRelationship>();
+
+  private defaultRelationship(tt: { type: string; types: string[] }, requirement: string, loc: SourceLocation): CompiledRelationship {
+    let made = this.relationshipDefaults.get(tt.type);
+    if (!made) {
+      made = { ...tt, properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), undefined, `relationship of requirement "${requirement}"`, loc), attributes: {}, interfaces: {} };
+      if (containsCall(made.properties)) return made;
+      this.relationshipDefaults.set(tt.type, made);
+    }
+    return { type: made.type, types: made.types, properties: copyValues(made.properties), attributes: {}, interfaces: {} };
   }
 
   private compileNode(t: RawTemplate, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): void {
@@ -291,6 +333,10 @@ class ServiceCompiler {
       const ct = capRef ? this.typeChain('capability', capRef, locate(unit.src, node), unit) : undefined;
       if (!ct) continue;
       const a = capAssigned.get(name);
+      if (!a) {
+        capabilities[name] = this.defaultCapability(tr.type, name, ct, node, unit, t);
+        continue;
+      }
       const defaults = field(node, 'properties');
       const defs = this.checker.definitions('capability', ct.type, 'properties');
       const merged = this.assignProperties(defs, a ? field(a.v, 'properties') : undefined, `capability "${name}" of node "${t.name}"`, a ? this.at(a.p) : t.loc);
@@ -401,7 +447,9 @@ class ServiceCompiler {
           const ref = relRef ?? def.relationship;
           const unit = relRef ? this.unit : def.unit;
           const tt = ref ? this.typeChain('relationship', ref, relRef ? this.at(relNode) : def.loc, unit) : { type: 'tosca:DependsOn', types: ['tosca:DependsOn', 'tosca:Root'] };
-          if (tt) relationship = { ...tt, properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), field(relNode, 'properties'), `relationship of requirement "${name}"`, loc), attributes: {}, interfaces: {} };
+          const assigned = field(relNode, 'properties');
+          if (tt && assigned === undefined) relationship = this.defaultRelationship(tt, name, loc);
+          else if (tt) relationship = { ...tt, properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), assigned, `relationship of requirement "${name}"`, loc), attributes: {}, interfaces: {} };
         }
         if (!relationship) continue;
         const targetNode = this.nodes[target];
@@ -574,6 +622,8 @@ class ServiceCompiler {
   }
 
   private evaluateProperty(n: CompiledNode, key: string): Value {
+    // Most values hold no call: nothing to evaluate, no cycle to watch for.
+    if (!containsCall(n.properties[key]!)) return n.properties[key]!;
     const id = `${n.name}\0${key}`;
     if (this.evaluating.has(id)) {
       this.report('error', 'E_TOSCA_FUNCTION', `property "${key}" of node "${n.name}" depends on itself through get_property`, n.source);
@@ -601,6 +651,7 @@ class ServiceCompiler {
   }
 
   private evaluate(v: Value, self: string | undefined, at: SourceLocation): Value {
+    if (v === null || typeof v !== 'object' || !containsCall(v)) return v;
     if (Array.isArray(v)) return v.map((x) => this.evaluate(x, self, at));
     if (!isFunctionCall(v)) {
       if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.evaluate(x, self, at)]));
@@ -658,6 +709,21 @@ function deepMerge(base: unknown, over: unknown): unknown {
     return out;
   }
   return over === undefined ? base : over;
+}
+
+/** A copy of plain data, so templates never share a mutable value. */
+function copyValue(v: Value): Value {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map(copyValue);
+  const out: Record<string, Value> = {};
+  for (const k of Object.keys(v)) out[k] = copyValue((v as Record<string, Value>)[k]!);
+  return out as Value;
+}
+
+function copyValues(r: Record<string, Value>): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const k of Object.keys(r)) out[k] = copyValue(r[k]!);
+  return out;
 }
 
 function walk(v: Value, path: Value[]): Value {

@@ -123,23 +123,43 @@ export class Loader {
   }
 
   /** The scope of a profile by name, loaded once. */
-  async profile(name: string, from?: { src: YamlSource; node: YamlNode | null }): Promise<Scope | undefined> {
+  async profile(name: string, from?: { src: YamlSource; node: YamlNode | null }, ns?: string): Promise<Scope | undefined> {
     const entry = this.profileIndex.get(name);
     let unit: Unit | undefined;
     if (entry) unit = await this.load({ reader: 'profiles', path: entry.file }, entry.namespace ? `${entry.namespace}:` : '');
-    else {
-      // A profile of the user's repository: profiles/<anything>.yaml whose `profile:` is the name.
-      for (const e of await this.repo.listDir('profiles')) {
-        if (e.kind !== 'file' || !/\.ya?ml$/.test(e.name)) continue;
-        const f = await this.repo.readFile(`profiles/${e.name}`);
-        if (f && new RegExp(`^profile:\\s*['"]?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]?\\s*$`, 'm').test(f.text)) {
-          unit = await this.load({ reader: 'repo', path: `profiles/${e.name}` }, '');
-          break;
-        }
-      }
-    }
+    else unit = await this.repoProfile(name, ns ? `${ns}:` : '');
     if (!unit && from) this.diag('warning', 'W_TOSCA_UNKNOWN_PROFILE', `profile "${name}" is not available here: types from it cannot be checked, and using them is an error`, locate(from.src, from.node), `profiles here: ${[...this.profileIndex.keys()].join(', ')}`);
     return unit?.scope;
+  }
+
+  /**
+   * A profile of the user's repository: named in `profiles/index.yaml` (the same format as Kaidu's
+   * own index), or `profiles/<file>.yaml` / `profiles/<dir>/<file>.yaml` whose `profile:` is the name.
+   */
+  private async repoProfile(name: string, prefix: string): Promise<Unit | undefined> {
+    const index = await this.repo.readFile('profiles/index.yaml');
+    if (index) {
+      let entry: ProfileEntry | undefined;
+      try {
+        const data = parseYamlText(index.text) as { profiles?: Record<string, ProfileEntry> } | null;
+        const e = data?.profiles?.[name];
+        if (e && typeof e.file === 'string') entry = e;
+      } catch {
+        // a broken index is skipped; the files are still searched below
+      }
+      if (entry) return this.load({ reader: 'repo', path: joinPath('profiles', entry.file) }, typeof entry.namespace === 'string' ? `${entry.namespace}:` : prefix);
+    }
+    const declares = new RegExp(`^profile:\\s*['"]?${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]?\\s*(#.*)?$`, 'm');
+    const candidates: string[] = [];
+    for (const e of await this.repo.listDir('profiles')) {
+      if (e.kind === 'file' && /\.ya?ml$/.test(e.name) && e.name !== 'index.yaml') candidates.push(`profiles/${e.name}`);
+      else if (e.kind === 'dir') for (const f of await this.repo.listDir(`profiles/${e.name}`)) if (f.kind === 'file' && /\.ya?ml$/.test(f.name)) candidates.push(`profiles/${e.name}/${f.name}`);
+    }
+    for (const path of candidates) {
+      const f = await this.repo.readFile(path);
+      if (f && declares.test(f.text)) return this.load({ reader: 'repo', path }, prefix);
+    }
+    return undefined;
   }
 
   async implicitScopes(): Promise<void> {
@@ -201,7 +221,7 @@ export class Loader {
     const profile = str(field(item, 'profile'));
     const ns = str(field(item, 'namespace')) ?? str(field(item, 'namespace_prefix'));
     let scope: Scope | undefined;
-    if (profile) scope = await this.profile(profile, { src: unit.src, node: item });
+    if (profile) scope = await this.profile(profile, { src: unit.src, node: item }, ns);
     else if (file) {
       if (/^[a-z]+:\/\//i.test(file)) {
         this.diag('warning', 'W_TOSCA_REMOTE_IMPORT', `remote import ${file} is not fetched; its types are unknown`, locate(unit.src, item));
@@ -220,7 +240,8 @@ export class Loader {
           }
         }
       }
-      const child = await this.load({ reader, path }, '', { src: unit.src, node: item });
+      // Types imported under a namespace are known by it everywhere (`acme:Server`): the first import names them.
+      const child = await this.load({ reader, path }, ns && !unit.fromProfiles ? `${ns}:` : '', { src: unit.src, node: item });
       scope = child?.scope;
     } else {
       this.diag('error', 'E_TOSCA_IMPORT', 'an import needs a file (or url) or a profile', locate(unit.src, item));
@@ -247,6 +268,7 @@ export class Loader {
           continue;
         }
         this.types.set(`${family}|${canonical}`, def);
+        this.byFamily[family].set(canonical, def);
         unit.scope.types[family].set(name, canonical);
       }
     }
@@ -254,6 +276,19 @@ export class Loader {
 
   /** A type reference as written in `unit` → canonical name, or undefined. */
   resolve(unit: Unit, family: Family, ref: string): string | undefined {
+    let perUnit = this.resolved.get(unit);
+    if (!perUnit) {
+      perUnit = Object.fromEntries(FAMILIES.map((f) => [f, new Map()])) as Record<Family, Map<string, string | undefined>>;
+      this.resolved.set(unit, perUnit);
+    }
+    const known = perUnit[family];
+    if (known.has(ref)) return known.get(ref);
+    const found = this.resolveUncached(unit, family, ref);
+    known.set(ref, found);
+    return found;
+  }
+
+  private resolveUncached(unit: Unit, family: Family, ref: string): string | undefined {
     const scopes: Scope[] = [unit.scope];
     const lookup = (scope: Scope, name: string): string | undefined => {
       const direct = scope.types[family].get(name);
@@ -296,22 +331,40 @@ export class Loader {
   }
 
   /** Derivation chain, most-derived first; a cycle or unknown parent is reported once and cut. */
-  private chains = new Map<string, string[]>();
+  private readonly cyclesReported = new Set<string>();
+  /** Lookups by family, then name: no key strings built on the hot path (100,000 templates). */
+  private readonly byFamily = Object.fromEntries(FAMILIES.map((f) => [f, new Map<string, TypeDef>()])) as Record<Family, Map<string, TypeDef>>;
+  private readonly chainsByFamily = Object.fromEntries(FAMILIES.map((f) => [f, new Map<string, string[]>()])) as Record<Family, Map<string, string[]>>;
+  private readonly resolved = new WeakMap<Unit, Record<Family, Map<string, string | undefined>>>();
+
   def(family: Family, canonical: string): TypeDef | undefined {
-    return this.types.get(`${family}|${canonical}`);
+    return this.byFamily[family]?.get(canonical);
   }
 
   chain(family: Family, canonical: string): string[] {
-    const cacheKey = `${family}|${canonical}`;
-    const cached = this.chains.get(cacheKey);
+    const cached = this.chainsByFamily[family].get(canonical);
     if (cached) return cached;
+    const out = this.computeChain(family, canonical);
+    this.chainsByFamily[family].set(canonical, out);
+    return out;
+  }
+
+  private computeChain(family: Family, canonical: string): string[] {
     const out: string[] = [];
     const seen = new Set<string>();
     let cur: string | undefined = canonical;
     while (cur) {
       if (seen.has(cur)) {
-        const def = this.def(family, canonical)!;
-        this.diag('warning', 'W_TOSCA_DERIVATION_CYCLE', `derivation cycle: ${[...out, cur].join(' → ')}`, locate(def.unit.src, def.parentNode ?? def.node));
+        // One report per cycle, at the first of its types met, however many types lead into it.
+        const cycle = out.slice(out.indexOf(cur));
+        const key = `${family}|${[...cycle].sort().join('|')}`;
+        if (!this.cyclesReported.has(key)) {
+          this.cyclesReported.add(key);
+          const first = this.def(family, cycle[0]!)!;
+          // A warning, not an error: real-world templates (Puccini's tour/interfaces.yaml) carry one
+          // and other tools accept them; the chain is cut where it loops.
+          this.diag('warning', 'W_TOSCA_DERIVATION_CYCLE', `derivation cycle: ${[...cycle, cur].join(' → ')}`, locate(first.unit.src, first.parentNode ?? first.node), 'a type cannot derive from itself, directly or through its parents; the chain is cut here');
+        }
         break;
       }
       seen.add(cur);
@@ -329,7 +382,6 @@ export class Loader {
       }
       cur = parent;
     }
-    this.chains.set(cacheKey, out);
     return out;
   }
 

@@ -110,14 +110,18 @@ export interface PropertyDef {
 export type Problem = (code: string, message: string, severity?: 'error' | 'warning', hint?: string) => void;
 
 export class ValueChecker {
-  private readonly dataDefs = new Map<string, Map<string, PropertyDef>>();
+  /** key → family → type → definitions; nested maps, so no key string is built per lookup. */
+  private readonly dataDefs = new Map<string, Map<Family, Map<string, Map<string, PropertyDef>>>>();
 
   constructor(private readonly loader: Loader) {}
 
   /** Property (or attribute) definitions along a type's chain, the most-derived refinement winning. */
   definitions(family: Family, canonical: string, key: 'properties' | 'attributes' | 'inputs', cacheable = true): Map<string, PropertyDef> {
-    const cacheKey = `${key}\0${family}\0${canonical}`;
-    const cached = cacheable ? this.dataDefs.get(cacheKey) : undefined;
+    let byFamily = this.dataDefs.get(key);
+    if (!byFamily) this.dataDefs.set(key, (byFamily = new Map()));
+    let byType = byFamily.get(family);
+    if (!byType) byFamily.set(family, (byType = new Map()));
+    const cached = cacheable ? byType.get(canonical) : undefined;
     if (cached) return cached;
     const out = new Map<string, PropertyDef>();
     const chain = this.loader.chain(family, canonical).slice().reverse();
@@ -126,7 +130,7 @@ export class ValueChecker {
       if (!def) continue;
       for (const [name, node] of entries(field(def.node, key))) out.set(name, this.propertyDef(name, node, def.unit, out.get(name), key !== 'attributes'));
     }
-    if (cacheable) this.dataDefs.set(cacheKey, out);
+    if (cacheable) byType.set(canonical, out);
     return out;
   }
 

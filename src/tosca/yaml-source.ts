@@ -1,5 +1,6 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
+import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
+import { parseFast } from './yaml-fast.js';
 
 /** A parsed YAML file with what is needed to point at any of its nodes. */
 export interface YamlSource {
@@ -19,6 +20,14 @@ function quoteFlowKeys(text: string): string {
 }
 
 export function parseYaml(path: string, text: string): YamlSource {
+  // The plain subset (nearly every template) is read by our own linear reader; the library
+  // reads the rest and explains every error.
+  const fast = parseFast(text);
+  if (fast) {
+    const doc = new Document();
+    doc.contents = fast.root as never;
+    return { path, root: fast.root, lines: fast.lines, doc, diagnostics: [] };
+  }
   const first = parseYamlOnce(path, text);
   if (first.diagnostics.some((d) => d.code === 'E_TOSCA_YAML') && /^\s*\{[^#\n]*\}\s*:\s/m.test(text)) {
     const second = parseYamlOnce(path, quoteFlowKeys(text));
@@ -84,7 +93,9 @@ function parseYamlOnce(path: string, text: string): YamlSource {
   if (tabLine >= 0 && !diagnostics.some((d) => d.code === 'E_TOSCA_TAB')) {
     diagnostics.push({ severity: 'error', code: 'E_TOSCA_TAB', message: 'tabs cannot indent YAML', file: path, line: tabLine + 1, column: text.split('\n')[tabLine]!.indexOf('\t') + 1, hint: 'indent with spaces' });
   }
-  return { path, root: diagnostics.some((d) => d.severity === 'error') ? null : (doc.contents as YamlNode | null), lines, doc, diagnostics };
+  // A duplicate key does not stop the compile (the first one counts); other YAML errors do.
+  const broken = diagnostics.some((d) => d.severity === 'error' && d.code !== 'E_TOSCA_DUPLICATE_KEY');
+  return { path, root: broken ? null : (doc.contents as YamlNode | null), lines, doc, diagnostics };
 }
 
 export function locate(src: YamlSource, node: YamlNode | Pair | null | undefined): SourceLocation {
@@ -121,6 +132,33 @@ export function seqItems(node: YamlNode | null | undefined): YamlNode[] {
 /** Plain JSON of a node (anchors and aliases resolved). */
 export function toJS(src: YamlSource, node: YamlNode | null | undefined): unknown {
   if (node === null || node === undefined) return null;
+  return plain(src, node, 0);
+}
+
+/**
+ * The library's `toJS` sets up a context per call, which shows at 100,000 templates; maps,
+ * sequences and plain scalars are walked here, anything unusual (tagged values) goes to the library.
+ */
+function plain(src: YamlSource, node: unknown, depth: number): unknown {
+  if (node === null || node === undefined) return null;
+  if (isScalar(node)) {
+    const v = node.value;
+    return v !== null && typeof v === 'object' ? node.toJS(src.doc) : v;
+  }
+  if (depth > 200) return null;
+  if (isMap(node)) {
+    const out: Record<string, unknown> = {};
+    for (const pair of (node as YAMLMap).items) {
+      const key = isScalar(pair.key) ? pair.key.value : plain(src, pair.key, depth + 1);
+      const k = key === null || key === undefined ? '' : typeof key === 'object' ? JSON.stringify(key) : String(key);
+      const v = plain(src, pair.value, depth + 1);
+      if (k === '__proto__') Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+      else out[k] = v;
+    }
+    return out;
+  }
+  if (isSeq(node)) return (node.items as unknown[]).map((i) => plain(src, i, depth + 1));
+  if (isAlias(node)) return plain(src, node.resolve(src.doc), depth + 1);
   return (node as { toJS(doc: Document): unknown }).toJS(src.doc);
 }
 

@@ -156,7 +156,7 @@ describe('compiler: what a template means', () => {
       'lib/types.yaml': `${V2}node_types:\n  Server:\n    derived_from: tosca:Compute\n`,
     });
     expect(errors(r)).toEqual([]);
-    expect(r.service!.nodes.s!.types).toEqual(['Server', 'tosca:Compute', 'tosca:Abstract.Compute', 'tosca:Root']);
+    expect(r.service!.nodes.s!.types).toEqual(['lib:Server', 'tosca:Compute', 'tosca:Abstract.Compute', 'tosca:Root']);
     const v13 = await compile({ 's.yaml': 'tosca_definitions_version: tosca_simple_yaml_1_3\ntopology_template:\n  node_templates:\n    c: { type: tosca:Compute }\n    d: { type: tosca.nodes.Compute }\n' });
     expect(errors(v13)).toEqual([]);
     expect(v13.service!.nodes.c!.type).toBe('tosca.nodes.Compute');

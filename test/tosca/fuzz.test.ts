@@ -27,7 +27,7 @@ function yamlFiles(dir: string, out: string[] = []): string[] {
 
 const ROOT = join(import.meta.dirname, '..', '..');
 // The examples always; the shared conformance corpus when it sits beside the project.
-const corpus = [...yamlFiles(join(ROOT, 'examples')), ...yamlFiles(join(ROOT, 'profiles')), ...yamlFiles(join(ROOT, '..', 'shared', 'conformance'))].filter((f) => !f.endsWith('kaidu.yaml'));
+const corpus = [...yamlFiles(join(ROOT, 'test', 'fixtures', 'tosca')), ...yamlFiles(join(ROOT, 'examples')), ...yamlFiles(join(ROOT, 'profiles')), ...yamlFiles(join(ROOT, '..', 'shared', 'conformance'))].filter((f) => !f.endsWith('kaidu.yaml'));
 const REPLACEMENTS = ['', '~', '[]', '{}', '42', '-1.5', 'true', '"x"', '{ $concat: [ a ] }', '{ $get_input: nope }', '{ get_property: [ SELF, x ] }', '&a x', '*a', '"{{"', ': :', '- - -', '$$x', '9 GiB', 'tosca:Nope', '[ 1, [ 2, { a: b } ] ]'];
 
 function mutate(text: string, rand: () => number): string {

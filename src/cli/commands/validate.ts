@@ -56,7 +56,8 @@ export function register(program: Command, ctx: CommandContext): void {
       const show = (base: string, d: Diagnostic): Diagnostic => ({ ...d, file: d.file.startsWith('profiles/') && !existsSync(join(base, d.file)) ? d.file : relative(ctx.cwd, join(base, d.file)) || d.file });
       for (const repo of repos) {
         const loaded = await loadRepository(fsReader(repo), { profiles, cache, inputs });
-        const ds = [...loaded.diagnostics, ...loaded.topology.diagnostics].map((d) => show(repo, d));
+        // State files are the agents' business, not the templates': validate does not judge them.
+        const ds = [...loaded.diagnostics, ...loaded.topology.diagnostics].filter((d) => !/^[EW]_STATE_/.test(d.code)).map((d) => show(repo, d));
         diagnostics.push(...ds);
         const byFile = new Map<string, FileReport>();
         for (const s of loaded.services) byFile.set(relative(ctx.cwd, join(repo, s.file)), { file: relative(ctx.cwd, join(repo, s.file)), errors: 0, warnings: 0 });

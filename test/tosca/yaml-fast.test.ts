@@ -1,0 +1,133 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
+import { parseFast } from '../../src/tosca/yaml-fast.js';
+
+function yamlFiles(dir: string, out: string[] = []): string[] {
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) yamlFiles(p, out);
+    else if (p.endsWith('.yaml')) out.push(p);
+  }
+  return out;
+}
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const corpus = [
+  ...yamlFiles(join(ROOT, 'examples')),
+  ...yamlFiles(join(ROOT, 'profiles')),
+  ...yamlFiles(join(ROOT, 'test', 'fixtures', 'tosca')),
+  ...yamlFiles(join(ROOT, '..', 'shared', 'conformance')),
+];
+
+/** Every node's kind and start offset, in document order: what the compiler's positions come from. */
+function shape(node: unknown, out: string[] = []): string[] {
+  if (isMap(node)) {
+    out.push(`map@${node.range?.[0]}`);
+    for (const p of node.items) {
+      shape(p.key, out);
+      shape(p.value, out);
+    }
+  } else if (isSeq(node)) {
+    out.push(`seq@${node.range?.[0]}`);
+    for (const i of node.items) shape(i, out);
+  } else if (isScalar(node)) {
+    out.push(node.value === null ? 'null' : `scalar@${node.range?.[0]}`);
+  } else if (isPair(node)) out.push('pair');
+  else if (node === null || node === undefined) out.push('null');
+  return out;
+}
+
+describe('fast YAML reader', () => {
+  it('reads the plain subset exactly as the yaml library does (values and positions)', () => {
+    expect(corpus.length).toBeGreaterThan(10);
+    let fastCount = 0;
+    for (const file of corpus) {
+      const text = readFileSync(file, 'utf8');
+      const fast = parseFast(text);
+      if (!fast) continue;
+      fastCount++;
+      const doc = parseDocument(text, { uniqueKeys: false });
+      expect(doc.errors, file).toEqual([]);
+      const fastJS = fast.root === null ? null : (fast.root as YamlNode & { toJSON(): unknown }).toJSON();
+      expect(fastJS, file).toEqual(doc.toJS());
+      // Empty values differ in where the library puts them; everything else must start at the same offset.
+      const a = shape(fast.root).filter((s) => !s.startsWith('null'));
+      const b = shape(doc.contents).filter((s) => !s.startsWith('null'));
+      expect(a.length, file).toBe(b.length);
+      const mismatches = a.map((s, i) => [s, b[i]]).filter(([x, y]) => x !== y);
+      expect(mismatches, file).toEqual([]);
+    }
+    // Most real files are in the subset: the fast reader is the common path.
+    console.log(`fast reader: ${fastCount} of ${corpus.length} files`);
+    expect(fastCount).toBeGreaterThan(corpus.length / 2);
+  });
+
+  it('agrees with the yaml library on 3,000 mutated files: same data, or it gives up', () => {
+    let seed = 424242;
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const pieces = ['', '  ', '- ', 'a: b', 'k:', '[ x, y ]', '{ a: 1 }', "'q'", '"d\\t"', '# c', '  - z', ': x', 'x: y: z', '\t', '{ a', '&a', '*a', '|', '? k', '---', '"', 'x # y', 'd: >-', 'l: |', '      deeper text', '# x'];
+    let fast = 0;
+    for (let n = 0; n < 3000; n++) {
+      const lines = readFileSync(corpus[Math.floor(rand() * corpus.length)]!, 'utf8').split('\n');
+      for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) {
+        const i = Math.floor(rand() * lines.length);
+        const r = rand();
+        if (r < 0.3) lines.splice(i, 1);
+        else if (r < 0.5) lines[i] = ' '.repeat(Math.floor(rand() * 6)) + (lines[i] ?? '').trimStart();
+        else if (r < 0.8) lines[i] = (lines[i] ?? '') + pieces[Math.floor(rand() * pieces.length)];
+        else lines.splice(i, 0, ' '.repeat(Math.floor(rand() * 6)) + pieces[Math.floor(rand() * pieces.length)]);
+      }
+      const text = lines.join('\n');
+      const r = parseFast(text);
+      if (!r) continue;
+      fast++;
+      const doc = parseDocument(text, { uniqueKeys: true });
+      expect(doc.errors.map((e) => e.message), text).toEqual([]);
+      expect(r.root === null ? null : (r.root as YamlNode & { toJSON(): unknown }).toJSON(), text).toEqual(doc.toJS());
+    }
+    expect(fast).toBeGreaterThan(300);
+  });
+
+  it('gives up on what it does not read, so the library reports it', () => {
+    for (const text of [
+      'a: &x 1\nb: *x\n',
+      'a: |+\n  text\n\n',
+      'a: |2\n   text\n',
+      'a: >\n  text\n    more\n',
+      'a: "open\n  quote"\n',
+      'a: [1,\n  2]\n',
+      'a: 1\na: 2\n',
+      'a:\n\tb: 1\n',
+      'a: b: c\n',
+      '--- 1\n--- 2\n',
+      'a: plain\n  continued\n',
+      '{ $concat: [a, b] }: x\n',
+      '? complex\n: key\n',
+      'a: !!str 1\n',
+      'a: [ x, , y ]\n',
+    ]) {
+      expect(parseFast(text), text).toBeUndefined();
+    }
+  });
+
+  it('reads literal and folded block scalars like the library', () => {
+    const text = 'a: |\n  one\n    two\n\n  # not a comment\nb: >-\n  folded\n  line\n\n  para\nc:\n  - |-\n    x\n  - >\n    y\n# end\nd: 1\n';
+    const r = parseFast(text)!;
+    expect(r).toBeDefined();
+    expect((r.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual(parseDocument(text).toJS());
+    expect((r.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual({ a: 'one\n  two\n\n# not a comment\n', b: 'folded line\npara', c: ['x', 'y\n'], d: 1 });
+  });
+
+  it('resolves scalars like the YAML 1.2 core schema', () => {
+    const r = parseFast("a: [ ~, null, true, False, 12, -3, 0x1F, 0o17, 1.5, .5, 1e3, .inf, -.Inf, '1', \"a\\tb\", 1 GiB, tosca:Compute, http://x/y ]\n")!;
+    expect((r.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual({ a: [null, null, true, false, 12, -3, 31, 15, 1.5, 0.5, 1000, Infinity, -Infinity, '1', 'a\tb', '1 GiB', 'tosca:Compute', 'http://x/y'] });
+  });
+});
