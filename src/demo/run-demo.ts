@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtemp, readFile, readdir, rm, writeFile, mkdir, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { openSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { createBareRepo, startHubServer, type HubServer } from '../git/hub-server.js';
+import { killManaged } from './kill-managed.js';
 import { deliverPushWebhook } from './webhook-relay.js';
 
 const exec = promisify(execFile);
@@ -106,7 +107,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     await Promise.all([...agents.values()].map(({ proc }) => (proc.exitCode === null ? new Promise((r) => proc.once('exit', r)) : undefined)));
     // Whatever the agents left running (their processes outlive them by design) goes too.
     for (const agentDir of HOSTS.map((h) => join(dir, 'agents', h))) {
-      await killManaged(agentDir);
+      await killManaged(join(agentDir, 'run'));
     }
     await hub?.close();
     if (!opts.keep) await rm(dir, { recursive: true, force: true });
@@ -227,32 +228,4 @@ function findPort(services: Record<string, Record<string, StateNode>> | undefine
 async function statusTable(url: string): Promise<string> {
   const { stdout } = await exec(process.execPath, [BIN, 'status', '--repo', url]);
   return stdout.replace(/^/gm, '   ').trimEnd();
-}
-
-/** Stops processes an agent started, by the pid and start time it recorded (never a recycled pid). */
-async function killManaged(agentDir: string): Promise<void> {
-  const runDir = join(agentDir, 'run');
-  const pids = new Set<number>();
-  const walk = async (d: string) => {
-    for (const e of await readdir(d, { withFileTypes: true }).catch(() => [])) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith('.pid')) {
-        const pid = Number((await readFile(p, 'utf8')).trim().split(/\s+/)[0]);
-        if (pid > 1) pids.add(pid);
-      }
-    }
-  };
-  if (await stat(runDir).catch(() => undefined)) await walk(runDir);
-  for (const pid of pids) {
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  }
 }

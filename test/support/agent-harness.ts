@@ -13,12 +13,13 @@ import { parse } from 'yaml';
 import { createBareRepo, startHubServer, type HubServer } from '../../src/git/hub-server.js';
 import { deliverPushWebhook } from '../../src/demo/webhook-relay.js';
 import { freePort } from '../../src/demo/run-demo.js';
+import { killManaged } from '../../src/demo/kill-managed.js';
 
 const exec = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'kaidu.js');
 
-export { freePort };
+export { freePort, killManaged };
 
 export interface RunningAgent {
   host: string;
@@ -153,23 +154,6 @@ export async function startHarness(files: Record<string, string>): Promise<Harne
   });
   h.url = h.hub.repoUrl('hub.git');
   return h;
-}
-
-/** Kill every process group the agents' Process delegates started under `dir`. */
-export async function killManaged(dir: string): Promise<void> {
-  const { stdout } = await exec('grep', ['-rhoE', '^[0-9]+', '--include=*.pid', dir]).catch(() => ({ stdout: '' }));
-  for (const pid of stdout.split('\n').filter(Boolean).map(Number)) {
-    if (pid <= 1) continue;
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
 }
 
 /** A service with one Port and one Process that serves HTTP on it, placed on `host`. */
