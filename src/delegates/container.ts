@@ -2,7 +2,7 @@
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import { runChecked } from './command-runner.js';
-import { list, map, notFound, STOP_TIMEOUT_S, str, workloadName } from './runtime-common.js';
+import { appliedProperties, list, map, notFound, recreate, STOP_TIMEOUT_S, str, workloadName } from './runtime-common.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 export class ContainerDelegate implements Delegate {
@@ -60,13 +60,13 @@ export class ContainerDelegate implements Delegate {
   }
 
   async delete(ctx: DelegateContext): Promise<void> {
-    const props = ctx.previous?.properties ?? ctx.node.properties;
+    const props = appliedProperties(ctx);
     const r = await ctx.runner.run({ argv: [this.cli(ctx, props), 'rm', '-f', '-t', String(STOP_TIMEOUT_S), this.nameOf(ctx, props)] });
     if (r.exitCode !== 0 && !notFound(r.stderr)) throw new KaiduError('E_COMMAND_FAILED', `${this.cli(ctx, props)} rm ${this.nameOf(ctx, props)}: ${r.stderr.trim()}`);
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
-    const props = ctx.previous?.properties ?? ctx.node.properties;
+    const props = appliedProperties(ctx);
     const r = await ctx.runner.run({ argv: [this.cli(ctx, props), 'inspect', '--format', '{{.Id}} {{.State.Status}} {{.NetworkSettings.IPAddress}}', this.nameOf(ctx, props)] });
     if (r.exitCode !== 0) return { exists: false, status: 'stopped', attributes: {} };
     const [id = '', status = 'unknown', ip = ''] = r.stdout.trim().split(/\s+/);
@@ -100,18 +100,17 @@ export class PodDelegate implements Delegate {
     return { attributes: { pod_id: r.stdout.trim(), pod_name: this.nameOf(ctx) } };
   }
 
-  async update(ctx: DelegateContext): Promise<DelegateResult> {
-    await this.delete(ctx);
-    return this.create(ctx);
+  update(ctx: DelegateContext): Promise<DelegateResult> {
+    return recreate(this, ctx);
   }
 
   async delete(ctx: DelegateContext): Promise<void> {
-    const r = await ctx.runner.run({ argv: ['podman', 'pod', 'rm', '-f', this.nameOf(ctx, ctx.previous?.properties ?? ctx.node.properties)] });
+    const r = await ctx.runner.run({ argv: ['podman', 'pod', 'rm', '-f', this.nameOf(ctx, appliedProperties(ctx))] });
     if (r.exitCode !== 0 && !notFound(r.stderr)) throw new KaiduError('E_COMMAND_FAILED', `podman pod rm: ${r.stderr.trim()}`);
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
-    const r = await ctx.runner.run({ argv: ['podman', 'pod', 'inspect', '--format', '{{.Id}} {{.State}}', this.nameOf(ctx, ctx.previous?.properties ?? ctx.node.properties)] });
+    const r = await ctx.runner.run({ argv: ['podman', 'pod', 'inspect', '--format', '{{.Id}} {{.State}}', this.nameOf(ctx, appliedProperties(ctx))] });
     if (r.exitCode !== 0) return { exists: false, status: 'stopped', attributes: {} };
     const [id = '', state = ''] = r.stdout.trim().split(/\s+/);
     return { exists: true, status: /running/i.test(state) ? 'running' : 'stopped', attributes: { pod_id: id } };

@@ -1,7 +1,7 @@
 /** Distroboxes: `distrobox create/rm/list` through the CommandRunner. */
 import { KaiduError } from '../errors/kaidu-error.js';
 import { runChecked } from './command-runner.js';
-import { list, notFound, str, workloadName } from './runtime-common.js';
+import { appliedProperties, list, notFound, recreate, str, workloadName } from './runtime-common.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 export class DistroboxDelegate implements Delegate {
@@ -24,19 +24,18 @@ export class DistroboxDelegate implements Delegate {
     return { attributes: { status: 'created', box_name: this.nameOf(ctx) } };
   }
 
-  async update(ctx: DelegateContext): Promise<DelegateResult> {
-    await this.delete(ctx);
-    return this.create(ctx);
+  update(ctx: DelegateContext): Promise<DelegateResult> {
+    return recreate(this, ctx);
   }
 
   async delete(ctx: DelegateContext): Promise<void> {
-    const r = await ctx.runner.run({ argv: ['distrobox', 'rm', '--force', this.nameOf(ctx, ctx.previous?.properties ?? ctx.node.properties)] });
+    const r = await ctx.runner.run({ argv: ['distrobox', 'rm', '--force', this.nameOf(ctx, appliedProperties(ctx))] });
     if (r.exitCode !== 0 && !notFound(r.stderr + r.stdout)) throw new KaiduError('E_COMMAND_FAILED', `distrobox rm: ${r.stderr.trim()}`);
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
     const r = await ctx.runner.run({ argv: ['distrobox', 'list', '--no-color'] });
-    const name = this.nameOf(ctx, ctx.previous?.properties ?? ctx.node.properties);
+    const name = this.nameOf(ctx, appliedProperties(ctx));
     const line = r.stdout.split('\n').find((l) => l.split('|').map((x) => x.trim()).includes(name));
     return line ? { exists: true, status: 'running', attributes: { status: line.split('|')[2]?.trim() ?? 'unknown' } } : { exists: false, status: 'stopped', attributes: {} };
   }

@@ -1,7 +1,7 @@
 /** systemd-nspawn machines: a transient unit runs systemd-nspawn; machinectl inspects and powers off. */
 import { KaiduError } from '../errors/kaidu-error.js';
 import { runChecked } from './command-runner.js';
-import { list, notFound, str, workloadName } from './runtime-common.js';
+import { appliedProperties, list, notFound, recreate, str, workloadName } from './runtime-common.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 export class NspawnDelegate implements Delegate {
@@ -26,20 +26,19 @@ export class NspawnDelegate implements Delegate {
     return { attributes: { status: 'running', machine, ...(await this.inspect(ctx)).attributes } };
   }
 
-  async update(ctx: DelegateContext): Promise<DelegateResult> {
-    await this.delete(ctx);
-    return this.create(ctx);
+  update(ctx: DelegateContext): Promise<DelegateResult> {
+    return recreate(this, ctx);
   }
 
   async delete(ctx: DelegateContext): Promise<void> {
-    const machine = this.machine(ctx, ctx.previous?.properties ?? ctx.node.properties);
+    const machine = this.machine(ctx, appliedProperties(ctx));
     const r = await ctx.runner.run({ argv: ['machinectl', 'poweroff', machine] });
     if (r.exitCode !== 0 && !notFound(r.stderr)) throw new KaiduError('E_COMMAND_FAILED', `machinectl poweroff ${machine}: ${r.stderr.trim()}`);
     await ctx.runner.run({ argv: ['systemctl', 'stop', `kaidu-nspawn-${machine}.service`] });
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
-    const machine = this.machine(ctx, ctx.previous?.properties ?? ctx.node.properties);
+    const machine = this.machine(ctx, appliedProperties(ctx));
     const r = await ctx.runner.run({ argv: ['machinectl', 'show', machine, '--property=State', '--property=Leader'] });
     if (r.exitCode !== 0) return { exists: false, status: 'stopped', attributes: {} };
     const state = /State=(\S+)/.exec(r.stdout)?.[1] ?? 'unknown';

@@ -5,7 +5,7 @@ import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import { writeFileAtomic } from '../state/write-file.js';
 import { runChecked } from './command-runner.js';
-import { notFound, str, workloadName } from './runtime-common.js';
+import { appliedProperties, notFound, recreate, str, workloadName } from './runtime-common.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 const xml = (s: string) => s.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
@@ -87,13 +87,12 @@ export class VirtualMachineDelegate implements Delegate {
     return { attributes: { ...seen.attributes }, status: seen.status };
   }
 
-  async update(ctx: DelegateContext): Promise<DelegateResult> {
-    await this.delete(ctx);
-    return this.create(ctx);
+  update(ctx: DelegateContext): Promise<DelegateResult> {
+    return recreate(this, ctx);
   }
 
   async delete(ctx: DelegateContext): Promise<void> {
-    const name = this.nameOf(ctx, ctx.previous?.properties ?? ctx.node.properties);
+    const name = this.nameOf(ctx, appliedProperties(ctx));
     const destroy = await ctx.runner.run({ argv: ['virsh', 'destroy', name] });
     if (destroy.exitCode !== 0 && !notFound(destroy.stderr) && !/not running/i.test(destroy.stderr)) throw new KaiduError('E_COMMAND_FAILED', `virsh destroy ${name}: ${destroy.stderr.trim()}`);
     const undefine = await ctx.runner.run({ argv: ['virsh', 'undefine', name] });
@@ -101,7 +100,7 @@ export class VirtualMachineDelegate implements Delegate {
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
-    const name = this.nameOf(ctx, ctx.previous?.properties ?? ctx.node.properties);
+    const name = this.nameOf(ctx, appliedProperties(ctx));
     const info = await ctx.runner.run({ argv: ['virsh', 'dominfo', name] });
     if (info.exitCode !== 0) return { exists: false, status: 'stopped', attributes: {} };
     const state = /State:\s+(.+)/.exec(info.stdout)?.[1]?.trim() ?? 'unknown';
