@@ -7,7 +7,7 @@ import { KaiduError } from '../errors/kaidu-error.js';
 import { apiList, apiRequest, apiUrlOf, type ApiClient, type FetchLike } from './api-request.js';
 import { GITHUB_COMMENT_LIMIT } from './comment-body.js';
 import { STATUS_CONTEXT, type PlanStatus } from './plan-status.js';
-import type { PostedComment, ReviewHost } from './publish.js';
+import { upsertStickyComment, type HostComment, type PostedComment, type ReviewHost } from './publish.js';
 
 export const GITHUB_API_URL = 'https://api.github.com';
 
@@ -67,14 +67,15 @@ export class GitHubReview implements ReviewHost {
     return comments.find((c) => typeof c.body === 'string' && c.body.includes(marker));
   }
 
-  async upsertComment(body: string, marker: string): Promise<PostedComment> {
-    const existing = await this.findComment(marker);
-    if (existing && existing.body === body) return { id: existing.id, action: 'unchanged', ...(existing.html_url ? { url: existing.html_url } : {}) };
-    const res = existing
-      ? await apiRequest<IssueComment>(this.client, 'PATCH', this.url(`/issues/comments/${existing.id}`), { body })
-      : await apiRequest<IssueComment>(this.client, 'POST', this.url(`/issues/${this.options.pr}/comments`), { body });
-    const url = res.body?.html_url ?? existing?.html_url;
-    return { id: res.body?.id ?? existing!.id, action: existing ? 'updated' : 'created', ...(url ? { url } : {}) };
+  upsertComment(body: string, marker: string): Promise<PostedComment> {
+    return upsertStickyComment(
+      {
+        find: async () => asHostComment(await this.findComment(marker)),
+        create: async (text) => asHostComment((await apiRequest<IssueComment>(this.client, 'POST', this.url(`/issues/${this.options.pr}/comments`), { body: text })).body),
+        update: async (id, text) => asHostComment((await apiRequest<IssueComment>(this.client, 'PATCH', this.url(`/issues/comments/${id}`), { body: text })).body),
+      },
+      body,
+    );
   }
 
   async setStatus(sha: string, status: PlanStatus): Promise<void> {
@@ -85,4 +86,8 @@ export class GitHubReview implements ReviewHost {
       ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
     });
   }
+}
+
+function asHostComment(c: IssueComment | null | undefined): HostComment | undefined {
+  return c ? { id: c.id, body: c.body, url: c.html_url } : undefined;
 }

@@ -6,7 +6,7 @@ import { KaiduError } from '../errors/kaidu-error.js';
 import { apiList, apiRequest, apiUrlOf, type ApiClient, type FetchLike } from './api-request.js';
 import { GITLAB_NOTE_LIMIT } from './comment-body.js';
 import { STATUS_CONTEXT, type PlanStatus } from './plan-status.js';
-import type { PostedComment, ReviewHost } from './publish.js';
+import { upsertStickyComment, type HostComment, type PostedComment, type ReviewHost } from './publish.js';
 
 export const GITLAB_API_URL = 'https://gitlab.com/api/v4';
 
@@ -69,15 +69,21 @@ export class GitLabReview implements ReviewHost {
     return notes.find((n) => !n.system && typeof n.body === 'string' && n.body.includes(marker));
   }
 
-  async upsertComment(body: string, marker: string): Promise<PostedComment> {
-    const existing = await this.findNote(marker);
-    const link = (id: number) => (this.options.webUrl ? { url: `${this.options.webUrl}#note_${id}` } : {});
-    if (existing && existing.body === body) return { id: existing.id, action: 'unchanged', ...link(existing.id) };
-    const res = existing
-      ? await apiRequest<Note>(this.client, 'PUT', this.url(`/merge_requests/${this.options.mr}/notes/${existing.id}`), { body })
-      : await apiRequest<Note>(this.client, 'POST', this.url(`/merge_requests/${this.options.mr}/notes`), { body });
-    const id = res.body?.id ?? existing!.id;
-    return { id, action: existing ? 'updated' : 'created', ...link(id) };
+  upsertComment(body: string, marker: string): Promise<PostedComment> {
+    return upsertStickyComment(
+      {
+        find: async () => this.asHostComment(await this.findNote(marker)),
+        create: async (text) => this.asHostComment((await apiRequest<Note>(this.client, 'POST', this.url(`/merge_requests/${this.options.mr}/notes`), { body: text })).body),
+        update: async (id, text) => this.asHostComment((await apiRequest<Note>(this.client, 'PUT', this.url(`/merge_requests/${this.options.mr}/notes/${id}`), { body: text })).body),
+      },
+      body,
+    );
+  }
+
+  /** GitLab gives no web address for a note: it is the merge request's, with the note's anchor. */
+  private asHostComment(n: Note | null | undefined): HostComment | undefined {
+    if (!n) return undefined;
+    return { id: n.id, body: n.body, ...(this.options.webUrl && n.id != null ? { url: `${this.options.webUrl}#note_${n.id}` } : {}) };
   }
 
   async setStatus(sha: string, status: PlanStatus): Promise<void> {

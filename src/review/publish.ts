@@ -24,6 +24,38 @@ export interface ReviewHost {
   setStatus(sha: string, status: PlanStatus): Promise<void>;
 }
 
+/** A host's comment in the fields the sticky comment needs (each host maps its own API's). */
+export interface HostComment {
+  id: number;
+  body?: string | null | undefined;
+  url?: string | undefined;
+}
+
+/** One host's calls on the comments of one pull (merge) request. */
+export interface CommentThread {
+  /** Our earlier comment, if any. */
+  find(): Promise<HostComment | undefined>;
+  /** What the host answers: the written comment, or nothing when it does not say. */
+  create(body: string): Promise<Partial<HostComment> | undefined>;
+  update(id: number, body: string): Promise<Partial<HostComment> | undefined>;
+}
+
+/**
+ * The sticky comment: our earlier comment is edited in place, or left alone when the body is the
+ * same (an edit would notify reviewers for nothing); created only when there is none.
+ */
+export async function upsertStickyComment(thread: CommentThread, body: string): Promise<PostedComment> {
+  const existing = await thread.find();
+  if (existing && existing.body === body) return posted(existing.id, 'unchanged', existing.url);
+  const written = existing ? await thread.update(existing.id, body) : await thread.create(body);
+  // Where the host's answer leaves out the id or the address, the found comment's stand.
+  return posted(written?.id ?? existing!.id, existing ? 'updated' : 'created', written?.url ?? existing?.url);
+}
+
+function posted(id: number, action: PostedComment['action'], url: string | undefined): PostedComment {
+  return { id, action, ...(url ? { url } : {}) };
+}
+
 export interface PublishOptions {
   /** Commit the status is set on; none: no status. */
   sha?: string;
