@@ -4,16 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { compileService, createCompileCache } from '../../src/tosca/index.js';
 import { profilesReader } from '../../src/cli/fs-reader.js';
 import { memoryReader } from '../support/memory-reader.js';
-
-/** Deterministic PRNG (mulberry32): the same seed gives the same cases on every run. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/seeded-random.js';
 
 function yamlFiles(dir: string, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
@@ -65,7 +56,7 @@ function mutate(text: string, rand: () => number): string {
 describe('compiler fuzz', () => {
   it('1,200 mutations of real templates give diagnostics, never an exception', async () => {
     expect(corpus.length).toBeGreaterThan(3);
-    const rand = prng(20261124);
+    const rand = seededRandom(20261124);
     const profiles = profilesReader();
     const cache = createCompileCache();
     let withErrors = 0;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import { parseFast } from '../../src/tosca/yaml-fast.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 function yamlFiles(dir: string, out: string[] = []): string[] {
   if (!existsSync(dir)) return out;
@@ -66,13 +67,7 @@ describe('fast YAML reader', () => {
   });
 
   it('agrees with the yaml library on 3,000 mutated files: same data, or it gives up', () => {
-    let seed = 424242;
-    const rand = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rand = seededRandom(424242);
     const pieces = ['', '  ', '- ', 'a: b', 'k:', '[ x, y ]', '{ a: 1 }', "'q'", '"d\\t"', '# c', '  - z', ': x', 'x: y: z', '\t', '{ a', '&a', '*a', '|', '? k', '---', '"', 'x # y', 'd: >-', 'l: |', '      deeper text', '# x'];
     let fast = 0;
     for (let n = 0; n < 3000; n++) {
