@@ -3,6 +3,7 @@ import type { NodeState, StateSnapshot } from '../state/model.js';
 import { fingerprint } from '../state/fingerprint.js';
 import { dependencyLevels, edgesFrom } from '../topology/build.js';
 import { isA } from '../topology/kinds.js';
+import { nodesOnHost, placementOf } from '../topology/lookup.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
 import { diffProperties } from './diff.js';
 import { emptySummary, PLAN_SCHEMA, type Action, type ActionKind, type HostPlan, type Plan } from './model.js';
@@ -30,6 +31,7 @@ const IN_PLACE_TYPES = ['kaidu:ConfigFile', 'kaidu:Port', 'kaidu:Directory'];
 /** Repository files a node's behaviour depends on: scripts, artifacts, config templates. */
 export function filesOf(instance: NodeInstance): string[] {
   const t = instance.template;
+  if (isEmpty(t.interfaces) && isEmpty(t.artifacts) && t.properties.template === undefined) return [];
   const files = new Set<string>();
   for (const iface of Object.values(t.interfaces)) {
     for (const op of Object.values(iface.operations)) {
@@ -68,13 +70,9 @@ export function plan(topology: Topology, snapshot: StateSnapshot, options: PlanO
     ? [options.host]
     : [...new Set([...Object.keys(topology.hosts), ...Object.keys(snapshot)])].sort();
   const failed = new Set(options.failedServices ?? []);
-  const byHost = new Map<string, NodeInstance[]>();
-  for (const n of Object.values(topology.nodes)) if (n.host && !n.isHost) (byHost.get(n.host) ?? byHost.set(n.host, []).get(n.host)!).push(n);
-  const hosts = hostNames.map((h) => planHost(h, byHost.get(h) ?? [], topology, snapshot, options, failed));
+  const hosts = hostNames.map((h) => planHost(h, nodesOnHost(topology, h), topology, snapshot, options, failed));
   const summary = emptySummary();
   for (const h of hosts) for (const k of Object.keys(summary) as ActionKind[]) summary[k] += h.summary[k];
-  const placement: Record<string, string> = {};
-  for (const n of Object.values(topology.nodes)) if (!n.isHost && n.host) placement[n.id] = n.host;
   return {
     schema: PLAN_SCHEMA,
     revision: options.revision,
@@ -82,11 +80,11 @@ export function plan(topology: Topology, snapshot: StateSnapshot, options: PlanO
     hosts,
     diagnostics: [...(options.diagnostics ?? []), ...topology.diagnostics],
     summary,
-    placement,
+    placement: placementOf(topology),
   };
 }
 
-function planHost(host: string, onHost: NodeInstance[], topology: Topology, snapshot: StateSnapshot, options: PlanOptions, failed: ReadonlySet<string>): HostPlan {
+function planHost(host: string, onHost: readonly NodeInstance[], topology: Topology, snapshot: StateSnapshot, options: PlanOptions, failed: ReadonlySet<string>): HostPlan {
   const frozen = new Set(options.frozen?.[host] ?? []);
   const desired = frozen.size ? onHost.filter((n) => !frozen.has(n.service)) : onHost;
   const actions = new Map<string, Action>();
@@ -100,10 +98,11 @@ function planHost(host: string, onHost: NodeInstance[], topology: Topology, snap
     const remote = deps.filter((d) => topology.nodes[d]?.host !== host);
     const notReady = remote.filter((d) => nodeStateOf(snapshot, topology.nodes[d]!)?.status !== 'running');
     const fp = desiredFingerprint(inst, resolved, options.fileIds);
-    const changes = [
-      ...diffProperties(current?.properties, resolved.display),
-      ...diffProperties(current?.env, resolved.env, 'env'),
-    ];
+    // An up-to-date node (most of them) needs no property diff: its changes are never shown.
+    const upToDate = notReady.length === 0 && current?.status === 'running' && current.fingerprint === fp;
+    const changes = upToDate
+      ? []
+      : [...diffProperties(current?.properties, resolved.display), ...diffProperties(current?.env, resolved.env, 'env')];
     let kind: ActionKind;
     let reason: string;
     let waitingFor: string[] | undefined;
@@ -123,7 +122,7 @@ function planHost(host: string, onHost: NodeInstance[], topology: Topology, snap
     } else if (current.status === 'stopped') {
       kind = 'update';
       reason = 'it stopped; starting it again';
-    } else if (current.fingerprint !== fp) {
+    } else if (!upToDate) {
       kind = 'update';
       reason = changes.length > 0 ? `configuration changed (${changes.map((c) => c.path).join(', ')})` : 'a file it uses changed';
     } else {
@@ -139,7 +138,7 @@ function planHost(host: string, onHost: NodeInstance[], topology: Topology, snap
       type: inst.template.type,
       types: inst.template.types,
       reason,
-      changes: kind === 'noop' ? [] : changes,
+      changes,
       dependsOn: deps,
       ...(waitingFor ? { waitingFor } : {}),
       destructive: kind === 'update' && !IN_PLACE_TYPES.some((t) => isA(inst.template, t)),
@@ -214,6 +213,11 @@ function deleteAction(id: string, service: string, key: string, host: string, st
     destructive: true,
     currentStatus: st.status,
   };
+}
+
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 function firstLine(s: string): string {

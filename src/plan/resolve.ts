@@ -3,6 +3,7 @@ import type { Value } from '../tosca/model.js';
 import { isFunctionCall } from '../tosca/model.js';
 import { edgesFrom, instancesOf } from '../topology/build.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
+import { hostOfNode } from '../topology/lookup.js';
 import { evaluateStandard } from '../tosca/functions-standard.js';
 import { KNOWN_AFTER_APPLY } from './model.js';
 
@@ -37,6 +38,12 @@ export function envPrefix(name: string): string {
  * environment `ConnectsTo` injects. Pure: the same topology and state give the same answer.
  */
 export function resolveNode(instance: NodeInstance, topology: Topology, snapshot: StateSnapshot): ResolvedNode {
+  const edges = edgesFrom(topology, instance.id);
+  if (!hasCalls(instance.template.properties) && !edges.some((e) => e.kind === 'connects')) {
+    // Nothing to fill in (most nodes): the properties are their own display form.
+    const properties = { ...instance.template.properties };
+    return { properties, display: properties as Record<string, PlainValue>, env: {}, refs: [], unknown: [] };
+  }
   const refs = new Set<string>();
   const unknown = new Set<string>();
 
@@ -53,7 +60,7 @@ export function resolveNode(instance: NodeInstance, topology: Topology, snapshot
   const attributeOf = (target: NodeInstance, path: Value[]): Value | undefined => {
     refs.add(target.id);
     if (target.isHost) {
-      const info = Object.values(topology.hosts).find((h) => h.node === target.id);
+      const info = hostOfNode(topology, target.id);
       const attrs: Record<string, PlainValue> = { address: info?.address ?? null, name: info?.name ?? target.name };
       return walk(attrs, path);
     }
@@ -114,7 +121,7 @@ export function resolveNode(instance: NodeInstance, topology: Topology, snapshot
   }
 
   const env: Record<string, string> = {};
-  for (const e of edgesFrom(topology, instance.id)) {
+  for (const e of edges) {
     if (e.kind !== 'connects') continue;
     const target = topology.nodes[e.target];
     if (!target) continue;
@@ -129,6 +136,27 @@ export function resolveNode(instance: NodeInstance, topology: Topology, snapshot
     if (port !== null) env[`${prefix}_PORT`] = port === undefined ? KNOWN_AFTER_APPLY : String(port);
   }
   return { properties, display, env, refs: [...refs].sort(), unknown: [...unknown].sort() };
+}
+
+const callsIn = new WeakMap<object, boolean>();
+
+/** True when a template's property values hold a function call anywhere (remembered per template: they never change). */
+function hasCalls(properties: Record<string, Value>): boolean {
+  let found = callsIn.get(properties);
+  if (found === undefined) {
+    found = containsCall(properties);
+    callsIn.set(properties, found);
+  }
+  return found;
+}
+
+function containsCall(v: Value): boolean {
+  if (isFunctionCall(v)) return true;
+  if (Array.isArray(v)) return v.some(containsCall);
+  if (v && typeof v === 'object') {
+    for (const k in v) if (containsCall((v as Record<string, Value>)[k]!)) return true;
+  }
+  return false;
 }
 
 /** Resolves what can be resolved inside a value that as a whole is not yet known. */
