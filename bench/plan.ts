@@ -71,7 +71,8 @@ function memoryReader(files: Map<string, string>): SourceReader {
 
 export async function benchPlan(): Promise<Record<string, unknown>> {
   const svc = bigService(1000, 99);
-  const baseline = await best(3, () => buildTopology([svc]));
+  // a fresh service object each time: buildTopology keeps what it placed per service object
+  const baseline = await best(3, () => buildTopology([{ ...svc }]));
   const topology = baseline.value;
   // State as a perfect apply would have recorded it, then 1% of the nodes changed.
   const snapshot: StateSnapshot = {};
@@ -99,11 +100,24 @@ export async function benchPlan(): Promise<Record<string, unknown>> {
   const profiles = fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url)));
   const cache = createCompileCache();
   const memo = new ServiceMemo();
-  const cold = await time(() => loadRepository(memoryReader(files), { profiles, cache, memo }));
-  files.set('services/s42.yaml', files.get('services/s42.yaml')!.replace('sleep, "42"', 'sleep, "4242"'));
-  const warm = await best(3, async () => {
-    const repo = await loadRepository(memoryReader(files), { profiles, cache, memo });
-    return plan(repo.topology, {}, { revision: 'r2', host: 'host-42' });
+  const cold = await time(() => loadRepository(memoryReader(files), { profiles, cache, memo, revision: 'r0' }));
+  // Each round edits one file and replans host-42, as an agent does after a push: told the changed
+  // paths by a tree diff (`changedSince`), and, for comparison, checking every file id instead.
+  let edits = 0;
+  const edit = () => {
+    edits++;
+    files.set('services/s42.yaml', files.get('services/s42.yaml')!.replace(/sleep, "\d+"/, `sleep, "${edits}42"`));
+    return { from: `r${edits - 1}`, to: `r${edits}` };
+  };
+  const warm = await best(5, async () => {
+    const { from, to } = edit();
+    const repo = await loadRepository(memoryReader(files), { profiles, cache, memo, revision: to, changedSince: { revision: from, paths: ['services/s42.yaml'] } });
+    return plan(repo.topology, {}, { revision: to, host: 'host-42' });
+  });
+  const warmById = await best(5, async () => {
+    const { to } = edit();
+    const repo = await loadRepository(memoryReader(files), { profiles, cache, memo, revision: to });
+    return plan(repo.topology, {}, { revision: to, host: 'host-42' });
   });
   return {
     nodes: ids.length,
@@ -119,7 +133,9 @@ export async function benchPlan(): Promise<Record<string, unknown>> {
       cold_load_ms: round(cold.ms),
       cold_diagnostics: cold.value.diagnostics.filter((d) => d.severity === 'error').length,
       warm_one_file_change_replan_ms: round(warm.ms),
+      warm_replan_checking_every_file_id_ms: round(warmById.ms),
       ratio_warm_to_cold: round(warm.ms / cold.ms, 4),
+      warm_plan_actions: warm.value.summary.create,
       target_warm_ms: 200,
     },
     peak_rss_mib: await peakRssMiB(),

@@ -60,6 +60,8 @@ export class Agent {
   /** This host's own state as last applied (authoritative for this host). */
   private local: Record<string, ServiceState> = {};
   private lastTip: string | undefined;
+  /** The last tree diff taken (by `relevant`), reused to tell the memo what changed. */
+  private lastDiff: { from: string; to: string; paths: string[] } | undefined;
   private appliedRevision: string | null = null;
   private dependsOnHosts = new Set<string>();
   private pendingPush = false;
@@ -175,7 +177,7 @@ export class Agent {
     }
 
     const reader = this.hub.reader(tip);
-    const repo = await loadRepository(reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo });
+    const repo = await loadRepository(reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, revision: tip, ...(await this.changesSinceLoad(tip)) });
     this.stateDir = repo.settings.stateDir;
     for (const d of repo.diagnostics.filter((x) => x.severity === 'error')) this.log.warn({ diagnostic: d }, 'template problem');
     const snapshot: StateSnapshot = { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) };
@@ -232,7 +234,7 @@ export class Agent {
 
   /** On start: unpushed state from a crash is taken over, then what runs is re-adopted. */
   private async recover(tip: string): Promise<void> {
-    const repo = await loadRepository(this.hub.reader(tip), { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, stateHost: this.opts.host });
+    const repo = await loadRepository(this.hub.reader(tip), { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, stateHost: this.opts.host, revision: tip, ...(await this.changesSinceLoad(tip)) });
     this.stateDir = repo.settings.stateDir;
     this.local = structuredClone(repo.state.snapshot[this.opts.host] ?? {});
     const journaled = await this.journal.read(this.opts.host);
@@ -320,9 +322,19 @@ export class Agent {
     this.log.info({ commit: res.oid ?? null, retries: res.retries }, res.oid ? 'state pushed' : 'state unchanged');
   }
 
+  /** What changed since the revision the compile memo last loaded: one tree diff instead of a file-id lookup per template. */
+  private async changesSinceLoad(tip: string): Promise<{ changedSince?: { revision: string; paths: readonly string[] } }> {
+    const from = this.memo.revision;
+    if (!from) return {};
+    if (from === tip) return { changedSince: { revision: from, paths: [] } };
+    const paths = this.lastDiff?.from === from && this.lastDiff.to === tip ? this.lastDiff.paths : await this.hub.changedPaths(from, tip);
+    return { changedSince: { revision: from, paths } };
+  }
+
   /** Does moving from `from` to `to` touch anything this host runs or depends on? */
   private async relevant(from: string, to: string): Promise<boolean> {
     const paths = await this.hub.changedPaths(from, to);
+    this.lastDiff = { from, to, paths };
     const prefix = `${this.stateDir}/`;
     for (const p of paths) {
       if (!p.startsWith(prefix)) return true; // templates, settings, profiles, artifacts

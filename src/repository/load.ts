@@ -5,6 +5,7 @@ import type { CompiledService, SourceFile, SourceReader } from '../tosca/model.j
 import { loadState, type LoadedState } from '../state/load.js';
 import { buildTopology } from '../topology/build.js';
 import type { Topology } from '../topology/model.js';
+import { nodeList } from '../topology/lookup.js';
 import { filesOf } from '../plan/plan.js';
 import { parseSettings, type RepoSettings } from './settings.js';
 
@@ -31,18 +32,31 @@ export interface LoadOptions {
   inputs?: Record<string, unknown>;
   /** Only state of this host is read when set (an agent reads all: it needs other hosts' attributes). */
   stateHost?: string;
+  /** The revision the reader shows (recorded in the memo). */
+  revision?: string;
+  /** Paths changed since `revision` (a tree diff): when it is the memo's last revision, only memo entries reading them are checked. */
+  changedSince?: { revision: string; paths: readonly string[] };
 }
 
 /**
  * Remembers each service's compile result with the ids of every file it read, so a commit that
- * changes one file of 10,000 recompiles only the services that read it.
+ * changes one file of 10,000 recompiles only the services that read it. Told the paths a tree
+ * diff found changed since the revision it last loaded, it trusts every entry that read none of
+ * them without looking up a single file id; otherwise it compares the ids one by one.
  */
 export class ServiceMemo {
-  private readonly entries = new Map<string, { files: Map<string, string | undefined>; result: Awaited<ReturnType<typeof compileService>> }>();
+  private readonly entries = new Map<string, { files: Map<string, string | undefined>; dirs: ReadonlySet<string>; result: Awaited<ReturnType<typeof compileService>> }>();
+  /** Revision of the last load that went through this memo (when the caller named it). */
+  revision: string | undefined;
 
-  async get(path: string, reader: SourceReader): Promise<Awaited<ReturnType<typeof compileService>> | undefined> {
+  async get(path: string, reader: SourceReader, changed?: ReadonlySet<string>): Promise<Awaited<ReturnType<typeof compileService>> | undefined> {
     const e = this.entries.get(path);
     if (!e) return undefined;
+    if (changed) {
+      for (const file of e.files.keys()) if (changed.has(file)) return undefined;
+      if (e.dirs.size > 0) for (const p of changed) for (const d of e.dirs) if (p.startsWith(d)) return undefined;
+      return e.result;
+    }
     for (const [file, id] of e.files) {
       const now = reader.fileId ? await reader.fileId(file) : (await reader.readFile(file))?.id;
       if (now !== id) return undefined;
@@ -50,8 +64,8 @@ export class ServiceMemo {
     return e.result;
   }
 
-  set(path: string, files: Map<string, string | undefined>, result: Awaited<ReturnType<typeof compileService>>): void {
-    this.entries.set(path, { files, result });
+  set(path: string, files: Map<string, string | undefined>, result: Awaited<ReturnType<typeof compileService>>, dirs: ReadonlySet<string> = new Set()): void {
+    this.entries.set(path, { files, dirs, result });
   }
 
   get size(): number {
@@ -60,17 +74,23 @@ export class ServiceMemo {
 }
 
 /** Records what a compile reads, for the memo. */
-function recording(reader: SourceReader): { reader: SourceReader; files: Map<string, string | undefined> } {
+function recording(reader: SourceReader): { reader: SourceReader; files: Map<string, string | undefined>; dirs: Set<string> } {
   const files = new Map<string, string | undefined>();
+  const dirs = new Set<string>();
   return {
     files,
+    dirs,
     reader: {
       async readFile(path: string): Promise<SourceFile | undefined> {
         const f = await reader.readFile(path);
         files.set(path, f?.id);
         return f;
       },
-      listDir: (path: string) => reader.listDir(path),
+      listDir: (path: string) => {
+        // a folder listed (searching for a profile) is read too: a file added there matters
+        dirs.add(path === '' || path === '.' ? '' : `${path.replace(/\/$/, '')}/`);
+        return reader.listDir(path);
+      },
       ...(reader.fileId ? { fileId: (path: string) => reader.fileId!(path) } : {}),
     },
   };
@@ -94,26 +114,30 @@ export async function loadRepository(reader: SourceReader, opts: LoadOptions): P
   const { settings, diagnostics } = parseSettings(settingsFile?.text);
   const services: CompiledService[] = [];
   const failedServices: string[] = [];
+  const since = opts.changedSince;
+  const changed = since && opts.memo?.revision !== undefined && since.revision === opts.memo.revision ? new Set(since.paths) : undefined;
   for (const path of await listServiceFiles(reader, settings)) {
     const name = path.slice(settings.servicesDir.length + 1).replace(/\.ya?ml$/, '');
     const inputs = { ...(settings.inputs[name] ?? {}), ...(opts.inputs ?? {}) };
     const memoKey = `${path}\0${JSON.stringify(inputs)}`;
-    let result = await opts.memo?.get(memoKey, reader);
+    let result = await opts.memo?.get(memoKey, reader, changed);
     if (!result) {
       const rec = recording(reader);
       result = await compileService(path, rec.reader, { profiles: opts.profiles, inputs, ...(opts.cache ? { cache: opts.cache } : {}) });
-      opts.memo?.set(memoKey, rec.files, result);
+      opts.memo?.set(memoKey, rec.files, result, rec.dirs);
     }
     diagnostics.push(...result.diagnostics);
     if (result.typesOnly) continue;
     if (!result.service || hasErrors(result.diagnostics)) failedServices.push(name);
-    else services.push({ ...result.service, name });
+    // the compiled object itself when its name already fits, so the topology reuses its placement
+    else services.push(result.service.name === name ? result.service : { ...result.service, name });
   }
+  if (opts.memo) opts.memo.revision = opts.revision;
   const topology = buildTopology(services);
   const state = await loadState(reader, settings.stateDir, opts.stateHost);
   const fileIds: Record<string, string> = {};
   const wanted = new Set<string>();
-  for (const n of Object.values(topology.nodes)) for (const f of filesOf(n)) wanted.add(f);
+  for (const n of nodeList(topology)) for (const f of filesOf(n)) wanted.add(f);
   for (const f of [...wanted].sort()) {
     const id = reader.fileId ? await reader.fileId(f) : (await reader.readFile(f))?.id;
     if (id) fileIds[f] = id;

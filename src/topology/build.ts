@@ -35,129 +35,185 @@ function matchingHosts(policy: CompiledPolicy, hosts: Record<string, HostInfo>):
     .sort();
 }
 
+/** A service's part of the topology: its instances, the edges between them, its own problems. */
+interface Fragment {
+  /** The hosts it was placed against ('' when its placement does not depend on other services' hosts). */
+  hostsKey: string;
+  nodes: NodeInstance[];
+  edges: TopologyEdge[];
+  diagnostics: Diagnostic[];
+  cycles: Diagnostic[];
+}
+
+/** A machine as one service declares it, before merging across services. */
+interface DeclaredHost {
+  name: string;
+  node: string;
+  labels: Record<string, string>;
+  address?: string;
+  source: SourceLocation;
+}
+
+// Compiled services are never changed after compiling, so what is derived from one alone is kept
+// with it: a commit that changes one service of 10,000 re-places only that one.
+const fragments = new WeakMap<CompiledService, Fragment>();
+const declaredHosts = new WeakMap<CompiledService, DeclaredHost[]>();
+
 /**
  * Builds the placed graph from compiled services. Pure: the same services give the same topology
  * on every agent, which is what lets each host plan its own share without talking to the others.
  */
 export function buildTopology(services: readonly CompiledService[]): Topology {
   const diagnostics: Diagnostic[] = [];
-  const hosts: Record<string, HostInfo> = {};
   const sorted = [...services].sort((a, b) => a.name.localeCompare(b.name));
+  const hosts = mergeHosts(sorted, diagnostics);
 
-  // 1. Machines: every kaidu:Host template, merged by name across services.
+  const nodes: Record<string, NodeInstance> = {};
+  const edges: TopologyEdge[] = [];
+  const cycles: Diagnostic[] = [];
+  let hostsKey: string | undefined;
   for (const svc of sorted) {
-    for (const node of Object.values(svc.nodes)) {
-      if (!isA(node, HOST_TYPE)) continue;
-      const name = asString(node.properties.name) ?? node.name;
-      const labels = asStringMap(node.properties.labels);
-      const address = asString(node.properties.address);
+    const key = svc.policies.some((p) => isA(p, PLACEMENT_POLICY) || isA(p, SPREAD_POLICY)) ? (hostsKey ??= JSON.stringify(hosts)) : '';
+    let fragment = fragments.get(svc);
+    if (!fragment || fragment.hostsKey !== key) {
+      fragment = placeService(svc, hosts, key);
+      fragments.set(svc, fragment);
+    }
+    for (const n of fragment.nodes) nodes[n.id] = n;
+    for (const e of fragment.edges) edges.push(e);
+    for (const d of fragment.diagnostics) diagnostics.push(d);
+    for (const d of fragment.cycles) cycles.push(d);
+  }
+  for (const d of cycles) diagnostics.push(d);
+  return { services: Object.fromEntries(sorted.map((s) => [s.name, s])), hosts, nodes, edges, diagnostics };
+}
+
+/** 1. Machines: every kaidu:Host template, merged by name across services. */
+function mergeHosts(sorted: readonly CompiledService[], diagnostics: Diagnostic[]): Record<string, HostInfo> {
+  const hosts: Record<string, HostInfo> = {};
+  for (const svc of sorted) {
+    for (const declared of hostsDeclaredIn(svc)) {
+      const { name, labels, address } = declared;
       const existing = hosts[name];
       if (existing) {
         for (const [k, v] of Object.entries(labels)) {
           if (existing.labels[k] !== undefined && existing.labels[k] !== v) {
-            diagnostics.push(diag('W_TOPOLOGY_HOST_LABEL', `host "${name}" has label ${k}=${v} here but ${k}=${existing.labels[k]} in another service; using the first`, node.source, 'warning'));
+            diagnostics.push(diag('W_TOPOLOGY_HOST_LABEL', `host "${name}" has label ${k}=${v} here but ${k}=${existing.labels[k]} in another service; using the first`, declared.source, 'warning'));
           } else existing.labels[k] = v;
         }
         existing.address ??= address;
       } else {
-        hosts[name] = { name, node: `${svc.name}/${node.name}`, labels, ...(address ? { address } : {}) };
+        hosts[name] = { name, node: declared.node, labels: { ...labels }, ...(address ? { address } : {}) };
       }
     }
   }
+  return hosts;
+}
 
+function hostsDeclaredIn(svc: CompiledService): DeclaredHost[] {
+  let found = declaredHosts.get(svc);
+  if (found) return found;
+  found = [];
+  for (const node of Object.values(svc.nodes)) {
+    if (!isA(node, HOST_TYPE)) continue;
+    const address = asString(node.properties.address);
+    found.push({ name: asString(node.properties.name) ?? node.name, node: `${svc.name}/${node.name}`, labels: asStringMap(node.properties.labels), ...(address ? { address } : {}), source: node.source });
+  }
+  declaredHosts.set(svc, found);
+  return found;
+}
+
+/** 2. and 3. One service's instances placed on hosts, and the edges between them. */
+function placeService(svc: CompiledService, hosts: Record<string, HostInfo>, hostsKey: string): Fragment {
+  const diagnostics: Diagnostic[] = [];
   const nodes: Record<string, NodeInstance> = {};
   const edges: TopologyEdge[] = [];
-
-  for (const svc of sorted) {
-    const placement = new Map<string, string[]>(); // node → hosts chosen by policy (one per instance)
-    const spread = new Set<string>();
-    for (const policy of svc.policies) {
-      const isPlacement = isA(policy, PLACEMENT_POLICY);
-      const isSpread = isA(policy, SPREAD_POLICY);
-      if (!isPlacement && !isSpread) continue;
-      const candidates = matchingHosts(policy, hosts);
-      const targets = policy.targets.flatMap((t) => svc.groups[t]?.members ?? [t]);
-      if (candidates.length === 0) {
-        diagnostics.push(diag('E_TOPOLOGY_NO_HOST', `policy "${policy.name}" matches no kaidu:Host`, policy.source, 'error', 'check its hosts and labels against the kaidu:Host templates'));
-        continue;
-      }
-      for (const target of targets) {
-        const key = `${svc.name}/${target}`;
-        if (isSpread) {
-          const count = typeof policy.properties.count === 'number' ? Math.floor(policy.properties.count) : 1;
-          placement.set(target, spreadInstances(key, count, candidates));
-          spread.add(target);
-        } else {
-          placement.set(target, [rankHosts(key, candidates)[0]!]);
-        }
-      }
+  const placement = new Map<string, string[]>(); // node → hosts chosen by policy (one per instance)
+  const spread = new Set<string>();
+  for (const policy of svc.policies) {
+    const isPlacement = isA(policy, PLACEMENT_POLICY);
+    const isSpread = isA(policy, SPREAD_POLICY);
+    if (!isPlacement && !isSpread) continue;
+    const candidates = matchingHosts(policy, hosts);
+    const targets = policy.targets.flatMap((t) => svc.groups[t]?.members ?? [t]);
+    if (candidates.length === 0) {
+      diagnostics.push(diag('E_TOPOLOGY_NO_HOST', `policy "${policy.name}" matches no kaidu:Host`, policy.source, 'error', 'check its hosts and labels against the kaidu:Host templates'));
+      continue;
     }
-
-    // 2. Where each template runs: its own policy, else the end of its HostedOn chain.
-    const hostOf = new Map<string, string[] | null>();
-    const resolving = new Set<string>();
-    const placeTemplate = (name: string): string[] | null => {
-      if (hostOf.has(name)) return hostOf.get(name)!;
-      const node = svc.nodes[name];
-      if (!node) return null;
-      if (resolving.has(name)) return null; // a HostedOn cycle is reported by the ordering below
-      resolving.add(name);
-      let result: string[] | null = null;
-      if (isA(node, HOST_TYPE)) result = [asString(node.properties.name) ?? node.name];
-      else if (placement.has(name)) result = placement.get(name)!;
-      else {
-        const hostReq = node.requirements.find((r) => r.target && edgeKind(r.relationship) === 'host');
-        if (hostReq?.target) result = placeTemplate(hostReq.target);
-      }
-      resolving.delete(name);
-      hostOf.set(name, result);
-      return result;
-    };
-
-    for (const node of Object.values(svc.nodes)) {
-      const isHost = isA(node, HOST_TYPE);
-      const placed = placeTemplate(node.name);
-      const instances = spread.has(node.name) ? (placed ?? []) : [placed?.[0]];
-      instances.forEach((host, index) => {
-        const id = spread.has(node.name) ? `${svc.name}/${node.name}#${index}` : `${svc.name}/${node.name}`;
-        nodes[id] = {
-          id,
-          service: svc.name,
-          name: node.name,
-          ...(spread.has(node.name) ? { index } : {}),
-          template: node,
-          ...(host ? { host } : {}),
-          isHost,
-        };
-      });
-      if (!isHost && !placed) {
-        diagnostics.push(diag('W_TOPOLOGY_UNPLACED', `node "${node.name}" is not placed on any kaidu:Host, so no agent will apply it`, node.source, 'warning', 'give it a host requirement or a kaidu:Placement policy'));
-      }
-    }
-
-    // 3. Edges between instances: a spread source reaches the target instance on its own host.
-    for (const node of Object.values(svc.nodes)) {
-      const sources = instancesOf(nodes, svc.name, node.name);
-      for (const req of node.requirements) {
-        if (!req.target) continue;
-        const targets = instancesOf(nodes, svc.name, req.target);
-        if (targets.length === 0) continue;
-        for (const source of sources) {
-          const target = targets.find((t) => t.host === source.host) ?? targets[source.index ?? 0] ?? targets[0]!;
-          edges.push({ source: source.id, target: target.id, requirement: req.name, kind: edgeKind(req.relationship), relationship: req.relationship });
-        }
+    for (const target of targets) {
+      const key = `${svc.name}/${target}`;
+      if (isSpread) {
+        const count = typeof policy.properties.count === 'number' ? Math.floor(policy.properties.count) : 1;
+        placement.set(target, spreadInstances(key, count, candidates));
+        spread.add(target);
+      } else {
+        placement.set(target, [rankHosts(key, candidates)[0]!]);
       }
     }
   }
 
-  const topology: Topology = { services: Object.fromEntries(sorted.map((s) => [s.name, s])), hosts, nodes, edges, diagnostics };
-  for (const cycle of findCycles(topology)) {
+  // Where each template runs: its own policy, else the end of its HostedOn chain.
+  const hostOf = new Map<string, string[] | null>();
+  const resolving = new Set<string>();
+  const placeTemplate = (name: string): string[] | null => {
+    if (hostOf.has(name)) return hostOf.get(name)!;
+    const node = svc.nodes[name];
+    if (!node) return null;
+    if (resolving.has(name)) return null; // a HostedOn cycle is reported by the ordering below
+    resolving.add(name);
+    let result: string[] | null = null;
+    if (isA(node, HOST_TYPE)) result = [asString(node.properties.name) ?? node.name];
+    else if (placement.has(name)) result = placement.get(name)!;
+    else {
+      const hostReq = node.requirements.find((r) => r.target && edgeKind(r.relationship) === 'host');
+      if (hostReq?.target) result = placeTemplate(hostReq.target);
+    }
+    resolving.delete(name);
+    hostOf.set(name, result);
+    return result;
+  };
+
+  for (const node of Object.values(svc.nodes)) {
+    const isHost = isA(node, HOST_TYPE);
+    const placed = placeTemplate(node.name);
+    const instances = spread.has(node.name) ? (placed ?? []) : [placed?.[0]];
+    instances.forEach((host, index) => {
+      const id = spread.has(node.name) ? `${svc.name}/${node.name}#${index}` : `${svc.name}/${node.name}`;
+      nodes[id] = {
+        id,
+        service: svc.name,
+        name: node.name,
+        ...(spread.has(node.name) ? { index } : {}),
+        template: node,
+        ...(host ? { host } : {}),
+        isHost,
+      };
+    });
+    if (!isHost && !placed) {
+      diagnostics.push(diag('W_TOPOLOGY_UNPLACED', `node "${node.name}" is not placed on any kaidu:Host, so no agent will apply it`, node.source, 'warning', 'give it a host requirement or a kaidu:Placement policy'));
+    }
+  }
+
+  // Edges between instances: a spread source reaches the target instance on its own host.
+  for (const node of Object.values(svc.nodes)) {
+    const sources = instancesOf(nodes, svc.name, node.name);
+    for (const req of node.requirements) {
+      if (!req.target) continue;
+      const targets = instancesOf(nodes, svc.name, req.target);
+      if (targets.length === 0) continue;
+      for (const source of sources) {
+        const target = targets.find((t) => t.host === source.host) ?? targets[source.index ?? 0] ?? targets[0]!;
+        edges.push({ source: source.id, target: target.id, requirement: req.name, kind: edgeKind(req.relationship), relationship: req.relationship });
+      }
+    }
+  }
+
+  // Requirements stay inside a service, so its cycles are its own.
+  const cycles = findCycles({ nodes, edges }).map((cycle) => {
     const first = nodes[cycle[0]!]!;
-    diagnostics.push(
-      diag('E_TOPOLOGY_CYCLE', `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`, requirementSource(first.template, nodes[cycle[1] ?? cycle[0]!]!.name) ?? first.template.source, 'error', 'a node cannot (indirectly) need itself; remove one of these requirements'),
-    );
-  }
-  return topology;
+    return diag('E_TOPOLOGY_CYCLE', `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`, requirementSource(first.template, nodes[cycle[1] ?? cycle[0]!]!.name) ?? first.template.source, 'error', 'a node cannot (indirectly) need itself; remove one of these requirements');
+  });
+  return { hostsKey, nodes: Object.values(nodes), edges, diagnostics, cycles };
 }
 
 function requirementSource(node: CompiledNode, target: string): SourceLocation | undefined {

@@ -92,7 +92,7 @@ class ServiceCompiler {
     this.loader = new Loader(this.reader, this.options.profiles, cache);
     await this.loader.init();
     await this.loader.implicitScopes();
-    const unit = await this.loader.load({ reader: 'repo', path: this.entryPath }, '');
+    const unit = await this.loader.load({ reader: 'repo', path: this.entryPath }, '', undefined, true);
     const finish = (r: Omit<CompileResult, 'diagnostics'>): CompileResult => {
       const own = this.loader.diagnostics.filter((d) => !d.file.startsWith('profiles/') || d.severity === 'error');
       const all = [...own, ...this.diagnostics];

@@ -85,9 +85,14 @@ interface ProfileEntry {
   namespace?: string;
 }
 
-/** Parsed documents by content id: shared across compiles (the incremental compile cache). */
+/**
+ * Parsed imports and profiles, shared across compiles (the incremental compile cache): one version
+ * per file, replaced when its content id changes, so an agent following a branch for months holds
+ * what the current revision uses and not every version it ever saw. A service's own file is not
+ * kept here: its compiled result is (`ServiceMemo`), and a 10,000-node document parsed is large.
+ */
 export class ParseCache {
-  readonly docs = new Map<string, YamlSource>();
+  readonly docs = new Map<string, { id: string; src: YamlSource }>();
   profileIndex?: Map<string, ProfileEntry>;
 }
 
@@ -172,7 +177,7 @@ export class Loader {
    * Loads one file (once per prefix). `prefix` is prepended to the canonical names of the types it
    * declares: `tosca:` and `kaidu:` for the profiles, '' for the user's files.
    */
-  async load(ref: { reader: 'repo' | 'profiles'; path: string }, prefix: string, from?: { src: YamlSource; node: YamlNode | null }): Promise<Unit | undefined> {
+  async load(ref: { reader: 'repo' | 'profiles'; path: string }, prefix: string, from?: { src: YamlSource; node: YamlNode | null }, entry = false): Promise<Unit | undefined> {
     const key = `${ref.reader}:${ref.path}`;
     if (this.loading.includes(key)) {
       if (from) this.diag('error', 'E_TOSCA_IMPORT_CYCLE', `import cycle: ${[...this.loading.slice(this.loading.indexOf(key)), key].map((k) => k.replace(/^[a-z]+:/, '')).join(' → ')}`, locate(from.src, from.node));
@@ -186,11 +191,11 @@ export class Loader {
       if (from) this.diag('error', 'E_TOSCA_IMPORT_NOT_FOUND', `import not found: ${ref.path}`, locate(from.src, from.node), 'import paths are relative to the importing file');
       return undefined;
     }
-    let src = this.cache.docs.get(`${file.id}:${ref.path}`);
+    const cached = this.cache.docs.get(key);
+    let src = cached?.id === file.id ? cached.src : undefined;
     if (!src) {
       src = parseYaml(ref.reader === 'profiles' ? `profiles/${ref.path}` : ref.path, file.text);
-      if (this.cache.docs.size > 20_000) this.cache.docs.clear();
-      this.cache.docs.set(`${file.id}:${ref.path}`, src);
+      if (!entry) this.cache.docs.set(key, { id: file.id, src });
     }
     this.diagnostics.push(...src.diagnostics);
     const versionText = str(field(src.root, 'tosca_definitions_version')) ?? '';

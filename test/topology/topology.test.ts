@@ -68,6 +68,31 @@ describe('topology', () => {
     expect(Math.max(...perHost)).toBeLessThanOrEqual(3);
   });
 
+  it('reuses an unchanged service between builds, and re-places policy targets when the hosts change', () => {
+    const app = service('app', [node('one', {}), node('web', { host: 'h1' })], [policy('pin', 'kaidu:Placement', ['one'], { labels: { zone: 'b' } })]);
+    const plain = service('plain', [host('h1', { zone: 'a' }), node('db', { host: 'h1' }), node('api', { host: 'h1', dependsOn: ['db'] })]);
+    const first = buildTopology([app, plain]);
+    expect(first.nodes['app/one']!.host).toBeUndefined();
+    expect(first.diagnostics.map((d) => d.code)).toContain('E_TOPOLOGY_NO_HOST');
+
+    // another service now declares a zone-b host: the unchanged `app` must see it
+    const hostsB = service('hosts', [host('h2', { zone: 'b' })]);
+    const second = buildTopology([app, plain, hostsB]);
+    expect(second.nodes['app/one']!.host).toBe('h2');
+    expect(second.diagnostics.map((d) => d.code)).not.toContain('E_TOPOLOGY_NO_HOST');
+    // a service whose placement depends only on itself is not placed again
+    expect(second.nodes['plain/api']).toBe(first.nodes['plain/api']);
+    expect(second.edges.filter((e) => e.source === 'plain/api')).toEqual(first.edges.filter((e) => e.source === 'plain/api'));
+
+    // and the answer is the one a fresh build gives
+    const fresh = buildTopology([structuredClone(app), structuredClone(plain), structuredClone(hostsB)]);
+    expect(JSON.parse(JSON.stringify(second))).toEqual(JSON.parse(JSON.stringify(fresh)));
+    // a cycle found in a reused service is still reported
+    const cyclic = service('cyc', [host('h'), node('a', { host: 'h', dependsOn: ['b'] }), node('b', { host: 'h', dependsOn: ['a'] })]);
+    buildTopology([cyclic]);
+    expect(buildTopology([cyclic, plain]).diagnostics.filter((d) => d.code === 'E_TOPOLOGY_CYCLE')).toHaveLength(1);
+  });
+
   it('renders mermaid, dot, json and text', () => {
     const t = buildTopology([service('svc', [host('h'), node('db', { host: 'h' }), node('web', { host: 'h', connectsTo: ['db'] })])]);
     expect(renderGraph(t, 'mermaid')).toContain('n_svc_2fweb -->|connection| n_svc_2fdb');

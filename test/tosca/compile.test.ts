@@ -164,9 +164,23 @@ describe('compiler: what a template means', () => {
 
   it('says a types-only file is one, and reuses parsed files through the cache', async () => {
     const cache = createCompileCache();
-    const r = await compileService('t.yaml', memoryReader({ 't.yaml': `${V2}node_types:\n  A: {}\n` }), { profiles, cache });
+    const files = { 't.yaml': `${V2}node_types:\n  A: {}\n`, 's.yaml': `${V2}imports: [ t.yaml ]\nservice_template:\n  node_templates:\n    a: { type: A }\n` };
+    const r = await compileService('t.yaml', memoryReader(files), { profiles, cache });
     expect(r.typesOnly).toBe(true);
-    expect(cache.docs.size).toBeGreaterThan(0);
+    // profiles and imports are kept; a service's own file is not (its compiled result is memoized instead)
+    expect([...cache.docs.keys()].filter((k) => k.startsWith('repo:'))).toEqual([]);
+    const profileDocs = cache.docs.size;
+    expect(profileDocs).toBeGreaterThan(0);
+    expect(errors(await compileService('s.yaml', memoryReader(files), { profiles, cache }))).toEqual([]);
+    expect([...cache.docs.keys()].filter((k) => k.startsWith('repo:'))).toEqual(['repo:t.yaml']);
+    const parsed = cache.docs.get('repo:t.yaml')!.src;
+    await compileService('s.yaml', memoryReader(files), { profiles, cache });
+    expect(cache.docs.get('repo:t.yaml')!.src).toBe(parsed);
+    // a new version of an import replaces the old one: one version per file
+    files['t.yaml'] = `${V2}node_types:\n  A: { description: changed }\n`;
+    expect(errors(await compileService('s.yaml', memoryReader(files), { profiles, cache }))).toEqual([]);
+    expect(cache.docs.get('repo:t.yaml')!.src).not.toBe(parsed);
+    expect(cache.docs.size).toBe(profileDocs + 1);
   });
 
   it('keeps groups, policies and workflows, and warns about what it does not act on', async () => {
