@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from './default-metrics.js';
 
 /** The agent's Prometheus metrics, on a registry of its own (several agents can share a process in tests). */
 export class AgentMetrics {
@@ -17,6 +18,6 @@ export class AgentMetrics {
   readonly nodes = new Gauge({ name: 'kaidu_nodes', help: 'Nodes on this host, by status', labelNames: ['status'] as const, registers: [this.registry] });
 
   constructor(withDefaults = true) {
-    if (withDefaults) collectDefaultMetrics({ register: this.registry, prefix: 'kaidu_' });
+    if (withDefaults) collectProcessMetrics(this.registry, 'kaidu_');
   }
 }
