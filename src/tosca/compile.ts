@@ -279,7 +279,10 @@ class ServiceCompiler {
     return out;
   }
 
-  /** A capability the template leaves alone is the same for every node of a type: made once, copied. */
+  /**
+   * A capability the template leaves alone is the same for every node of a type: made once and
+   * shared, frozen (100,000 copies of it were a third of a large compile's garbage).
+   */
   private readonly capabilityDefaults = new Map<string, CompiledCapability>();
 
   private defaultCapability(nodeType: string, name: string, ct: { type: string; types: string[] }, node: YamlNode | null, unit: Unit, t: RawTemplate): CompiledCapability {
@@ -292,12 +295,13 @@ class ServiceCompiler {
       made = { ...ct, properties, attributes };
       // Calls (`$get_property: [SELF, ..]`) are evaluated per node: those are not shared.
       if (containsCall(properties) || containsCall(attributes)) return made;
+      made = deepFreeze(made);
       this.capabilityDefaults.set(key, made);
     }
-    return { type: made.type, types: made.types, properties: copyValues(made.properties), attributes: copyValues(made.attributes) };
+    return made;
   }
 
-  /** A relationship with nothing assigned is its type's defaults: made once per type, copied. */
+  /** A relationship with nothing assigned is its type's defaults: made once per type, shared frozen. */
   private readonly relationshipDefaults = new Map<string, CompiledRelationship>();
 
   private defaultRelationship(tt: { type: string; types: string[] }, requirement: string, loc: SourceLocation): CompiledRelationship {
@@ -305,9 +309,10 @@ class ServiceCompiler {
     if (!made) {
       made = { ...tt, properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), undefined, `relationship of requirement "${requirement}"`, loc), attributes: {}, interfaces: {} };
       if (containsCall(made.properties)) return made;
+      made = deepFreeze(made);
       this.relationshipDefaults.set(tt.type, made);
     }
-    return { type: made.type, types: made.types, properties: copyValues(made.properties), attributes: {}, interfaces: {} };
+    return made;
   }
 
   private compileNode(t: RawTemplate, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): void {
@@ -517,7 +522,23 @@ class ServiceCompiler {
     return out;
   }
 
+  /** Interfaces of a node type when the template assigns none: the same for each such node, shared frozen. */
+  private readonly interfaceDefaults = new Map<string, Record<string, CompiledInterface>>();
+
   private compileInterfaces(types: string[], assigned: YamlNode | null | undefined, t: RawTemplate): Record<string, CompiledInterface> {
+    if (assigned !== undefined && assigned !== null) return this.makeInterfaces(types, assigned, t);
+    const key = types[0] ?? '';
+    let made = this.interfaceDefaults.get(key);
+    if (!made) {
+      made = this.makeInterfaces(types, assigned, t);
+      if (containsCall(made as unknown as Value)) return made;
+      made = deepFreeze(made);
+      this.interfaceDefaults.set(key, made);
+    }
+    return made;
+  }
+
+  private makeInterfaces(types: string[], assigned: YamlNode | null | undefined, t: RawTemplate): Record<string, CompiledInterface> {
     const out: Record<string, CompiledInterface> = {};
     const defs = this.mergedDefs(types, 'interfaces');
     const given = new Map(entries(assigned).map(([k, v, p]) => [k, { v, p }]));
@@ -554,7 +575,23 @@ class ServiceCompiler {
     return out;
   }
 
+  private readonly artifactDefaults = new Map<string, Record<string, CompiledArtifact>>();
+
+  /** Artifacts of a node type when the template assigns none: shared frozen, as interfaces are. */
   private compileArtifacts(types: string[], assigned: YamlNode | null | undefined): Record<string, CompiledArtifact> {
+    if (assigned !== undefined && assigned !== null) return this.makeArtifacts(types, assigned);
+    const key = types[0] ?? '';
+    let made = this.artifactDefaults.get(key);
+    if (!made) {
+      made = this.makeArtifacts(types, assigned);
+      if (containsCall(made as unknown as Value)) return made;
+      made = deepFreeze(made);
+      this.artifactDefaults.set(key, made);
+    }
+    return made;
+  }
+
+  private makeArtifacts(types: string[], assigned: YamlNode | null | undefined): Record<string, CompiledArtifact> {
     const out: Record<string, CompiledArtifact> = {};
     const all = new Map<string, { node: YamlNode | null; unit: Unit }>([...this.mergedDefs(types, 'artifacts')]);
     for (const [k, v] of entries(assigned)) all.set(k, { node: v, unit: this.unit });
@@ -615,10 +652,11 @@ class ServiceCompiler {
 
   private evaluateNode(n: CompiledNode): void {
     for (const k of Object.keys(n.properties)) n.properties[k] = this.evaluateProperty(n, k);
-    for (const k of Object.keys(n.attributes)) n.attributes[k] = this.evaluate(n.attributes[k]!, n.name, n.source);
-    for (const c of Object.values(n.capabilities)) for (const k of Object.keys(c.properties)) c.properties[k] = this.evaluate(c.properties[k]!, n.name, n.source);
-    for (const r of n.requirements) for (const k of Object.keys(r.relationship.properties)) r.relationship.properties[k] = this.evaluate(r.relationship.properties[k]!, n.name, r.source);
-    for (const i of Object.values(n.interfaces)) for (const op of Object.values(i.operations)) for (const k of Object.keys(op.inputs)) op.inputs[k] = this.evaluate(op.inputs[k]!, n.name, n.source);
+    // Only values holding a call are written: shared (frozen) defaults hold none.
+    evaluateIn(n.attributes, (v) => this.evaluate(v, n.name, n.source));
+    for (const c of Object.values(n.capabilities)) evaluateIn(c.properties, (v) => this.evaluate(v, n.name, n.source));
+    for (const r of n.requirements) evaluateIn(r.relationship.properties, (v) => this.evaluate(v, n.name, r.source));
+    for (const i of Object.values(n.interfaces)) for (const op of Object.values(i.operations)) evaluateIn(op.inputs, (v) => this.evaluate(v, n.name, n.source));
   }
 
   private evaluateProperty(n: CompiledNode, key: string): Value {
@@ -709,6 +747,22 @@ function deepMerge(base: unknown, over: unknown): unknown {
     return out;
   }
   return over === undefined ? base : over;
+}
+
+function evaluateIn(values: Record<string, Value>, evaluate: (v: Value) => Value): void {
+  for (const k in values) if (containsCall(values[k]!)) values[k] = evaluate(values[k]!);
+}
+
+/**
+ * Frozen all the way down: what several templates share can never be changed through one of them
+ * (a change would throw, not leak into every other node).
+ */
+function deepFreeze<T>(v: T): T {
+  if (v && typeof v === 'object' && !Object.isFrozen(v)) {
+    for (const k of Object.keys(v)) deepFreeze((v as Record<string, unknown>)[k]);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 /** A copy of plain data, so templates never share a mutable value. */
