@@ -13,6 +13,7 @@ import { evaluateStandard } from './functions-standard.js';
 import { joinPath, Loader, ParseCache, type Family, type Unit } from './loader.js';
 import { containsCall, KNOWN_FUNCTIONS, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
 import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } from './yaml-source.js';
+import { releaseNode } from './yaml-fast.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -121,7 +122,10 @@ class ServiceCompiler {
     this.compileInputs(tpl);
     const raw = this.rawTemplates(tpl);
     const relTemplates = new Map(entries(field(tpl, 'relationship_templates')).map(([n, node]) => [n, node]));
-    for (const t of raw.values()) this.compileNode(t, raw, relTemplates);
+    for (const t of raw.values()) {
+      this.compileNode(t, raw, relTemplates);
+      releaseNode(t.node); // its YAML is not needed any more (read again if it is)
+    }
     for (const n of Object.values(this.nodes)) this.evaluateNode(n);
 
     const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');

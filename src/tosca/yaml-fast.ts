@@ -9,7 +9,7 @@
  * collections, complex keys, duplicate keys, several documents, odd indentation) makes it give up
  * (`undefined`), and the caller parses with the `yaml` library, which reports errors precisely.
  */
-import { LineCounter, Pair, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
+import { isScalar, LineCounter, Pair, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
 
 /** Thrown inside the reader only, caught at its entry: "not the simple subset". */
 class NotSimple {}
@@ -81,6 +81,69 @@ class LightSeq {
 class LightPair {
   constructor(public k: unknown, public ks: number, public ke: number, public value: YamlNode) {}
 }
+/**
+ * A node template's map, read on demand (see `Reader.lazyBlock`): `items` reads it, `release`
+ * forgets it. Its keys are known without reading it, so asking for an absent key costs nothing.
+ */
+class LazyMap {
+  flow = false;
+  private cached: LightPair[] | undefined;
+  constructor(
+    private readonly reader: Reader,
+    private readonly first: number,
+    private readonly ind: number,
+    private readonly end: number,
+    public s: number,
+    public e: number,
+    readonly keys: readonly string[],
+  ) {}
+
+  get items(): LightPair[] {
+    return (this.cached ??= this.reader.reread(this.first, this.ind, this.end));
+  }
+
+  set items(items: LightPair[]) {
+    this.cached = items;
+  }
+
+  release(): void {
+    this.cached = undefined;
+  }
+}
+Object.setPrototypeOf(LazyMap.prototype, LightMap.prototype);
+
+/** Lets a node template read on demand go until it is asked for again (a no-op for other nodes). */
+export function releaseNode(node: unknown): void {
+  if (node instanceof LazyMap) node.release();
+}
+
+/** The keys of a map when they are known without reading it (a node template read on demand). */
+export function knownKeys(node: unknown): readonly string[] | undefined {
+  return node instanceof LazyMap ? node.keys : undefined;
+}
+
+/**
+ * The key of a pair as a string when it is a scalar (else undefined), without making a key node:
+ * lookups scan every pair of a map, and a node per pair per lookup was most of a compile's garbage.
+ */
+export function scalarKey(p: Pair): string | undefined {
+  if (p instanceof LightPair) return String(p.k);
+  return isScalar(p.key) ? String(p.key.value) : undefined;
+}
+
+export const NOT_LIGHT: unique symbol = Symbol('not a light pair');
+
+/** The key's own value (not a node) when the pair is one of ours; NOT_LIGHT otherwise. */
+export function lightKey(p: Pair): unknown {
+  return p instanceof LightPair ? p.k : NOT_LIGHT;
+}
+
+/** Offset where a pair starts (its key), without making a key node. */
+export function pairStart(p: Pair): number | undefined {
+  if (p instanceof LightPair) return p.ks;
+  return (p.key as YamlNode | null)?.range?.[0];
+}
+
 light(LightScalar.prototype, Scalar.prototype, 'scalar');
 light(LightMap.prototype, YAMLMap.prototype, 'map');
 light(LightSeq.prototype, YAMLSeq.prototype, 'seq');
@@ -117,6 +180,8 @@ class Reader {
   private readonly lineStart: Int32Array;
   private readonly contentStart: Int32Array;
   private readonly lineEnd: Int32Array;
+  /** `contentStart` as first read (reading compact entries moves it), for reading a node template again. */
+  private readonly firstContent: Int32Array;
   /** Content lines only (not blank, not comments), in order. */
   private readonly content: Int32Array;
   private contentCount = 0;
@@ -162,6 +227,7 @@ class Reader {
     }
     // The line counter's binary search reads any array-like: it shares ours.
     (lines as unknown as { lineStarts: ArrayLike<number> }).lineStarts = this.lineStart;
+    this.firstContent = this.contentStart.slice();
   }
 
   private indent(line: number): number {
@@ -177,11 +243,11 @@ class Reader {
   }
 
   /** The node that starts at content line `this.i`, whose indentation is `ind`. */
-  private block(line: number, ind: number): YamlNode {
+  private block(line: number, ind: number, lazyValues = false): YamlNode {
     const p = this.contentStart[line]!;
     const c = this.text.charCodeAt(p);
     if (c === 45 && this.isDash(p, this.lineEnd[line]!)) return this.seq(ind);
-    if (this.keyEnd(line, p) >= 0) return this.map(ind);
+    if (this.keyEnd(line, p) >= 0) return this.map(ind, lazyValues);
     // A lone scalar (or flow collection) on its own line.
     const node = this.inlineValue(line, p);
     this.i++;
@@ -496,8 +562,42 @@ class Reader {
     return { node: map as unknown as YamlNode, next: q + 1 };
   }
 
+  /**
+   * A node template's body: read once to check it is in the subset (and to learn its keys), then
+   * dropped; it is read again when the compiler asks for it, and dropped after. A 100,000-template
+   * service otherwise keeps a tree ten times the size of its text alive through the whole compile,
+   * and copying that tree between heap generations cost more than reading it.
+   */
+  private lazyBlock(line: number, ind: number): YamlNode {
+    const first = this.i;
+    const node = this.block(line, ind);
+    if (!(node instanceof LightMap)) return node;
+    const keys = node.items.map((p) => String(p.k));
+    return new LazyMap(this, first, ind, this.i, node.s, node.e, keys) as unknown as YamlNode;
+  }
+
+  /** The entries of the block map read before from content line index `first` up to `end`. */
+  reread(first: number, ind: number, end: number): LightPair[] {
+    // Compact entries (`- key: v`) moved their line's start while being read: put it back.
+    for (let k = first; k < end; k++) {
+      const line = this.content[k]!;
+      this.contentStart[line] = this.firstContent[line]!;
+    }
+    const saved = this.i;
+    this.i = first;
+    try {
+      const node = this.block(this.content[first]!, ind);
+      if (!(node instanceof LightMap) || this.i !== end) throw new Error('a node template read differently the second time');
+      return node.items;
+    } catch (e) {
+      throw e === GIVE_UP ? new Error('a node template read differently the second time') : e;
+    } finally {
+      this.i = saved;
+    }
+  }
+
   /** A block map whose keys sit at indentation `ind`, starting at content line `this.i`. */
-  private map(ind: number): YamlNode {
+  private map(ind: number, lazyValues = false): YamlNode {
     const t = this.text;
     const items: LightPair[] = [];
     let keys: Set<unknown> | undefined;
@@ -547,7 +647,7 @@ class Reader {
         this.i++;
         const next = this.i < this.contentCount ? this.content[this.i] : undefined;
         const ni = next === undefined ? -1 : this.indent(next);
-        if (next !== undefined && ni > ind) value = this.block(next, ni);
+        if (next !== undefined && ni > ind) value = lazyValues ? this.lazyBlock(next, ni) : this.block(next, ni, kv === 'node_templates');
         else if (next !== undefined && ni === ind && t.charCodeAt(this.contentStart[next]!) === 45 && this.isDash(this.contentStart[next]!, this.lineEnd[next]!)) value = this.seq(ind);
         else value = scalar(null, end, end);
       }

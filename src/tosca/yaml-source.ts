@@ -1,6 +1,6 @@
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
-import { parseFast } from './yaml-fast.js';
+import { knownKeys, lightKey, NOT_LIGHT, pairStart, parseFast, scalarKey } from './yaml-fast.js';
 
 /** A parsed YAML file with what is needed to point at any of its nodes. */
 export interface YamlSource {
@@ -99,26 +99,28 @@ function parseYamlOnce(path: string, text: string): YamlSource {
 }
 
 export function locate(src: YamlSource, node: YamlNode | Pair | null | undefined): SourceLocation {
-  const range = node && 'range' in node && node.range ? node.range : node && 'key' in node && (node.key as YamlNode)?.range ? (node.key as YamlNode).range : undefined;
-  const p = src.lines.linePos(range?.[0] ?? 0);
+  const start = node && 'range' in node && node.range ? node.range[0] : node && 'value' in node && !('range' in node) ? pairStart(node as Pair) : undefined;
+  const p = src.lines.linePos(start ?? 0);
   return { file: src.path, line: p.line, column: p.col };
 }
 
 /** Map entries as [key, value node, pair]; keys as strings. */
 export function entries(node: YamlNode | null | undefined): Array<[string, YamlNode | null, Pair]> {
   if (!isMap(node)) return [];
-  return (node as YAMLMap).items.map((p) => [isScalar(p.key) ? String(p.key.value) : String(p.key), (p.value as YamlNode | null) ?? null, p as Pair]);
+  return (node as YAMLMap).items.map((p) => [scalarKey(p as Pair) ?? String(p.key), (p.value as YamlNode | null) ?? null, p as Pair]);
 }
 
 export function field(node: YamlNode | null | undefined, key: string): YamlNode | null | undefined {
   if (!isMap(node)) return undefined;
-  const pair = (node as YAMLMap).items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-  return pair ? ((pair.value as YamlNode | null) ?? null) : undefined;
+  if (knownKeys(node)?.includes(key) === false) return undefined;
+  for (const p of (node as YAMLMap).items) if (scalarKey(p as Pair) === key) return ((p as Pair).value as YamlNode | null) ?? null;
+  return undefined;
 }
 
 export function pairOf(node: YamlNode | null | undefined, key: string): Pair | undefined {
   if (!isMap(node)) return undefined;
-  return (node as YAMLMap).items.find((p) => isScalar(p.key) && String(p.key.value) === key) as Pair | undefined;
+  for (const p of (node as YAMLMap).items) if (scalarKey(p as Pair) === key) return p as Pair;
+  return undefined;
 }
 
 export function str(node: YamlNode | null | undefined): string | undefined {
@@ -149,7 +151,8 @@ function plain(src: YamlSource, node: unknown, depth: number): unknown {
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
     for (const pair of (node as YAMLMap).items) {
-      const key = isScalar(pair.key) ? pair.key.value : plain(src, pair.key, depth + 1);
+      const light = lightKey(pair as Pair);
+      const key = light !== NOT_LIGHT ? light : isScalar(pair.key) ? pair.key.value : plain(src, pair.key, depth + 1);
       const k = key === null || key === undefined ? '' : typeof key === 'object' ? JSON.stringify(key) : String(key);
       const v = plain(src, pair.value, depth + 1);
       if (k === '__proto__') Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
-import { parseFast } from '../../src/tosca/yaml-fast.js';
+import { knownKeys, parseFast, releaseNode } from '../../src/tosca/yaml-fast.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 function yamlFiles(dir: string, out: string[] = []): string[] {
@@ -124,5 +124,59 @@ describe('fast YAML reader', () => {
   it('resolves scalars like the YAML 1.2 core schema', () => {
     const r = parseFast("a: [ ~, null, true, False, 12, -3, 0x1F, 0o17, 1.5, .5, 1e3, .inf, -.Inf, '1', \"a\\tb\", 1 GiB, tosca:Compute, http://x/y ]\n")!;
     expect((r.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual({ a: [null, null, true, false, 12, -3, 31, 15, 1.5, 0.5, 1000, Infinity, -Infinity, '1', 'a\tb', '1 GiB', 'tosca:Compute', 'http://x/y'] });
+  });
+});
+
+describe('node templates read on demand', () => {
+  const text = [
+    'tosca_definitions_version: tosca_2_0',
+    'service_template:',
+    '  node_templates:',
+    '    web:',
+    '      type: kaidu:Process',
+    '      properties:',
+    '        command: [ /bin/web, "--port", 8080 ]',
+    '        script: |',
+    '          echo one',
+    '          echo two',
+    '      requirements:',
+    '        - host: h1',
+    '        - dependency:',
+    '            node: db',
+    '            relationship: kaidu:DependsOn',
+    '    db: { type: kaidu:Process, properties: { command: [ db ] } }',
+    '    h1:',
+    '      type: kaidu:Host',
+    '',
+  ].join('\n');
+
+  it('knows a template\'s keys unread, reads it the same every time, and forgets it when released', () => {
+    const fast = parseFast(text)!;
+    type MapNode = { items: Array<{ value: MapNode }> };
+    const templates = (fast.root as unknown as MapNode).items[1]!.value.items[0]!.value; // service_template.node_templates
+    const web = templates.items[0]!.value as unknown as YamlNode;
+    expect(knownKeys(web)).toEqual(['type', 'properties', 'requirements']);
+    // a flow map on one line is small: read at once, as before
+    expect(knownKeys(templates.items[1]!.value)).toBeUndefined();
+
+    const library = parseDocument(text).toJS();
+    const first = (web as unknown as { items: unknown[] }).items;
+    expect((web as unknown as { items: unknown[] }).items).toBe(first); // kept while in use
+    expect((fast.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual(library);
+    const before = shape(fast.root);
+    releaseNode(web);
+    const again = (web as unknown as { items: unknown[] }).items;
+    expect(again).not.toBe(first); // read again, not kept
+    // the compact entries (`- host: h1`) and the block scalar read the same the second time
+    expect(shape(fast.root)).toEqual(before);
+    expect((fast.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual(library);
+    releaseNode(web);
+    releaseNode(web);
+    expect((fast.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual(library);
+  });
+
+  it('checks a template fully before deferring it: anything outside the subset is the library\'s', () => {
+    expect(parseFast(text.replace('type: kaidu:Host', 'type: &t kaidu:Host'))).toBeUndefined();
+    expect(parseFast(text.replace('        - host: h1', '        - host: h1\n        - host: h1\n          host: h2'))).toBeUndefined();
   });
 });
