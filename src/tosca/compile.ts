@@ -354,23 +354,38 @@ class ServiceCompiler {
     }
     for (const [name, { p }] of capAssigned) if (!capDefs.has(name)) this.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, this.at(p), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
 
-    const compiled: CompiledNode = {
-      name: t.name,
-      ...tr,
-      ...(str(this.get(t, 'description')) ? { description: str(this.get(t, 'description'))! } : {}),
-      metadata: this.stringMap(this.get(t, 'metadata')),
-      directives: seqItems(this.get(t, 'directives')).map((d) => str(d) ?? '').filter(Boolean),
-      properties,
-      attributes,
-      capabilities,
-      requirements: [],
+    const description = str(this.get(t, 'description'));
+    const metadata = this.get(t, 'metadata');
+    const directives = this.get(t, 'directives');
+    // Empty parts are one shared frozen value: 100,000 nodes need not carry 100,000 empty objects.
+    const parts = {
+      metadata: metadata === undefined || metadata === null ? (EMPTY_MAP as Record<string, string>) : this.stringMap(metadata),
+      directives: directives === undefined || directives === null ? (EMPTY_LIST as unknown as string[]) : seqItems(directives).map((d) => str(d) ?? '').filter(Boolean),
+      attributes: isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes,
+      capabilities: this.sharedCapabilities(tr.type, capabilities, capAssigned.size === 0),
       interfaces: this.compileInterfaces(tr.types, this.get(t, 'interfaces'), t),
       artifacts: this.compileArtifacts(tr.types, this.get(t, 'artifacts')),
-      source: t.loc,
     };
+    // Two plain literals rather than a spread for the optional description: a compact object each.
+    const compiled: CompiledNode = description
+      ? { name: t.name, type: tr.type, types: tr.types, description, metadata: parts.metadata, directives: parts.directives, properties, attributes: parts.attributes, capabilities: parts.capabilities, requirements: EMPTY_LIST as unknown as CompiledRequirement[], interfaces: parts.interfaces, artifacts: parts.artifacts, source: t.loc }
+      : { name: t.name, type: tr.type, types: tr.types, metadata: parts.metadata, directives: parts.directives, properties, attributes: parts.attributes, capabilities: parts.capabilities, requirements: EMPTY_LIST as unknown as CompiledRequirement[], interfaces: parts.interfaces, artifacts: parts.artifacts, source: t.loc };
     if (field(t.node, 'node_filter')) this.report('warning', 'W_TOSCA_NODE_FILTER', `node filters are kept but not acted on (node "${t.name}")`, this.at(pairOf(t.node, 'node_filter')));
     this.nodes[t.name] = compiled;
     compiled.requirements = this.compileRequirements(t, tr.types, raw, relTemplates);
+  }
+
+  /** The capabilities record of a node that assigns none, when every one of them is a shared default: shared too. */
+  private readonly capabilityRecords = new Map<string, Record<string, CompiledCapability>>();
+
+  private sharedCapabilities(nodeType: string, made: Record<string, CompiledCapability>, untouched: boolean): Record<string, CompiledCapability> {
+    if (!untouched) return made;
+    const known = this.capabilityRecords.get(nodeType);
+    if (known) return known;
+    for (const [name, cap] of Object.entries(made)) if (this.capabilityDefaults.get(`${nodeType}\0${name}`) !== cap) return made;
+    const shared = Object.freeze(made);
+    this.capabilityRecords.set(nodeType, shared);
+    return shared;
   }
 
   private compileRequirements(t: RawTemplate, types: string[], raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): CompiledRequirement[] {
@@ -463,7 +478,8 @@ class ServiceCompiler {
         if (!relationship) continue;
         const targetNode = this.nodes[target];
         const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
-        out.push({ name, target, ...(capName ? { capability: capName } : {}), relationship, source: loc });
+        // plain literals, not a spread: each of 150,000 requirements keeps a compact shape
+        out.push(capName ? { name, target, capability: capName, relationship, source: loc } : { name, target, relationship, source: loc });
       }
     }
     // Too few is a warning: a placement policy can stand in for `host`, and TOSCA tools may fill the rest.
@@ -471,7 +487,8 @@ class ServiceCompiler {
       const n = counts.get(name) ?? 0;
       if (def.explicit && n > 0 && n < def.occurrences[0]) this.report('warning', 'W_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${n} time${n === 1 ? '' : 's'}; its type asks for at least ${def.occurrences[0]}`, t.loc);
     }
-    return out;
+    // An array grown by push keeps room for 16 more; the node keeps this one for its life.
+    return out.slice();
   }
 
   private capabilityNames?: Set<string>;
@@ -751,6 +768,14 @@ function deepMerge(base: unknown, over: unknown): unknown {
     return out;
   }
   return over === undefined ? base : over;
+}
+
+const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({});
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+
+function isEmptyRecord(r: object): boolean {
+  for (const _ in r) return false;
+  return true;
 }
 
 function evaluateIn(values: Record<string, Value>, evaluate: (v: Value) => Value): void {

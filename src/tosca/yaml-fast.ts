@@ -86,7 +86,6 @@ class LightPair {
  * forgets it. Its keys are known without reading it, so asking for an absent key costs nothing.
  */
 class LazyMap {
-  flow = false;
   private cached: LightPair[] | undefined;
   constructor(
     private readonly reader: Reader,
@@ -94,9 +93,26 @@ class LazyMap {
     private readonly ind: number,
     private readonly end: number,
     public s: number,
-    public e: number,
     readonly keys: readonly string[],
   ) {}
+
+  // A block map: not flow, and its range is its start (as for the other maps here); kept off the
+  // instance, which 100,000 templates each have.
+  get flow(): boolean {
+    return false;
+  }
+
+  set flow(flow: boolean) {
+    Object.defineProperty(this, 'flow', { value: flow, writable: true, enumerable: true, configurable: true });
+  }
+
+  get e(): number {
+    return this.s;
+  }
+
+  set e(e: number) {
+    Object.defineProperty(this, 'e', { value: e, writable: true, enumerable: true, configurable: true });
+  }
 
   get items(): LightPair[] {
     return (this.cached ??= this.reader.reread(this.first, this.ind, this.end));
@@ -186,6 +202,9 @@ class Reader {
   private readonly content: Int32Array;
   private contentCount = 0;
   private readonly keys = new Map<string, string>();
+  private readonly values = new Map<string, string>();
+  /** Key lists of node templates read on demand: templates of one kind share one. */
+  private readonly keyLists = new Map<string, readonly string[]>();
   private i = 0;
 
   constructor(private readonly text: string, readonly lines: LineCounter) {
@@ -228,6 +247,15 @@ class Reader {
     // The line counter's binary search reads any array-like: it shares ours.
     (lines as unknown as { lineStarts: ArrayLike<number> }).lineStarts = this.lineStart;
     this.firstContent = this.contentStart.slice();
+  }
+
+  /**
+   * A plain scalar's value; short strings are shared (`--id`, `port`, host names): the compiled
+   * values keep them, 100,000 times over in a large service.
+   */
+  private plainValue(from: number, to: number): unknown {
+    const v = resolvePlain(this.text.slice(from, to));
+    return typeof v === 'string' && v.length <= 24 ? intern(this.values, v) : v;
   }
 
   private indent(line: number): number {
@@ -393,7 +421,7 @@ class Reader {
       if (ch === 9) throw GIVE_UP;
       if (ch !== 32) last = q + 1;
     }
-    return scalar(resolvePlain(t.slice(p, last)), p, last);
+    return scalar(this.plainValue(p, last), p, last);
   }
 
   /**
@@ -512,7 +540,7 @@ class Reader {
         if (ch !== 32) last = k + 1;
       }
       if (last === q) throw GIVE_UP; // an empty entry (`[a, , b]`): the library says what is wrong
-      return { node: scalar(resolvePlain(t.slice(q, last)), q, last), next: k };
+      return { node: scalar(this.plainValue(q, last), q, last), next: k };
     };
     if (t.charCodeAt(p) === 91) {
       const items: YamlNode[] = [];
@@ -572,8 +600,12 @@ class Reader {
     const first = this.i;
     const node = this.block(line, ind);
     if (!(node instanceof LightMap)) return node;
-    const keys = node.items.map((p) => String(p.k));
-    return new LazyMap(this, first, ind, this.i, node.s, node.e, keys) as unknown as YamlNode;
+    let keys = node.items.map((p) => String(p.k));
+    const id = keys.join('\0');
+    const known = this.keyLists.get(id);
+    if (known) keys = known as string[];
+    else if (this.keyLists.size < 1024) this.keyLists.set(id, Object.freeze(keys));
+    return new LazyMap(this, first, ind, this.i, node.s, keys) as unknown as YamlNode;
   }
 
   /** The entries of the block map read before from content line index `first` up to `end`. */
