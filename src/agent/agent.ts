@@ -7,6 +7,7 @@ import { PassQueue } from '../events/index.js';
 import { openHub, type GitAuth, type Hub } from '../git/index.js';
 import { plan as makePlan, type Plan } from '../plan/index.js';
 import { loadRepository, ServiceMemo } from '../repository/index.js';
+import { reclaimAfterPass } from './heap.js';
 import { serializeServiceState, stateFilePath } from '../state/serialize.js';
 import type { NodeStatus, ServiceState, StateSnapshot } from '../state/model.js';
 import { createCompileCache, type CompileCache } from '../tosca/index.js';
@@ -17,6 +18,8 @@ import { AgentMetrics } from './metrics.js';
 export interface AgentOptions {
   /** Hub: a smart-HTTP URL, or a local path opened directly as a git directory. */
   repo: string;
+  /** Give memory back after a pass that allocated much (the `kaidu agent` process does; tests sharing a process need not). */
+  reclaimMemory?: boolean;
   host: string;
   branch: string;
   dataDir: string;
@@ -152,6 +155,8 @@ export class Agent {
       this.lastPass = { at: new Date().toISOString(), result, durationMs: Date.now() - started, ...(error ? { error } : {}) };
       this.updateNodeGauge();
       if (event.source === 'start') this.ready = result !== 'error' || this.lastTip !== undefined;
+      // after the state is pushed, so no event waits for it
+      if (this.opts.reclaimMemory && reclaimAfterPass()) this.log.debug({ heapUsed: process.memoryUsage().heapUsed }, 'memory reclaimed after the pass');
     }
   }
 

@@ -1,3 +1,4 @@
+import { tuneHeapForAgent } from '../../agent/heap.js';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -59,6 +60,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--no-watch', 'do not watch a local hub for changes')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: AgentFlags) => {
+      tuneHeapForAgent();
       const listen = parseListen(flags.listen);
       const logger = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}), name: `kaidu-agent` });
       const dataDir = resolve(ctx.cwd, flags.dataDir ?? join(ctx.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'kaidu', flags.host));
@@ -77,6 +79,7 @@ export function register(program: Command, ctx: CommandContext): void {
         delegates: runtime.delegates,
         runner: runtime.runner,
         logger,
+        reclaimMemory: true,
         ...(flags.gitTokenEnv || flags.gitTokenFile ? { gitAuth: { ...(flags.gitTokenEnv ? { tokenEnv: flags.gitTokenEnv } : {}), ...(flags.gitTokenFile ? { tokenFile: flags.gitTokenFile } : {}) } } : {}),
       });
       const app = await buildHttpApi({
