@@ -711,10 +711,23 @@ class ServiceCompiler {
 
   private evaluate(v: Value, self: string | undefined, at: SourceLocation): Value {
     if (v === null || typeof v !== 'object' || !containsCall(v)) return v;
-    if (Array.isArray(v)) return v.map((x) => this.evaluate(x, self, at));
+    // What evaluates to itself is kept, not copied: most calls here are deferred `get_attribute`s.
+    if (Array.isArray(v)) {
+      let out: Value[] | undefined;
+      for (let i = 0; i < v.length; i++) {
+        const e = this.evaluate(v[i]!, self, at);
+        if (e !== v[i]) (out ??= v.slice())[i] = e;
+      }
+      return out ?? v;
+    }
     if (!isFunctionCall(v)) {
-      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, this.evaluate(x, self, at)]));
-      return v;
+      let out: Record<string, Value> | undefined;
+      for (const k of Object.keys(v)) {
+        const x = (v as Record<string, Value>)[k]!;
+        const e = this.evaluate(x, self, at);
+        if (e !== x) (out ??= { ...(v as Record<string, Value>) })[k] = e;
+      }
+      return out ?? v;
     }
     const fn = v.$fn;
     if (fn === 'get_attribute') {
@@ -723,7 +736,9 @@ class ServiceCompiler {
       if (typeof name === 'string' && name !== 'SOURCE' && name !== 'TARGET' && !this.nodes[name] && name !== 'SELF' && name !== 'HOST') {
         this.report('error', 'E_TOSCA_FUNCTION', `get_attribute: "${name}" is not a node template`, at);
       }
-      return { $fn: fn, args: [name ?? null, ...path.map((p) => this.evaluate(p, self, at))] };
+      const evaluated = path.map((p) => this.evaluate(p, self, at));
+      if (name !== undefined && name === who && evaluated.every((p, i) => p === path[i])) return v;
+      return { $fn: fn, args: [name ?? null, ...evaluated] };
     }
     if (fn === 'get_input') {
       const [name, ...path] = v.args.map((a) => this.evaluate(a, self, at));

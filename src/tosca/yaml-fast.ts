@@ -202,7 +202,6 @@ class Reader {
   private readonly content: Int32Array;
   private contentCount = 0;
   private readonly keys = new Map<string, string>();
-  private readonly values = new Map<string, string>();
   /** Key lists of node templates read on demand: templates of one kind share one. */
   private readonly keyLists = new Map<string, readonly string[]>();
   private i = 0;
@@ -249,13 +248,8 @@ class Reader {
     this.firstContent = this.contentStart.slice();
   }
 
-  /**
-   * A plain scalar's value; short strings are shared (`--id`, `port`, host names): the compiled
-   * values keep them, 100,000 times over in a large service.
-   */
   private plainValue(from: number, to: number): unknown {
-    const v = resolvePlain(this.text.slice(from, to));
-    return typeof v === 'string' && v.length <= 24 ? intern(this.values, v) : v;
+    return resolvePlain(this.text.slice(from, to));
   }
 
   private indent(line: number): number {
