@@ -2,7 +2,7 @@
  * Gives memory back after a pass. A pass over a large repository compiles it (tens of megabytes
  * of short-lived objects) and then the agent waits, often for hours; V8 would keep the heap at
  * its high-water mark until allocation resumes. One full collection right after a pass that
- * allocated much keeps an idle agent small (10,000 nodes: about 200 MB peak instead of 400).
+ * allocated much keeps an idle agent small (10,000 nodes: about 170 MB peak instead of 225-410).
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

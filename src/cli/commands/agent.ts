@@ -1,4 +1,3 @@
-import { tuneHeapForAgent } from '../../agent/heap.js';
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -12,6 +11,7 @@ import { KaiduError } from '../../errors/kaidu-error.js';
 import { watchRepository } from '../../events/index.js';
 import type { CommandContext } from '../context.js';
 import { profilesReader } from '../fs-reader.js';
+import { tuneHeapForAgent } from '../../agent/heap.js';
 
 interface AgentFlags {
   repo: string;
