@@ -82,9 +82,11 @@ export async function benchPlan(): Promise<Record<string, unknown>> {
     const svcState = ((snapshot[inst.host!] ??= {}).big ??= { schema: 'kaidu/state/v1', host: inst.host!, service: 'big', revision: 'r0', updatedAt: 'x', nodes: {} });
     svcState.nodes[inst.name] = { type: inst.template.type, status: 'running', fingerprint: desiredFingerprint(inst, r), properties: r.display, attributes: { pid: 1 }, revision: 'r0', appliedAt: 'x' };
   }
+  // 1% changed, as a new revision compiles them: new template objects (compiled templates are never edited in place).
   let changed = 0;
   for (const inst of ids) if (changed < ids.length / 100 && Number(inst.name.split('-p')[1]) % 100 === 7) {
-    (inst.template.properties.env as Record<string, string>).INDEX = 'changed';
+    const t = inst.template;
+    inst.template = { ...t, properties: { ...t.properties, env: { ...(t.properties.env as Record<string, string>), INDEX: 'changed' } } };
     changed++;
   }
   gc();

@@ -44,10 +44,21 @@ export function filesOf(instance: NodeInstance): string[] {
   return [...files].sort();
 }
 
+// Fingerprints of templates that depend on nothing but themselves (no calls, no wiring, no files):
+// a compiled template never changes, so planning 100,000 of them again hashes none.
+const ownFingerprints = new WeakMap<object, string>();
+
 /** The fingerprint a node's state records: everything that, when changed, must reach the host. */
-export function desiredFingerprint(instance: NodeInstance, resolved: Pick<ResolvedNode, 'display' | 'env'>, fileIds: Record<string, string> = {}): string {
-  const files = Object.fromEntries(filesOf(instance).map((f) => [f, fileIds[f] ?? null]));
-  return fingerprint({ type: instance.template.type, properties: resolved.display, env: resolved.env, files });
+export function desiredFingerprint(instance: NodeInstance, resolved: Pick<ResolvedNode, 'display' | 'env'> & { plain?: boolean }, fileIds: Record<string, string> = {}): string {
+  const files = filesOf(instance);
+  const own = resolved.plain && files.length === 0;
+  if (own) {
+    const known = ownFingerprints.get(instance.template);
+    if (known) return known;
+  }
+  const fp = fingerprint({ type: instance.template.type, properties: resolved.display, env: resolved.env, files: Object.fromEntries(files.map((f) => [f, fileIds[f] ?? null])) });
+  if (own) ownFingerprints.set(instance.template, fp);
+  return fp;
 }
 
 /** What each instance needs before it can be applied: its requirements' targets and the nodes whose attributes it reads. */

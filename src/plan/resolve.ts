@@ -26,6 +26,8 @@ export interface ResolvedNode {
   refs: string[];
   /** Of those, the ones not running yet (so their attributes are unknown). */
   unknown: string[];
+  /** True when nothing was filled in: the template's own properties, no wiring (its fingerprint depends on it alone). */
+  plain?: boolean;
 }
 
 /** Upper snake case: `db-port` → `DB_PORT`. */
@@ -42,7 +44,7 @@ export function resolveNode(instance: NodeInstance, topology: Topology, snapshot
   if (!hasCalls(instance.template.properties) && !edges.some((e) => e.kind === 'connects')) {
     // Nothing to fill in (most nodes): the properties are their own display form.
     const properties = { ...instance.template.properties };
-    return { properties, display: properties as Record<string, PlainValue>, env: {}, refs: [], unknown: [] };
+    return { properties, display: properties as Record<string, PlainValue>, env: {}, refs: [], unknown: [], plain: true };
   }
   const refs = new Set<string>();
   const unknown = new Set<string>();

@@ -179,3 +179,21 @@ describe('planner and damaged state', () => {
     expect(p.hosts.find((h) => h.host === 'host-a')!.summary.wait).toBe(1);
   });
 });
+
+describe('desired fingerprints', () => {
+  it('are remembered per compiled template only when the template alone decides them', () => {
+    const t = webDb();
+    const web = t.nodes['web-db/web']!; // wired to db-port: depends on state, never remembered
+    const port = t.nodes['web-db/db-port']!; // plain
+    const fp = desiredFingerprint(port, resolveNode(port, t, {}));
+    expect(desiredFingerprint(port, resolveNode(port, t, {}))).toBe(fp);
+    // a new revision compiles a new template object: its own fingerprint, not the remembered one
+    const changed = { ...port, template: { ...port.template, properties: { ...port.template.properties, protocol: 'udp' } } };
+    expect(desiredFingerprint(changed, resolveNode(changed, t, {}))).not.toBe(fp);
+    // the value it equals when computed without remembering anything
+    expect(desiredFingerprint(port, { display: resolveNode(port, t, {}).display, env: {} })).toBe(fp);
+    const running = applied(t, { 'db-port': { port: 20200, address: '10.0.0.2' } });
+    const before = desiredFingerprint(web, resolveNode(web, t, {}));
+    expect(desiredFingerprint(web, resolveNode(web, t, running))).not.toBe(before);
+  });
+});
