@@ -95,7 +95,7 @@ class ServiceCompiler {
     await this.loader.implicitScopes();
     const unit = await this.loader.load({ reader: 'repo', path: this.entryPath }, '', undefined, true);
     const finish = (r: Omit<CompileResult, 'diagnostics'>): CompileResult => {
-      const own = this.loader.diagnostics.filter((d) => !d.file.startsWith('profiles/') || d.severity === 'error');
+      const own = [...this.loader.diagnostics, ...this.loader.lateDiagnostics()].filter((d) => !d.file.startsWith('profiles/') || d.severity === 'error');
       const all = [...own, ...this.diagnostics];
       const seen = new Set<string>();
       const unique = all.filter((d) => {

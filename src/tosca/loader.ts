@@ -114,6 +114,13 @@ export class Loader {
     this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
   }
 
+  /** Problems found in files' node templates as they were read (after loading). */
+  lateDiagnostics(): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    for (const u of this.units.values()) if (u.src.late) out.push(...u.src.late);
+    return out;
+  }
+
   async init(): Promise<void> {
     if (this.cache.profileIndex) {
       this.profileIndex = this.cache.profileIndex;

@@ -9,7 +9,7 @@
  * collections, complex keys, duplicate keys, several documents, odd indentation) makes it give up
  * (`undefined`), and the caller parses with the `yaml` library, which reports errors precisely.
  */
-import { isScalar, LineCounter, Pair, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, Pair, parseDocument, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
 
 /** Thrown inside the reader only, caught at its entry: "not the simple subset". */
 class NotSimple {}
@@ -206,7 +206,14 @@ class Reader {
   private readonly keyLists = new Map<string, readonly string[]>();
   private i = 0;
 
-  constructor(private readonly text: string, readonly lines: LineCounter) {
+  private libraryMaps: Map<number, YamlNode> | undefined;
+
+  constructor(
+    private readonly text: string,
+    readonly lines: LineCounter,
+    /** The library's reading of the whole text, for bodies outside the subset (made once, when first needed). */
+    private readonly library: () => { root: YamlNode | null },
+  ) {
     const t = text;
     const n = t.length;
     let count = 1;
@@ -585,21 +592,55 @@ class Reader {
   }
 
   /**
-   * A node template's body: read once to check it is in the subset (and to learn its keys), then
-   * dropped; it is read again when the compiler asks for it, and dropped after. A 100,000-template
-   * service otherwise keeps a tree ten times the size of its text alive through the whole compile,
-   * and copying that tree between heap generations cost more than reading it.
+   * A node template's body, read when the compiler asks for it and dropped after: here only its
+   * extent and its own keys are found. A 100,000-template service otherwise keeps a tree ten times
+   * the size of its text alive through the whole compile, and copying that tree between heap
+   * generations cost more than reading it. A body outside the subset is found when it is read;
+   * it is then taken from the library's reading of the whole document (see `fromLibrary`).
    */
   private lazyBlock(line: number, ind: number): YamlNode {
+    const p = this.contentStart[line]!;
+    if (this.keyEnd(line, p) < 0) return this.block(line, ind); // a sequence or a scalar: read now
     const first = this.i;
-    const node = this.block(line, ind);
-    if (!(node instanceof LightMap)) return node;
-    let keys = node.items.map((p) => String(p.k));
+    const keys: string[] = [];
+    const t = this.text;
+    while (this.i < this.contentCount) {
+      const l = this.content[this.i]!;
+      const li = this.indent(l);
+      if (li < ind) break;
+      if (li === ind) {
+        const q = this.contentStart[l]!;
+        const colon = this.keyEnd(l, q);
+        if (colon >= 0) {
+          const k = String(this.key(q, this.lineEnd[l]!, colon).value);
+          if (keys.includes(k)) throw GIVE_UP; // the library reports duplicates
+          keys.push(k);
+        } else if (t.charCodeAt(q) !== 45 || !this.isDash(q, this.lineEnd[l]!)) throw GIVE_UP; // not an entry (a dash line is a key's compact list)
+      }
+      this.i++;
+    }
     const id = keys.join('\0');
     const known = this.keyLists.get(id);
-    if (known) keys = known as string[];
-    else if (this.keyLists.size < 1024) this.keyLists.set(id, Object.freeze(keys));
-    return new LazyMap(this, first, ind, this.i, node.s, keys) as unknown as YamlNode;
+    const shared = known ?? Object.freeze(keys);
+    if (!known && this.keyLists.size < 1024) this.keyLists.set(id, shared);
+    return new LazyMap(this, first, ind, this.i, p, shared) as unknown as YamlNode;
+  }
+
+  /** The library's reading of the map that starts at `offset` (a body the subset cannot read). */
+  fromLibrary(offset: number): LightPair[] {
+    if (!this.libraryMaps) {
+      this.libraryMaps = new Map();
+      const index = (n: unknown): void => {
+        if (isMap(n)) {
+          const start = (n as YamlNode).range?.[0];
+          if (start !== undefined && !this.libraryMaps!.has(start)) this.libraryMaps!.set(start, n as YamlNode);
+          for (const pair of (n as YAMLMap).items) index(pair.value);
+        } else if (isSeq(n)) for (const i of (n as YAMLSeq).items) index(i);
+      };
+      index(this.library().root);
+    }
+    const found = this.libraryMaps.get(offset);
+    return found ? ((found as unknown as YAMLMap).items as unknown as LightPair[]) : [];
   }
 
   /** The entries of the block map read before from content line index `first` up to `end`. */
@@ -613,13 +654,28 @@ class Reader {
     this.i = first;
     try {
       const node = this.block(this.content[first]!, ind);
-      if (!(node instanceof LightMap) || this.i !== end) throw new Error('a node template read differently the second time');
+      if (!(node instanceof LightMap) || this.i !== end) throw GIVE_UP;
       return node.items;
     } catch (e) {
-      throw e === GIVE_UP ? new Error('a node template read differently the second time') : e;
+      if (e !== GIVE_UP) throw e;
+      return this.fromLibrary(this.lineStart[this.content[first]!]! + ind);
     } finally {
       this.i = saved;
     }
+  }
+
+  /** The key of a `key: value` line starting at `p`, whose `:` is at `colon`: its value and where it ends. */
+  private key(p: number, end: number, colon: number): { value: unknown; end: number } {
+    const t = this.text;
+    const c = t.charCodeAt(p);
+    if (c === 34 || c === 39) {
+      const q = this.quoted(p, end) as unknown as LightScalar;
+      return { value: q.value, end: q.e };
+    }
+    let last = colon;
+    while (last > p && t.charCodeAt(last - 1) === 32) last--;
+    const v = resolvePlain(t.slice(p, last));
+    return { value: typeof v === 'string' ? intern(this.keys, v) : v, end: last };
   }
 
   /** A block map whose keys sit at indentation `ind`, starting at content line `this.i`. */
@@ -638,22 +694,8 @@ class Reader {
       const colon = this.keyEnd(line, p);
       if (colon < 0) throw GIVE_UP; // a non-entry among entries
       if (start < 0) start = p;
-      const c = t.charCodeAt(p);
-      let kv: unknown;
-      let ks = p;
-      let ke: number;
-      if (c === 34 || c === 39) {
-        const q = this.quoted(p, end) as unknown as LightScalar;
-        kv = q.value;
-        ke = q.e;
-      } else {
-        let last = colon;
-        while (last > p && t.charCodeAt(last - 1) === 32) last--;
-        kv = resolvePlain(t.slice(p, last));
-        if (typeof kv === 'string') kv = intern(this.keys, kv);
-        ks = p;
-        ke = last;
-      }
+      const ks = p;
+      const { value: kv, end: ke } = this.key(p, end, colon);
       // Duplicates make it give up (the library reports them); a set only for big maps.
       if (keys) {
         if (keys.has(kv)) throw GIVE_UP;
@@ -732,11 +774,13 @@ function hasKey(items: LightPair[], key: unknown): boolean {
 }
 
 /** The template as `yaml` nodes, or undefined when it is not in the simple subset. */
-export function parseFast(text: string): FastParse | undefined {
+export function parseFast(text: string, library?: () => { root: YamlNode | null }): FastParse | undefined {
   if (text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
   const lines = new LineCounter();
+  let whole: { root: YamlNode | null } | undefined;
+  const read = library ?? (() => (whole ??= { root: parseDocument(text, { uniqueKeys: false, strict: false }).contents as YamlNode | null }));
   try {
-    const reader = new Reader(text, lines);
+    const reader = new Reader(text, lines, read);
     return { root: reader.parse(), lines };
   } catch (e) {
     if (e === GIVE_UP) return undefined;

@@ -9,6 +9,8 @@ export interface YamlSource {
   lines: LineCounter;
   doc: Document;
   diagnostics: Diagnostic[];
+  /** Problems found after parsing: in a node template body read on demand (reported when the compile ends). */
+  late?: Diagnostic[];
 }
 
 /**
@@ -21,13 +23,27 @@ function quoteFlowKeys(text: string): string {
 
 export function parseYaml(path: string, text: string): YamlSource {
   // The plain subset (nearly every template) is read by our own linear reader; the library
-  // reads the rest and explains every error.
-  const fast = parseFast(text);
+  // reads the rest and explains every error. Node template bodies are read when first used: one
+  // outside the subset is then taken from the library's reading, whose problems come late.
+  let library: YamlSource | undefined;
+  const late: Diagnostic[] = [];
+  const fast = parseFast(text, () => {
+    if (!library) {
+      library = parseWithLibrary(path, text);
+      late.push(...library.diagnostics);
+    }
+    return library;
+  });
   if (fast) {
     const doc = new Document();
     doc.contents = fast.root as never;
-    return { path, root: fast.root, lines: fast.lines, doc, diagnostics: [] };
+    return { path, root: fast.root, lines: fast.lines, doc, diagnostics: [], late };
   }
+  return parseWithLibrary(path, text);
+}
+
+/** The `yaml` library's reading of a whole file (what the fast reader falls back to). */
+export function parseWithLibrary(path: string, text: string): YamlSource {
   const first = parseYamlOnce(path, text);
   if (first.diagnostics.some((d) => d.code === 'E_TOSCA_YAML') && /^\s*\{[^#\n]*\}\s*:\s/m.test(text)) {
     const second = parseYamlOnce(path, quoteFlowKeys(text));

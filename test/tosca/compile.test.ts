@@ -16,6 +16,22 @@ const one = (r: CompileResult, code: string) => {
 const V2 = 'tosca_definitions_version: tosca_2_0\n';
 
 describe('compiler: diagnostics for malformed input, at the right line', () => {
+  it('bad YAML inside a node template (read on demand) is reported where it is, and the others still compile', async () => {
+    const text = `${V2}service_template:\n  node_templates:\n    h:\n      type: kaidu:Host\n    a:\n      type: kaidu:Process\n      properties:\n        command: [ x,\n    b:\n      type: kaidu:Process\n      properties: { command: [ y ], nope: 1 }\n      requirements: [ { host: h } ]\n`;
+    const r = await compile({ 's.yaml': text });
+    const yaml = one(r, 'E_TOSCA_YAML');
+    expect(yaml.file).toBe('s.yaml');
+    expect(yaml.line).toBeGreaterThanOrEqual(9);
+    expect(yaml.line).toBeLessThanOrEqual(10);
+    // the other templates are still checked (all problems, not only the first)
+    expect(one(r, 'E_TOSCA_UNKNOWN_PROPERTY').line).toBe(12);
+    // an anchor and alias inside bodies: taken from the library's reading, no problem
+    const anchored = `${V2}service_template:\n  node_templates:\n    h:\n      type: kaidu:Host\n    a:\n      type: kaidu:Process\n      properties:\n        command: &cmd [ sleep, '1' ]\n      requirements: [ { host: h } ]\n    b:\n      type: kaidu:Process\n      properties:\n        command: *cmd\n      requirements: [ { host: h } ]\n`;
+    const ok = await compile({ 's.yaml': anchored });
+    expect(errors(ok)).toEqual([]);
+    expect(ok.service!.nodes.b!.properties.command).toEqual(['sleep', '1']);
+  });
+
   it('bad YAML', async () => {
     const d = one(await compile({ 's.yaml': `${V2}service_template:\n  node_templates: [\n` }), 'E_TOSCA_YAML');
     expect(d.file).toBe('s.yaml');
