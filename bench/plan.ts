@@ -10,7 +10,7 @@ import type { StateSnapshot } from '../src/state/model.js';
 import type { CompiledNode, CompiledService, SourceFile, SourceReader } from '../src/tosca/model.js';
 import { loadRepository, ServiceMemo } from '../src/repository/index.js';
 import { createCompileCache } from '../src/tosca/index.js';
-import { fsReader } from '../src/cli/fs-reader.js';
+import { fsReader, readOnce } from '../src/cli/fs-reader.js';
 import { best, gc, peakRssMiB, round, time } from './measure.js';
 import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
@@ -99,7 +99,8 @@ export async function benchPlan(): Promise<Record<string, unknown>> {
   for (let i = 0; i < 10_000; i++) {
     files.set(`services/s${i}.yaml`, `tosca_definitions_version: tosca_2_0\nservice_template:\n  node_templates:\n    host:\n      type: kaidu:Host\n      properties:\n        name: host-${i % 100}\n    app:\n      type: kaidu:Process\n      properties:\n        command: [sleep, "${i}"]\n      requirements:\n        - host: host\n`);
   }
-  const profiles = fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url)));
+  // read once, as the CLI and the agent do (`profilesReader`)
+  const profiles = readOnce(fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url))));
   const cache = createCompileCache();
   const memo = new ServiceMemo();
   const cold = await time(() => loadRepository(memoryReader(files), { profiles, cache, memo, revision: 'r0' }));

@@ -34,12 +34,15 @@ let profiles: SourceReader | undefined;
 
 /** The standard profiles that ship with Kaidu (`profiles/` of the package), read once. */
 export function profilesReader(): SourceReader {
-  if (profiles) return profiles;
-  const inner = fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url)));
+  profiles ??= readOnce(fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url))));
+  return profiles;
+}
+
+/** Files that do not change while the process runs (the shipped profiles): each read once, then kept. */
+export function readOnce(inner: SourceReader): SourceReader {
   const cache = new Map<string, Promise<SourceFile | undefined>>();
-  profiles = {
+  return {
     readFile: (path) => cache.get(path) ?? (cache.set(path, inner.readFile(path)), cache.get(path)!),
     listDir: (path) => inner.listDir(path),
   };
-  return profiles;
 }
