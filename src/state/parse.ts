@@ -1,5 +1,6 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../tosca/diagnostic.js';
+import { parseFast } from '../tosca/yaml-fast.js';
 import { NODE_STATUSES, STATE_SCHEMA, type NodeState, type NodeStatus, type PlainValue, type ServiceState } from './model.js';
 
 export interface ParsedState {
@@ -12,8 +13,11 @@ export interface ParsedState {
  * file, line and column, and no state: the caller must then refuse to overwrite it.
  */
 export function parseServiceState(text: string, file: string, expect?: { host?: string; service?: string }): ParsedState {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
+  // Our own linear reader for the plain YAML our writer produces; the library for anything else,
+  // and to explain errors (the fast reader gives up on them, duplicate keys included).
+  const fast = parseFast(text);
+  const lineCounter = fast?.lines ?? new LineCounter();
+  const doc = fast ? undefined : parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
   const diagnostics: Diagnostic[] = [];
   const at = (node: YamlNode | null | undefined, offset?: number) => {
     const pos = lineCounter.linePos(offset ?? node?.range?.[0] ?? 0);
@@ -22,12 +26,12 @@ export function parseServiceState(text: string, file: string, expect?: { host?: 
   const problem = (code: string, message: string, node?: YamlNode | null, hint?: string) =>
     diagnostics.push({ severity: 'error', code, message, file, ...at(node), hint });
 
-  for (const err of doc.errors) {
+  for (const err of doc?.errors ?? []) {
     const pos = lineCounter.linePos(err.pos[0]);
     diagnostics.push({ severity: 'error', code: 'E_STATE_YAML', message: err.message.split('\n')[0]!, file, line: pos.line, column: pos.col });
   }
   if (diagnostics.length > 0) return { diagnostics };
-  const root = doc.contents;
+  const root = fast ? fast.root : doc!.contents;
   if (!isMap(root)) {
     problem('E_STATE_SHAPE', 'a state file must be a map with schema, host, service, revision, updatedAt and nodes', root);
     return { diagnostics };

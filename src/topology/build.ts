@@ -110,11 +110,20 @@ function mergeHosts(sorted: readonly CompiledService[], diagnostics: Diagnostic[
   return hosts;
 }
 
+const templateLists = new WeakMap<CompiledService, CompiledNode[]>();
+
+/** A service's templates in order, listed once: walking a 100,000-key record costs tens of ms each time. */
+function templatesOf(svc: CompiledService): CompiledNode[] {
+  let list = templateLists.get(svc);
+  if (!list) templateLists.set(svc, (list = Object.values(svc.nodes)));
+  return list;
+}
+
 function hostsDeclaredIn(svc: CompiledService): DeclaredHost[] {
   let found = declaredHosts.get(svc);
   if (found) return found;
   found = [];
-  for (const node of Object.values(svc.nodes)) {
+  for (const node of templatesOf(svc)) {
     if (!isA(node, HOST_TYPE)) continue;
     const address = asString(node.properties.address);
     found.push({ name: asString(node.properties.name) ?? node.name, node: `${svc.name}/${node.name}`, labels: asStringMap(node.properties.labels), ...(address ? { address } : {}), source: node.source });
@@ -126,7 +135,8 @@ function hostsDeclaredIn(svc: CompiledService): DeclaredHost[] {
 /** 2. and 3. One service's instances placed on hosts, and the edges between them. */
 function placeService(svc: CompiledService, hosts: Record<string, HostInfo>, hostsKey: string): Fragment {
   const diagnostics: Diagnostic[] = [];
-  const nodes: Record<string, NodeInstance> = {};
+  const list: NodeInstance[] = [];
+  const byTemplate = new Map<string, NodeInstance[]>(); // template name → its instances
   const edges: TopologyEdge[] = [];
   const placement = new Map<string, string[]>(); // node → hosts chosen by policy (one per instance)
   const spread = new Set<string>();
@@ -173,33 +183,26 @@ function placeService(svc: CompiledService, hosts: Record<string, HostInfo>, hos
     return result;
   };
 
-  for (const node of Object.values(svc.nodes)) {
+  const templates = templatesOf(svc);
+  for (const node of templates) {
     const isHost = isA(node, HOST_TYPE);
     const placed = placeTemplate(node.name);
-    const instances = spread.has(node.name) ? (placed ?? []) : [placed?.[0]];
-    instances.forEach((host, index) => {
-      const id = spread.has(node.name) ? `${svc.name}/${node.name}#${index}` : `${svc.name}/${node.name}`;
-      nodes[id] = {
-        id,
-        service: svc.name,
-        name: node.name,
-        ...(spread.has(node.name) ? { index } : {}),
-        template: node,
-        ...(host ? { host } : {}),
-        isHost,
-      };
-    });
+    const spreadNode = spread.has(node.name);
+    const hostsOf = spreadNode ? (placed ?? []) : [placed?.[0]];
+    const instances = hostsOf.map((host, index) => instanceOf(spreadNode ? `${svc.name}/${node.name}#${index}` : `${svc.name}/${node.name}`, svc.name, node, isHost, host, spreadNode ? index : undefined));
+    byTemplate.set(node.name, instances);
+    for (const i of instances) list.push(i);
     if (!isHost && !placed) {
       diagnostics.push(diag('W_TOPOLOGY_UNPLACED', `node "${node.name}" is not placed on any kaidu:Host, so no agent will apply it`, node.source, 'warning', 'give it a host requirement or a kaidu:Placement policy'));
     }
   }
 
   // Edges between instances: a spread source reaches the target instance on its own host.
-  for (const node of Object.values(svc.nodes)) {
-    const sources = instancesOf(nodes, svc.name, node.name);
+  for (const node of templates) {
+    const sources = byTemplate.get(node.name) ?? [];
     for (const req of node.requirements) {
       if (!req.target) continue;
-      const targets = instancesOf(nodes, svc.name, req.target);
+      const targets = byTemplate.get(req.target) ?? [];
       if (targets.length === 0) continue;
       for (const source of sources) {
         const target = targets.find((t) => t.host === source.host) ?? targets[source.index ?? 0] ?? targets[0]!;
@@ -209,11 +212,19 @@ function placeService(svc: CompiledService, hosts: Record<string, HostInfo>, hos
   }
 
   // Requirements stay inside a service, so its cycles are its own.
-  const cycles = findCycles({ nodes, edges }).map((cycle) => {
-    const first = nodes[cycle[0]!]!;
-    return diag('E_TOPOLOGY_CYCLE', `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`, requirementSource(first.template, nodes[cycle[1] ?? cycle[0]!]!.name) ?? first.template.source, 'error', 'a node cannot (indirectly) need itself; remove one of these requirements');
+  const found = cyclesAmong(list.map((n) => n.id), edges);
+  const byId = found.length > 0 ? new Map(list.map((n) => [n.id, n])) : undefined;
+  const cycles = found.map((cycle) => {
+    const first = byId!.get(cycle[0]!)!;
+    return diag('E_TOPOLOGY_CYCLE', `dependency cycle: ${[...cycle, cycle[0]].join(' → ')}`, requirementSource(first.template, byId!.get(cycle[1] ?? cycle[0]!)!.name) ?? first.template.source, 'error', 'a node cannot (indirectly) need itself; remove one of these requirements');
   });
-  return { hostsKey, nodes: Object.values(nodes), edges, diagnostics, cycles };
+  return { hostsKey, nodes: list, edges, diagnostics, cycles };
+}
+
+/** Plain literals for each shape (no spread): 100,000 instances keep a compact layout. */
+function instanceOf(id: string, service: string, template: CompiledNode, isHost: boolean, host: string | undefined, index: number | undefined): NodeInstance {
+  if (index !== undefined) return host ? { id, service, name: template.name, index, template, host, isHost } : { id, service, name: template.name, index, template, isHost };
+  return host ? { id, service, name: template.name, template, host, isHost } : { id, service, name: template.name, template, isHost };
 }
 
 function requirementSource(node: CompiledNode, target: string): SourceLocation | undefined {
@@ -230,9 +241,13 @@ export function instancesOf(nodes: Record<string, NodeInstance>, service: string
 
 /** Elementary cycles found by depth-first search, each reported once (rotated to start at its smallest id). */
 export function findCycles(topology: Pick<Topology, 'nodes' | 'edges'>): string[][] {
+  return cyclesAmong(Object.keys(topology.nodes), topology.edges);
+}
+
+function cyclesAmong(ids: readonly string[], edges: readonly TopologyEdge[]): string[][] {
   const out = new Map<string, string[]>();
   const next = new Map<string, string[]>();
-  for (const e of topology.edges) (next.get(e.source) ?? next.set(e.source, []).get(e.source)!).push(e.target);
+  for (const e of edges) (next.get(e.source) ?? next.set(e.source, []).get(e.source)!).push(e.target);
   const state = new Map<string, 1 | 2>();
   const stack: string[] = [];
   const visit = (id: string) => {
@@ -249,7 +264,7 @@ export function findCycles(topology: Pick<Topology, 'nodes' | 'edges'>): string[
     stack.pop();
     state.set(id, 2);
   };
-  for (const id of Object.keys(topology.nodes)) if (!state.has(id)) visit(id);
+  for (const id of ids) if (!state.has(id)) visit(id);
   return [...out.values()];
 }
 

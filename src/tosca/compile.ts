@@ -67,6 +67,8 @@ class ServiceCompiler {
   private unit!: Unit;
   private readonly diagnostics: Diagnostic[] = [];
   private readonly nodes: Record<string, CompiledNode> = {};
+  /** The same, in order: listing a 100,000-key record costs more than keeping this. */
+  private readonly nodeList: CompiledNode[] = [];
   private inputs: Record<string, CompiledInput> = {};
   private readonly evaluating = new Set<string>();
 
@@ -126,7 +128,7 @@ class ServiceCompiler {
       this.compileNode(t, raw, relTemplates);
       releaseNode(t.node); // its YAML is not needed any more (read again if it is)
     }
-    for (const n of Object.values(this.nodes)) this.evaluateNode(n);
+    for (const n of this.nodeList) this.evaluateNode(n);
 
     const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');
     const service: CompiledService = {
@@ -372,6 +374,7 @@ class ServiceCompiler {
       : { name: t.name, type: tr.type, types: tr.types, metadata: parts.metadata, directives: parts.directives, properties, attributes: parts.attributes, capabilities: parts.capabilities, requirements: EMPTY_LIST as unknown as CompiledRequirement[], interfaces: parts.interfaces, artifacts: parts.artifacts, source: t.loc };
     if (field(t.node, 'node_filter')) this.report('warning', 'W_TOSCA_NODE_FILTER', `node filters are kept but not acted on (node "${t.name}")`, this.at(pairOf(t.node, 'node_filter')));
     this.nodes[t.name] = compiled;
+    this.nodeList.push(compiled);
     compiled.requirements = this.compileRequirements(t, tr.types, raw, relTemplates);
   }
 
