@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -7,10 +6,11 @@ import { hostName, register as registerInit } from '../../src/cli/commands/init.
 import { register as registerValidate } from '../../src/cli/commands/validate.js';
 import { parseSettings } from '../../src/repository/settings.js';
 import { runKaidu } from '../review/cli-run.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const FILES = ['kaidu.yaml', 'services/hello.yaml', '.github/workflows/kaidu.yml', 'package.json', '.gitignore', 'README.md'];
 
-const fresh = () => mkdtempSync(join(tmpdir(), 'kaidu-init-'));
+const fresh = () => tempDir('kaidu-init-');
 
 describe('kaidu init', () => {
   it('scaffolds a repository', async () => {

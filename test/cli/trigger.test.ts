@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { register as registerTrigger } from '../../src/cli/commands/trigger.js';
 import { runKaidu } from '../review/cli-run.js';
 import { startReceiver, type Received, type Receiver } from '../review/http-receiver.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const SECRET = 'it-is-a-secret';
 const AFTER = '1234567890abcdef1234567890abcdef12345678';
@@ -58,7 +59,7 @@ describe('kaidu trigger', () => {
   });
 
   it('defaults the commit to HEAD of the repository it runs in', async () => {
-    const repo = mkdtempSync(join(tmpdir(), 'kaidu-trig-'));
+    const repo = tempDir('kaidu-trig-');
     const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, ...gitEnv } }).toString().trim();
     git('init', '-q', '-b', 'main');
     writeFileSync(join(repo, 'kaidu.yaml'), 'branch: main\n');

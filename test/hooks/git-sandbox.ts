@@ -3,10 +3,11 @@
  * `kaidu` on the PATH that runs this checkout's CLI (bin/kaidu.js → dist/, built by `npm test`).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../support/temp-dir.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -37,7 +38,7 @@ export function cliIsBuilt(): boolean {
 }
 
 export function createSandbox(extraEnv: NodeJS.ProcessEnv = {}): Sandbox {
-  const root = mkdtempSync(join(tmpdir(), 'kaidu-hooks-'));
+  const root = tempDir('kaidu-hooks-');
   const bin = join(root, 'bin');
   mkdirSync(bin);
   const calls = join(root, 'kaidu-calls.log');

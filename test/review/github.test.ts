@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { GitHubReview } from '../../src/review/github.js';
 import { publishPlan } from '../../src/review/publish.js';
 import { runKaidu } from './cli-run.js';
 import { action, brokenPlan, makePlan, smallPlan } from './plan-fixtures.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const API = 'https://api.github.com';
 const TOKEN = 'ghs_SeCrEtToKeN0123456789';
@@ -54,7 +54,7 @@ function statusReply(body: { state: string; description?: string; context?: stri
 const ghEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: 'acme/web', ...extra });
 
 function planFile(plan = smallPlan()): string {
-  const dir = mkdtempSync(join(tmpdir(), 'kaidu-pr-'));
+  const dir = tempDir('kaidu-pr-');
   const file = join(dir, 'plan.json');
   writeFileSync(file, renderJson(plan));
   return file;
@@ -186,7 +186,7 @@ describe('GitHub pull request comment', () => {
   });
 
   it('reads the pull request, head commit and run link from the Actions environment', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kaidu-event-'));
+    const dir = tempDir('kaidu-event-');
     const eventPath = join(dir, 'event.json');
     writeFileSync(eventPath, JSON.stringify({ action: 'synchronize', number: 34, pull_request: { number: 34, html_url: 'https://github.com/acme/web/pull/34', head: { sha: SHA, ref: 'feature' }, base: { sha: 'f'.repeat(40) } } }));
     let status: { target_url?: string } | undefined;

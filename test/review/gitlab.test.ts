@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { GitLabReview } from '../../src/review/gitlab.js';
 import { publishPlan } from '../../src/review/publish.js';
 import { runKaidu } from './cli-run.js';
 import { brokenPlan, smallPlan } from './plan-fixtures.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const API = 'https://gitlab.example.com';
 const TOKEN = 'glpat-SeCrEt0123456789';
@@ -58,7 +58,7 @@ describe('GitLab merge request note', () => {
       .reply(201, (_u: string, b: { body: string }) => note(50, b.body))
       .post(`/projects/group%2Fsub%2Fweb/statuses/${SHA}`, (b: Record<string, unknown>) => ((status = b), true))
       .reply(201, (_u: string, b: { state: string }) => statusReply(b));
-    const dir = mkdtempSync(join(tmpdir(), 'kaidu-gl-'));
+    const dir = tempDir('kaidu-gl-');
     writeFileSync(join(dir, 'plan.json'), renderJson(brokenPlan()));
     const env = { GITLAB_TOKEN: TOKEN, CI_MERGE_REQUEST_PROJECT_URL: 'https://gitlab.example.com/group/sub/web' };
     const run = await runKaidu(
@@ -98,7 +98,7 @@ describe('GitLab merge request note', () => {
 
   it('reads project, merge request and API from GitLab CI variables; 401 is a clear error', async () => {
     nock('https://gitlab.example.com/api/v4').get('/projects/42/merge_requests/9/notes').query(true).reply(401, { message: '401 Unauthorized' });
-    const dir = mkdtempSync(join(tmpdir(), 'kaidu-gl-'));
+    const dir = tempDir('kaidu-gl-');
     writeFileSync(join(dir, 'plan.json'), renderJson(smallPlan()));
     const env = { GITLAB_CI: 'true', GITLAB_TOKEN: TOKEN, CI_PROJECT_ID: '42', CI_MERGE_REQUEST_IID: '9', CI_API_V4_URL: 'https://gitlab.example.com/api/v4', CI_COMMIT_SHA: SHA };
     const run = await runKaidu(['pr-comment', '--plan-file', join(dir, 'plan.json')], [registerPrComment], { env });

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,12 +7,13 @@ import { registerNotify } from '../../src/cli/commands/trigger.js';
 import { notifyAgents } from '../../src/review/notify.js';
 import { runKaidu } from './cli-run.js';
 import { startReceiver, type Receiver } from './http-receiver.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const env = { ...process.env, GIT_AUTHOR_NAME: 'Dev', GIT_AUTHOR_EMAIL: 'd@example.com', GIT_COMMITTER_NAME: 'Dev', GIT_COMMITTER_EMAIL: 'd@example.com', GIT_CONFIG_NOSYSTEM: '1' };
 
 /** A bare hub holding one commit with `kaidu.yaml`; returns its path and the commit. */
 function hubWith(kaiduYaml: string): { hub: string; sha: string } {
-  const root = mkdtempSync(join(tmpdir(), 'kaidu-notify-'));
+  const root = tempDir('kaidu-notify-');
   const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env }).toString().trim();
   git(root, 'init', '-q', '-b', 'main', 'work');
   writeFileSync(join(root, 'work', 'kaidu.yaml'), kaiduYaml);

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseServiceState, serializeServiceState, writeFileAtomic, type ServiceState } from '../../src/state/index.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const sample: ServiceState = {
   schema: 'kaidu/state/v1',
@@ -58,7 +58,7 @@ describe('state files', () => {
   });
 
   it('writes atomically, leaving no temp file', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'kaidu-state-'));
+    const dir = tempDir('kaidu-state-');
     const path = join(dir, 'state', 'host-a', 'web.yaml');
     await writeFileAtomic(path, 'one\n');
     await writeFileAtomic(path, 'two\n');
