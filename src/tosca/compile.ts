@@ -292,33 +292,24 @@ class ServiceCompiler {
   private readonly capabilityDefaults = new Map<string, CompiledCapability>();
 
   private defaultCapability(nodeType: string, name: string, ct: { type: string; types: string[] }, node: YamlNode | null, unit: Unit, t: RawTemplate): CompiledCapability {
-    const key = `${nodeType}\0${name}`;
-    let made = this.capabilityDefaults.get(key);
-    if (!made) {
+    return sharedPerType(this.capabilityDefaults, `${nodeType}\0${name}`, () => {
       const properties = this.assignProperties(this.checker.definitions('capability', ct.type, 'properties'), undefined, `capability "${name}" of node "${t.name}"`, t.loc);
       for (const [k, v] of entries(field(node, 'properties'))) properties[k] = this.value(v, unit);
       const attributes = this.assignProperties(this.checker.definitions('capability', ct.type, 'attributes'), undefined, `capability "${name}"`, t.loc, this.unit, true);
-      made = { ...ct, properties, attributes };
-      // Calls (`$get_property: [SELF, ..]`) are evaluated per node: those are not shared.
-      if (containsCall(properties) || containsCall(attributes)) return made;
-      made = deepFreeze(made);
-      this.capabilityDefaults.set(key, made);
-    }
-    return made;
+      return { ...ct, properties, attributes };
+    });
   }
 
   /** A relationship with nothing assigned is its type's defaults: made once per type, shared frozen. */
   private readonly relationshipDefaults = new Map<string, CompiledRelationship>();
 
   private defaultRelationship(tt: { type: string; types: string[] }, requirement: string, loc: SourceLocation): CompiledRelationship {
-    let made = this.relationshipDefaults.get(tt.type);
-    if (!made) {
-      made = { ...tt, properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), undefined, `relationship of requirement "${requirement}"`, loc), attributes: {}, interfaces: {} };
-      if (containsCall(made.properties)) return made;
-      made = deepFreeze(made);
-      this.relationshipDefaults.set(tt.type, made);
-    }
-    return made;
+    return sharedPerType(this.relationshipDefaults, tt.type, () => ({
+      ...tt,
+      properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), undefined, `relationship of requirement "${requirement}"`, loc),
+      attributes: {},
+      interfaces: {},
+    }));
   }
 
   private compileNode(t: RawTemplate, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): void {
@@ -385,7 +376,7 @@ class ServiceCompiler {
     if (!untouched) return made;
     const known = this.capabilityRecords.get(nodeType);
     if (known) return known;
-    for (const [name, cap] of Object.entries(made)) if (this.capabilityDefaults.get(`${nodeType}\0${name}`) !== cap) return made;
+    for (const cap of Object.values(made)) if (!Object.isFrozen(cap)) return made; // one holds a call: made for this node
     const shared = Object.freeze(made);
     this.capabilityRecords.set(nodeType, shared);
     return shared;
@@ -551,15 +542,7 @@ class ServiceCompiler {
 
   private compileInterfaces(types: string[], assigned: YamlNode | null | undefined, t: RawTemplate): Record<string, CompiledInterface> {
     if (assigned !== undefined && assigned !== null) return this.makeInterfaces(types, assigned, t);
-    const key = types[0] ?? '';
-    let made = this.interfaceDefaults.get(key);
-    if (!made) {
-      made = this.makeInterfaces(types, assigned, t);
-      if (containsCall(made as unknown as Value)) return made;
-      made = deepFreeze(made);
-      this.interfaceDefaults.set(key, made);
-    }
-    return made;
+    return sharedPerType(this.interfaceDefaults, types[0] ?? '', () => this.makeInterfaces(types, assigned, t));
   }
 
   private makeInterfaces(types: string[], assigned: YamlNode | null | undefined, t: RawTemplate): Record<string, CompiledInterface> {
@@ -604,15 +587,7 @@ class ServiceCompiler {
   /** Artifacts of a node type when the template assigns none: shared frozen, as interfaces are. */
   private compileArtifacts(types: string[], assigned: YamlNode | null | undefined): Record<string, CompiledArtifact> {
     if (assigned !== undefined && assigned !== null) return this.makeArtifacts(types, assigned);
-    const key = types[0] ?? '';
-    let made = this.artifactDefaults.get(key);
-    if (!made) {
-      made = this.makeArtifacts(types, assigned);
-      if (containsCall(made as unknown as Value)) return made;
-      made = deepFreeze(made);
-      this.artifactDefaults.set(key, made);
-    }
-    return made;
+    return sharedPerType(this.artifactDefaults, types[0] ?? '', () => this.makeArtifacts(types, assigned));
   }
 
   private makeArtifacts(types: string[], assigned: YamlNode | null | undefined): Record<string, CompiledArtifact> {
@@ -796,6 +771,19 @@ function isEmptyRecord(r: object): boolean {
   return true;
 }
 
+/**
+ * What is the same for every template of a type (defaults nothing overrides): made once and shared,
+ * frozen. A value holding a call (`$get_property: [SELF, ..]`) is evaluated per node: not shared.
+ */
+function sharedPerType<T extends object>(cache: Map<string, T>, key: string, make: () => T): T {
+  const known = cache.get(key);
+  if (known) return known;
+  const made = make();
+  if (containsCall(made as unknown as Value)) return made;
+  cache.set(key, deepFreeze(made));
+  return made;
+}
+
 function evaluateIn(values: Record<string, Value>, evaluate: (v: Value) => Value): void {
   for (const k in values) if (containsCall(values[k]!)) values[k] = evaluate(values[k]!);
 }
@@ -819,12 +807,6 @@ function copyValue(v: Value): Value {
   const out: Record<string, Value> = {};
   for (const k of Object.keys(v)) out[k] = copyValue((v as Record<string, Value>)[k]!);
   return out as Value;
-}
-
-function copyValues(r: Record<string, Value>): Record<string, Value> {
-  const out: Record<string, Value> = {};
-  for (const k of Object.keys(r)) out[k] = copyValue(r[k]!);
-  return out;
 }
 
 function walk(v: Value, path: Value[]): Value {
