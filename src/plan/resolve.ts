@@ -5,6 +5,7 @@ import { edgesFrom, instancesOf } from '../topology/build.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
 import { hostOfNode } from '../topology/lookup.js';
 import { evaluateStandard } from '../tosca/functions-standard.js';
+import { containsCall } from '../tosca/values.js';
 import { KNOWN_AFTER_APPLY } from './model.js';
 
 export function stateKey(instance: Pick<NodeInstance, 'name' | 'index'>): string {
@@ -150,15 +151,6 @@ function hasCalls(properties: Record<string, Value>): boolean {
     callsIn.set(properties, found);
   }
   return found;
-}
-
-function containsCall(v: Value): boolean {
-  if (isFunctionCall(v)) return true;
-  if (Array.isArray(v)) return v.some(containsCall);
-  if (v && typeof v === 'object') {
-    for (const k in v) if (containsCall((v as Record<string, Value>)[k]!)) return true;
-  }
-  return false;
 }
 
 /** Resolves what can be resolved inside a value that as a whole is not yet known. */
