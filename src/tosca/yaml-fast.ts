@@ -8,8 +8,10 @@
  * Anything outside the subset (anchors, tags, block scalars, multi-line scalars or flow
  * collections, complex keys, duplicate keys, several documents, odd indentation) makes it give up
  * (`undefined`), and the caller parses with the `yaml` library, which reports errors precisely.
+ * Given the library's reading as a fallback, node template bodies are only skimmed and read on
+ * demand: one outside the subset is then taken from the library (see `Reader.lazyBlock`).
  */
-import { isMap, isScalar, isSeq, LineCounter, Pair, parseDocument, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, Pair, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
 
 /** Thrown inside the reader only, caught at its entry: "not the simple subset". */
 class NotSimple {}
@@ -115,7 +117,7 @@ class LazyMap {
   }
 
   get items(): LightPair[] {
-    return (this.cached ??= this.reader.reread(this.first, this.ind, this.end));
+    return (this.cached ??= this.reader.reread(this.first, this.ind, this.end, this.s));
   }
 
   set items(items: LightPair[]) {
@@ -196,8 +198,8 @@ class Reader {
   private readonly lineStart: Int32Array;
   private readonly contentStart: Int32Array;
   private readonly lineEnd: Int32Array;
-  /** `contentStart` as first read (reading compact entries moves it), for reading a node template again. */
-  private readonly firstContent: Int32Array;
+  /** `contentStart` as first read (reading compact entries moves it), for reading node templates on demand. */
+  private readonly firstContent: Int32Array | undefined;
   /** Content lines only (not blank, not comments), in order. */
   private readonly content: Int32Array;
   private contentCount = 0;
@@ -211,8 +213,11 @@ class Reader {
   constructor(
     private readonly text: string,
     readonly lines: LineCounter,
-    /** The library's reading of the whole text, for bodies outside the subset (made once, when first needed). */
-    private readonly library: () => { root: YamlNode | null },
+    /**
+     * The library's reading of the whole text, for bodies outside the subset (made once, when
+     * first needed). Given, node template bodies are read on demand; without it, at once.
+     */
+    private readonly library?: () => { root: YamlNode | null },
   ) {
     const t = text;
     const n = t.length;
@@ -252,11 +257,7 @@ class Reader {
     }
     // The line counter's binary search reads any array-like: it shares ours.
     (lines as unknown as { lineStarts: ArrayLike<number> }).lineStarts = this.lineStart;
-    this.firstContent = this.contentStart.slice();
-  }
-
-  private plainValue(from: number, to: number): unknown {
-    return resolvePlain(this.text.slice(from, to));
+    this.firstContent = library ? this.contentStart.slice() : undefined;
   }
 
   private indent(line: number): number {
@@ -422,7 +423,7 @@ class Reader {
       if (ch === 9) throw GIVE_UP;
       if (ch !== 32) last = q + 1;
     }
-    return scalar(this.plainValue(p, last), p, last);
+    return scalar(resolvePlain(t.slice(p, last)), p, last);
   }
 
   /**
@@ -541,7 +542,7 @@ class Reader {
         if (ch !== 32) last = k + 1;
       }
       if (last === q) throw GIVE_UP; // an empty entry (`[a, , b]`): the library says what is wrong
-      return { node: scalar(this.plainValue(q, last), q, last), next: k };
+      return { node: scalar(resolvePlain(t.slice(q, last)), q, last), next: k };
     };
     if (t.charCodeAt(p) === 91) {
       const items: YamlNode[] = [];
@@ -637,18 +638,18 @@ class Reader {
           for (const pair of (n as YAMLMap).items) index(pair.value);
         } else if (isSeq(n)) for (const i of (n as YAMLSeq).items) index(i);
       };
-      index(this.library().root);
+      index(this.library!().root);
     }
     const found = this.libraryMaps.get(offset);
     return found ? ((found as unknown as YAMLMap).items as unknown as LightPair[]) : [];
   }
 
-  /** The entries of the block map read before from content line index `first` up to `end`. */
-  reread(first: number, ind: number, end: number): LightPair[] {
+  /** The entries of the block map skimmed before, from content line index `first` up to `end`; it starts at `offset`. */
+  reread(first: number, ind: number, end: number, offset: number): LightPair[] {
     // Compact entries (`- key: v`) moved their line's start while being read: put it back.
     for (let k = first; k < end; k++) {
       const line = this.content[k]!;
-      this.contentStart[line] = this.firstContent[line]!;
+      this.contentStart[line] = this.firstContent![line]!;
     }
     const saved = this.i;
     this.i = first;
@@ -658,7 +659,7 @@ class Reader {
       return node.items;
     } catch (e) {
       if (e !== GIVE_UP) throw e;
-      return this.fromLibrary(this.lineStart[this.content[first]!]! + ind);
+      return this.fromLibrary(offset);
     } finally {
       this.i = saved;
     }
@@ -715,7 +716,7 @@ class Reader {
         this.i++;
         const next = this.i < this.contentCount ? this.content[this.i] : undefined;
         const ni = next === undefined ? -1 : this.indent(next);
-        if (next !== undefined && ni > ind) value = lazyValues ? this.lazyBlock(next, ni) : this.block(next, ni, kv === 'node_templates');
+        if (next !== undefined && ni > ind) value = lazyValues ? this.lazyBlock(next, ni) : this.block(next, ni, kv === 'node_templates' && this.library !== undefined);
         else if (next !== undefined && ni === ind && t.charCodeAt(this.contentStart[next]!) === 45 && this.isDash(this.contentStart[next]!, this.lineEnd[next]!)) value = this.seq(ind);
         else value = scalar(null, end, end);
       }
@@ -777,10 +778,8 @@ function hasKey(items: LightPair[], key: unknown): boolean {
 export function parseFast(text: string, library?: () => { root: YamlNode | null }): FastParse | undefined {
   if (text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
   const lines = new LineCounter();
-  let whole: { root: YamlNode | null } | undefined;
-  const read = library ?? (() => (whole ??= { root: parseDocument(text, { uniqueKeys: false, strict: false }).contents as YamlNode | null }));
   try {
-    const reader = new Reader(text, lines, read);
+    const reader = new Reader(text, lines, library);
     return { root: reader.parse(), lines };
   } catch (e) {
     if (e === GIVE_UP) return undefined;
