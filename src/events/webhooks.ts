@@ -160,6 +160,16 @@ const HOOKS: readonly HookSpec[] = [
 
 type Parsed = { ok: true; value: Record<string, unknown> } | { ok: false; error: string };
 
+/**
+ * Media types a push payload may come in: JSON (`application/json`, `application/*+json`), or a
+ * form (GitHub's `payload=<json>`). No content type at all is taken as JSON (`curl` without `-H`).
+ * Anything else (text/plain, XML, multipart, octet-stream) is not a push payload, signed or not.
+ */
+function acceptedMediaType(contentType: string | undefined): boolean {
+  const mediaType = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+  return mediaType === '' || mediaType === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(mediaType) || mediaType === 'application/x-www-form-urlencoded';
+}
+
 /** The JSON payload in a raw body: plain JSON, or GitHub's form encoding (`payload=<json>`). */
 function parsePayload(contentType: string | undefined, raw: Buffer, allowEmpty: boolean): Parsed {
   let text = raw.toString('utf8');
@@ -241,6 +251,12 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
         preValidation: async (req, reply) => {
           const raw = rawBody(req.body);
           if (spec.signature && !spec.signature(raw, secret!, req)) return unauthorized(req, reply);
+          // Checked once the sender is known to hold the secret, before anything reads the body.
+          const contentType = header(req, 'content-type');
+          if (!acceptedMediaType(contentType)) {
+            log?.warn({ provider, contentType }, 'webhook refused: unsupported content type');
+            return fail(reply, 415, 'E_WEBHOOK_PAYLOAD', `unsupported content type "${contentType}": send application/json${spec.signature ? ' (or a form with a "payload" field)' : ''}`);
+          }
           const kind = spec.eventHeader ? header(req, spec.eventHeader) : undefined;
           // A missing kind falls through to the header schema, which names it.
           if (kind !== undefined && kind !== spec.pushEvent) {
@@ -248,7 +264,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
             log?.debug({ provider, event: kind }, 'webhook event ignored');
             return reply.code(202).send({ accepted: false, reason: 'event', event: kind });
           }
-          const parsed = parsePayload(header(req, 'content-type'), raw, provider === 'generic');
+          const parsed = parsePayload(contentType, raw, provider === 'generic');
           if (!parsed.ok) return fail(reply, 400, 'E_WEBHOOK_PAYLOAD', parsed.error);
           req.body = parsed.value;
           return undefined;

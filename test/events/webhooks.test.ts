@@ -260,6 +260,47 @@ describe('POST /hooks/generic', () => {
   });
 });
 
+describe('content types', () => {
+  const OTHER = ['text/plain', 'text/plain; charset=utf-8', 'application/xml', 'multipart/form-data; boundary=x', 'application/octet-stream', 'application/jsonp', 'text/json'];
+
+  /** A request to `route` carrying `body` with `contentType`, authenticated as the route wants (or with a wrong credential). */
+  function request(route: 'github' | 'gitlab' | 'gitea' | 'generic', body: string, contentType: string, good = true) {
+    const secret = good ? SECRET : 'wrong';
+    const auth: Record<string, Record<string, string>> = {
+      github: { 'x-github-event': 'push', 'x-hub-signature-256': signGithub(body, secret) },
+      gitlab: { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': secret },
+      gitea: { 'x-gitea-event': 'push', 'x-gitea-signature': createHmac('sha256', secret).update(body).digest('hex') },
+      generic: { authorization: `Bearer ${secret}` },
+    };
+    return { method: 'POST' as const, url: `/hooks/${route}`, payload: body, headers: { 'content-type': contentType, ...auth[route]! } };
+  }
+
+  for (const route of ['github', 'gitlab', 'gitea', 'generic'] as const) {
+    it(`${route}: a signed body of any other type is refused with 415 and starts nothing; JSON still passes`, async () => {
+      const { app, events } = await start();
+      for (const type of OTHER) {
+        const res = await app.inject(request(route, PUSH, type));
+        expect(res.statusCode, type).toBe(415);
+        expect(res.json()).toMatchObject({ code: 'E_WEBHOOK_PAYLOAD' });
+        expect(res.json().error).toMatch(/unsupported content type/);
+      }
+      // Credentials still come first: a stranger learns nothing about what the route accepts.
+      expect((await app.inject(request(route, PUSH, 'text/plain', false))).statusCode).toBe(401);
+      expect(events).toHaveLength(0);
+      expect((await app.inject(request(route, PUSH, 'application/json; charset=utf-8'))).statusCode).toBe(202);
+      expect((await app.inject(request(route, PUSH, 'application/vnd.kaidu+json'))).statusCode).toBe(202);
+      expect(events).toHaveLength(2);
+    });
+  }
+
+  it('GitHub form encoding with payload= is still accepted', async () => {
+    const { app, events } = await start();
+    const form = `payload=${encodeURIComponent(PUSH)}`;
+    expect((await app.inject(request('github', form, 'application/x-www-form-urlencoded'))).statusCode).toBe(202);
+    expect(events).toHaveLength(1);
+  });
+});
+
 describe('providers without a secret', () => {
   it('are refused (404) even with a valid-looking signature, and nothing is accepted unsigned', async () => {
     const { app, events } = await start({ secrets: { generic: SECRET } });
