@@ -19,13 +19,14 @@ export class Journal {
 
   /** Replace the journal with these service states (null: the service has no nodes left). */
   async write(states: Record<string, ServiceState | null>, revision: string): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    // Private: resolved properties and injected environment can hold what a template keeps secret.
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
     for (const [service, st] of Object.entries(states)) {
       const file = join(this.dir, `${service}.yaml`);
-      if (st) await writeFileAtomic(file, serializeServiceState(st));
-      else await writeFileAtomic(file, '# removed\n');
+      if (st) await writeFileAtomic(file, serializeServiceState(st), 0o600);
+      else await writeFileAtomic(file, '# removed\n', 0o600);
     }
-    await writeFileAtomic(join(this.dir, 'PENDING'), `${revision}\n`);
+    await writeFileAtomic(join(this.dir, 'PENDING'), `${revision}\n`, 0o600);
   }
 
   /** The journaled states, when a pass did not finish pushing them. */

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { Logger } from 'pino';
@@ -7,6 +7,7 @@ import { KaiduError } from '../errors/kaidu-error.js';
 import type { SourceFile, SourceReader } from '../tosca/model.js';
 import { basicAuthHeader, resolveCredentials, type GitAuth } from './auth.js';
 import { gitError } from './errors.js';
+import { splitUrlCredentials } from './remote-url.js';
 import { compareAndSwapRef } from './local-ref.js';
 import { parseTrailers, withTrailers } from './trailers.js';
 import { TreeCache } from './tree.js';
@@ -85,10 +86,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * so an agent can start while the hub is down.
  */
 export async function openHub(opts: HubOptions): Promise<Hub> {
-  const creds = await resolveCredentials(opts.auth);
-  const secrets = creds ? [creds.password, basicAuthHeader(creds).slice('Basic '.length)] : [];
-  const cache = {};
   const remote = isUrl(opts.url);
+  // Credentials written into the URL stay in memory: the mirror's config, logs and errors get the bare URL.
+  const { url, credentials: inUrl } = remote ? splitUrlCredentials(opts.url) : { url: opts.url, credentials: undefined };
+  const creds = (await resolveCredentials(opts.auth)) ?? inUrl;
+  const secrets = creds ? [creds.password, ...(creds.password ? [] : [creds.username]), basicAuthHeader(creds).slice('Basic '.length)].filter((s) => s.length >= 4) : [];
+  const cache = {};
   const log = opts.logger;
   const http = httpClient(opts.idleTimeoutMs ?? 30_000);
   const headers: Record<string, string> = creds ? { authorization: basicAuthHeader(creds) } : {};
@@ -107,9 +110,11 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
       if (tracking && !(await git.resolveRef({ fs, gitdir, ref: `refs/heads/${opts.branch}` }).catch(() => undefined))) {
         await git.writeRef({ fs, gitdir, ref: `refs/heads/${opts.branch}`, value: tracking, force: true });
       }
-      // The URL never carries the token (onAuth / header supply it), so the config holds no secret.
-      await git.setConfig({ fs, gitdir, path: 'remote.origin.url', value: opts.url });
+      // The URL never carries the token (onAuth / header supply it), so the config holds no secret;
+      // a mirror written by an older Kaidu may hold one: the URL is replaced and the file made private.
+      await git.setConfig({ fs, gitdir, path: 'remote.origin.url', value: url });
       await git.setConfig({ fs, gitdir, path: 'remote.origin.fetch', value: `+refs/heads/${opts.branch}:refs/remotes/origin/${opts.branch}` });
+      await chmod(join(gitdir, 'config'), 0o600);
     } catch (err) {
       throw new KaiduError('E_IO', `cannot create the hub mirror in ${gitdir}: ${(err as Error).message}`, { cause: err });
     }
@@ -122,7 +127,7 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
   }
   const trees = new TreeCache(gitdir, cache);
   const branchRef = opts.branch === 'HEAD' ? 'HEAD' : `refs/heads/${opts.branch}`;
-  const pushTarget: PushTarget = { http, url: opts.url, headers };
+  const pushTarget: PushTarget = { http, url, headers };
 
   const peel = async (oid: string): Promise<string> => {
     for (let depth = 0; depth < 5; depth++) {
@@ -166,7 +171,7 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
     if (!remote) return readTip();
     const started = Date.now();
     try {
-      const res = await git.fetch({ fs, http, gitdir, remote: 'origin', url: opts.url, ref: opts.branch, singleBranch: true, tags: false, cache, headers, ...(onAuth ? { onAuth } : {}) });
+      const res = await git.fetch({ fs, http, gitdir, remote: 'origin', url, ref: opts.branch, singleBranch: true, tags: false, cache, headers, ...(onAuth ? { onAuth } : {}) });
       const oid = res.fetchHead ?? undefined;
       if (!oid) return readTip();
       // Our mirror's branch is the hub's branch: later fetches announce it as a "have".
