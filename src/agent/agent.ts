@@ -12,8 +12,11 @@ import { serializeServiceState, stateFilePath } from '../state/serialize.js';
 import type { NodeStatus, ServiceState, StateSnapshot } from '../state/model.js';
 import { createCompileCache, type CompileCache } from '../tosca/index.js';
 import type { SourceReader } from '../tosca/model.js';
+import type { Diagnostic } from '../tosca/diagnostic.js';
+import { RetryTimer, type BackoffOptions } from './backoff.js';
 import { Journal } from './journal.js';
 import { AgentMetrics } from './metrics.js';
+import { describeDamage, rebuildServiceState, type StateRepair } from './state-repair.js';
 
 export interface AgentOptions {
   /** Hub: a smart-HTTP URL, or a local path opened directly as a git directory. */
@@ -32,7 +35,12 @@ export interface AgentOptions {
   concurrency?: number;
   actionTimeoutMs?: number;
   metrics?: AgentMetrics;
+  /** Delays before a pass the hub interrupted runs again (capped exponential, jittered). */
+  retry?: BackoffOptions;
 }
+
+/** At most this many template diagnostics are carried in `/status`. */
+const MAX_STATUS_DIAGNOSTICS = 50;
 
 export interface AgentStatus {
   host: string;
@@ -43,7 +51,22 @@ export interface AgentStatus {
   seen: string | null;
   ready: boolean;
   hubReachable: boolean;
-  lastPass: { at: string; result: string; durationMs: number; error?: string } | null;
+  lastPass: {
+    at: string;
+    result: string;
+    durationMs: number;
+    error?: string;
+    /** Services left alone because their templates have errors (the pass is `failed`). */
+    skippedServices?: string[];
+    /** The errors found in the templates and state files at the revision planned. */
+    diagnostics?: Diagnostic[];
+    /** This host's damaged state files the pass rebuilt. */
+    repairs?: StateRepair[];
+  } | null;
+  /** A pass the hub interrupted waits to run again: how many retries since it last answered. */
+  hubRetry: { attempts: number; scheduled: boolean } | null;
+  /** The last damaged state files of this host that were rebuilt (newest last). */
+  stateRepairs: StateRepair[];
   pendingPush: boolean;
   nodes: { service: string; node: string; type: string; status: NodeStatus; attributes: Record<string, unknown>; error?: string }[];
 }
@@ -71,6 +94,17 @@ export class Agent {
   private hubReachable = false;
   private ready = false;
   private lastPass: AgentStatus['lastPass'] = null;
+  private readonly retry: RetryTimer;
+  /** The journal and what runs were taken over (the first pass that reached the hub did it). */
+  private recovered = false;
+  /** A catch-up pass (start, sync) was asked for and has not planned yet: a retry keeps it forced. */
+  private forceNext = false;
+  /** The running pass failed talking to the hub (fetch or push): it is retried with backoff. */
+  private hubFailed = false;
+  /** What the last compile found: services skipped, and every error. */
+  private problems: { skipped: string[]; diagnostics: Diagnostic[] } = { skipped: [], diagnostics: [] };
+  private repairs: StateRepair[] = [];
+  private readonly stateRepairs: StateRepair[] = [];
   private readonly exits: ExitEvent[] = [];
   private readonly abort = new AbortController();
   private readonly log: Logger;
@@ -81,6 +115,7 @@ export class Agent {
     this.journal = new Journal(opts.dataDir);
     this.log = opts.logger.child({ host: opts.host });
     this.queue = new PassQueue((event, coalesced) => this.pass(event, coalesced), { logger: this.log });
+    this.retry = new RetryTimer(opts.retry);
   }
 
   /** Clone or fetch, recover the journal, re-adopt what runs, then one catch-up pass. */
@@ -104,7 +139,9 @@ export class Agent {
   /** SIGTERM: finish the current action, push what was done, stop. Managed processes keep running. */
   async stop(): Promise<void> {
     this.abort.abort();
+    this.retry.cancel();
     await this.queue.close();
+    this.retry.cancel();
   }
 
   status(): AgentStatus {
@@ -122,6 +159,8 @@ export class Agent {
       ready: this.ready,
       hubReachable: this.hubReachable,
       lastPass: this.lastPass,
+      hubRetry: this.retry.attempts > 0 || this.retry.armed ? { attempts: this.retry.attempts, scheduled: this.retry.armed } : null,
+      stateRepairs: [...this.stateRepairs],
       pendingPush: this.pendingPush,
       nodes,
     };
@@ -143,38 +182,76 @@ export class Agent {
     if (coalesced > 0) this.metrics.coalesced.inc(coalesced);
     let result = 'skipped';
     let error: string | undefined;
+    if (event.source === 'start' || event.source === 'sync') this.forceNext = true;
+    this.hubFailed = false;
+    this.repairs = [];
     try {
       result = await this.runPass(event);
+      // Templates that did not compile leave their services behind: this host is not where the tip says.
+      if (this.problems.skipped.length > 0 && result !== 'error') {
+        result = 'failed';
+        this.log.error({ services: this.problems.skipped, diagnostics: this.problems.diagnostics.slice(0, 10) }, 'services left alone: their templates have errors');
+      }
+      this.retry.succeeded();
     } catch (err) {
       result = 'error';
       error = isKaiduError(err) ? err.message : (err as Error).message;
       this.log.error({ err: error, code: isKaiduError(err) ? err.code : undefined, event: event.source }, 'pass failed');
+      if (this.hubFailed) this.scheduleRetry(event);
     } finally {
       end();
       this.metrics.passes.inc({ result });
-      this.lastPass = { at: new Date().toISOString(), result, durationMs: Date.now() - started, ...(error ? { error } : {}) };
+      const failedTemplates = result === 'failed' && this.problems.skipped.length > 0;
+      this.lastPass = {
+        at: new Date().toISOString(),
+        result,
+        durationMs: Date.now() - started,
+        ...(error ? { error } : {}),
+        ...(failedTemplates ? { skippedServices: this.problems.skipped } : {}),
+        ...(this.problems.diagnostics.length > 0 ? { diagnostics: this.problems.diagnostics } : {}),
+        ...(this.repairs.length > 0 ? { repairs: this.repairs } : {}),
+      };
       this.updateNodeGauge();
-      if (event.source === 'start') this.ready = result !== 'error' || this.lastTip !== undefined;
+      // Readiness follows the last pass: ready once a pass reached the hub and finished, not before, not while it fails.
+      this.ready = result !== 'error';
       // after the state is pushed, so no event waits for it
       if (this.opts.reclaimMemory && reclaimAfterPass()) this.log.debug({ heapUsed: process.memoryUsage().heapUsed }, 'memory reclaimed after the pass');
     }
   }
 
-  private async runPass(event: RepoEvent): Promise<string> {
-    let tip: string;
+  /** The hub did not answer (or kept refusing the push): run the interrupted pass again later. */
+  private scheduleRetry(event: RepoEvent): void {
+    const delay = this.retry.schedule(() => {
+      this.metrics.hubRetries.inc();
+      this.trigger({ source: 'retry', receivedAt: new Date().toISOString(), detail: { after: event.source, attempt: this.retry.attempts } });
+    });
+    if (delay !== undefined) this.log.warn({ inMs: delay, attempt: this.retry.attempts, interrupted: event.source }, 'the hub did not answer: the pass runs again after a delay');
+  }
+
+  /** A fetch or push: a failure here is the hub's, retried with backoff. */
+  private async atHub<T>(work: () => Promise<T>): Promise<T> {
     try {
-      tip = await this.hub.fetch();
+      const value = await work();
       this.hubReachable = true;
+      return value;
     } catch (err) {
       this.hubReachable = false;
+      this.hubFailed = true;
       throw err;
     }
+  }
 
-    if (event.source === 'start') await this.recover(tip);
+  private async runPass(event: RepoEvent): Promise<string> {
+    const tip = await this.atHub(() => this.hub.fetch());
+
+    if (!this.recovered) {
+      await this.recover(tip);
+      this.recovered = true;
+    }
     if (this.pendingPush) await this.pushLocal(this.appliedRevision ?? tip, 'record state that was not pushed yet');
     if (this.exits.length > 0) await this.recordExits(tip);
 
-    const force = event.source === 'start' || event.source === 'sync';
+    const force = this.forceNext;
     if (!force && tip === this.lastTip) return 'unchanged';
     if (!force && this.lastTip && !(await this.relevant(this.lastTip, tip))) {
       this.lastTip = tip;
@@ -184,18 +261,25 @@ export class Agent {
     const reader = this.hub.reader(tip);
     const repo = await loadRepository(reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, revision: tip, ...(await this.changesSinceLoad(tip)) });
     this.stateDir = repo.settings.stateDir;
-    for (const d of repo.diagnostics.filter((x) => x.severity === 'error')) this.log.warn({ diagnostic: d }, 'template problem');
+    const errors = repo.diagnostics.filter((x) => x.severity === 'error');
+    for (const d of errors.slice(0, MAX_STATUS_DIAGNOSTICS)) this.log.error({ diagnostic: d }, 'template problem');
+    this.problems = { skipped: [...repo.failedServices], diagnostics: errors.slice(0, MAX_STATUS_DIAGNOSTICS) };
+    this.metrics.skippedServices.set(repo.failedServices.length);
+    await this.repairOwnState(repo, tip);
     const snapshot: StateSnapshot = { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) };
+    // This host's damaged files were rebuilt above: only other hosts' stay frozen.
+    const { [this.opts.host]: _mine, ...frozen } = repo.state.frozen;
     const thePlan = makePlan(repo.topology, snapshot, {
       revision: tip,
       host: this.opts.host,
       fileIds: repo.fileIds,
       diagnostics: repo.diagnostics,
       failedServices: repo.failedServices,
-    frozen: repo.state.frozen,
+      frozen,
     });
     this.dependsOnHosts = remoteHosts(thePlan, this.opts.host);
     this.lastTip = tip;
+    this.forceNext = false;
     const hostPlan = thePlan.hosts[0]!;
     const work = hostPlan.summary.create + hostPlan.summary.update + hostPlan.summary.delete + hostPlan.summary.wait;
     if (work === 0) {
@@ -235,6 +319,51 @@ export class Agent {
     const failed = applied.results.filter((r) => r.outcome === 'failed').length;
     await this.pushLocal(tip, `apply ${tip.slice(0, 12)}: ${s.create} created, ${s.update} updated, ${s.delete} deleted${s.wait ? `, ${s.wait} waiting` : ''}${failed ? `, ${failed} FAILED` : ''}`, applied.states);
     return applied.ok ? 'applied' : 'failed';
+  }
+
+  /**
+   * This host's state files that cannot be read are rebuilt from what runs (each node inspected
+   * through its delegate) and committed with a message naming the damage, before anything is
+   * planned: otherwise the service would be frozen, its later changes never applied.
+   */
+  private async repairOwnState(repo: Awaited<ReturnType<typeof loadRepository>>, tip: string): Promise<void> {
+    const damaged = repo.state.frozen[this.opts.host] ?? [];
+    if (damaged.length === 0) return;
+    const rebuilt: Record<string, ServiceState> = {};
+    const repairs: StateRepair[] = [];
+    const snapshot: StateSnapshot = { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) };
+    for (const service of damaged) {
+      const file = stateFilePath(this.stateDir, this.opts.host, service);
+      const error = describeDamage(file, repo.state.diagnostics);
+      const st = await rebuildServiceState({
+        host: this.opts.host,
+        service,
+        revision: tip,
+        topology: repo.topology,
+        snapshot,
+        ...(this.local[service] ? { known: this.local[service] } : {}),
+        delegates: this.opts.delegates,
+        runner: this.opts.runner,
+        dataDir: this.opts.dataDir,
+        logger: this.log,
+        signal: this.abort.signal,
+        onExit: this.onExit,
+      });
+      rebuilt[service] = st;
+      const repair: StateRepair = { file, service, error, at: new Date().toISOString(), nodes: Object.keys(st.nodes).length };
+      repairs.push(repair);
+      this.metrics.stateRepairs.inc({ service });
+      this.log.error({ file, damage: error, nodes: repair.nodes }, 'this host\'s state file is damaged: rebuilt from what runs');
+    }
+    for (const [service, st] of Object.entries(rebuilt)) this.local[service] = st;
+    this.repairs.push(...repairs);
+    this.stateRepairs.push(...repairs);
+    this.stateRepairs.splice(0, Math.max(0, this.stateRepairs.length - 20));
+    // Journaled first: a push that fails now is retried with the repaired files, not lost.
+    await this.journal.write(rebuilt, tip);
+    this.pendingPush = true;
+    const what = repairs.map((r) => `${r.file} (${r.error})`).join('; ');
+    await this.pushLocal(tip, `rebuild damaged state from what runs: ${what}`, rebuilt);
   }
 
   /** On start: unpushed state from a crash is taken over, then what runs is re-adopted. */
@@ -312,7 +441,7 @@ export class Agent {
     for (const [service, st] of Object.entries(states)) {
       files[stateFilePath(this.stateDir, this.opts.host, service)] = st ? serializeServiceState({ ...st, host: this.opts.host, service }) : null;
     }
-    const res = await this.hub.commitAndPush(
+    const res = await this.atHub(() => this.hub.commitAndPush(
       {
         files,
         message: `kaidu(${this.opts.host}): ${summary}`,
@@ -320,7 +449,7 @@ export class Agent {
         trailers: { 'Kaidu-Host': this.opts.host, 'Kaidu-Revision': revision },
       },
       { maxRetries: 8 },
-    );
+    ));
     if (res.retries > 0) this.metrics.pushRetries.inc(res.retries);
     this.pendingPush = false;
     await this.journal.clear();
@@ -345,8 +474,20 @@ export class Agent {
       if (!p.startsWith(prefix)) return true; // templates, settings, profiles, artifacts
       const host = p.slice(prefix.length).split('/')[0]!;
       if (host !== this.opts.host && this.dependsOnHosts.has(host)) return true;
+      if (host === this.opts.host && !(await this.isOwnWrite(to, p))) return true;
     }
     return false;
+  }
+
+  /** Is this file of our own host what this agent last wrote? Anyone else's edit (or damage) is news. */
+  private async isOwnWrite(commit: string, path: string): Promise<boolean> {
+    const name = path.slice(`${this.stateDir}/${this.opts.host}/`.length);
+    if (name.includes('/') || !name.endsWith('.yaml')) return true; // not a state file: nothing to keep
+    const service = name.slice(0, -'.yaml'.length);
+    const mine = this.local[service];
+    const blob = await this.hub.readBlob(commit, path);
+    if (!mine || !blob) return !mine && !blob;
+    return Buffer.from(blob).toString('utf8') === serializeServiceState({ ...mine, host: this.opts.host, service });
   }
 
   private updateNodeGauge(): void {

@@ -22,7 +22,7 @@ export async function buildHttpApi(opts: HttpApiOptions): Promise<FastifyInstanc
 
   app.get('/readyz', async (_req, reply) => {
     const s = agent.status();
-    if (!s.ready) return reply.code(503).send({ ready: false, reason: 'catch-up pass not finished' });
+    if (!s.ready) return reply.code(503).send({ ready: false, reason: s.lastPass ? `the last pass failed: ${s.lastPass.error ?? s.lastPass.result}` : 'catch-up pass not finished' });
     return { ready: true, hubReachable: s.hubReachable };
   });
 

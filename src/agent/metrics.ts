@@ -15,6 +15,9 @@ export class AgentMetrics {
   readonly coalesced = new Counter({ name: 'kaidu_events_coalesced_total', help: 'Events folded into a pass already queued', registers: [this.registry] });
   readonly pushRetries = new Counter({ name: 'kaidu_push_retries_total', help: 'State pushes retried after a rejected push', registers: [this.registry] });
   readonly actions = new Counter({ name: 'kaidu_actions_total', help: 'Actions applied, by kind and outcome', labelNames: ['kind', 'outcome'] as const, registers: [this.registry] });
+  readonly hubRetries = new Counter({ name: 'kaidu_hub_retries_total', help: 'Passes run again after the hub could not be reached or kept refusing a push', registers: [this.registry] });
+  readonly stateRepairs = new Counter({ name: 'kaidu_state_repairs_total', help: "This host's damaged state files rebuilt from what runs", labelNames: ['service'] as const, registers: [this.registry] });
+  readonly skippedServices = new Gauge({ name: 'kaidu_skipped_services', help: 'Services the last plan left alone because their templates have errors', registers: [this.registry] });
   readonly nodes = new Gauge({ name: 'kaidu_nodes', help: 'Nodes on this host, by status', labelNames: ['status'] as const, registers: [this.registry] });
 
   constructor(withDefaults = true) {

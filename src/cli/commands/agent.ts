@@ -25,6 +25,15 @@ interface AgentFlags {
   gitTokenFile?: string;
   watch: boolean;
   logLevel?: string;
+  retryBaseMs?: string;
+  retryMaxMs?: string;
+}
+
+function milliseconds(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new KaiduError('E_USAGE', `${flag} expects a whole number of milliseconds, got "${value}"`);
+  return n;
 }
 
 async function secretFrom(file: string | undefined, what: string): Promise<string | undefined> {
@@ -59,9 +68,12 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--git-token-file <file>', 'file holding the git token')
     .option('--no-watch', 'do not watch a local hub for changes')
     .option('--log-level <level>', 'trace, debug, info, warn, error')
+    .option('--retry-base-ms <ms>', 'first delay before a pass the hub interrupted runs again (doubles each time)', '1000')
+    .option('--retry-max-ms <ms>', 'longest delay between those retries', '300000')
     .action(async (flags: AgentFlags) => {
       tuneHeapForAgent();
       const listen = parseListen(flags.listen);
+      const retry = { baseMs: milliseconds(flags.retryBaseMs, '--retry-base-ms')!, maxMs: milliseconds(flags.retryMaxMs, '--retry-max-ms')! };
       const logger = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}), name: `kaidu-agent` });
       const dataDir = resolve(ctx.cwd, flags.dataDir ?? join(ctx.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'kaidu', flags.host));
       const secret = await secretFrom(flags.webhookSecretFile, 'webhook secret');
@@ -80,6 +92,7 @@ export function register(program: Command, ctx: CommandContext): void {
         runner: runtime.runner,
         logger,
         reclaimMemory: true,
+        retry,
         ...(flags.gitTokenEnv || flags.gitTokenFile ? { gitAuth: { ...(flags.gitTokenEnv ? { tokenEnv: flags.gitTokenEnv } : {}), ...(flags.gitTokenFile ? { tokenFile: flags.gitTokenFile } : {}) } } : {}),
       });
       const app = await buildHttpApi({
