@@ -32,7 +32,7 @@ export function httpStatusError(status: number, statusMessage: string | undefine
   if (status === 404) return new KaiduError('E_GIT_NOT_FOUND', `${what}: no such repository on the hub (${text})`);
   if (status >= 500) {
     return new KaiduError('E_GIT_UNREACHABLE', `${what}: the hub is not available (${text})`, {
-      hint: 'the agent keeps its state and retries with the next event',
+      hint: 'the agent keeps its state and retries with backoff until the hub answers',
     });
   }
   return new KaiduError('E_GIT', `${what}: the hub answered ${text}`);
@@ -57,7 +57,7 @@ export function gitError(err: unknown, what: string, secrets: readonly string[] 
   if (netCode && NETWORK_CODES.has(netCode)) {
     return new KaiduError('E_GIT_UNREACHABLE', `${what}: the hub cannot be reached (${netCode})`, {
       ...opts,
-      hint: 'check that the hub URL is right and the server is up; the agent retries with the next event',
+      hint: 'check that the hub URL is right and the server is up; the agent retries with backoff until the hub answers',
     });
   }
   if (/request timed out|socket hang up|fetch failed|ECONNREFUSED|ECONNRESET/i.test(msg)) {

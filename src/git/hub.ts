@@ -326,7 +326,7 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
         }
         if (attempt >= maxRetries) {
           throw new KaiduError('E_GIT_PUSH_REJECTED', `the hub rejected the push ${attempt + 1} times: the branch ${opts.branch} kept moving`, {
-            hint: 'the change is kept and pushed again with the next event',
+            hint: 'the agent keeps the change (in its journal) and pushes it again after a backoff delay',
             details: { attempts: attempt + 1 },
           });
         }
