@@ -329,7 +329,8 @@ export class Agent {
   private async repairOwnState(repo: Awaited<ReturnType<typeof loadRepository>>, tip: string): Promise<void> {
     const damaged = repo.state.frozen[this.opts.host] ?? [];
     if (damaged.length === 0) return;
-    const rebuilt: Record<string, ServiceState> = {};
+    // A service with nothing found or known on this host: its file is removed, as apply does.
+    const rebuilt: Record<string, ServiceState | null> = {};
     const repairs: StateRepair[] = [];
     const snapshot: StateSnapshot = { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) };
     for (const service of damaged) {
@@ -349,13 +350,16 @@ export class Agent {
         signal: this.abort.signal,
         onExit: this.onExit,
       });
-      rebuilt[service] = st;
+      rebuilt[service] = Object.keys(st.nodes).length > 0 ? st : null;
       const repair: StateRepair = { file, service, error, at: new Date().toISOString(), nodes: Object.keys(st.nodes).length };
       repairs.push(repair);
       this.metrics.stateRepairs.inc({ service });
       this.log.error({ file, damage: error, nodes: repair.nodes }, 'this host\'s state file is damaged: rebuilt from what runs');
     }
-    for (const [service, st] of Object.entries(rebuilt)) this.local[service] = st;
+    for (const [service, st] of Object.entries(rebuilt)) {
+      if (st) this.local[service] = st;
+      else delete this.local[service];
+    }
     this.repairs.push(...repairs);
     this.stateRepairs.push(...repairs);
     this.stateRepairs.splice(0, Math.max(0, this.stateRepairs.length - 20));
