@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { applyPlan, type DelegateSelector } from '../apply/index.js';
 import type { CommandRunner, ExitEvent } from '../delegates/types.js';
@@ -16,7 +17,7 @@ import type { Diagnostic } from '../tosca/diagnostic.js';
 import { RetryTimer, type BackoffOptions } from './backoff.js';
 import { Journal } from './journal.js';
 import { AgentMetrics } from './metrics.js';
-import { describeDamage, rebuildServiceState, type StateRepair } from './state-repair.js';
+import { repairDamagedServices, type StateRepair } from './state-repair.js';
 
 export interface AgentOptions {
   /** Hub: a smart-HTTP URL, or a local path opened directly as a git directory. */
@@ -105,6 +106,8 @@ export class Agent {
   private problems: { skipped: string[]; diagnostics: Diagnostic[] } = { skipped: [], diagnostics: [] };
   private repairs: StateRepair[] = [];
   private readonly stateRepairs: StateRepair[] = [];
+  /** Per state file of this host, hashes of the last texts this agent pushed ('-': it removed the file). */
+  private readonly written = new Map<string, string[]>();
   private readonly exits: ExitEvent[] = [];
   private readonly abort = new AbortController();
   private readonly log: Logger;
@@ -329,32 +332,25 @@ export class Agent {
   private async repairOwnState(repo: Awaited<ReturnType<typeof loadRepository>>, tip: string): Promise<void> {
     const damaged = repo.state.frozen[this.opts.host] ?? [];
     if (damaged.length === 0) return;
-    // A service with nothing found or known on this host: its file is removed, as apply does.
-    const rebuilt: Record<string, ServiceState | null> = {};
-    const repairs: StateRepair[] = [];
-    const snapshot: StateSnapshot = { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) };
-    for (const service of damaged) {
-      const file = stateFilePath(this.stateDir, this.opts.host, service);
-      const error = describeDamage(file, repo.state.diagnostics);
-      const st = await rebuildServiceState({
-        host: this.opts.host,
-        service,
-        revision: tip,
-        topology: repo.topology,
-        snapshot,
-        ...(this.local[service] ? { known: this.local[service] } : {}),
-        delegates: this.opts.delegates,
-        runner: this.opts.runner,
-        dataDir: this.opts.dataDir,
-        logger: this.log,
-        signal: this.abort.signal,
-        onExit: this.onExit,
-      });
-      rebuilt[service] = Object.keys(st.nodes).length > 0 ? st : null;
-      const repair: StateRepair = { file, service, error, at: new Date().toISOString(), nodes: Object.keys(st.nodes).length };
-      repairs.push(repair);
-      this.metrics.stateRepairs.inc({ service });
-      this.log.error({ file, damage: error, nodes: repair.nodes }, 'this host\'s state file is damaged: rebuilt from what runs');
+    const { rebuilt, repairs } = await repairDamagedServices({
+      host: this.opts.host,
+      services: damaged,
+      fileOf: (service) => stateFilePath(this.stateDir, this.opts.host, service),
+      diagnostics: repo.state.diagnostics,
+      known: this.local,
+      revision: tip,
+      topology: repo.topology,
+      snapshot: { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) },
+      delegates: this.opts.delegates,
+      runner: this.opts.runner,
+      dataDir: this.opts.dataDir,
+      logger: this.log,
+      signal: this.abort.signal,
+      onExit: this.onExit,
+    });
+    for (const r of repairs) {
+      this.metrics.stateRepairs.inc({ service: r.service });
+      this.log.error({ file: r.file, damage: r.error, nodes: r.nodes }, "this host's state file is damaged: rebuilt from what runs");
     }
     for (const [service, st] of Object.entries(rebuilt)) {
       if (st) this.local[service] = st;
@@ -366,8 +362,7 @@ export class Agent {
     // Journaled first: a push that fails now is retried with the repaired files, not lost.
     await this.journal.write(rebuilt, tip);
     this.pendingPush = true;
-    const what = repairs.map((r) => `${r.file} (${r.error})`).join('; ');
-    await this.pushLocal(tip, `rebuild damaged state from what runs: ${what}`, rebuilt);
+    await this.pushLocal(tip, `rebuild damaged state from what runs: ${repairs.map((r) => `${r.file} (${r.error})`).join('; ')}`, rebuilt);
   }
 
   /** On start: unpushed state from a crash is taken over, then what runs is re-adopted. */
@@ -443,7 +438,12 @@ export class Agent {
   private async pushLocal(revision: string, summary: string, states: Record<string, ServiceState | null> = this.local): Promise<void> {
     const files: Record<string, string | null> = {};
     for (const [service, st] of Object.entries(states)) {
-      files[stateFilePath(this.stateDir, this.opts.host, service)] = st ? serializeServiceState({ ...st, host: this.opts.host, service }) : null;
+      const path = stateFilePath(this.stateDir, this.opts.host, service);
+      files[path] = st ? serializeServiceState({ ...st, host: this.opts.host, service }) : null;
+      // Remembered before the push: its webhook may arrive before the push call returns.
+      const seen = this.written.get(path) ?? [];
+      seen.push(textHash(files[path]));
+      this.written.set(path, seen.slice(-16));
     }
     const res = await this.atHub(() => this.hub.commitAndPush(
       {
@@ -483,15 +483,16 @@ export class Agent {
     return false;
   }
 
-  /** Is this file of our own host what this agent last wrote? Anyone else's edit (or damage) is news. */
+  /**
+   * Is this file of our own host, as of `commit`, one this agent wrote? (Compared with the texts it
+   * pushed, not with its state now: `commit` may be older than its last write.) Anyone else's edit,
+   * or damage, is news.
+   */
   private async isOwnWrite(commit: string, path: string): Promise<boolean> {
     const name = path.slice(`${this.stateDir}/${this.opts.host}/`.length);
     if (name.includes('/') || !name.endsWith('.yaml')) return true; // not a state file: nothing to keep
-    const service = name.slice(0, -'.yaml'.length);
-    const mine = this.local[service];
     const blob = await this.hub.readBlob(commit, path);
-    if (!mine || !blob) return !mine && !blob;
-    return Buffer.from(blob).toString('utf8') === serializeServiceState({ ...mine, host: this.opts.host, service });
+    return this.written.get(path)?.includes(textHash(blob ? Buffer.from(blob).toString('utf8') : null)) ?? false;
   }
 
   private updateNodeGauge(): void {
@@ -500,6 +501,10 @@ export class Agent {
     this.metrics.nodes.reset();
     for (const [status, n] of counts) this.metrics.nodes.set({ status }, n);
   }
+}
+
+function textHash(text: string | null): string {
+  return text === null ? '-' : createHash('sha256').update(text).digest('hex');
 }
 
 function splitId(id: string): [string, string] {

@@ -128,3 +128,25 @@ export async function rebuildServiceState(o: RepairOptions): Promise<ServiceStat
   }
   return { schema: STATE_SCHEMA, host: o.host, service: o.service, revision: o.revision, updatedAt: now().toISOString(), nodes };
 }
+
+/**
+ * Every damaged file of this host rebuilt: the new states (null: nothing found or known, the file
+ * is removed as apply removes an emptied service) and one report per file.
+ */
+export async function repairDamagedServices(
+  o: Omit<RepairOptions, 'service' | 'known'> & { services: readonly string[]; fileOf: (service: string) => string; diagnostics: readonly Diagnostic[]; known: Readonly<Record<string, ServiceState>> },
+): Promise<{ rebuilt: Record<string, ServiceState | null>; repairs: StateRepair[] }> {
+  const now = o.now ?? (() => new Date());
+  const rebuilt: Record<string, ServiceState | null> = {};
+  const repairs: StateRepair[] = [];
+  const { services, fileOf, diagnostics, known: knownStates, ...common } = o;
+  for (const service of services) {
+    const file = fileOf(service);
+    const known = knownStates[service];
+    const st = await rebuildServiceState({ ...common, service, ...(known ? { known } : {}) });
+    const nodes = Object.keys(st.nodes).length;
+    rebuilt[service] = nodes > 0 ? st : null;
+    repairs.push({ file, service, error: describeDamage(file, diagnostics), at: now().toISOString(), nodes });
+  }
+  return { rebuilt, repairs };
+}
