@@ -2,7 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ContainerDelegate, DistroboxDelegate, NspawnDelegate, PodDelegate, RecordingRunner, VirtualMachineDelegate, workloadName } from '../../src/delegates/index.js';
+import { createServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { profilesReader } from '../../src/cli/fs-reader.js';
+import { ContainerDelegate, DistroboxDelegate, NspawnDelegate, PodDelegate, RecordingRunner, SystemCommandRunner, VirtualMachineDelegate, parseReadiness, probeOnce, waitReady, workloadName } from '../../src/delegates/index.js';
+import { compileService } from '../../src/tosca/index.js';
+import type { PlainValue } from '../../src/state/model.js';
+import { memoryReader } from '../support/memory-reader.js';
 import { context, desired, stateOf } from '../support/delegate-context.js';
 
 let dir: string;
@@ -166,5 +172,75 @@ describe('runtime command sequences (more, pinned)', () => {
     await d.update(context(dir, desired('kaidu:VirtualMachine', { ...props, cloud_init: null, disk_size: null, vcpus: 4 }, { name: 'db' }), { runner, previous: stateOf('kaidu:VirtualMachine', props, r.attributes) }));
     expect(runner.lines).toEqual(['virsh destroy db-vm', 'virsh undefine db-vm', `virsh define ${run}/db-vm.xml`, 'virsh start db-vm', 'virsh dominfo db-vm', 'virsh domifaddr db-vm']);
     expect(await readFile(join(run, 'db-vm.xml'), 'utf8')).toContain('<vcpu>4</vcpu>');
+  });
+});
+
+describe('readiness probes and the profile', () => {
+  it('the profile types readiness, pull policy, init, stop timeout and accelerator; the values reach the delegate in seconds', async () => {
+    const service = `tosca_definitions_version: tosca_2_0
+service_template:
+  node_templates:
+    h: { type: kaidu:Host }
+    web:
+      type: kaidu:Container
+      properties: { image: a:1, pull_policy: never, init: true, stop_timeout: 3 s, readiness: { tcp: 8080, timeout: 2 m } }
+      requirements: [ { host: h } ]
+    vm:
+      type: kaidu:VirtualMachine
+      properties: { disk: /x.qcow2, accelerator: tcg }
+      requirements: [ { host: h } ]
+`;
+    const r = await compileService('services/s.yaml', memoryReader({ 'services/s.yaml': service }), { profiles: profilesReader() });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const web = r.service!.nodes.web!.properties;
+    expect(web).toMatchObject({ pull_policy: 'never', init: true, stop_timeout: 3, readiness: { tcp: '8080', timeout: 120 } });
+    expect(parseReadiness(web.readiness as PlainValue, 'svc/web')).toEqual({ tcp: { host: '127.0.0.1', port: 8080 }, timeoutS: 120 });
+    expect(r.service!.nodes.vm!.properties.accelerator).toBe('tcg');
+    const dflt = await compileService('services/s.yaml', memoryReader({ 'services/s.yaml': service.replace(/properties: \{ image: a:1.*\}/, 'properties: { image: a:1 }') }), { profiles: profilesReader() });
+    expect(dflt.service!.nodes.web!.properties).toMatchObject({ pull_policy: 'missing', init: false, stop_timeout: 10 });
+  });
+
+  it('parses one probe kind and refuses the rest with the node named', () => {
+    expect(parseReadiness(undefined, 'n')).toBeUndefined();
+    expect(parseReadiness({ http: 'http://127.0.0.1:1/x' }, 'n')).toEqual({ http: 'http://127.0.0.1:1/x', timeoutS: 60 });
+    expect(parseReadiness({ tcp: 'db.local:5432', timeout: 5 }, 'n')).toEqual({ tcp: { host: 'db.local', port: 5432 }, timeoutS: 5 });
+    expect(parseReadiness({ command: ['redis-cli', 'ping'] }, 'n')).toEqual({ command: ['redis-cli', 'ping'], timeoutS: 60 });
+    expect(() => parseReadiness({ tcp: 80, http: 'http://x' }, 'svc/n')).toThrow(/svc\/n: readiness gives tcp and http: give one probe/);
+    expect(() => parseReadiness({ tcp: 70000 }, 'n')).toThrow(/not a port/);
+    expect(() => parseReadiness({ http: 'ftp://x' }, 'n')).toThrow(/not an http/);
+    expect(() => parseReadiness({ command: [] }, 'n')).toThrow(/non-empty list/);
+    expect(() => parseReadiness({ tcp: 80, timeout: -1 }, 'n')).toThrow(/positive number of seconds/);
+  });
+
+  it('probes real sockets, a real HTTP server and real commands; waits for a late listener; times out with the last failure', async () => {
+    const signal = new AbortController().signal;
+    const env = { runner: new SystemCommandRunner(), signal };
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/ok' ? 200 : 503;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      expect(await probeOnce({ tcp: { host: '127.0.0.1', port }, timeoutS: 1 }, env)).toBeUndefined();
+      expect(await probeOnce({ http: `http://127.0.0.1:${port}/ok`, timeoutS: 1 }, env)).toBeUndefined();
+      expect(await probeOnce({ http: `http://127.0.0.1:${port}/down`, timeoutS: 1 }, env)).toBe(`http://127.0.0.1:${port}/down answered 503`);
+      expect(await probeOnce({ command: ['true'], timeoutS: 1 }, env)).toBeUndefined();
+      expect(await probeOnce({ command: ['sh', '-c', 'echo nope >&2; exit 4'], timeoutS: 1 }, env)).toBe('sh -c echo nope >&2; exit 4 exited with 4: nope');
+      // The wrapper decides where a command runs (a container's exec).
+      expect(await probeOnce({ command: ['x'], timeoutS: 1 }, { ...env, wrapCommand: (a) => ['echo', ...a] })).toBeUndefined();
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    // Nothing listens on the closed port: refused, and after the timeout the action fails with that reason.
+    await expect(waitReady({ tcp: { host: '127.0.0.1', port }, timeoutS: 0.3 }, env, 'svc/web')).rejects.toMatchObject({ code: 'E_DELEGATE_TIMEOUT', message: expect.stringContaining('ECONNREFUSED') });
+    // A listener that comes later is waited for.
+    const late = createNetServer();
+    const waiting = waitReady({ tcp: { host: '127.0.0.1', port }, timeoutS: 60 }, env, 'svc/web');
+    await new Promise<void>((r) => late.listen(port, '127.0.0.1', r));
+    await waiting;
+    await new Promise((r) => late.close(r));
+    // What died will never be ready: no waiting out the timeout.
+    await expect(waitReady({ tcp: { host: '127.0.0.1', port }, timeoutS: 600 }, env, 'svc/web', async () => 'the container is exited')).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('will not be: the container is exited') });
   });
 });
