@@ -104,7 +104,7 @@ export class ContainerDelegate implements Delegate {
     const existing = await this.look(ctx.runner, cli, name);
     if (existing) {
       if (existing.node !== ctx.node.id) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: a container named ${name} already exists and was not made by Kaidu for this node${existing.node ? ` (it belongs to ${existing.node})` : ''}; remove it or set container_name`);
-      await this.remove(ctx, cli, name, ctx.node.properties);
+      await this.remove(ctx, cli, name, before ?? ctx.node.properties);
     }
     const run = await runChecked(ctx.runner, { argv, signal: ctx.signal, timeoutMs: PULL_TIMEOUT_MS });
     if (readiness) {
@@ -191,8 +191,14 @@ export class PodDelegate implements Delegate {
     const p = ctx.node.properties;
     if (this.cli(p) === 'docker') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: pods need podman (docker has no pods)`);
     const name = this.nameOf(ctx);
-    // A leftover of an interrupted create is replaced, never duplicated.
-    await this.remove(ctx.runner, name);
+    // A leftover of this node (an interrupted create) is replaced, never duplicated; a pod with
+    // the name that Kaidu did not make for this node is not ours to remove.
+    const label = await runUnlessAbsent(ctx.runner, { argv: ['podman', 'pod', 'inspect', '--format', '{{index .Labels "kaidu.node"}}', name] }, (e) => saysAbsent('podman', 'pod', name, e));
+    if (label) {
+      const owner = label.stdout.trim().replace(/^<no value>$/, '');
+      if (owner !== ctx.node.id) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: a pod named ${name} already exists and was not made by Kaidu for this node${owner ? ` (it belongs to ${owner})` : ''}; remove it or set pod_name`);
+      await this.remove(ctx.runner, name);
+    }
     const argv = ['podman', 'pod', 'create', '--name', name, '--label', `kaidu.node=${ctx.node.id}`];
     for (const port of list(p.ports)) argv.push('-p', port);
     const r = await runChecked(ctx.runner, { argv });

@@ -54,18 +54,26 @@ describe('command sequences (pinned)', () => {
   });
 
   it('pod: create with published ports, start, delete', async () => {
-    const runner = new RecordingRunner().on('podman pod create', { stdout: 'pod99\n' }).on('podman pod inspect', { stdout: 'pod99 Running\n' });
+    let looked = 0;
+    const runner = new RecordingRunner()
+      .on((a) => a[2] === 'inspect' && looked++ === 0, { exitCode: 125, stderr: 'Error: inspecting object: no such pod kaidu-svc-shop' })
+      .on('podman pod create', { stdout: 'pod99\n' })
+      .on('podman pod inspect', { stdout: 'pod99 Running\n' });
     const d = new PodDelegate();
     const node = desired('kaidu:Pod', { runtime: 'podman', ports: ['8080:80'] }, { name: 'shop' });
     expect(await d.create(context(dir, node, { runner }))).toEqual({ attributes: { pod_id: 'pod99', pod_name: 'kaidu-svc-shop' }, status: 'running' });
     await d.delete(context(dir, node, { runner }));
     expect(runner.lines).toEqual([
-      'podman pod rm -f -t 10 kaidu-svc-shop',
+      'podman pod inspect --format {{index .Labels "kaidu.node"}} kaidu-svc-shop',
       'podman pod create --name kaidu-svc-shop --label kaidu.node=svc/shop -p 8080:80',
       'podman pod start kaidu-svc-shop',
       'podman pod inspect --format {{.Id}} {{.State}} kaidu-svc-shop',
       'podman pod rm -f -t 10 kaidu-svc-shop',
     ]);
+    // A pod with the name that is someone else's is left alone.
+    const foreign = new RecordingRunner().on('podman pod inspect', { stdout: 'svc/other\n' });
+    await expect(d.create(context(dir, node, { runner: foreign }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('(it belongs to svc/other)') });
+    expect(foreign.lines.some((l) => l.includes(' rm '))).toBe(false);
   });
 
   it('distrobox: create with init and packages, list, remove', async () => {
