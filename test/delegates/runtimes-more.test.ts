@@ -34,7 +34,8 @@ describe('runtime command sequences (more, pinned)', () => {
     expect(runner.lines).toEqual([
       'podman pull nginx:1.27',
       `podman container inspect --format ${FMT} kaidu-svc-web`,
-      'podman stop -t 3 kaidu-svc-web',
+      // The old container stops with its own grace period; the new one gets the new one.
+      'podman stop -t 10 kaidu-svc-web',
       'podman rm -f kaidu-svc-web',
       'podman run -d --name kaidu-svc-web --label kaidu.node=svc/web --label kaidu.fingerprint=fp --init --stop-timeout 3 -p 8080:80 --pull never nginx:1.27',
       `podman container inspect --format ${FMT} kaidu-svc-web`,
