@@ -1,20 +1,59 @@
 /** Podman and Docker containers, and Podman pods: every step an argv through the CommandRunner. */
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
-import { runChecked } from './command-runner.js';
-import { appliedProperties, list, map, notFound, recreate, STOP_TIMEOUT_S, str, workloadName } from './runtime-common.js';
-import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
+import { commandFailed, runChecked } from './command-runner.js';
+import { saysAbsent } from './not-found.js';
+import { parseReadiness, waitReady } from './readiness-probe.js';
+import { appliedProperties, list, map, STOP_TIMEOUT_S, str, workloadName } from './runtime-common.js';
+import type { CommandRunner, CommandSpec, Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
+
+/** When the image is fetched, as `podman run --pull` and Kubernetes' imagePullPolicy mean it. */
+export type PullPolicy = 'always' | 'missing' | 'never';
+const PULL_POLICIES: readonly PullPolicy[] = ['always', 'missing', 'never'];
+/** Pulling a large image on a slow link takes a while; a hung registry must not take forever. */
+const PULL_TIMEOUT_MS = 10 * 60_000;
+/** Fields `inspect` reads, `|`-separated (an empty address must not shift the others). */
+const INSPECT_FORMAT = '{{.Id}}|{{.State.Status}}|{{.NetworkSettings.IPAddress}}|{{index .Config.Labels "kaidu.node"}}';
+
+type Cli = 'podman' | 'docker';
+
+interface Seen {
+  id: string;
+  status: string;
+  ip: string;
+  /** The `kaidu.node` label: which node made this container ('' when not Kaidu). */
+  node: string;
+}
+
+/** Runs a command whose "absent" answer is expected: undefined when absent, the result when it succeeded, an error otherwise. */
+async function runUnlessAbsent(runner: CommandRunner, spec: CommandSpec, absent: (stderr: string) => boolean): Promise<{ stdout: string } | undefined> {
+  const r = await runner.run(spec);
+  if (r.exitCode === 0) return r;
+  if (absent(r.stderr)) return undefined;
+  throw commandFailed(r, spec);
+}
 
 export class ContainerDelegate implements Delegate {
   readonly name = 'container';
   readonly handles = ['kaidu:Container'];
 
-  private cli(ctx: DelegateContext, props = ctx.node.properties): string {
+  private cli(ctx: DelegateContext, props = ctx.node.properties): Cli {
     return props.runtime === 'docker' ? 'docker' : 'podman';
   }
 
   private nameOf(ctx: DelegateContext, props = ctx.node.properties): string {
     return str(props.container_name) ?? workloadName(ctx);
+  }
+
+  private stopTimeout(props: Record<string, PlainValue>): number {
+    const t = props.stop_timeout;
+    return typeof t === 'number' && t >= 0 ? Math.ceil(t) : STOP_TIMEOUT_S;
+  }
+
+  pullPolicy(ctx: DelegateContext): PullPolicy {
+    const v = ctx.node.properties.pull_policy ?? 'missing';
+    if (!PULL_POLICIES.includes(v as PullPolicy)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: pull_policy "${String(v)}" is not one of ${PULL_POLICIES.join(', ')}`);
+    return v as PullPolicy;
   }
 
   /** The `run` argv: what a sysadmin would type. */
@@ -27,10 +66,15 @@ export class ContainerDelegate implements Delegate {
       if (argv[0] === 'docker') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: a container in a pod needs runtime podman (docker has no pods)`);
       argv.push('--pod', str(p.pod)!);
     }
+    // An init as PID 1 forwards the stop signal: a plain `sleep` as PID 1 ignores SIGTERM and
+    // every stop would wait out the whole grace period.
+    if (p.init === true) argv.push('--init');
+    if (typeof p.stop_timeout === 'number') argv.push('--stop-timeout', String(this.stopTimeout(p)));
     for (const [k, v] of Object.entries({ ...ctx.node.env, ...map(p.env) }).sort()) argv.push('-e', `${k}=${v}`);
     if (!str(p.pod)) for (const port of list(p.ports)) argv.push('-p', port);
     for (const vol of list(p.volumes)) argv.push('-v', vol);
-    argv.push(image, ...list(p.command));
+    // The image was made present (or found absent) by the pull policy already; run never pulls.
+    argv.push('--pull', 'never', image, ...list(p.command));
     return argv;
   }
 
@@ -39,9 +83,9 @@ export class ContainerDelegate implements Delegate {
   }
 
   /**
-   * Containers are replaced, not mutated: pull the new image first (the old container keeps
-   * serving meanwhile), remove the old container (it may have had another name or runtime), run
-   * the new one.
+   * Containers are replaced, not mutated: the new image is made present first (the old container
+   * keeps serving meanwhile), then the old container is stopped and removed (it may have had
+   * another name or runtime), then the new one runs.
    */
   async update(ctx: DelegateContext): Promise<DelegateResult> {
     return this.replace(ctx, ctx.previous?.properties);
@@ -49,31 +93,85 @@ export class ContainerDelegate implements Delegate {
 
   private async replace(ctx: DelegateContext, before: Record<string, PlainValue> | undefined): Promise<DelegateResult> {
     const cli = this.cli(ctx);
+    const name = this.nameOf(ctx);
     const argv = this.runArgv(ctx);
-    await runChecked(ctx.runner, { argv: [cli, 'pull', str(ctx.node.properties.image)!], timeoutMs: 10 * 60_000, signal: ctx.signal });
-    if (before && (this.cli(ctx, before) !== cli || this.nameOf(ctx, before) !== this.nameOf(ctx))) await this.delete(ctx);
-    // The old container, or a leftover with our name (an interrupted create): replaced, never duplicated.
-    await ctx.runner.run({ argv: before ? [cli, 'rm', '-f', '-t', String(STOP_TIMEOUT_S), this.nameOf(ctx)] : [cli, 'rm', '-f', this.nameOf(ctx)] });
-    const run = await runChecked(ctx.runner, { argv, signal: ctx.signal });
+    const readiness = parseReadiness(ctx.node.properties.readiness, ctx.node.id);
+    await this.ensureImage(ctx);
+    if (before && (this.cli(ctx, before) !== cli || this.nameOf(ctx, before) !== name)) await this.remove(ctx, this.cli(ctx, before), this.nameOf(ctx, before), before);
+    // The old container, or a leftover of this node with our name (an interrupted create), is
+    // replaced, never duplicated; a container with our name that Kaidu did not make for this node
+    // is not ours to remove.
+    const existing = await this.look(ctx.runner, cli, name);
+    if (existing) {
+      if (existing.node !== ctx.node.id) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: a container named ${name} already exists and was not made by Kaidu for this node${existing.node ? ` (it belongs to ${existing.node})` : ''}; remove it or set container_name`);
+      await this.remove(ctx, cli, name, before ?? ctx.node.properties);
+    }
+    const run = await runChecked(ctx.runner, { argv, signal: ctx.signal, timeoutMs: PULL_TIMEOUT_MS });
+    if (readiness) {
+      const what = `${ctx.node.id} (${cli} container ${name})`;
+      await waitReady(readiness, { runner: ctx.runner, signal: ctx.signal, wrapCommand: (cmd) => [cli, 'exec', name, ...cmd] }, what, async () => {
+        const now = await this.look(ctx.runner, cli, name);
+        return !now ? 'the container is gone' : now.status !== 'running' ? `the container is ${now.status}` : undefined;
+      });
+    }
     const seen = await this.inspect({ ...ctx, previous: undefined });
+    if (!seen.exists) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: ${cli} run succeeded but container ${name} is gone`);
     return { attributes: { container_id: run.stdout.trim().split('\n').pop() ?? '', ...seen.attributes }, status: seen.status };
+  }
+
+  /** Applies the pull policy: `always` pulls, `missing` pulls only an absent image, `never` requires it present. */
+  private async ensureImage(ctx: DelegateContext): Promise<void> {
+    const cli = this.cli(ctx);
+    const image = str(ctx.node.properties.image)!;
+    const policy = this.pullPolicy(ctx);
+    const pull = () => runChecked(ctx.runner, { argv: [cli, 'pull', image], timeoutMs: PULL_TIMEOUT_MS, signal: ctx.signal });
+    if (policy === 'always') return void (await pull());
+    const present = await this.imagePresent(ctx.runner, cli, image);
+    if (present) return;
+    if (policy === 'never') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: image ${image} is not present in ${cli}'s local store and pull_policy is never`, { hint: `pull it first (${cli} pull ${image}) or use pull_policy missing` });
+    await pull();
+  }
+
+  private async imagePresent(runner: CommandRunner, cli: Cli, image: string): Promise<boolean> {
+    if (cli === 'podman') {
+      // `podman image exists`: 0 present, 1 absent, anything else a failure.
+      const spec = { argv: ['podman', 'image', 'exists', image] };
+      const r = await runner.run(spec);
+      if (r.exitCode === 0 || r.exitCode === 1) return r.exitCode === 0;
+      throw commandFailed(r, spec);
+    }
+    const r = await runUnlessAbsent(runner, { argv: ['docker', 'image', 'inspect', '--format', '{{.Id}}', image] }, (e) => saysAbsent('docker', 'image', image, e));
+    return r !== undefined;
+  }
+
+  /** The container by name, or undefined when the runtime says there is none. Any other failure throws. */
+  private async look(runner: CommandRunner, cli: Cli, name: string): Promise<Seen | undefined> {
+    const r = await runUnlessAbsent(runner, { argv: [cli, 'container', 'inspect', '--format', INSPECT_FORMAT, name] }, (e) => saysAbsent(cli, 'container', name, e));
+    if (!r) return undefined;
+    const [id = '', status = 'unknown', ip = '', node = ''] = r.stdout.trim().split('|');
+    return { id, status, ip, node: node === '<no value>' ? '' : node };
+  }
+
+  /** Stops (with the grace period) and removes; a container already gone is fine, any other failure is not. */
+  private async remove(ctx: DelegateContext, cli: Cli, name: string, props: Record<string, PlainValue>): Promise<void> {
+    const stop = { argv: [cli, 'stop', '-t', String(this.stopTimeout(props)), name], timeoutMs: (this.stopTimeout(props) + 60) * 1000 };
+    if (!(await runUnlessAbsent(ctx.runner, stop, (e) => saysAbsent(cli, 'container', name, e)))) return;
+    await runUnlessAbsent(ctx.runner, { argv: [cli, 'rm', '-f', name] }, (e) => saysAbsent(cli, 'container', name, e));
   }
 
   async delete(ctx: DelegateContext): Promise<void> {
     const props = appliedProperties(ctx);
-    const r = await ctx.runner.run({ argv: [this.cli(ctx, props), 'rm', '-f', '-t', String(STOP_TIMEOUT_S), this.nameOf(ctx, props)] });
-    if (r.exitCode !== 0 && !notFound(r.stderr)) throw new KaiduError('E_COMMAND_FAILED', `${this.cli(ctx, props)} rm ${this.nameOf(ctx, props)}: ${r.stderr.trim()}`);
+    await this.remove(ctx, this.cli(ctx, props), this.nameOf(ctx, props), props);
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
     const props = appliedProperties(ctx);
-    const r = await ctx.runner.run({ argv: [this.cli(ctx, props), 'inspect', '--format', '{{.Id}} {{.State.Status}} {{.NetworkSettings.IPAddress}}', this.nameOf(ctx, props)] });
-    if (r.exitCode !== 0) return { exists: false, status: 'stopped', attributes: {} };
-    const [id = '', status = 'unknown', ip = ''] = r.stdout.trim().split(/\s+/);
+    const seen = await this.look(ctx.runner, this.cli(ctx, props), this.nameOf(ctx, props));
+    if (!seen) return { exists: false, status: 'stopped', attributes: {} };
     // Rootless podman and pod members have no address of their own: they are reached through the
     // host's published ports.
-    const address = ip || str(ctx.node.properties.address) || '127.0.0.1';
-    return { exists: true, status: status === 'running' ? 'running' : 'stopped', attributes: { container_id: id, status, address } };
+    const address = seen.ip || str(ctx.node.properties.address) || '127.0.0.1';
+    return { exists: true, status: seen.status === 'running' ? 'running' : 'stopped', attributes: { container_id: seen.id, status: seen.status, address } };
   }
 }
 
@@ -92,27 +190,43 @@ export class PodDelegate implements Delegate {
   async create(ctx: DelegateContext): Promise<DelegateResult> {
     const p = ctx.node.properties;
     if (this.cli(p) === 'docker') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: pods need podman (docker has no pods)`);
-    await ctx.runner.run({ argv: ['podman', 'pod', 'rm', '-f', this.nameOf(ctx)] });
-    const argv = ['podman', 'pod', 'create', '--name', this.nameOf(ctx), '--label', `kaidu.node=${ctx.node.id}`];
+    const name = this.nameOf(ctx);
+    // A leftover of this node (an interrupted create) is replaced, never duplicated; a pod with
+    // the name that Kaidu did not make for this node is not ours to remove.
+    const label = await runUnlessAbsent(ctx.runner, { argv: ['podman', 'pod', 'inspect', '--format', '{{index .Labels "kaidu.node"}}', name] }, (e) => saysAbsent('podman', 'pod', name, e));
+    if (label) {
+      const owner = label.stdout.trim().replace(/^<no value>$/, '');
+      if (owner !== ctx.node.id) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: a pod named ${name} already exists and was not made by Kaidu for this node${owner ? ` (it belongs to ${owner})` : ''}; remove it or set pod_name`);
+      await this.remove(ctx.runner, name);
+    }
+    const argv = ['podman', 'pod', 'create', '--name', name, '--label', `kaidu.node=${ctx.node.id}`];
     for (const port of list(p.ports)) argv.push('-p', port);
     const r = await runChecked(ctx.runner, { argv });
-    await runChecked(ctx.runner, { argv: ['podman', 'pod', 'start', this.nameOf(ctx)] });
-    return { attributes: { pod_id: r.stdout.trim(), pod_name: this.nameOf(ctx) } };
+    await runChecked(ctx.runner, { argv: ['podman', 'pod', 'start', name] });
+    const seen = await this.inspect({ ...ctx, previous: undefined });
+    if (!seen.exists) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: podman pod create succeeded but pod ${name} is gone`);
+    return { attributes: { pod_id: r.stdout.trim(), pod_name: name }, status: seen.status };
   }
 
-  update(ctx: DelegateContext): Promise<DelegateResult> {
-    return recreate(this, ctx);
+  /** A pod cannot change its published ports in place: it is recreated (its member containers go with it). */
+  async update(ctx: DelegateContext): Promise<DelegateResult> {
+    await this.delete(ctx);
+    return this.create(ctx);
+  }
+
+  private async remove(runner: CommandRunner, name: string): Promise<void> {
+    await runUnlessAbsent(runner, { argv: ['podman', 'pod', 'rm', '-f', '-t', String(STOP_TIMEOUT_S), name], timeoutMs: (STOP_TIMEOUT_S + 60) * 1000 }, (e) => saysAbsent('podman', 'pod', name, e));
   }
 
   async delete(ctx: DelegateContext): Promise<void> {
-    const r = await ctx.runner.run({ argv: ['podman', 'pod', 'rm', '-f', this.nameOf(ctx, appliedProperties(ctx))] });
-    if (r.exitCode !== 0 && !notFound(r.stderr)) throw new KaiduError('E_COMMAND_FAILED', `podman pod rm: ${r.stderr.trim()}`);
+    await this.remove(ctx.runner, this.nameOf(ctx, appliedProperties(ctx)));
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
-    const r = await ctx.runner.run({ argv: ['podman', 'pod', 'inspect', '--format', '{{.Id}} {{.State}}', this.nameOf(ctx, appliedProperties(ctx))] });
-    if (r.exitCode !== 0) return { exists: false, status: 'stopped', attributes: {} };
+    const name = this.nameOf(ctx, appliedProperties(ctx));
+    const r = await runUnlessAbsent(ctx.runner, { argv: ['podman', 'pod', 'inspect', '--format', '{{.Id}} {{.State}}', name] }, (e) => saysAbsent('podman', 'pod', name, e));
+    if (!r) return { exists: false, status: 'stopped', attributes: {} };
     const [id = '', state = ''] = r.stdout.trim().split(/\s+/);
-    return { exists: true, status: /running/i.test(state) ? 'running' : 'stopped', attributes: { pod_id: id } };
+    return { exists: true, status: /^running$/i.test(state) ? 'running' : 'stopped', attributes: { pod_id: id, pod_name: name, state } };
   }
 }

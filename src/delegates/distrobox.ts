@@ -1,7 +1,7 @@
 /** Distroboxes: `distrobox create/rm/list` through the CommandRunner. */
 import { KaiduError } from '../errors/kaidu-error.js';
-import { runChecked } from './command-runner.js';
-import { appliedProperties, list, notFound, recreate, str, workloadName } from './runtime-common.js';
+import { commandFailed, runChecked } from './command-runner.js';
+import { appliedProperties, list, recreate, str, workloadName } from './runtime-common.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 export class DistroboxDelegate implements Delegate {
@@ -28,13 +28,17 @@ export class DistroboxDelegate implements Delegate {
     return recreate(this, ctx);
   }
 
+  /** A box `distrobox list` does not show is already gone; removing one it shows must succeed. */
   async delete(ctx: DelegateContext): Promise<void> {
-    const r = await ctx.runner.run({ argv: ['distrobox', 'rm', '--force', this.nameOf(ctx, appliedProperties(ctx))] });
-    if (r.exitCode !== 0 && !notFound(r.stderr + r.stdout)) throw new KaiduError('E_COMMAND_FAILED', `distrobox rm: ${r.stderr.trim()}`);
+    if (!(await this.inspect(ctx)).exists) return;
+    await runChecked(ctx.runner, { argv: ['distrobox', 'rm', '--force', this.nameOf(ctx, appliedProperties(ctx))] });
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
-    const r = await ctx.runner.run({ argv: ['distrobox', 'list', '--no-color'] });
+    const spec = { argv: ['distrobox', 'list', '--no-color'] };
+    const r = await ctx.runner.run(spec);
+    // A list that failed says nothing about the box: never read it as "gone".
+    if (r.exitCode !== 0) throw commandFailed(r, spec);
     const name = this.nameOf(ctx, appliedProperties(ctx));
     const line = r.stdout.split('\n').find((l) => l.split('|').map((x) => x.trim()).includes(name));
     return line ? { exists: true, status: 'running', attributes: { status: line.split('|')[2]?.trim() ?? 'unknown' } } : { exists: false, status: 'stopped', attributes: {} };

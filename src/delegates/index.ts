@@ -9,4 +9,4 @@ export { ConfigFileDelegate, renderTemplate } from './config-file.js';
 export { ScriptDelegate, SCRIPT_DELEGATE, hasScriptOperations, standardInterface, parseOutputs, inputEnvName } from './script.js';
 export { HttpDelegate, loadPlugins, type PluginFactoryOptions } from './plugins.js';
 export { builtinRegistry, builtinDelegates } from './builtin.js';
-export { ContainerDelegate, PodDelegate, DistroboxDelegate, NspawnDelegate, VirtualMachineDelegate, domainXml, workloadName } from './runtimes.js';
+export { ContainerDelegate, PodDelegate, DistroboxDelegate, NspawnDelegate, VirtualMachineDelegate, domainXml, chooseAccelerator, workloadName, saysAbsent, parseReadiness, waitReady, probeOnce, type ReadinessSpec } from './runtimes.js';

@@ -1,7 +1,8 @@
 /** systemd-nspawn machines: a transient unit runs systemd-nspawn; machinectl inspects and powers off. */
 import { KaiduError } from '../errors/kaidu-error.js';
-import { runChecked } from './command-runner.js';
-import { appliedProperties, list, notFound, recreate, str, workloadName } from './runtime-common.js';
+import { commandFailed, runChecked } from './command-runner.js';
+import { saysAbsent } from './not-found.js';
+import { appliedProperties, list, recreate, str, workloadName } from './runtime-common.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 export class NspawnDelegate implements Delegate {
@@ -32,15 +33,20 @@ export class NspawnDelegate implements Delegate {
 
   async delete(ctx: DelegateContext): Promise<void> {
     const machine = this.machine(ctx, appliedProperties(ctx));
-    const r = await ctx.runner.run({ argv: ['machinectl', 'poweroff', machine] });
-    if (r.exitCode !== 0 && !notFound(r.stderr)) throw new KaiduError('E_COMMAND_FAILED', `machinectl poweroff ${machine}: ${r.stderr.trim()}`);
+    const spec = { argv: ['machinectl', 'poweroff', machine] };
+    const r = await ctx.runner.run(spec);
+    if (r.exitCode !== 0 && !saysAbsent('machinectl', 'machine', machine, r.stderr)) throw commandFailed(r, spec);
     await ctx.runner.run({ argv: ['systemctl', 'stop', `kaidu-nspawn-${machine}.service`] });
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
     const machine = this.machine(ctx, appliedProperties(ctx));
-    const r = await ctx.runner.run({ argv: ['machinectl', 'show', machine, '--property=State', '--property=Leader'] });
-    if (r.exitCode !== 0) return { exists: false, status: 'stopped', attributes: {} };
+    const spec = { argv: ['machinectl', 'show', machine, '--property=State', '--property=Leader'] };
+    const r = await ctx.runner.run(spec);
+    if (r.exitCode !== 0) {
+      if (saysAbsent('machinectl', 'machine', machine, r.stderr)) return { exists: false, status: 'stopped', attributes: {} };
+      throw commandFailed(r, spec);
+    }
     const state = /State=(\S+)/.exec(r.stdout)?.[1] ?? 'unknown';
     return { exists: true, status: state === 'running' ? 'running' : 'stopped', attributes: { status: state } };
   }

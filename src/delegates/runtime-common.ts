@@ -31,7 +31,3 @@ export const map = (v: PlainValue | undefined): Record<string, string> =>
 
 /** Seconds a container gets to stop before it is killed. */
 export const STOP_TIMEOUT_S = 10;
-
-export function notFound(stderr: string): boolean {
-  return /no such|not found|does not exist|unknown|failed to get domain|No machine/i.test(stderr);
-}

@@ -13,7 +13,9 @@ import { VirtualMachineDelegate } from './virtual-machine.js';
 export { ContainerDelegate, PodDelegate } from './container.js';
 export { DistroboxDelegate } from './distrobox.js';
 export { NspawnDelegate } from './nspawn.js';
-export { VirtualMachineDelegate, domainXml } from './virtual-machine.js';
+export { VirtualMachineDelegate, domainXml, chooseAccelerator } from './virtual-machine.js';
+export { saysAbsent } from './not-found.js';
+export { parseReadiness, waitReady, probeOnce, type ReadinessSpec } from './readiness-probe.js';
 export { workloadName } from './runtime-common.js';
 
 export function runtimeDelegates(opts: BuiltinOptions): Delegate[] {

@@ -2,7 +2,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ContainerDelegate, DistroboxDelegate, NspawnDelegate, PodDelegate, RecordingRunner, VirtualMachineDelegate, workloadName } from '../../src/delegates/index.js';
+import { createServer } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { profilesReader } from '../../src/cli/fs-reader.js';
+import { ContainerDelegate, DistroboxDelegate, NspawnDelegate, PodDelegate, RecordingRunner, SystemCommandRunner, VirtualMachineDelegate, parseReadiness, probeOnce, waitReady, workloadName } from '../../src/delegates/index.js';
+import { compileService } from '../../src/tosca/index.js';
+import type { PlainValue } from '../../src/state/model.js';
+import { memoryReader } from '../support/memory-reader.js';
 import { context, desired, stateOf } from '../support/delegate-context.js';
 
 let dir: string;
@@ -18,54 +24,112 @@ describe('runtime command sequences (more, pinned)', () => {
     expect(workloadName(context(dir, desired('kaidu:Container', {}, { id: 'Shop/Web#2', service: 'Shop', key: 'Web#2', name: 'Web' })))).toBe('kaidu-shop-web-2');
   });
 
-  it('container update pulls the new image before the old container goes, then replaces it', async () => {
-    const runner = new RecordingRunner().on('podman inspect', { stdout: 'new1 running \n' }).on('podman run', { stdout: 'new1\n' });
+  const FMT = '{{.Id}}|{{.State.Status}}|{{.NetworkSettings.IPAddress}}|{{index .Config.Labels "kaidu.node"}}';
+
+  it('container update with pull_policy always pulls the new image before the old container is stopped, then replaces it', async () => {
+    const runner = new RecordingRunner().on('podman container inspect', { stdout: 'new1|running||svc/web\n' }).on('podman run', { stdout: 'new1\n' });
     const before = { image: 'nginx:1.26', runtime: 'podman', ports: ['8080:80'] };
-    const after = { ...before, image: 'nginx:1.27' };
+    const after = { ...before, image: 'nginx:1.27', pull_policy: 'always', init: true, stop_timeout: 3 };
     const r = await new ContainerDelegate().update(context(dir, desired('kaidu:Container', after, { name: 'web' }), { runner, previous: stateOf('kaidu:Container', before, { container_id: 'old1' }) }));
     expect(runner.lines).toEqual([
       'podman pull nginx:1.27',
-      'podman rm -f -t 10 kaidu-svc-web',
-      'podman run -d --name kaidu-svc-web --label kaidu.node=svc/web --label kaidu.fingerprint=fp -p 8080:80 nginx:1.27',
-      'podman inspect --format {{.Id}} {{.State.Status}} {{.NetworkSettings.IPAddress}} kaidu-svc-web',
+      `podman container inspect --format ${FMT} kaidu-svc-web`,
+      // The old container stops with its own grace period; the new one gets the new one.
+      'podman stop -t 10 kaidu-svc-web',
+      'podman rm -f kaidu-svc-web',
+      'podman run -d --name kaidu-svc-web --label kaidu.node=svc/web --label kaidu.fingerprint=fp --init --stop-timeout 3 -p 8080:80 --pull never nginx:1.27',
+      `podman container inspect --format ${FMT} kaidu-svc-web`,
     ]);
     // Rootless podman reports no container address: it is reached on the host.
     expect(r.attributes).toEqual({ container_id: 'new1', status: 'running', address: '127.0.0.1' });
   });
 
   it('container update to another runtime and name removes the old container first; pod members publish no ports', async () => {
-    const runner = new RecordingRunner().on('docker inspect', { stdout: 'd1 running 172.17.0.2\n' });
+    const runner = new RecordingRunner()
+      .on('docker container inspect', { exitCode: 1, stderr: 'Error response from daemon: No such container: cache' })
+      .on('docker run', { stdout: 'd1\n' });
     const before = { image: 'redis:7', runtime: 'podman', ports: ['6379:6379'] };
     const after = { image: 'redis:7', runtime: 'docker', container_name: 'cache', ports: ['6379:6379'] };
-    await new ContainerDelegate().update(context(dir, desired('kaidu:Container', after, { name: 'redis' }), { runner, previous: stateOf('kaidu:Container', before, {}) }));
+    await expect(new ContainerDelegate().update(context(dir, desired('kaidu:Container', after, { name: 'redis' }), { runner, previous: stateOf('kaidu:Container', before, {}) }))).rejects.toMatchObject({
+      code: 'E_DELEGATE',
+      message: expect.stringContaining('docker run succeeded but container cache is gone'),
+    });
     expect(runner.lines).toEqual([
-      'docker pull redis:7',
-      'podman rm -f -t 10 kaidu-svc-redis',
-      'docker rm -f -t 10 cache',
-      'docker run -d --name cache --label kaidu.node=svc/redis --label kaidu.fingerprint=fp -p 6379:6379 redis:7',
-      'docker inspect --format {{.Id}} {{.State.Status}} {{.NetworkSettings.IPAddress}} cache',
+      'docker image inspect --format {{.Id}} redis:7',
+      'podman stop -t 10 kaidu-svc-redis',
+      'podman rm -f kaidu-svc-redis',
+      `docker container inspect --format ${FMT} cache`,
+      'docker run -d --name cache --label kaidu.node=svc/redis --label kaidu.fingerprint=fp -p 6379:6379 --pull never redis:7',
+      `docker container inspect --format ${FMT} cache`,
     ]);
     const member = new ContainerDelegate().runArgv(context(dir, desired('kaidu:Container', { image: 'redis:7', runtime: 'podman', ports: ['6379:6379'], pod: 'kaidu-svc-pod' }, { name: 'redis' })));
-    expect(member.join(' ')).toBe('podman run -d --name kaidu-svc-redis --label kaidu.node=svc/redis --label kaidu.fingerprint=fp --pod kaidu-svc-pod redis:7');
+    expect(member.join(' ')).toBe('podman run -d --name kaidu-svc-redis --label kaidu.node=svc/redis --label kaidu.fingerprint=fp --pod kaidu-svc-pod --pull never redis:7');
     expect(() => new ContainerDelegate().runArgv(context(dir, desired('kaidu:Container', { image: 'redis:7', runtime: 'docker', pod: 'p' })))).toThrow(/needs runtime podman/);
   });
 
-  it('container: a failed run is E_COMMAND_FAILED with stderr; delete tolerates a container already gone but not other errors; inspect of a missing one', async () => {
-    const node = desired('kaidu:Container', { image: 'nope:1', runtime: 'podman' });
+  it('container pull policy: missing pulls only an absent image, never refuses an absent one, anything else is refused', async () => {
+    const absent = new RecordingRunner().on('podman image exists', { exitCode: 1 }).on('podman container inspect', { exitCode: 125, stderr: 'Error: inspecting object: no such container kaidu-svc-n1' });
+    const node = (pull_policy?: string) => desired('kaidu:Container', { image: 'local/app:1', runtime: 'podman', ...(pull_policy ? { pull_policy } : {}) });
+    await new ContainerDelegate().create(context(dir, node(), { runner: absent })).catch(() => undefined);
+    expect(absent.lines.slice(0, 2)).toEqual(['podman image exists local/app:1', 'podman pull local/app:1']);
+    absent.clear();
+    await expect(new ContainerDelegate().create(context(dir, node('never'), { runner: absent }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('image local/app:1 is not present') });
+    expect(absent.lines).toEqual(['podman image exists local/app:1']);
+    await expect(new ContainerDelegate().create(context(dir, node('sometimes'), { runner: absent }))).rejects.toMatchObject({ message: expect.stringContaining('pull_policy "sometimes" is not one of always, missing, never') });
+    // podman image exists: exit 125 is a failure of podman, not an absent image.
+    const broken = new RecordingRunner().on('podman image exists', { exitCode: 125, stderr: 'Error: database is locked' });
+    await expect(new ContainerDelegate().create(context(dir, node('never'), { runner: broken }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+    // docker has no `image exists`: its exact "No such image" is absent, anything else an error.
+    const dockerNode = desired('kaidu:Container', { image: 'local/app:1', runtime: 'docker', pull_policy: 'never' });
+    const dockerAbsent = new RecordingRunner().on('docker image inspect', { exitCode: 1, stderr: 'Error response from daemon: no such image: local/app:1: No such image: local/app:1' });
+    await expect(new ContainerDelegate().create(context(dir, dockerNode, { runner: dockerAbsent }))).rejects.toMatchObject({ code: 'E_DELEGATE' });
+    const dockerDown = new RecordingRunner().on('docker image inspect', { exitCode: 1, stderr: 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' });
+    await expect(new ContainerDelegate().create(context(dir, dockerNode, { runner: dockerDown }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+  });
+
+  it('container: a container with our name that is not this node\'s is never removed', async () => {
+    const runner = new RecordingRunner().on('podman container inspect', { stdout: 'x1|running||\n' });
+    await expect(new ContainerDelegate().create(context(dir, desired('kaidu:Container', { image: 'a:1', runtime: 'podman', container_name: 'db' }), { runner }))).rejects.toMatchObject({
+      code: 'E_DELEGATE',
+      message: expect.stringContaining('a container named db already exists and was not made by Kaidu for this node'),
+    });
+    expect(runner.lines.some((l) => / (stop|rm) /.test(l))).toBe(false);
+  });
+
+  it('container: a failed run is E_COMMAND_FAILED with stderr; delete and inspect accept only the exact not-found texts', async () => {
+    const node = desired('kaidu:Container', { image: 'nope:1', runtime: 'podman', pull_policy: 'always' });
     const failing = new RecordingRunner().on('podman pull', { exitCode: 125, stderr: 'Error: initializing source docker://nope:1: reading manifest 1 in docker.io/library/nope: manifest unknown' });
     await expect(new ContainerDelegate().create(context(dir, node, { runner: failing }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED', message: expect.stringContaining('manifest unknown') });
-    const gone = new RecordingRunner().on('podman rm', { exitCode: 1, stderr: 'Error: no container with name or ID "kaidu-svc-n1" found: no such container' }).on('podman inspect', { exitCode: 125, stderr: 'no such object' });
+    const gone = new RecordingRunner()
+      .on('podman stop', { exitCode: 125, stderr: 'Error: no container with name or ID "kaidu-svc-n1" found: no such container' })
+      .on('podman container inspect', { exitCode: 125, stderr: 'Error: inspecting object: no such container kaidu-svc-n1' });
     await new ContainerDelegate().delete(context(dir, node, { runner: gone }));
+    expect(gone.lines).toEqual(['podman stop -t 10 kaidu-svc-n1']);
     expect(await new ContainerDelegate().inspect(context(dir, node, { runner: gone }))).toEqual({ exists: false, status: 'stopped', attributes: {} });
-    const broken = new RecordingRunner().on('podman rm', { exitCode: 125, stderr: 'Error: cannot connect to the podman socket' });
-    await expect(new ContainerDelegate().delete(context(dir, node, { runner: broken }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+    // Docker's client answered a bad flag with "unknown shorthand flag": once read as "gone".
+    const dockerNode = desired('kaidu:Container', { image: 'a:1', runtime: 'docker' });
+    const badFlag = new RecordingRunner().on('docker stop', { exitCode: 125, stderr: "unknown shorthand flag: 't' in -t\nSee 'docker stop --help'." });
+    await expect(new ContainerDelegate().delete(context(dir, dockerNode, { runner: badFlag }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+    const dockerGone = new RecordingRunner().on('docker stop', { exitCode: 1, stderr: 'Error response from daemon: No such container: kaidu-svc-n1' });
+    await new ContainerDelegate().delete(context(dir, dockerNode, { runner: dockerGone }));
+    // Someone else's not-found message, or a config error that says "no such file", is a failure.
+    for (const stderr of ['Error: no container with name or ID "other" found: no such container', 'Error: finding config on system: CONTAINERS_CONF file: stat /etc/x: no such file or directory', 'Error: cannot connect to the podman socket']) {
+      const broken = new RecordingRunner().on('podman', { exitCode: 125, stderr });
+      await expect(new ContainerDelegate().delete(context(dir, node, { runner: broken }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+      await expect(new ContainerDelegate().inspect(context(dir, node, { runner: broken }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+    }
     await expect(new ContainerDelegate().create(context(dir, desired('kaidu:Container', { runtime: 'podman' }), { runner: new RecordingRunner() }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('"image" is required') });
   });
 
   it('pod: docker has no pods; inspect maps the state', async () => {
     await expect(new PodDelegate().create(context(dir, desired('kaidu:Pod', { runtime: 'docker' }), { runner: new RecordingRunner() }))).rejects.toMatchObject({ code: 'E_DELEGATE' });
     const runner = new RecordingRunner().on('podman pod inspect', { stdout: 'p1 Running\n' });
-    expect(await new PodDelegate().inspect(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner }))).toEqual({ exists: true, status: 'running', attributes: { pod_id: 'p1' } });
+    expect(await new PodDelegate().inspect(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner }))).toEqual({ exists: true, status: 'running', attributes: { pod_id: 'p1', pod_name: 'shop', state: 'Running' } });
+    const gone = new RecordingRunner().on('podman pod', { exitCode: 125, stderr: 'Error: no pod with name or ID shop found: no such pod' }).on('podman pod inspect', { exitCode: 125, stderr: 'Error: inspecting object: no such pod shop' });
+    await new PodDelegate().delete(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner: gone }));
+    expect((await new PodDelegate().inspect(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner: gone }))).exists).toBe(false);
+    const broken = new RecordingRunner().on('podman pod', { exitCode: 125, stderr: 'Error: no pod with name or ID other found: no such pod' });
+    await expect(new PodDelegate().delete(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner: broken }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
     expect(runner.lines).toEqual(['podman pod inspect --format {{.Id}} {{.State}} shop']);
   });
 
@@ -109,5 +173,75 @@ describe('runtime command sequences (more, pinned)', () => {
     await d.update(context(dir, desired('kaidu:VirtualMachine', { ...props, cloud_init: null, disk_size: null, vcpus: 4 }, { name: 'db' }), { runner, previous: stateOf('kaidu:VirtualMachine', props, r.attributes) }));
     expect(runner.lines).toEqual(['virsh destroy db-vm', 'virsh undefine db-vm', `virsh define ${run}/db-vm.xml`, 'virsh start db-vm', 'virsh dominfo db-vm', 'virsh domifaddr db-vm']);
     expect(await readFile(join(run, 'db-vm.xml'), 'utf8')).toContain('<vcpu>4</vcpu>');
+  });
+});
+
+describe('readiness probes and the profile', () => {
+  it('the profile types readiness, pull policy, init, stop timeout and accelerator; the values reach the delegate in seconds', async () => {
+    const service = `tosca_definitions_version: tosca_2_0
+service_template:
+  node_templates:
+    h: { type: kaidu:Host }
+    web:
+      type: kaidu:Container
+      properties: { image: a:1, pull_policy: never, init: true, stop_timeout: 3 s, readiness: { tcp: 8080, timeout: 2 m } }
+      requirements: [ { host: h } ]
+    vm:
+      type: kaidu:VirtualMachine
+      properties: { disk: /x.qcow2, accelerator: tcg }
+      requirements: [ { host: h } ]
+`;
+    const r = await compileService('services/s.yaml', memoryReader({ 'services/s.yaml': service }), { profiles: profilesReader() });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const web = r.service!.nodes.web!.properties;
+    expect(web).toMatchObject({ pull_policy: 'never', init: true, stop_timeout: 3, readiness: { tcp: '8080', timeout: 120 } });
+    expect(parseReadiness(web.readiness as PlainValue, 'svc/web')).toEqual({ tcp: { host: '127.0.0.1', port: 8080 }, timeoutS: 120 });
+    expect(r.service!.nodes.vm!.properties.accelerator).toBe('tcg');
+    const dflt = await compileService('services/s.yaml', memoryReader({ 'services/s.yaml': service.replace(/properties: \{ image: a:1.*\}/, 'properties: { image: a:1 }') }), { profiles: profilesReader() });
+    expect(dflt.service!.nodes.web!.properties).toMatchObject({ pull_policy: 'missing', init: false, stop_timeout: 10 });
+  });
+
+  it('parses one probe kind and refuses the rest with the node named', () => {
+    expect(parseReadiness(undefined, 'n')).toBeUndefined();
+    expect(parseReadiness({ http: 'http://127.0.0.1:1/x' }, 'n')).toEqual({ http: 'http://127.0.0.1:1/x', timeoutS: 60 });
+    expect(parseReadiness({ tcp: 'db.local:5432', timeout: 5 }, 'n')).toEqual({ tcp: { host: 'db.local', port: 5432 }, timeoutS: 5 });
+    expect(parseReadiness({ command: ['redis-cli', 'ping'] }, 'n')).toEqual({ command: ['redis-cli', 'ping'], timeoutS: 60 });
+    expect(() => parseReadiness({ tcp: 80, http: 'http://x' }, 'svc/n')).toThrow(/svc\/n: readiness gives tcp and http: give one probe/);
+    expect(() => parseReadiness({ tcp: 70000 }, 'n')).toThrow(/not a port/);
+    expect(() => parseReadiness({ http: 'ftp://x' }, 'n')).toThrow(/not an http/);
+    expect(() => parseReadiness({ command: [] }, 'n')).toThrow(/non-empty list/);
+    expect(() => parseReadiness({ tcp: 80, timeout: -1 }, 'n')).toThrow(/positive number of seconds/);
+  });
+
+  it('probes real sockets, a real HTTP server and real commands; waits for a late listener; times out with the last failure', async () => {
+    const signal = new AbortController().signal;
+    const env = { runner: new SystemCommandRunner(), signal };
+    const server = createServer((req, res) => {
+      res.statusCode = req.url === '/ok' ? 200 : 503;
+      res.end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      expect(await probeOnce({ tcp: { host: '127.0.0.1', port }, timeoutS: 1 }, env)).toBeUndefined();
+      expect(await probeOnce({ http: `http://127.0.0.1:${port}/ok`, timeoutS: 1 }, env)).toBeUndefined();
+      expect(await probeOnce({ http: `http://127.0.0.1:${port}/down`, timeoutS: 1 }, env)).toBe(`http://127.0.0.1:${port}/down answered 503`);
+      expect(await probeOnce({ command: ['true'], timeoutS: 1 }, env)).toBeUndefined();
+      expect(await probeOnce({ command: ['sh', '-c', 'echo nope >&2; exit 4'], timeoutS: 1 }, env)).toBe('sh -c echo nope >&2; exit 4 exited with 4: nope');
+      // The wrapper decides where a command runs (a container's exec).
+      expect(await probeOnce({ command: ['x'], timeoutS: 1 }, { ...env, wrapCommand: (a) => ['echo', ...a] })).toBeUndefined();
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    // Nothing listens on the closed port: refused, and after the timeout the action fails with that reason.
+    await expect(waitReady({ tcp: { host: '127.0.0.1', port }, timeoutS: 0.3 }, env, 'svc/web')).rejects.toMatchObject({ code: 'E_DELEGATE_TIMEOUT', message: expect.stringContaining('ECONNREFUSED') });
+    // A listener that comes later is waited for.
+    const late = createNetServer();
+    const waiting = waitReady({ tcp: { host: '127.0.0.1', port }, timeoutS: 60 }, env, 'svc/web');
+    await new Promise<void>((r) => late.listen(port, '127.0.0.1', r));
+    await waiting;
+    await new Promise((r) => late.close(r));
+    // What died will never be ready: no waiting out the timeout.
+    await expect(waitReady({ tcp: { host: '127.0.0.1', port }, timeoutS: 600 }, env, 'svc/web', async () => 'the container is exited')).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('will not be: the container is exited') });
   });
 });
