@@ -9,6 +9,7 @@ import { parsePlanJson, renderText, useColor, type Plan } from '../../plan/index
 import { serializeServiceState, stateFilePath, writeFileAtomic } from '../../state/index.js';
 import { formatDiagnostic, hasErrors } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
+import { DIR_OPTION, repoDir } from '../repo-dir.js';
 import { cliLogger } from '../log-output.js';
 import { planRepository } from '../plan-source.js';
 
@@ -39,9 +40,9 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--json', 'print the result as JSON')
     .option('--data-dir <dir>', 'where logs and runtime files go (default .kaidu/<host> in the repository)')
-    .option('-C, --dir <path>', 'repository (default: the current one)')
+    .option(...DIR_OPTION)
     .action(async (planFile: string | undefined, flags: ApplyFlags) => {
-      const cwd = flags.dir ?? ctx.cwd;
+      const cwd = repoDir(ctx, 'apply', flags.dir, undefined);
       let saved: Plan | undefined;
       if (planFile) {
         try {

@@ -10,6 +10,7 @@ import { formatDiagnostic } from '../../tosca/diagnostic.js';
 import { parseSettings } from '../../repository/settings.js';
 import type { SourceReader } from '../../tosca/model.js';
 import type { CommandContext } from '../context.js';
+import { DIR_OPTION, repoDir } from '../repo-dir.js';
 import { workingTree } from '../plan-source.js';
 
 /** Attributes worth a column: what a sysadmin looks for first. */
@@ -91,12 +92,13 @@ export function register(program: Command, ctx: CommandContext): void {
   program
     .command('status')
     .description('hosts × services × nodes with their status, from state/ (no agent needed)')
-    .argument('[path]', 'repository checkout (default: the current one)')
+    .argument('[path]', 'deprecated: use -C')
+    .option(...DIR_OPTION)
     .option('--repo <url>', 'read a remote repository (smart HTTP URL or path) instead of a checkout')
     .option('--branch <name>', 'branch of the remote repository', 'main')
     .option('--host <name>', 'only this host')
     .option('--json', 'machine-readable output')
-    .action(async (path: string | undefined, flags: { repo?: string; branch: string; host?: string; json?: boolean }) => {
+    .action(async (path: string | undefined, flags: { repo?: string; branch: string; host?: string; json?: boolean; dir?: string }) => {
       let reader: SourceReader;
       let cleanup: (() => Promise<void>) | undefined;
       if (flags.repo) {
@@ -111,7 +113,7 @@ export function register(program: Command, ctx: CommandContext): void {
           throw forStatus(err);
         }
       } else {
-        reader = (await workingTree(path ?? ctx.cwd)).reader;
+        reader = (await workingTree(repoDir(ctx, 'status', flags.dir, path))).reader;
       }
       try {
         const { settings } = parseSettings((await reader.readFile('kaidu.yaml'))?.text);
