@@ -2,7 +2,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import type { PlainValue } from '../state/model.js';
 import { mermaidId, mermaidLabel } from '../topology/mermaid.js';
 import type { Action, ActionKind, Plan } from './model.js';
-import { summaryLine } from './render-text.js';
+import { stateLine, summaryLine } from './render-text.js';
 
 export interface MarkdownOptions {
   /** Link to the full plan (e.g. the CI run), shown when details had to be folded away. */
@@ -128,6 +128,8 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
   const warnings = plan.diagnostics.filter((d) => d.severity !== 'error');
   const head: string[] = [`## ${options.title ?? 'Kaidu plan'}`, ''];
   head.push(`**${summaryLine(plan.summary)}**${plan.baseRevision ? ` — \`${plan.baseRevision.slice(0, 12)}\` → \`${plan.revision.slice(0, 12)}\`` : ` at \`${plan.revision.slice(0, 12)}\``}`, '');
+  const against = stateLine(plan, codeSpan);
+  if (against) head.push(against, '');
   if (errors.length > 0) {
     head.push(`> [!CAUTION]\n> The templates do not compile: ${errors.length} error${errors.length === 1 ? '' : 's'}. Services with errors are left as they are.`, '');
   }

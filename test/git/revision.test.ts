@@ -76,6 +76,12 @@ describe('git revision syntax', () => {
     const plan = JSON.parse(r.stdout);
     expect(plan.revision).toBe(await git('rev-parse', 'HEAD'));
     expect(plan.baseRevision).toBe(await git('rev-parse', 'HEAD~1'));
+    // No state in the repository: the header says what it was planned against.
+    expect(plan.baseState).toEqual({ hosts: 0, nodes: 0 });
+    const text = await kaidu(['plan', '--base', 'main~1', '--head', 'side'], repo);
+    expect(text.stdout.split('\n')[0]).toBe(`Templates at ${(await git('rev-parse', 'side')).slice(0, 12)}, planned against the state recorded at ${(await git('rev-parse', 'main~1')).slice(0, 12)}: none is recorded there, so every node is new.`);
+    const md = await kaidu(['plan', '--base', 'main~1', '--head', 'side', '--format', 'markdown'], repo);
+    expect(md.stdout).toContain(', planned against the state recorded at `');
     const bad = await kaidu(['plan', '--base', 'HEAD~9', '--head', 'HEAD'], repo);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('unknown revision "HEAD~9"');
