@@ -67,7 +67,8 @@ export function register(program: Command, ctx: CommandContext): void {
       }
       // No registry serves kaidu: by default the scaffold installs this very copy (a folder link, no network).
       const spec = flags.kaiduFrom ?? `file:${realpathSync(PACKAGE_ROOT).replace(/\/+$/, '')}`;
-      if (/[\s"\\]/.test(spec) || spec.length > 2048) throw new KaiduError('E_USAGE', `--kaidu-from must be an npm package spec without spaces, quotes or backslashes, not ${JSON.stringify(spec)}`);
+      // It is written into package.json and YAML as is: no quotes, backslashes or control characters.
+      if (/["\\\x00-\x1f]/.test(spec) || spec.length > 2048) throw new KaiduError('E_USAGE', `kaidu's package spec must have no quotes, backslashes or control characters, not ${JSON.stringify(spec)}`);
       const values: Record<string, string> = { __HOST__: host, __NAME__: packageName(basename(target)), __KAIDU_SPEC__: spec };
       for (const f of files) {
         const text = (await readFile(join(f.fromRoot ? PACKAGE_ROOT : TEMPLATES, f.template), 'utf8')).replace(/__(HOST|NAME|KAIDU_SPEC)__/g, (m) => values[m]!);
@@ -81,7 +82,7 @@ export function register(program: Command, ctx: CommandContext): void {
           ...files.map((f) => `  ${f.path}${existing.includes(f.path) ? ' (overwritten)' : ''}`),
           '',
           'Next:',
-          ...(dir ? [`  cd ${dir}`] : []),
+          ...(dir ? [`  cd ${shellWord(dir)}`] : []),
           '  git init -b main          # kaidu init does not create the git repository',
           `  npm install               # kaidu (${spec}) and the pre-commit hook; no registry needed`,
           '  npx kaidu validate && npx kaidu plan',
@@ -93,6 +94,11 @@ export function register(program: Command, ctx: CommandContext): void {
         ].join('\n'),
       );
     });
+}
+
+/** `dir` as one shell word: the Next: lines are meant to be pasted. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A host name as TOSCA node names and state folders want it: `Web-1.example.com` → `web-1`. */
