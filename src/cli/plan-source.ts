@@ -129,6 +129,10 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
     failedServices: repo.failedServices,
     frozen: repo.state.frozen,
   });
+  if (baseRevision) {
+    const hosts = Object.values(repo.state.snapshot);
+    plan.baseState = { hosts: hosts.length, nodes: hosts.reduce((n, services) => n + Object.values(services).reduce((m, s) => m + Object.keys(s.nodes).length, 0), 0) };
+  }
   plan.sourceDigest = sourceDigest(repo);
   return { plan, repo, view };
 }

@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { createBareRepo, startHubServer, type HubServer } from '../git/hub-server.js';
 import { killManaged } from './kill-managed.js';
 import { deliverPushWebhook } from './webhook-relay.js';
+import { withDemoDataRoot } from './demo-inputs.js';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -22,6 +23,8 @@ export interface DemoOptions {
   keep?: boolean;
   /** Give up waiting for the agents after this long. */
   timeoutMs?: number;
+  /** Bold step titles (a terminal without NO_COLOR). */
+  color?: boolean;
 }
 
 interface StateNode {
@@ -66,7 +69,7 @@ const git = (cwd: string, ...args: string[]) =>
  */
 export async function runDemo(opts: DemoOptions): Promise<number> {
   const say = (s = '') => opts.out.write(s + '\n');
-  const step = (n: number, s: string) => say(`\n\x1b[1m${n}. ${s}\x1b[0m`);
+  const step = (n: number, s: string) => say(opts.color ? `\n\x1b[1m${n}. ${s}\x1b[0m` : `\n${n}. ${s}`);
   const example = opts.example ?? join(ROOT, 'examples', 'web-db');
   const timeoutMs = opts.timeoutMs ?? 90_000;
   const dir = await mkdtemp(join(tmpdir(), 'kaidu-demo-'));
@@ -123,7 +126,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   try {
     say(`Kaidu demo: everything runs on 127.0.0.1, files in ${dir}`);
     step(1, 'A hub repository, served by git http-backend');
-    const files = await filesOf(example);
+    // The example's data goes in the demo folder, removed at the end with everything else.
+    const files = withDemoDataRoot(await filesOf(example), join(dir, 'data'));
     await mkdir(join(dir, 'hub'), { recursive: true });
     await createBareRepo(join(dir, 'hub'), 'hub.git', { files });
     hub = await startHubServer({

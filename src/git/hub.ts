@@ -9,6 +9,7 @@ import { basicAuthHeader, resolveCredentials, type GitAuth } from './auth.js';
 import { gitError } from './errors.js';
 import { splitUrlCredentials } from './remote-url.js';
 import { compareAndSwapRef } from './local-ref.js';
+import { resolveRevisionExpression } from './revision.js';
 import { parseTrailers, withTrailers } from './trailers.js';
 import { TreeCache } from './tree.js';
 import { ZERO_OID, advertiseReceivePack, httpClient, receivePack, type PushTarget } from './transport.js';
@@ -58,7 +59,7 @@ export interface Hub {
   fetch(): Promise<string>;
   /** The tip last fetched or pushed, without the network; undefined before the first fetch. */
   tip(): Promise<string | undefined>;
-  /** A branch, tag, `HEAD`, full or abbreviated oid → commit oid (E_GIT_NOT_FOUND if unknown). */
+  /** git revision syntax (a branch, tag, `HEAD`, `origin/main`, a short oid, `~N`, `^N`, `^{commit}`) → commit oid (E_GIT_NOT_FOUND if unknown). */
   resolve(ref: string): Promise<string>;
   /** Paths added, modified or deleted between two commits (`from` undefined: every path), sorted. */
   changedPaths(from: string | undefined, to: string): Promise<string[]>;
@@ -129,34 +130,8 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
   const branchRef = opts.branch === 'HEAD' ? 'HEAD' : `refs/heads/${opts.branch}`;
   const pushTarget: PushTarget = { http, url, headers };
 
-  const peel = async (oid: string): Promise<string> => {
-    for (let depth = 0; depth < 5; depth++) {
-      const { type, object } = await git.readObject({ fs, gitdir, oid, cache, format: 'parsed' });
-      if (type === 'commit') return oid;
-      if (type !== 'tag') break;
-      oid = (object as { object: string }).object;
-    }
-    throw new KaiduError('E_GIT_NOT_FOUND', `${oid} is not a commit`);
-  };
-
-  const resolve = async (ref: string): Promise<string> => {
-    let oid: string | undefined;
-    try {
-      oid = await git.resolveRef({ fs, gitdir, ref });
-    } catch {
-      try {
-        oid = await git.expandOid({ fs, gitdir, oid: ref, cache });
-      } catch {
-        // not an oid either
-      }
-    }
-    if (!oid) throw new KaiduError('E_GIT_NOT_FOUND', `unknown revision "${ref}"`, { hint: remote ? 'fetch first: only the hub branch is mirrored' : undefined });
-    try {
-      return await peel(oid);
-    } catch (err) {
-      throw err instanceof KaiduError ? err : new KaiduError('E_GIT_NOT_FOUND', `unknown revision "${ref}"`, { cause: err });
-    }
-  };
+  const resolve = (ref: string): Promise<string> =>
+    resolveRevisionExpression(gitdir, ref, cache, remote ? 'fetch first: only the hub branch is mirrored' : undefined);
 
   const readTip = async (): Promise<string | undefined> => {
     try {

@@ -66,6 +66,8 @@ export interface Plan {
   revision: string;
   /** For PR plans: the revision the diff is against. */
   baseRevision?: string;
+  /** For PR plans: how much state was recorded at baseRevision (the state planned against). */
+  baseState?: { hosts: number; nodes: number };
   /** Hosts planned, sorted by name. */
   hosts: HostPlan[];
   /** Compile diagnostics: a plan with errors has no actions for the affected services. */

@@ -1,6 +1,8 @@
+import { stringify as stringifyYaml } from 'yaml';
 import type { PlainValue } from '../state/model.js';
+import { mermaidId, mermaidLabel } from '../topology/mermaid.js';
 import type { Action, ActionKind, Plan } from './model.js';
-import { summaryLine } from './render-text.js';
+import { stateLine, summaryLine } from './render-text.js';
 
 export interface MarkdownOptions {
   /** Link to the full plan (e.g. the CI run), shown when details had to be folded away. */
@@ -14,11 +16,44 @@ export interface MarkdownOptions {
 const ICON: Record<ActionKind, string> = { create: '🟢 create', update: '🟡 update', delete: '🔴 delete', noop: 'unchanged', wait: '⏳ wait' };
 const SYMBOL: Record<ActionKind, string> = { create: '+', update: '~', delete: '-', noop: ' ', wait: '…' };
 
+/** Values longer than this, or with a line break, go in a fenced block under the table. */
+const INLINE_MAX = 80;
+
+function asText(v: PlainValue): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function isLong(v: PlainValue | undefined): boolean {
+  if (v === undefined) return false;
+  const s = asText(v);
+  return s.length > INLINE_MAX || s.includes('\n') || (typeof v !== 'string' && JSON.stringify(v).includes('\\n'));
+}
+
+/** A code span that shows the text exactly: a delimiter longer than any run of backticks inside. */
+export function codeSpan(text: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') || (text.startsWith(' ') && text.endsWith(' ') && text.trim() !== '') ? ' ' : '';
+  return fence + pad + text + pad + fence;
+}
+
+/** A fenced block that no line of the text can close early. */
+export function fencedBlock(text: string, lang = ''): string {
+  const longest = Math.max(2, ...(text.match(/`+/g) ?? []).map((r) => r.length));
+  const fence = '`'.repeat(longest + 1);
+  return `${fence}${lang}\n${text.replace(/\n$/, '')}\n${fence}`;
+}
+
+/** A long value as lines: a string as is, a list or map as YAML (multi-line strings as blocks). */
+function longText(v: PlainValue): string {
+  return typeof v === 'string' ? v : stringifyYaml(v, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
 function cell(v: PlainValue | undefined): string {
   if (v === undefined) return '';
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  const short = s.length > 200 ? s.slice(0, 197) + '…' : s;
-  return '`' + short.replace(/`/g, 'ˋ').replace(/\|/g, '\\|').replace(/\n/g, ' ') + '`';
+  if (isLong(v)) return '_(below)_';
+  // Inside a table a pipe must be escaped even in a code span (GitHub's table rule).
+  return codeSpan(asText(v)).replace(/\|/g, '\\|');
 }
 
 function esc(s: string): string {
@@ -35,7 +70,7 @@ function mermaid(plan: Plan): string | undefined {
   for (const a of changed) for (const d of a.dependsOn) shown.add(d);
   for (const a of all.values()) if (a.dependsOn.some((d) => changed.some((c) => c.node === d))) shown.add(a.node);
   if (shown.size > 150) return undefined; // too big to be a useful picture
-  const id = (s: string) => 'n_' + s.replace(/[^A-Za-z0-9_]/g, '_');
+  const id = mermaidId;
   const byHost = new Map<string, string[]>();
   for (const n of [...shown].sort()) {
     const host = all.get(n)?.host ?? plan.placement[n] ?? '?';
@@ -43,27 +78,44 @@ function mermaid(plan: Plan): string | undefined {
   }
   const lines = ['```mermaid', 'flowchart LR'];
   for (const [host, ids] of [...byHost].sort(([a], [b]) => a.localeCompare(b))) {
-    lines.push(`  subgraph ${id('host_' + host)}["${host}"]`);
+    lines.push(`  subgraph ${id('host:' + host)}["${mermaidLabel(host)}"]`);
     for (const n of ids) {
       const a = all.get(n);
-      lines.push(`    ${id(n)}["${a && a.kind !== 'noop' ? SYMBOL[a.kind] + ' ' : ''}${n}"]`);
+      lines.push(`    ${id(n)}["${mermaidLabel(`${a && a.kind !== 'noop' ? SYMBOL[a.kind] + ' ' : ''}${n}`)}"]`);
     }
     lines.push('  end');
   }
-  for (const a of all.values()) for (const d of a.dependsOn) if (shown.has(a.node) && shown.has(d)) lines.push(`  ${id(a.node)} --> ${id(d)}`);
+  for (const a of all.values()) for (const d of a.dependsOn) if (shown.has(a.node) && shown.has(d)) lines.push(`  ${id(a.node)} -->|needs| ${id(d)}`);
+  for (const a of all.values()) for (const w of a.waitingFor ?? []) {
+    const target = w.replace(/@[^@]*$/, '');
+    if (shown.has(a.node) && shown.has(target)) lines.push(`  ${id(a.node)} -.->|waits for| ${id(target)}`);
+  }
+  // The legend: one box per kind of change present, and what an arrow means.
+  const kinds = (['create', 'update', 'delete', 'wait'] as const).filter((k) => changed.some((a) => a.kind === k));
+  lines.push(`  subgraph legend["legend: A --needs--> B: B first"]`);
+  for (const k of kinds) lines.push(`    legend_${k}["${mermaidLabel(`${SYMBOL[k]} ${k === 'wait' ? 'waits for another host' : k}`)}"]`);
+  if (shown.size > changed.length) lines.push(`    legend_noop["unchanged"]`);
+  lines.push('  end');
   lines.push('  classDef create fill:#d4f7d4,stroke:#2a7a2a', '  classDef update fill:#fff3c4,stroke:#a07800', '  classDef delete fill:#ffd6d6,stroke:#a00000', '  classDef wait fill:#e0e8ff,stroke:#3050a0');
   for (const a of changed) lines.push(`  class ${id(a.node)} ${a.kind}`);
+  for (const k of kinds) lines.push(`  class legend_${k} ${k}`);
   lines.push('```');
   return lines.join('\n');
 }
 
 function actionDetails(a: Action): string {
   const head = `<details><summary><code>${SYMBOL[a.kind]} ${esc(a.node)}</code> (${esc(a.type)})${a.destructive ? ' ⚠️' : ''}: ${esc(a.reason)}</summary>\n\n`;
-  const rows = a.changes.map((c) => `| \`${c.path}\` | ${cell(c.old)} | ${cell(c.new)} |`);
+  const rows = a.changes.map((c) => `| ${codeSpan(c.path).replace(/\|/g, '\\|')} | ${cell(c.old)} | ${cell(c.new)} |`);
   const table = rows.length ? `| property | old | new |\n| --- | --- | --- |\n${rows.join('\n')}\n` : '_no property changes_\n';
-  const deps = a.dependsOn.length ? `\nneeds: ${a.dependsOn.map((d) => '`' + d + '`').join(', ')}\n` : '';
-  const wait = a.waitingFor?.length ? `\nwaiting for: ${a.waitingFor.map((d) => '`' + d + '`').join(', ')}\n` : '';
-  return head + table + deps + wait + '\n</details>';
+  const long: string[] = [];
+  for (const c of a.changes) {
+    for (const [side, v] of [['old', c.old], ['new', c.new]] as const) {
+      if (v !== undefined && isLong(v)) long.push(`\n${codeSpan(c.path)} ${side}:\n\n${fencedBlock(longText(v), typeof v === 'string' ? 'text' : 'yaml')}\n`);
+    }
+  }
+  const deps = a.dependsOn.length ? `\nneeds: ${a.dependsOn.map((d) => codeSpan(d)).join(', ')}\n` : '';
+  const wait = a.waitingFor?.length ? `\nwaiting for: ${a.waitingFor.map((d) => codeSpan(d)).join(', ')}\n` : '';
+  return head + table + long.join('') + deps + wait + '\n</details>';
 }
 
 /**
@@ -76,6 +128,8 @@ export function renderMarkdown(plan: Plan, options: MarkdownOptions = {}): strin
   const warnings = plan.diagnostics.filter((d) => d.severity !== 'error');
   const head: string[] = [`## ${options.title ?? 'Kaidu plan'}`, ''];
   head.push(`**${summaryLine(plan.summary)}**${plan.baseRevision ? ` — \`${plan.baseRevision.slice(0, 12)}\` → \`${plan.revision.slice(0, 12)}\`` : ` at \`${plan.revision.slice(0, 12)}\``}`, '');
+  const against = stateLine(plan, codeSpan);
+  if (against) head.push(against, '');
   if (errors.length > 0) {
     head.push(`> [!CAUTION]\n> The templates do not compile: ${errors.length} error${errors.length === 1 ? '' : 's'}. Services with errors are left as they are.`, '');
   }

@@ -21,6 +21,16 @@ export function formatValue(v: PlainValue | undefined): string {
   return typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v);
 }
 
+/** For a --base/--head plan: which state it was planned against, and what that state holds. */
+export function stateLine(plan: Plan, code: (s: string) => string = (s) => s): string | undefined {
+  if (!plan.baseRevision) return undefined;
+  const base = code(plan.baseRevision.slice(0, 12));
+  const head = code(plan.revision.slice(0, 12));
+  const st = plan.baseState;
+  const holds = !st ? '' : st.nodes === 0 ? ': none is recorded there, so every node is new' : `: ${st.nodes} node${st.nodes === 1 ? '' : 's'} on ${st.hosts} host${st.hosts === 1 ? '' : 's'}`;
+  return `Templates at ${head}, planned against the state recorded at ${base}${holds}.`;
+}
+
 export function summaryLine(s: Record<ActionKind, number>): string {
   return `${s.create} to create, ${s.update} to update, ${s.delete} to delete, ${s.wait} waiting, ${s.noop} unchanged`;
 }
@@ -29,6 +39,8 @@ export function summaryLine(s: Record<ActionKind, number>): string {
 export function renderText(plan: Plan, options: TextOptions): string {
   const paint = (code: string, s: string) => (options.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const out: string[] = [];
+  const against = stateLine(plan);
+  if (against) out.push(against, '');
   for (const d of plan.diagnostics) out.push(paint(d.severity === 'error' ? '31' : '33', formatDiagnostic(d)));
   if (plan.diagnostics.length) out.push('');
   for (const h of plan.hosts) {

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { KaiduError } from '../errors/kaidu-error.js';
+import { resolveRevisionExpression } from '../git/revision.js';
 
 export interface RepoLocation {
   /** The git directory: `<worktree>/.git`, or the bare repository itself. */
@@ -25,16 +26,9 @@ export async function locateRepository(cwd: string, env: NodeJS.ProcessEnv = {})
   }
 }
 
-/** A full commit id for a ref name (`HEAD`, `main`, `refs/heads/main`) or an (abbreviated) id. */
+/** A full commit id for git revision syntax: `HEAD~1`, `origin/main`, a tag, a short id, `main^{commit}`. */
 export async function resolveRevision(repo: RepoLocation, rev: string): Promise<string> {
-  try {
-    if (/^[0-9a-f]{4,64}$/i.test(rev)) {
-      return rev.length === 40 || rev.length === 64 ? rev.toLowerCase() : await git.expandOid({ fs, gitdir: repo.gitdir, oid: rev });
-    }
-    return await git.resolveRef({ fs, gitdir: repo.gitdir, ref: rev });
-  } catch (err) {
-    throw new KaiduError('E_GIT_NOT_FOUND', `unknown revision "${rev}"`, { cause: err });
-  }
+  return resolveRevisionExpression(repo.gitdir, rev);
 }
 
 export interface CommitSummary {

@@ -3,3 +3,4 @@ export { buildTopology, dependencyLevels, edgesFrom, findCycles, instancesOf } f
 export { edgeKind, isA, HOST_TYPE } from './kinds.js';
 export { rankHosts, rendezvousScore, spreadInstances } from './rendezvous.js';
 export { renderGraph, renderMermaid, renderDot, renderJson, renderText, type GraphFormat } from './render.js';
+export { mermaidId, mermaidLabel } from './mermaid.js';

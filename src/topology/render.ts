@@ -1,17 +1,10 @@
 import type { Topology } from './model.js';
+import { mermaidId, mermaidLabel } from './mermaid.js';
 
 export type GraphFormat = 'mermaid' | 'dot' | 'json' | 'text';
 
 function shortType(type: string): string {
   return type.replace(/^tosca\.nodes\./, 'tosca.').replace(/^kaidu:/, '');
-}
-
-function mermaidId(id: string): string {
-  return 'n_' + id.replace(/[^A-Za-z0-9_]/g, (c) => `_${c.charCodeAt(0).toString(16)}`);
-}
-
-function mermaidLabel(text: string): string {
-  return text.replace(/"/g, '#quot;');
 }
 
 /** Nodes grouped by host: the picture a sysadmin draws. `only` limits it to some instances. */
@@ -28,7 +21,7 @@ export function renderMermaid(t: Topology, only?: ReadonlySet<string>, highlight
     for (const id of byHost.get(host)!) {
       const n = t.nodes[id]!;
       const mark = highlight?.get(id);
-      lines.push(`    ${mermaidId(id)}["${mermaidLabel(`${mark ? mark + ' ' : ''}${n.name}${n.index !== undefined ? '#' + n.index : ''}<br/><small>${shortType(n.template.type)}</small>`)}"]`);
+      lines.push(`    ${mermaidId(id)}["${mermaidLabel(`${mark ? mark + ' ' : ''}${n.name}${n.index !== undefined ? '#' + n.index : ''}`)}<br/><small>${mermaidLabel(shortType(n.template.type))}</small>"]`);
     }
     lines.push('  end');
   }
@@ -38,7 +31,7 @@ export function renderMermaid(t: Topology, only?: ReadonlySet<string>, highlight
     const d = t.nodes[e.target];
     if (!s || !d || s.isHost || d.isHost) continue;
     if (only && !(only.has(e.source) && only.has(e.target))) continue;
-    lines.push(`  ${mermaidId(e.source)} -->|${e.requirement}| ${mermaidId(e.target)}`);
+    lines.push(`  ${mermaidId(e.source)} ${e.kind === 'connects' ? '-.->' : '-->'}|"${mermaidLabel(e.requirement)}"| ${mermaidId(e.target)}`);
   }
   if (highlight) {
     const classes: Record<string, string> = { '+': 'create', '~': 'update', '-': 'delete', '…': 'wait' };

@@ -26,7 +26,7 @@ describe('agent lifecycle', () => {
     await h.until('first state', async () => (await h!.state())['host-a']?.web?.nodes.web?.status === 'running');
     const rev = await h.push({ 'services/web.yaml': webService('host-a', 'local two') }, 'change');
     await h.until('change applied through the watcher', async () => (await h!.state())['host-a']?.web?.nodes.web?.revision === rev);
-  }, 60_000);
+  }, 300_000);
 
   it('records a managed process that exits, and serves /status, /metrics, /healthz and POST /sync', async () => {
     h = await startHarness({ 'kaidu.yaml': 'branch: main\n', 'services/web.yaml': webService('host-a', 'x') });
@@ -56,7 +56,7 @@ describe('agent lifecycle', () => {
       return n?.status === 'running' && n.attributes.pid !== pid ? n : undefined;
     });
     expect(alive(again.attributes.pid as number)).toBe(true);
-  }, 60_000);
+  }, 300_000);
 
   it('SIGTERM stops the agent; the processes it manages keep running', async () => {
     h = await startHarness({ 'kaidu.yaml': 'branch: main\n', 'services/web.yaml': webService('host-a', 'x') });
@@ -71,5 +71,5 @@ describe('agent lifecycle', () => {
     await h.waitReady(b);
     const status = (await (await fetch(`${b.url}/status`)).json()) as { nodes: { node: string; status: string; attributes: { pid?: number } }[] };
     expect(status.nodes.find((n) => n.node === 'web')).toMatchObject({ status: 'running', attributes: { pid: st.attributes.pid } });
-  }, 60_000);
+  }, 300_000);
 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { parseSettings } from '../../src/repository/settings.js';
 import { runKaidu } from '../review/cli-run.js';
 import { tempDir } from '../support/temp-dir.js';
 
-const FILES = ['kaidu.yaml', 'services/hello.yaml', '.github/workflows/kaidu.yml', 'package.json', '.gitignore', 'README.md'];
+const FILES = ['kaidu.yaml', 'services/hello.yaml', '.github/workflows/kaidu.yml', 'package.json', '.gitignore', 'README.md', '.githooks/pre-commit'];
 
 const fresh = () => tempDir('kaidu-init-');
 
@@ -36,9 +36,10 @@ describe('kaidu init', () => {
 
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
     expect(pkg.name).toBe('deploy');
-    expect(pkg.scripts.prepare).toBe('simple-git-hooks');
-    expect(pkg['simple-git-hooks']['pre-commit']).toMatch(/kaidu validate$/);
-    expect(pkg.devDependencies.kaidu).toMatch(/^\^\d+\.\d+\.\d+/);
+    expect(pkg.scripts.prepare).toMatch(/^git config core\.hooksPath \.githooks/);
+    // No registry serves kaidu: the scaffold installs this copy.
+    expect(pkg.devDependencies).toEqual({ kaidu: `file:${realpathSync(join(import.meta.dirname, '..', '..'))}` });
+    expect(statSync(join(dir, '.githooks/pre-commit')).mode & 0o111).toBe(0o111);
     expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toContain('node_modules/');
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).not.toMatch(/__[A-Z_]+__/);
   });
@@ -62,6 +63,16 @@ describe('kaidu init', () => {
     expect(forced.code).toBe(0);
     expect(forced.stdout).toContain('(overwritten)');
     expect(readFileSync(join(dir, 'services/hello.yaml'), 'utf8')).toContain('    b:\n');
+  });
+
+  it('--kaidu-from names where npm gets kaidu, and refuses what would break package.json', async () => {
+    const dir = fresh();
+    const run = await runKaidu(['init', '--host', 'local', '--kaidu-from', 'git+https://git.example/you/kaidu.git'], [registerInit], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).devDependencies.kaidu).toBe('git+https://git.example/you/kaidu.git');
+    expect(run.stdout).not.toContain('exists only on this machine');
+    const bad = await runKaidu(['init', '--host', 'local', '--kaidu-from', 'a "b'], [registerInit], { cwd: fresh() });
+    expect(bad.code).toBe(2);
   });
 
   it('--gitlab adds .gitlab-ci.yml', async () => {

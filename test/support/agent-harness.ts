@@ -82,7 +82,7 @@ export async function startHarness(files: Record<string, string>): Promise<Harne
       agents.set(host, agent);
       return agent;
     },
-    async waitReady(agent, timeoutMs = 60_000) {
+    async waitReady(agent, timeoutMs = 150_000) {
       await h.until(`${agent.host} ready`, async () => {
         if (agent.proc.exitCode !== null) throw new Error(`agent ${agent.host} exited with ${agent.proc.exitCode}:\n${await readFile(agent.log, 'utf8')}`);
         const res = await fetch(`${agent.url}/readyz`).catch(() => undefined);
@@ -122,7 +122,7 @@ export async function startHarness(files: Record<string, string>): Promise<Harne
       const { stdout } = await git(join(dir, 'hub', 'hub.git'), 'log', '--format=%H %s%n%b', 'main');
       return stdout.split('\n').filter(Boolean);
     },
-    async until(what, check, timeoutMs = 30_000) {
+    async until(what, check, timeoutMs = 150_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const v = await check();

@@ -95,7 +95,7 @@ describe('topology', () => {
 
   it('renders mermaid, dot, json and text', () => {
     const t = buildTopology([service('svc', [host('h'), node('db', { host: 'h' }), node('web', { host: 'h', connectsTo: ['db'] })])]);
-    expect(renderGraph(t, 'mermaid')).toContain('n_svc_2fweb -->|connection| n_svc_2fdb');
+    expect(renderGraph(t, 'mermaid')).toContain('n_svc_2f_web -.->|"connection"| n_svc_2f_db');
     expect(renderGraph(t, 'dot')).toContain('"svc/web" -> "svc/db"');
     expect(JSON.parse(renderGraph(t, 'json')).nodes).toHaveLength(3);
     expect(renderGraph(t, 'text')).toContain('⇢ connection: svc/db');

@@ -5,11 +5,11 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Agent } from '../../agent/agent.js';
 import { buildHttpApi } from '../../agent/http-api.js';
-import { createLogger } from '../../agent/logger.js';
 import { createHostRuntime } from '../../apply/runtime.js';
 import { KaiduError } from '../../errors/kaidu-error.js';
 import { watchRepository } from '../../events/index.js';
 import type { CommandContext } from '../context.js';
+import { cliLogger } from '../log-output.js';
 import { profilesReader } from '../fs-reader.js';
 import { tuneHeapForAgent } from '../../agent/heap.js';
 
@@ -27,6 +27,7 @@ interface AgentFlags {
   logLevel?: string;
   retryBaseMs?: string;
   retryMaxMs?: string;
+  json?: boolean;
 }
 
 function milliseconds(value: string | undefined, flag: string): number | undefined {
@@ -70,11 +71,12 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .option('--retry-base-ms <ms>', 'first delay before a pass the hub interrupted runs again (doubles each time)', '1000')
     .option('--retry-max-ms <ms>', 'longest delay between those retries', '300000')
+    .option('--json', 'log JSON lines (the default when standard output is not a terminal)')
     .action(async (flags: AgentFlags) => {
       tuneHeapForAgent();
       const listen = parseListen(flags.listen);
       const retry = { baseMs: milliseconds(flags.retryBaseMs, '--retry-base-ms')!, maxMs: milliseconds(flags.retryMaxMs, '--retry-max-ms')! };
-      const logger = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}), name: `kaidu-agent` });
+      const logger = cliLogger({ stream: ctx.stdout, env: ctx.env, json: Boolean(flags.json), ...(flags.logLevel ? { level: flags.logLevel } : {}), name: 'kaidu-agent' });
       const dataDir = resolve(ctx.cwd, flags.dataDir ?? join(ctx.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'kaidu', flags.host));
       const secret = await secretFrom(flags.webhookSecretFile, 'webhook secret');
       const syncToken = (await secretFrom(flags.tokenFile, 'sync token')) ?? secret;

@@ -2,7 +2,6 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { createLogger } from '../../agent/logger.js';
 import { applyPlan, progressPrinter } from '../../apply/index.js';
 import { createHostRuntime } from '../../apply/runtime.js';
 import { KaiduError } from '../../errors/kaidu-error.js';
@@ -10,6 +9,8 @@ import { parsePlanJson, renderText, useColor, type Plan } from '../../plan/index
 import { serializeServiceState, stateFilePath, writeFileAtomic } from '../../state/index.js';
 import { formatDiagnostic, hasErrors } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
+import { DIR_OPTION, repoDir } from '../repo-dir.js';
+import { cliLogger } from '../log-output.js';
 import { planRepository } from '../plan-source.js';
 
 interface ApplyFlags {
@@ -39,9 +40,9 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--json', 'print the result as JSON')
     .option('--data-dir <dir>', 'where logs and runtime files go (default .kaidu/<host> in the repository)')
-    .option('-C, --dir <path>', 'repository (default: the current one)')
+    .option(...DIR_OPTION)
     .action(async (planFile: string | undefined, flags: ApplyFlags) => {
-      const cwd = flags.dir ?? ctx.cwd;
+      const cwd = repoDir(ctx, 'apply', flags.dir, undefined);
       let saved: Plan | undefined;
       if (planFile) {
         try {
@@ -56,9 +57,15 @@ export function register(program: Command, ctx: CommandContext): void {
       if (hasErrors(repo.diagnostics.filter((d) => !d.code.startsWith('E_STATE')))) {
         throw new KaiduError('E_COMPILE', 'the templates do not compile; nothing was applied');
       }
-      const hosts = Object.keys(repo.topology.hosts).sort();
+      // Hosts of the templates and of state/: once the last service is removed, only state/ names
+      // the host whose nodes must now be deleted.
+      const hosts = [...new Set([...Object.keys(repo.topology.hosts), ...Object.keys(repo.state.snapshot)])].sort();
       const host = flags.host ?? (hosts.length === 1 ? hosts[0] : undefined);
-      if (!host) throw new KaiduError('E_USAGE', hosts.length ? `say which host to apply with --host (${hosts.join(', ')})` : 'the templates name no kaidu:Host');
+      if (!host) {
+        throw hosts.length
+          ? new KaiduError('E_USAGE', `say which host to apply with --host (${hosts.join(', ')})`)
+          : new KaiduError('E_USAGE', `neither the templates nor ${repo.settings.stateDir}/ name a host`, { hint: 'pass --host NAME' });
+      }
       let thePlan = fresh;
       if (saved) {
         if (saved.revision !== view.revision) {
@@ -93,7 +100,8 @@ export function register(program: Command, ctx: CommandContext): void {
         }
       }
       const dataDir = flags.dataDir ?? join(view.root, '.kaidu', host);
-      const logger = createLogger({ level: ctx.env.KAIDU_LOG_LEVEL ?? 'warn' });
+      // Logs go to stderr (stdout is the plan and the result): human lines on a terminal, else JSON.
+      const logger = cliLogger({ stream: ctx.stderr, env: ctx.env, json: Boolean(flags.json), level: ctx.env.KAIDU_LOG_LEVEL ?? 'warn' });
       const runtime = await createHostRuntime({ dataDir, logger, repoRoot: view.root, plugins: repo.settings.plugins });
       const controller = new AbortController();
       const onSignal = () => controller.abort();

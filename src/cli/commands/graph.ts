@@ -5,6 +5,7 @@ import { buildTopology, renderGraph, type GraphFormat } from '../../topology/ind
 import { formatDiagnostic, hasErrors } from '../../tosca/diagnostic.js';
 import { loadRepository } from '../../repository/index.js';
 import type { CommandContext } from '../context.js';
+import { DIR_OPTION, repoDir } from '../repo-dir.js';
 import { profilesReader } from '../fs-reader.js';
 import { workingTree } from '../plan-source.js';
 
@@ -14,10 +15,11 @@ export function register(program: Command, ctx: CommandContext): void {
     .description('draw the topology: what runs on which host and what it needs')
     .argument('[service]', 'only this service')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'mermaid', 'dot', 'json']).default('text'))
+    .option('--json', 'same as --format json')
     .option('--out <file>', 'write to a file instead of standard output')
-    .option('-C, --dir <path>', 'repository (default: the current one)')
-    .action(async (service: string | undefined, flags: { format: GraphFormat; out?: string; dir?: string }) => {
-      const view = await workingTree(flags.dir ?? ctx.cwd);
+    .option(...DIR_OPTION)
+    .action(async (service: string | undefined, flags: { format: GraphFormat; out?: string; dir?: string; json?: boolean }) => {
+      const view = await workingTree(repoDir(ctx, 'graph', flags.dir, undefined));
       const repo = await loadRepository(view.reader, { profiles: profilesReader() });
       for (const d of repo.diagnostics) ctx.stderr.write(formatDiagnostic(d) + '\n');
       let topology = repo.topology;
@@ -26,7 +28,7 @@ export function register(program: Command, ctx: CommandContext): void {
         if (!svc) throw new KaiduError('E_USAGE', `no service "${service}"${repo.failedServices.includes(service) ? ' that compiles' : ''}`, { hint: `services: ${repo.services.map((s) => s.name).join(', ') || 'none'}` });
         topology = buildTopology([svc, ...repo.services.filter((s) => s !== svc).map((s) => ({ ...s, nodes: Object.fromEntries(Object.entries(s.nodes).filter(([, n]) => n.types.includes('kaidu:Host'))) }))]);
       }
-      const text = renderGraph(topology, flags.format);
+      const text = renderGraph(topology, flags.json ? 'json' : flags.format);
       if (flags.out) await writeFile(flags.out, text);
       else ctx.stdout.write(text);
       if (hasErrors(repo.diagnostics) || hasErrors(topology.diagnostics)) ctx.setExitCode(1);

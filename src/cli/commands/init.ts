@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, realpathSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,10 +10,15 @@ import type { CommandContext } from '../context.js';
 /** `templates/` of the package: three levels up from src/cli/commands/ and from dist/cli/commands/. */
 const TEMPLATES = fileURLToPath(new URL('../../../templates/', import.meta.url));
 
-/** What `kaidu init` writes: template file → path in the new repository. */
+/** The package's root (templates/, hooks/, package.json): three levels up, as for TEMPLATES. */
+const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** What `kaidu init` writes: template file (under templates/, or the package root) → path in the new repository. */
 interface ScaffoldFile {
   template: string;
   path: string;
+  fromRoot?: boolean;
+  executable?: boolean;
 }
 
 function scaffold(gitlab: boolean): ScaffoldFile[] {
@@ -25,6 +30,7 @@ function scaffold(gitlab: boolean): ScaffoldFile[] {
     // Stored without its dot: npm leaves .gitignore files out of published packages.
     { template: 'repo/gitignore', path: '.gitignore' },
     { template: 'repo/README.md', path: 'README.md' },
+    { template: 'hooks/pre-commit', path: '.githooks/pre-commit', fromRoot: true, executable: true },
   ];
   if (gitlab) files.push({ template: 'gitlab/.gitlab-ci.yml', path: '.gitlab-ci.yml' });
   return files;
@@ -34,6 +40,7 @@ interface InitFlags {
   host?: string;
   gitlab?: boolean;
   force?: boolean;
+  kaiduFrom?: string;
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -44,6 +51,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--host <name>', 'the host the hello service runs on (default: this machine’s name)')
     .option('--gitlab', 'also write .gitlab-ci.yml')
     .option('--force', 'overwrite files that exist')
+    .option('--kaidu-from <spec>', 'where npm gets kaidu for package.json and CI: a folder, a git URL, a tarball (default: this kaidu)')
     .action(async (dir: string | undefined, flags: InitFlags) => {
       const target = resolve(ctx.cwd, dir ?? '.');
       const host = flags.host === undefined ? hostName(hostname()) : flags.host;
@@ -57,11 +65,16 @@ export function register(program: Command, ctx: CommandContext): void {
         ctx.setExitCode(1);
         return;
       }
-      const values: Record<string, string> = { __HOST__: host, __NAME__: packageName(basename(target)), __KAIDU_VERSION__: kaiduVersion() };
+      // No registry serves kaidu: by default the scaffold installs this very copy (a folder link, no network).
+      const spec = flags.kaiduFrom ?? `file:${realpathSync(PACKAGE_ROOT).replace(/\/+$/, '')}`;
+      // It is written into package.json and YAML as is: no quotes, backslashes or control characters.
+      if (/["\\\x00-\x1f]/.test(spec) || spec.length > 2048) throw new KaiduError('E_USAGE', `kaidu's package spec must have no quotes, backslashes or control characters, not ${JSON.stringify(spec)}`);
+      const values: Record<string, string> = { __HOST__: host, __NAME__: packageName(basename(target)), __KAIDU_SPEC__: spec };
       for (const f of files) {
-        const text = (await readFile(join(TEMPLATES, f.template), 'utf8')).replace(/__(HOST|NAME|KAIDU_VERSION)__/g, (m) => values[m]!);
+        const text = (await readFile(join(f.fromRoot ? PACKAGE_ROOT : TEMPLATES, f.template), 'utf8')).replace(/__(HOST|NAME|KAIDU_SPEC)__/g, (m) => values[m]!);
         await mkdir(dirname(join(target, f.path)), { recursive: true });
-        await writeFile(join(target, f.path), text, { flag: flags.force ? 'w' : 'wx' });
+        await writeFile(join(target, f.path), text, { flag: flags.force ? 'w' : 'wx', ...(f.executable ? { mode: 0o755 } : {}) });
+        if (f.executable) await chmod(join(target, f.path), 0o755);
       }
       ctx.stdout.write(
         [
@@ -69,15 +82,23 @@ export function register(program: Command, ctx: CommandContext): void {
           ...files.map((f) => `  ${f.path}${existing.includes(f.path) ? ' (overwritten)' : ''}`),
           '',
           'Next:',
-          ...(dir ? [`  cd ${dir}`] : []),
+          ...(dir ? [`  cd ${shellWord(dir)}`] : []),
           '  git init -b main          # kaidu init does not create the git repository',
-          '  npm install               # kaidu and the pre-commit hook (simple-git-hooks)',
+          `  npm install               # kaidu (${spec}) and the pre-commit hook; no registry needed`,
           '  npx kaidu validate && npx kaidu plan',
           `  git add -A && git commit -m "kaidu init"`,
           '',
+          ...(flags.kaiduFrom
+            ? []
+            : [`CI installs kaidu from ${spec} too, which exists only on this machine: see README.md ("Kaidu is not on a package registry").`, '']),
         ].join('\n'),
       );
     });
+}
+
+/** `dir` as one shell word: the Next: lines are meant to be pasted. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A host name as TOSCA node names and state folders want it: `Web-1.example.com` → `web-1`. */
@@ -94,9 +115,4 @@ export function hostName(raw: string): string {
 function packageName(dir: string): string {
   const name = dir.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[-._]+|[-._]+$/g, '');
   return name || 'kaidu-services';
-}
-
-function kaiduVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
 }

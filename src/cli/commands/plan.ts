@@ -4,6 +4,7 @@ import { KaiduError } from '../../errors/kaidu-error.js';
 import { hasChanges, renderJson, renderMarkdown, renderText, useColor } from '../../plan/index.js';
 import { hasErrors } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
+import { DIR_OPTION, repoDir } from '../repo-dir.js';
 import { collectInput, readInputs } from '../inputs.js';
 import { planRepository } from '../plan-source.js';
 
@@ -19,13 +20,15 @@ interface PlanFlags {
   inputs?: string;
   verbose?: boolean;
   fullPlanUrl?: string;
+  dir?: string;
 }
 
 export function register(program: Command, ctx: CommandContext): void {
   program
     .command('plan')
     .description('show what applying the repository would do, host by host')
-    .argument('[path]', 'repository (default: the current one)')
+    .argument('[path]', 'deprecated: use -C')
+    .option(...DIR_OPTION)
     .option('--host <name>', 'only this host')
     .option('--base <rev>', 'state (and the comparison point) at this git revision')
     .option('--head <rev>', 'templates at this git revision (read from git, no checkout)')
@@ -41,7 +44,7 @@ export function register(program: Command, ctx: CommandContext): void {
       if (flags.head === undefined && flags.base !== undefined) throw new KaiduError('E_USAGE', '--base needs --head');
       const inputs = await readInputs(flags.input, flags.inputs);
       const { plan } = await planRepository({
-        cwd: path ?? ctx.cwd,
+        cwd: repoDir(ctx, 'plan', flags.dir, path),
         ...(flags.base ? { base: flags.base } : {}),
         ...(flags.head ? { head: flags.head } : {}),
         ...(flags.host ? { host: flags.host } : {}),

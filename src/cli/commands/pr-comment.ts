@@ -9,6 +9,7 @@ import { GitLabReview } from '../../review/gitlab.js';
 import { failedPlanStatus, planStatus } from '../../review/plan-status.js';
 import { publishPlan, type ReviewHost } from '../../review/publish.js';
 import type { CommandContext } from '../context.js';
+import { DIR_OPTION, repoDir } from '../repo-dir.js';
 
 interface PrCommentFlags {
   provider?: 'github' | 'gitlab';
@@ -25,13 +26,15 @@ interface PrCommentFlags {
   key?: string;
   dryRun?: boolean;
   json?: boolean;
+  dir?: string;
 }
 
 export function register(program: Command, ctx: CommandContext): void {
   program
     .command('pr-comment')
     .description('post the plan to a pull (merge) request as one sticky comment, and set the kaidu/plan commit status')
-    .argument('[path]', 'repository (default: the current one)')
+    .argument('[path]', 'deprecated: use -C')
+    .option(...DIR_OPTION)
     .addOption(new Option('--provider <provider>', 'review host (default: gitlab inside GitLab CI, else github)').choices(['github', 'gitlab']))
     .option('--repo <owner/name>', 'GitHub OWNER/NAME or GitLab project id or path (default: GITHUB_REPOSITORY / CI_PROJECT_ID)')
     .option('--pr <number>', 'pull request number or merge request iid (default: from the CI event)')
@@ -56,7 +59,7 @@ export function register(program: Command, ctx: CommandContext): void {
 
       let plan: Plan;
       try {
-        plan = await readOrComputePlan(path ?? ctx.cwd, flags);
+        plan = await readOrComputePlan(repoDir(ctx, 'pr-comment', flags.dir, path), flags);
       } catch (err) {
         // Tell the reviewer why there is no plan; the command still fails with the real error.
         if (host && sha && isKaiduError(err) && err.code !== 'E_USAGE') {

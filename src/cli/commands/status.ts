@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { KaiduError, isKaiduError } from '../../errors/kaidu-error.js';
 import { openHub } from '../../git/index.js';
 import { loadState } from '../../state/load.js';
 import type { PlainValue, StateSnapshot } from '../../state/model.js';
@@ -9,6 +10,7 @@ import { formatDiagnostic } from '../../tosca/diagnostic.js';
 import { parseSettings } from '../../repository/settings.js';
 import type { SourceReader } from '../../tosca/model.js';
 import type { CommandContext } from '../context.js';
+import { DIR_OPTION, repoDir } from '../repo-dir.js';
 import { workingTree } from '../plan-source.js';
 
 /** Attributes worth a column: what a sysadmin looks for first. */
@@ -40,39 +42,78 @@ export function statusRows(snapshot: StateSnapshot): StatusRow[] {
   return rows;
 }
 
-export function renderStatusTable(rows: StatusRow[]): string {
-  if (rows.length === 0) return 'No state recorded yet: no agent has applied anything.\n';
+/** What an empty table means, said from what state/ holds (never a guess about the agents). */
+export function emptyStatus(snapshot: StateSnapshot, stateDir: string, onlyHost?: string): string {
+  const files = Object.keys(snapshot).sort().flatMap((h) => Object.keys(snapshot[h]!).sort().map((s) => `${stateDir}/${h}/${s}.yaml`));
+  if (files.length > 0) {
+    return `No nodes recorded: ${files.join(', ')} list${files.length === 1 ? 's' : ''} none (their nodes were deleted, or not applied yet).\n`;
+  }
+  return `No state in ${stateDir}/${onlyHost ? ` for host ${onlyHost}` : ''}: no state file has been committed there (an agent writes ${stateDir}/<host>/<service>.yaml after its first pass that has something to apply).\n`;
+}
+
+/** A commit id is cut to 10 characters; anything else (`working-tree`) is shown whole. */
+function shortRevision(rev: string): string {
+  return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(rev) ? rev.slice(0, 10) : rev;
+}
+
+/** A pending node's recorded reason is a wait, not an error. */
+function waitingFor(r: StatusRow): string | undefined {
+  return r.status === 'pending' && r.error?.startsWith('waits for ') ? r.error.slice('waits for '.length).replace(/ to be running$/, '') : undefined;
+}
+
+export function renderStatusTable(rows: StatusRow[], empty = 'No nodes recorded.\n'): string {
+  if (rows.length === 0) return empty;
   const table = [['HOST', 'SERVICE', 'NODE', 'TYPE', 'STATUS', 'DETAILS', 'REVISION']];
   for (const r of rows) {
     const details = KEY_ATTRIBUTES.filter((k) => r.attributes[k] !== undefined && r.attributes[k] !== null)
       .map((k) => `${k}=${typeof r.attributes[k] === 'string' ? r.attributes[k] : JSON.stringify(r.attributes[k])}`)
       .join(' ');
-    table.push([r.host, r.service, r.node, r.type.replace(/^kaidu:/, ''), r.status, r.error ? `${details} error: ${r.error.split('\n')[0]!.slice(0, 60)}`.trim() : details, r.revision.slice(0, 10)]);
+    const waits = waitingFor(r);
+    const note = waits ? `waiting for ${waits}` : r.error ? `error: ${r.error.split('\n')[0]!.slice(0, 60)}` : '';
+    table.push([r.host, r.service, r.node, r.type.replace(/^kaidu:/, ''), r.status, `${details} ${note}`.trim(), shortRevision(r.revision)]);
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   return table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** The git layer's hints speak to an agent (retries, --git-token-env); `status --repo` is a one-off read. */
+function forStatus(err: unknown): unknown {
+  if (!isKaiduError(err)) return err;
+  const hint =
+    err.code === 'E_GIT_AUTH' ? 'status --repo reads the token from the environment variable KAIDU_GIT_TOKEN'
+    : err.code === 'E_GIT_UNREACHABLE' ? 'check the URL and that the server is up, then run kaidu status again'
+    : err.code === 'E_GIT_NOT_FOUND' && /no branch/.test(err.message) ? 'pick the branch with --branch'
+    : err.hint && /agent/.test(err.hint) ? undefined
+    : err.hint;
+  return new KaiduError(err.code, err.message, { cause: err.cause, ...(hint ? { hint } : {}) });
 }
 
 export function register(program: Command, ctx: CommandContext): void {
   program
     .command('status')
     .description('hosts × services × nodes with their status, from state/ (no agent needed)')
-    .argument('[path]', 'repository checkout (default: the current one)')
+    .argument('[path]', 'deprecated: use -C')
+    .option(...DIR_OPTION)
     .option('--repo <url>', 'read a remote repository (smart HTTP URL or path) instead of a checkout')
     .option('--branch <name>', 'branch of the remote repository', 'main')
     .option('--host <name>', 'only this host')
     .option('--json', 'machine-readable output')
-    .action(async (path: string | undefined, flags: { repo?: string; branch: string; host?: string; json?: boolean }) => {
+    .action(async (path: string | undefined, flags: { repo?: string; branch: string; host?: string; json?: boolean; dir?: string }) => {
       let reader: SourceReader;
       let cleanup: (() => Promise<void>) | undefined;
       if (flags.repo) {
         const dataDir = await mkdtemp(join(tmpdir(), 'kaidu-status-'));
         cleanup = () => rm(dataDir, { recursive: true, force: true });
         const tokenEnv = ctx.env.KAIDU_GIT_TOKEN ? 'KAIDU_GIT_TOKEN' : undefined;
-        const hub = await openHub({ url: flags.repo, dataDir, branch: flags.branch, ...(tokenEnv ? { auth: { tokenEnv } } : {}) });
-        reader = hub.reader(await hub.fetch());
+        try {
+          const hub = await openHub({ url: flags.repo, dataDir, branch: flags.branch, ...(tokenEnv ? { auth: { tokenEnv } } : {}) });
+          reader = hub.reader(await hub.fetch());
+        } catch (err) {
+          await cleanup();
+          throw forStatus(err);
+        }
       } else {
-        reader = (await workingTree(path ?? ctx.cwd)).reader;
+        reader = (await workingTree(repoDir(ctx, 'status', flags.dir, path))).reader;
       }
       try {
         const { settings } = parseSettings((await reader.readFile('kaidu.yaml'))?.text);
@@ -80,7 +121,7 @@ export function register(program: Command, ctx: CommandContext): void {
         for (const d of loaded.diagnostics) ctx.stderr.write(formatDiagnostic(d) + '\n');
         const rows = statusRows(loaded.snapshot);
         if (flags.json) ctx.stdout.write(JSON.stringify({ nodes: rows, diagnostics: loaded.diagnostics }, null, 2) + '\n');
-        else ctx.stdout.write(renderStatusTable(rows));
+        else ctx.stdout.write(renderStatusTable(rows, emptyStatus(loaded.snapshot, settings.stateDir, flags.host)));
         if (loaded.diagnostics.some((d) => d.severity === 'error')) ctx.setExitCode(1);
       } finally {
         await cleanup?.();

@@ -7,6 +7,7 @@ import { loadRepository } from '../../repository/index.js';
 import { compileService, createCompileCache } from '../../tosca/index.js';
 import { formatDiagnostic, type Diagnostic } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
+import { repoDir, DIR_OPTION } from '../repo-dir.js';
 import { fsReader, profilesReader } from '../fs-reader.js';
 import { collectInput, readInputs } from '../inputs.js';
 
@@ -38,13 +39,15 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--input <name=value>', 'an input value (repeatable)', collectInput)
     .option('--inputs <file>', 'YAML file of input values')
     .option('--json', 'machine-readable output')
-    .action(async (paths: string[], flags: { input?: string[]; inputs?: string; json?: boolean }) => {
+    .option(DIR_OPTION[0], 'run in this folder: PATHS and the default repository are taken from there')
+    .action(async (paths: string[], flags: { input?: string[]; inputs?: string; json?: boolean; dir?: string }) => {
       const inputs = await readInputs(flags.input, flags.inputs);
+      const cwd = repoDir(ctx, 'validate', flags.dir, undefined);
       const targets = paths.length ? paths : ['.'];
       const repos: string[] = [];
       const files: string[] = [];
       for (const p of targets) {
-        const abs = resolve(ctx.cwd, p);
+        const abs = resolve(cwd, p);
         if (!existsSync(abs)) throw new KaiduError('E_USAGE', `no such file or folder: ${p}`);
         if (statSync(abs).isDirectory()) await collect(abs, repos, files);
         else files.push(abs);
