@@ -11,6 +11,7 @@ const STATUS_COLOURS = {
   stopped: '#8c8c8c',
   'not recorded': '#ffffff',
 };
+const MAX_GRAPH_NODES = 400;
 const EDGE_STYLES = { depends: 'solid', connects: 'dashed', host: 'dotted', attaches: 'dotted' };
 
 function el(tag, props, ...children) {
@@ -77,6 +78,16 @@ function drawGraph(snap) {
     container.textContent = 'the graph library did not load';
     return;
   }
+  // A canvas graph of thousands of nodes helps nobody and stalls the page: the table has them all.
+  if (snap.nodes.length > MAX_GRAPH_NODES) {
+    if (cy) cy.destroy();
+    cy = undefined;
+    graphSignature = '';
+    container.style.height = 'auto';
+    container.textContent = snap.nodes.length + ' nodes: too many to draw (at most ' + MAX_GRAPH_NODES + '); the table below lists them all.';
+    return;
+  }
+  if (!cy) container.textContent = '';
   const elements = graphElements(snap);
   const signature = elements.map((e) => e.data.id + '\u0001' + (e.data.source || '') + '\u0001' + (e.data.target || '')).join('\u0002');
   if (cy && signature === graphSignature) {

@@ -17,11 +17,14 @@ export class AgentFleetView implements FleetView {
   private readonly messages = new Map<string, string>();
   private readonly listeners = new Listeners<string>();
   private readonly unsubscribe: () => void;
+  /** Built once per pass end: a page reload or many open pages do not re-plan each time. */
+  private cached: Promise<UiSnapshot> | undefined;
 
   constructor(private readonly agent: Agent) {
     this.unsubscribe = agent.onPassEnd((p) => {
       this.passes.unshift(p);
       this.passes.length = Math.min(this.passes.length, HISTORY);
+      this.cached = undefined;
       this.listeners.emit(`pass ${p.result}`);
     });
   }
@@ -30,7 +33,19 @@ export class AgentFleetView implements FleetView {
     return this.listeners.add(changed);
   }
 
-  async snapshot(): Promise<UiSnapshot> {
+  snapshot(): Promise<UiSnapshot> {
+    // A pass running now changes nothing the snapshot shows until it ends (then the cache is dropped).
+    if (!this.cached) {
+      const building = this.build();
+      this.cached = building;
+      building.catch(() => {
+        if (this.cached === building) this.cached = undefined;
+      });
+    }
+    return this.cached;
+  }
+
+  private async build(): Promise<UiSnapshot> {
     const status = this.agent.status();
     const latest = this.agent.latestCompile();
     const local = structuredClone(this.agent.localState()) as Record<string, NonNullable<ReturnType<Agent['localState']>[string]>>;

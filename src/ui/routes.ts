@@ -9,6 +9,8 @@ import type { FleetView } from './fleet-view.js';
 export interface UiRoutesOptions {
   view: FleetView;
   token?: ApiToken;
+  /** Open event streams at most (each holds a socket); more are refused with 503. Default 64. */
+  maxStreams?: number;
 }
 
 /** The page's files ship in the package (`ui/`); the graph library is the installed `cytoscape`. */
@@ -67,6 +69,10 @@ export function registerUiRoutes(app: FastifyInstance, opts: UiRoutesOptions): v
   app.get('/ui/snapshot', { onRequest: guard }, async (_req, reply) => secure(reply).send(await opts.view.snapshot()));
 
   app.get('/ui/events', { onRequest: guard }, (req, reply) => {
+    if (streams.size >= (opts.maxStreams ?? 64)) {
+      void secure(reply).code(503).header('retry-after', '10').send({ error: 'too many open event streams' });
+      return;
+    }
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {

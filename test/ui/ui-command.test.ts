@@ -132,6 +132,16 @@ describe('kaidu ui', () => {
     const snap = await snapshot(ui.url, { authorization: 'Bearer sesame' });
     expect(snap.source).toMatchObject({ kind: 'hub', live: false, name: hub.repoUrl('hub.git') });
     expect(snap.nodes.find((n) => n.id === 'web/web')!.status).toBe('running');
+
+    // Each event stream holds a socket: at most 64 are served at once.
+    const abort = new AbortController();
+    cleanups.push(async () => abort.abort());
+    const auth = { authorization: 'Bearer sesame' };
+    const open = await Promise.all(Array.from({ length: 64 }, () => fetch(ui.url + 'ui/events', { headers: auth, signal: abort.signal })));
+    expect(open.map((r) => r.status).every((c) => c === 200)).toBe(true);
+    const refused = await fetch(ui.url + 'ui/events', { headers: auth });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('10');
   }, 60_000);
 
   it('a path that is not there is a usage error, before any URL is printed', async () => {
