@@ -49,3 +49,16 @@ describe('fleet snapshot', () => {
     expect(gone).toMatchObject({ host: 'host-a', status: 'failed', inTemplates: false, error: 'exited with code 1\n<script>x</script>' });
   });
 });
+
+describe('the page ships in the package', () => {
+  it('npm pack includes ui/ (the page) and cytoscape is a runtime dependency', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { ROOT } = await import('../support/agent-harness.js');
+    const { stdout } = await promisify(execFile)('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT });
+    const files = (JSON.parse(stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['ui/index.html', 'ui/app.js', 'ui/style.css']));
+    const pkg = JSON.parse(await (await import('node:fs/promises')).readFile(`${ROOT}/package.json`, 'utf8')) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies.cytoscape).toBeDefined();
+  }, 60_000);
+});

@@ -46,7 +46,7 @@ async function startUi(args: string[]): Promise<{ url: string; proc: ChildProces
   const url = await new Promise<string>((resolve, reject) => {
     const look = (chunk: Buffer) => {
       out += String(chunk);
-      const m = /kaidu ui: (http:\/\/\S+)/.exec(out);
+      const m = /kaidu ui: (http:\/\/\S+)/.exec(out) ?? /"url":"(http:\/\/[^"]+)"/.exec(out);
       if (m) resolve(m[1]!);
     };
     proc.stdout!.on('data', look);
@@ -125,8 +125,8 @@ describe('kaidu ui', () => {
     const hub: HubServer = await startHubServer({ root: join(dir, 'hub') });
     cleanups.push(() => hub.close());
     await writeFile(join(dir, 'token'), 'sesame\n');
-    const ui = await startUi(['--repo', hub.repoUrl('hub.git'), '--api-token-file', join(dir, 'token')]);
-    expect(ui.output()).toContain('reload the page to fetch again');
+    const ui = await startUi(['--repo', hub.repoUrl('hub.git'), '--api-token-file', join(dir, 'token'), '--json']);
+    expect(JSON.parse(ui.output().split('\n')[0]!)).toMatchObject({ url: ui.url, source: { kind: 'hub', live: false }, nodes: 2, hosts: 1 });
     expect((await fetch(ui.url + 'ui/snapshot')).status).toBe(401);
     expect((await fetch(ui.url)).status).toBe(401);
     const snap = await snapshot(ui.url, { authorization: 'Bearer sesame' });

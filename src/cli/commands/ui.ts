@@ -21,6 +21,7 @@ interface UiFlags {
   branch: string;
   listen: string;
   apiTokenFile?: string;
+  json?: boolean;
 }
 
 function gitRootOf(dir: string): string | undefined {
@@ -45,6 +46,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--branch <name>', 'branch of the hub', 'main')
     .option('--listen <host:port>', 'where to serve the page', '127.0.0.1:7080')
     .option('--api-token-file <file>', 'require this bearer token for the page and its data')
+    .option('--json', 'print where the page is as one JSON line')
     .action(async (path: string | undefined, flags: UiFlags) => {
       const listen = parseListen(flags.listen);
       const logger = createLogger({ level: 'warn', name: 'kaidu-ui' });
@@ -114,7 +116,8 @@ export function register(program: Command, ctx: CommandContext): void {
         const address = app.server.address();
         const port = typeof address === 'object' && address ? address.port : listen.port;
         const url = `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/`;
-        ctx.stdout.write(`kaidu ui: ${url}\n  ${options.kind} ${options.name} at ${first.source.revision ?? '?'}, ${first.nodes.length} nodes on ${first.hosts.length} hosts; ${view.live ? 'live: the page updates when the branch moves' : 'reload the page to fetch again'}${token ? '; open it once with ?token=<token>' : ''}\n  Ctrl-C to stop\n`);
+        if (flags.json) ctx.stdout.write(JSON.stringify({ url, source: first.source, nodes: first.nodes.length, hosts: first.hosts.length }) + '\n');
+        else ctx.stdout.write(`kaidu ui: ${url}\n  ${options.kind} ${options.name} at ${first.source.revision ?? '?'}, ${first.nodes.length} nodes on ${first.hosts.length} hosts; ${view.live ? 'live: the page updates when the branch moves' : 'reload the page to fetch again'}${token ? '; open it once with ?token=<token>' : ''}\n  Ctrl-C to stop\n`);
         await new Promise<void>((done) => {
           process.once('SIGINT', () => done());
           process.once('SIGTERM', () => done());
