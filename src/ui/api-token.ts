@@ -48,9 +48,12 @@ function readCookie(header: string | undefined, name: string): string | undefine
 
 /** A fastify onRequest hook refusing what `token` does not allow (no token: everything passes). */
 export function requireApiToken(token: ApiToken | undefined) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (!token || token.allows(req)) return;
-    reply.header('www-authenticate', 'Bearer realm="kaidu"');
-    await reply.code(401).send({ error: 'this endpoint needs the API token: send "Authorization: Bearer <token>" (in a browser, open /?token=<token> once)' });
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+    if (!token || token.allows(req)) return undefined;
+    // An async hook that answers returns the reply, so fastify runs no handler after it.
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="kaidu"')
+      .send({ error: 'this endpoint needs the API token: send "Authorization: Bearer <token>" (in a browser, open /?token=<token> once)' });
   };
 }
