@@ -6,7 +6,7 @@ import { isKaiduError } from '../errors/kaidu-error.js';
 import type { RepoEvent } from '../events/index.js';
 import { PassQueue } from '../events/index.js';
 import { openHub, type GitAuth, type Hub } from '../git/index.js';
-import { plan as makePlan, type Plan } from '../plan/index.js';
+import { plan as makePlan, type Plan, type PlanOptions } from '../plan/index.js';
 import { loadRepository, ServiceMemo } from '../repository/index.js';
 import { reclaimAfterPass } from './heap.js';
 import { serializeServiceState, stateFilePath } from '../state/serialize.js';
@@ -15,6 +15,7 @@ import { createCompileCache, type CompileCache } from '../tosca/index.js';
 import type { SourceReader } from '../tosca/model.js';
 import type { Diagnostic } from '../tosca/diagnostic.js';
 import { RetryTimer, type BackoffOptions } from './backoff.js';
+import type { Topology } from '../topology/model.js';
 import { Journal } from './journal.js';
 import { AgentMetrics } from './metrics.js';
 import { repairDamagedServices, type StateRepair } from './state-repair.js';
@@ -72,6 +73,26 @@ export interface AgentStatus {
   nodes: { service: string; node: string; type: string; status: NodeStatus; attributes: Record<string, unknown>; error?: string }[];
 }
 
+/** One pass as it ended, for the UI's history and live updates. */
+export interface PassRecord {
+  at: string;
+  event: string;
+  /** The branch tip the pass looked at (null when the hub was never reached). */
+  revision: string | null;
+  result: string;
+  durationMs: number;
+  error?: string;
+}
+
+/** What the last compile saw: the UI draws it and re-plans this host from it against the current state. */
+export interface LatestCompile {
+  revision: string;
+  topology: Topology;
+  /** Every host's recorded state at that revision (this host's own is `localState()`). */
+  snapshot: StateSnapshot;
+  planOptions: PlanOptions;
+}
+
 /**
  * One host's agent: events decide *when*; each pass is fetch → compile → plan (this host) →
  * apply → record → commit+push. Nothing polls; a burst of events becomes one pass on the newest
@@ -112,6 +133,8 @@ export class Agent {
   private readonly abort = new AbortController();
   private readonly log: Logger;
   private stateDir = 'state';
+  private latest: LatestCompile | undefined;
+  private readonly passListeners = new Set<(p: PassRecord) => void>();
 
   constructor(private readonly opts: AgentOptions) {
     this.metrics = opts.metrics ?? new AgentMetrics();
@@ -169,6 +192,27 @@ export class Agent {
     };
   }
 
+  /** Called after every pass with how it ended; returns the unsubscribe function. */
+  onPassEnd(listener: (p: PassRecord) => void): () => void {
+    this.passListeners.add(listener);
+    return () => this.passListeners.delete(listener);
+  }
+
+  latestCompile(): LatestCompile | undefined {
+    return this.latest;
+  }
+
+  /** This host's own state as last applied. */
+  localState(): Readonly<Record<string, ServiceState>> {
+    return this.local;
+  }
+
+  /** A commit's message from the local mirror (undefined before the first fetch or when unknown). */
+  async commitMessage(oid: string): Promise<string | undefined> {
+    if (!this.hub) return undefined;
+    return (await this.hub.commitMessage(oid)).message;
+  }
+
   isReady(): boolean {
     return this.ready;
   }
@@ -218,6 +262,14 @@ export class Agent {
       // Readiness follows the last pass: ready once a pass reached the hub and finished, not before, not while it fails.
       this.ready = result !== 'error';
       // after the state is pushed, so no event waits for it
+      const record: PassRecord = { at: this.lastPass.at, event: event.source, revision: this.lastTip ?? null, result, durationMs: this.lastPass.durationMs, ...(error ? { error } : {}) };
+      for (const listener of this.passListeners) {
+        try {
+          listener(record);
+        } catch (err) {
+          this.log.warn({ err: (err as Error).message }, 'a pass listener failed');
+        }
+      }
       if (this.opts.reclaimMemory && reclaimAfterPass()) this.log.debug({ heapUsed: process.memoryUsage().heapUsed }, 'memory reclaimed after the pass');
     }
   }
@@ -280,6 +332,7 @@ export class Agent {
       failedServices: repo.failedServices,
       frozen,
     });
+    this.latest = { revision: tip, topology: repo.topology, snapshot: repo.state.snapshot, planOptions: { revision: tip, host: this.opts.host, fileIds: repo.fileIds, diagnostics: repo.diagnostics, failedServices: repo.failedServices, frozen } };
     this.dependsOnHosts = remoteHosts(thePlan, this.opts.host);
     this.lastTip = tip;
     this.forceNext = false;

@@ -2,6 +2,9 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { verifyToken, webhookRoutes } from '../events/index.js';
 import type { Agent } from './agent.js';
+import { AgentFleetView } from '../ui/agent-view.js';
+import { ApiToken, requireApiToken } from '../ui/api-token.js';
+import { registerUiRoutes } from '../ui/routes.js';
 
 export interface HttpApiOptions {
   agent: Agent;
@@ -10,6 +13,8 @@ export interface HttpApiOptions {
   secrets: { github?: string; gitlab?: string; gitea?: string; generic?: string };
   /** Bearer token for `POST /sync`; without one the route is refused. */
   syncToken?: string;
+  /** Bearer token for `/status`, `/metrics` and the fleet page; without one they are open. */
+  apiToken?: string;
 }
 
 /** The agent's HTTP surface: health, readiness, status, metrics, manual sync, and the webhooks. */
@@ -26,9 +31,10 @@ export async function buildHttpApi(opts: HttpApiOptions): Promise<FastifyInstanc
     return { ready: true, hubReachable: s.hubReachable };
   });
 
-  app.get('/status', async () => agent.status());
+  const apiToken = opts.apiToken ? new ApiToken(opts.apiToken) : undefined;
+  app.get('/status', { onRequest: requireApiToken(apiToken) }, async () => agent.status());
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { onRequest: requireApiToken(apiToken) }, async (_req, reply) => {
     reply.header('content-type', agent.metrics.registry.contentType);
     return agent.metrics.registry.metrics();
   });
@@ -41,6 +47,10 @@ export async function buildHttpApi(opts: HttpApiOptions): Promise<FastifyInstanc
     agent.trigger({ source: 'sync', receivedAt: new Date().toISOString() });
     return reply.code(202).send({ accepted: true });
   });
+
+  const fleet = new AgentFleetView(agent);
+  registerUiRoutes(app, { view: fleet, ...(apiToken ? { token: apiToken } : {}) });
+  app.addHook('onClose', () => fleet.close());
 
   await app.register(webhookRoutes, {
     branch: opts.branch,

@@ -157,6 +157,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       agents.set(host, { proc, url: `http://127.0.0.1:${port}`, log });
       say(`   ${host}: http://127.0.0.1:${port}  (log: ${log})`);
     }
+    say(`   the fleet page (topology, status, passes; live while the demo runs): ${agents.get(HOSTS[0]!)!.url}/`);
     say('   waiting for both hosts to converge (each reacts to the other\'s state commit)…');
     const allRunning = (s: Awaited<ReturnType<typeof readState>>) =>
       HOSTS.every((h) => s[h] && Object.values(s[h]!).every((svc) => Object.values(svc).length > 0 && Object.values(svc).every((n) => n.status === 'running')));

@@ -21,6 +21,7 @@ interface AgentFlags {
   dataDir?: string;
   webhookSecretFile?: string;
   tokenFile?: string;
+  apiTokenFile?: string;
   gitTokenEnv?: string;
   gitTokenFile?: string;
   watch: boolean;
@@ -65,6 +66,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--data-dir <dir>', 'clone, logs, journal (default ~/.local/state/kaidu/<host>)')
     .option('--webhook-secret-file <file>', 'secret for GitHub/Gitea signatures, the GitLab token and the generic bearer token')
     .option('--token-file <file>', 'bearer token for POST /sync (default: the webhook secret)')
+    .option('--api-token-file <file>', 'bearer token for /status, /metrics and the page at / (default: open; keep --listen on 127.0.0.1 then)')
     .option('--git-token-env <name>', 'environment variable holding the git token')
     .option('--git-token-file <file>', 'file holding the git token')
     .option('--no-watch', 'do not watch a local hub for changes')
@@ -80,6 +82,7 @@ export function register(program: Command, ctx: CommandContext): void {
       const dataDir = resolve(ctx.cwd, flags.dataDir ?? join(ctx.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'kaidu', flags.host));
       const secret = await secretFrom(flags.webhookSecretFile, 'webhook secret');
       const syncToken = (await secretFrom(flags.tokenFile, 'sync token')) ?? secret;
+      const apiToken = await secretFrom(flags.apiTokenFile, 'API token');
       const isLocal = !/^https?:\/\//.test(flags.repo);
       const repo = isLocal ? (isAbsolute(flags.repo) ? flags.repo : resolve(ctx.cwd, flags.repo)) : flags.repo;
       if (isLocal && !existsSync(repo)) throw new KaiduError('E_USAGE', `--repo ${repo} does not exist`);
@@ -103,11 +106,12 @@ export function register(program: Command, ctx: CommandContext): void {
         logger,
         secrets: secret ? { github: secret, gitlab: secret, gitea: secret, generic: secret } : {},
         ...(syncToken ? { syncToken } : {}),
+        ...(apiToken ? { apiToken } : {}),
       });
       await app.listen({ host: listen.host, port: listen.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : listen.port;
-      logger.info({ listen: `${listen.host}:${port}`, repo: isLocal ? repo : repo.replace(/\/\/[^@/]*@/, '//'), host: flags.host, dataDir }, 'agent listening');
+      logger.info({ listen: `${listen.host}:${port}`, page: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/`, repo: isLocal ? repo : repo.replace(/\/\/[^@/]*@/, '//'), host: flags.host, dataDir }, 'agent listening');
       const watcher = isLocal && flags.watch ? await watchRepository({ path: repo, branch: flags.branch, onEvent: (e) => agent.trigger(e), logger }) : undefined;
 
       let stopping: Promise<void> | undefined;

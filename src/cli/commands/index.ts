@@ -6,6 +6,7 @@ import { register as plan } from './plan.js';
 import { register as apply } from './apply.js';
 import { register as agent } from './agent.js';
 import { register as status } from './status.js';
+import { register as ui } from './ui.js';
 import { register as demo } from './demo.js';
 import { register as init } from './init.js';
 import { register as prComment } from './pr-comment.js';
@@ -19,6 +20,7 @@ export const commands: Array<(program: Command, ctx: CommandContext) => void> = 
   apply,
   agent,
   status,
+  ui,
   demo,
   init,
   prComment,
