@@ -2,15 +2,9 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { createLogger } from '../../agent/logger.js';
-import { applyPlan, progressPrinter } from '../../apply/index.js';
-import { createHostRuntime } from '../../apply/runtime.js';
 import { KaiduError } from '../../errors/kaidu-error.js';
-import { parsePlanJson, renderText, useColor, type Plan } from '../../plan/index.js';
-import { serializeServiceState, stateFilePath, writeFileAtomic } from '../../state/index.js';
-import { formatDiagnostic, hasErrors } from '../../tosca/diagnostic.js';
+import type { Plan } from '../../plan/index.js';
 import type { CommandContext } from '../context.js';
-import { planRepository } from '../plan-source.js';
 
 interface ApplyFlags {
   host?: string;
@@ -41,6 +35,12 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--data-dir <dir>', 'where logs and runtime files go (default .kaidu/<host> in the repository)')
     .option('-C, --dir <path>', 'repository (default: the current one)')
     .action(async (planFile: string | undefined, flags: ApplyFlags) => {
+      const [{ parsePlanJson, renderText, useColor }, { serializeServiceState, stateFilePath, writeFileAtomic }, { formatDiagnostic, hasErrors }, { planRepository }] = await Promise.all([
+        import('../../plan/index.js'),
+        import('../../state/index.js'),
+        import('../../tosca/diagnostic.js'),
+        import('../plan-source.js'),
+      ]);
       const cwd = flags.dir ?? ctx.cwd;
       let saved: Plan | undefined;
       if (planFile) {
@@ -93,6 +93,12 @@ export function register(program: Command, ctx: CommandContext): void {
         }
       }
       const dataDir = flags.dataDir ?? join(view.root, '.kaidu', host);
+      // The runtime (pino, delegates) only when there is something to apply.
+      const [{ createLogger }, { applyPlan, progressPrinter }, { createHostRuntime }] = await Promise.all([
+        import('../../agent/logger.js'),
+        import('../../apply/index.js'),
+        import('../../apply/runtime.js'),
+      ]);
       const logger = createLogger({ level: ctx.env.KAIDU_LOG_LEVEL ?? 'warn' });
       const runtime = await createHostRuntime({ dataDir, logger, repoRoot: view.root, plugins: repo.settings.plugins });
       const controller = new AbortController();

@@ -1,11 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
-import { hasChanges, renderJson, renderMarkdown, renderText, useColor } from '../../plan/index.js';
-import { hasErrors } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
 import { collectInput, readInputs } from '../inputs.js';
-import { planRepository } from '../plan-source.js';
 
 interface PlanFlags {
   host?: string;
@@ -38,6 +35,11 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('-v, --verbose', 'list unchanged nodes too')
     .option('--full-plan-url <url>', 'markdown: link to the full plan')
     .action(async (path: string | undefined, flags: PlanFlags) => {
+      const [{ hasChanges, renderJson, renderMarkdown, renderText, useColor }, { hasErrors }, { planRepository }] = await Promise.all([
+        import('../../plan/index.js'),
+        import('../../tosca/diagnostic.js'),
+        import('../plan-source.js'),
+      ]);
       if (flags.head === undefined && flags.base !== undefined) throw new KaiduError('E_USAGE', '--base needs --head');
       const inputs = await readInputs(flags.input, flags.inputs);
       const { plan } = await planRepository({

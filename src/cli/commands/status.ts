@@ -2,14 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { openHub } from '../../git/index.js';
-import { loadState } from '../../state/load.js';
 import type { PlainValue, StateSnapshot } from '../../state/model.js';
-import { formatDiagnostic } from '../../tosca/diagnostic.js';
-import { parseSettings } from '../../repository/settings.js';
 import type { SourceReader } from '../../tosca/model.js';
 import type { CommandContext } from '../context.js';
-import { workingTree } from '../plan-source.js';
 
 /** Attributes worth a column: what a sysadmin looks for first. */
 const KEY_ATTRIBUTES = ['pid', 'port', 'address', 'path', 'container_id', 'pod_id', 'uuid', 'exit_code'];
@@ -63,12 +58,19 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--host <name>', 'only this host')
     .option('--json', 'machine-readable output')
     .action(async (path: string | undefined, flags: { repo?: string; branch: string; host?: string; json?: boolean }) => {
+      const [{ loadState }, { formatDiagnostic }, { parseSettings }, { workingTree }] = await Promise.all([
+        import('../../state/load.js'),
+        import('../../tosca/diagnostic.js'),
+        import('../../repository/settings.js'),
+        import('../plan-source.js'),
+      ]);
       let reader: SourceReader;
       let cleanup: (() => Promise<void>) | undefined;
       if (flags.repo) {
         const dataDir = await mkdtemp(join(tmpdir(), 'kaidu-status-'));
         cleanup = () => rm(dataDir, { recursive: true, force: true });
         const tokenEnv = ctx.env.KAIDU_GIT_TOKEN ? 'KAIDU_GIT_TOKEN' : undefined;
+        const { openHub } = await import('../../git/index.js');
         const hub = await openHub({ url: flags.repo, dataDir, branch: flags.branch, ...(tokenEnv ? { auth: { tokenEnv } } : {}) });
         reader = hub.reader(await hub.fetch());
       } else {

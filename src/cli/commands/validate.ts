@@ -3,11 +3,8 @@ import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
-import { loadRepository } from '../../repository/index.js';
-import { compileService, createCompileCache } from '../../tosca/index.js';
-import { formatDiagnostic, type Diagnostic } from '../../tosca/diagnostic.js';
+import type { Diagnostic } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
-import { fsReader, profilesReader } from '../fs-reader.js';
 import { collectInput, readInputs } from '../inputs.js';
 
 interface FileReport {
@@ -39,6 +36,12 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--inputs <file>', 'YAML file of input values')
     .option('--json', 'machine-readable output')
     .action(async (paths: string[], flags: { input?: string[]; inputs?: string; json?: boolean }) => {
+      const [{ loadRepository }, { compileService, createCompileCache }, { formatDiagnostic }, { fsReader, profilesReader }] = await Promise.all([
+        import('../../repository/index.js'),
+        import('../../tosca/index.js'),
+        import('../../tosca/diagnostic.js'),
+        import('../fs-reader.js'),
+      ]);
       const inputs = await readInputs(flags.input, flags.inputs);
       const targets = paths.length ? paths : ['.'];
       const repos: string[] = [];
