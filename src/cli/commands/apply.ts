@@ -51,7 +51,7 @@ export function register(program: Command, ctx: CommandContext): void {
         }
         if (saved.schema !== 'kaidu/plan/v1') throw new KaiduError('E_PLAN_INVALID', `${planFile} is not a Kaidu plan (schema ${String(saved.schema)})`);
       }
-      const { plan: fresh, repo, view } = await planRepository({ cwd, ...(flags.host ? { host: flags.host } : {}) });
+      const { plan: fresh, repo, view } = await planRepository({ cwd, env: ctx.env, ...(flags.host ? { host: flags.host } : {}), ...(saved ? { digest: true } : {}) });
       for (const d of repo.diagnostics) if (d.severity === 'error') ctx.stderr.write(formatDiagnostic(d) + '\n');
       if (hasErrors(repo.diagnostics.filter((d) => !d.code.startsWith('E_STATE')))) {
         throw new KaiduError('E_COMPILE', 'the templates do not compile; nothing was applied');

@@ -16,6 +16,7 @@ interface PlanFlags {
   inputs?: string;
   verbose?: boolean;
   fullPlanUrl?: string;
+  cache?: boolean;
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -34,6 +35,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--inputs <file>', 'YAML file of input values')
     .option('-v, --verbose', 'list unchanged nodes too')
     .option('--full-plan-url <url>', 'markdown: link to the full plan')
+    .option('--no-cache', 'do not use or update the compile cache (.kaidu/cache)')
     .action(async (path: string | undefined, flags: PlanFlags) => {
       const [{ hasChanges, renderJson, renderMarkdown, renderText, useColor }, { hasErrors }, { planRepository }] = await Promise.all([
         import('../../plan/index.js'),
@@ -48,6 +50,9 @@ export function register(program: Command, ctx: CommandContext): void {
         ...(flags.head ? { head: flags.head } : {}),
         ...(flags.host ? { host: flags.host } : {}),
         inputs,
+        env: ctx.env,
+        ...(flags.cache === false ? { cache: false } : {}),
+        ...(flags.out ? { digest: true } : {}),
       });
       const format = flags.json ? 'json' : (flags.format ?? 'text');
       if (flags.out) await writeFile(flags.out, renderJson(plan));
