@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [compile|plan|git|agent|containers]...`: runs the named benchmarks (all by default) and
+ * `npm run bench -- [startup|compile|plan|replan|git|agent|containers]...`: runs the named benchmarks (all by default) and
  * writes bench-report.json. Each benchmark reports its numbers with ratios against a baseline
  * measured in the same process, and the target it is meant to meet.
  */
@@ -8,8 +8,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 type Bench = () => Promise<Record<string, unknown>>;
 
 const benches: Record<string, () => Promise<Bench>> = {
+  startup: async () => (await import('./startup.js')).benchStartup,
   compile: async () => (await import('./compile.js')).benchCompile as Bench,
   plan: async () => (await import('./plan.js')).benchPlan,
+  replan: async () => (await import('./replan.js')).benchReplan,
   git: async () => (await import('./git.js')).benchGit as Bench,
   agent: async () => (await import('./agent.js')).benchAgent,
   containers: async () => (await import('./containers.js')).benchContainers,

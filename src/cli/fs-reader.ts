@@ -1,15 +1,19 @@
-import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SourceFile, SourceReader } from '../tosca/model.js';
+import { gitBlobId, type BlobIdIndex } from './blob-ids.js';
 
-/** Files of a working tree for the compiler; ids are content hashes (like git's blob ids). */
-export function fsReader(root: string): SourceReader {
+/**
+ * Files of a working tree for the compiler; ids are git blob ids, as a git revision's reader gives
+ * (so a checkout and `--head` agree), looked up in `index` by stat data when one is given.
+ */
+export function fsReader(root: string, index?: BlobIdIndex): SourceReader {
   const read = async (path: string): Promise<SourceFile | undefined> => {
     try {
-      const text = await readFile(join(root, path), 'utf8');
-      return { path, text, id: createHash('sha1').update(text).digest('hex') };
+      const content = await readFile(join(root, path));
+      const id = index ? await index.remember(path, undefined, content) : gitBlobId(content);
+      return { path, text: content.toString('utf8'), id };
     } catch {
       return undefined;
     }
@@ -25,7 +29,7 @@ export function fsReader(root: string): SourceReader {
       }
     },
     async fileId(path) {
-      return (await read(path))?.id;
+      return index ? index.id(path) : (await read(path))?.id;
     },
   };
 }

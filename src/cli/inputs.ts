@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { KaiduError } from '../errors/kaidu-error.js';
 
 /** commander collector for repeatable `--input NAME=VALUE`. */
@@ -10,6 +9,8 @@ export function collectInput(value: string, previous: string[] = []): string[] {
 /** `NAME=VALUE` pairs (values read as YAML scalars, so `3` is a number) over an optional YAML file. */
 export async function readInputs(pairs: string[] | undefined, file: string | undefined): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
+  if (!file && !pairs?.length) return out;
+  const { parse } = await import('yaml');
   if (file) {
     let text: string;
     try {

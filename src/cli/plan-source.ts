@@ -1,11 +1,16 @@
-import { existsSync } from 'node:fs';
+import { constants, existsSync } from 'node:fs';
+import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { KaiduError } from '../errors/kaidu-error.js';
 import { openHub } from '../git/index.js';
 import { plan as makePlan, type Plan } from '../plan/index.js';
 import { fingerprint } from '../state/fingerprint.js';
 import { loadRepository, type LoadedRepository } from '../repository/index.js';
+import { parseSettings } from '../repository/settings.js';
+import { loadState } from '../state/load.js';
+import { BlobIdIndex } from './blob-ids.js';
+import { DiskCompileStore } from './compile-store.js';
 import type { SourceReader } from '../tosca/model.js';
 import { fsReader, profilesReader } from './fs-reader.js';
 
@@ -17,6 +22,11 @@ export interface PlanSourceOptions {
   head?: string;
   host?: string;
   inputs?: Record<string, unknown>;
+  /** Keep compile results and blob ids between runs (default true; `--no-cache` turns it off). */
+  cache?: boolean;
+  /** Compute `sourceDigest` (only a saved plan, or one compared with a saved plan, needs it). */
+  digest?: boolean;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The repository root: the nearest folder upwards with kaidu.yaml, else with .git, else cwd. */
@@ -61,12 +71,14 @@ function subReader(reader: SourceReader, prefix: string): SourceReader {
 export interface RepoView {
   root: string;
   reader: SourceReader;
+  /** The working tree's blob-id index, saved after the run. */
+  index?: BlobIdIndex;
   /** Commit oid, or `working-tree` outside git. */
   revision: string;
 }
 
 /** Templates as they are on disk; the revision is HEAD's commit when in a git repository. */
-export async function workingTree(cwd: string): Promise<RepoView> {
+export async function workingTree(cwd: string, cacheDir?: string): Promise<RepoView> {
   const root = findRepoRoot(cwd);
   const gitRoot = findGitDir(root);
   let revision = 'working-tree';
@@ -78,7 +90,8 @@ export async function workingTree(cwd: string): Promise<RepoView> {
       // A repository with no commit yet: plan the files as they are.
     }
   }
-  return { root, reader: fsReader(root), revision };
+  const index = cacheDir ? await BlobIdIndex.open(root, join(cacheDir, 'blob-ids')) : undefined;
+  return { root, reader: fsReader(root, index), revision, ...(index ? { index } : {}) };
 }
 
 /** Templates and state at a git revision, read from the object store (no checkout). */
@@ -94,9 +107,48 @@ export async function atRevision(cwd: string, rev: string): Promise<RepoView> {
   return { root, reader: subReader(hub.reader(oid), prefix), revision: oid };
 }
 
-/** Digest of what a plan was computed from, so a saved plan can tell it is stale. */
-export function sourceDigest(repo: LoadedRepository): string {
-  return fingerprint({ services: repo.services.map((s) => [s.name, s]), state: repo.state.snapshot, files: repo.fileIds });
+/**
+ * Where compile results and blob ids are kept: `$KAIDU_CACHE_DIR`, else `.kaidu/cache` in the
+ * repository (git-ignored), else, when that cannot be written, `$XDG_CACHE_HOME/kaidu`.
+ */
+export async function cacheDirFor(root: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  if (env.KAIDU_CACHE_DIR) return resolve(env.KAIDU_CACHE_DIR);
+  const inRepo = join(root, '.kaidu', 'cache');
+  try {
+    await mkdir(inRepo, { recursive: true });
+    await access(inRepo, constants.W_OK);
+    // Kept out of `git status` even in a repository whose .gitignore does not name .kaidu/.
+    await writeFile(join(inRepo, '.gitignore'), '*\n', { flag: 'wx' }).catch(() => undefined);
+    return inRepo;
+  } catch {
+    return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'kaidu');
+  }
+}
+
+/** Remembers the id of every file a load reads or looks up: what a plan was computed from. */
+function recordingIds(reader: SourceReader, seen: Map<string, string | null>): SourceReader {
+  return {
+    readFile: async (path) => {
+      const f = await reader.readFile(path);
+      seen.set(path, f?.id ?? null);
+      return f;
+    },
+    listDir: (path) => reader.listDir(path),
+    fileId: async (path) => {
+      const id = reader.fileId ? await reader.fileId(path) : (await reader.readFile(path))?.id;
+      seen.set(path, id ?? null);
+      return id;
+    },
+  };
+}
+
+/**
+ * Digest of what a plan was computed from, so a saved plan can tell it is stale: the blob ids of
+ * every file read (templates, settings, state, files nodes use), not their content again.
+ */
+export function sourceDigest(parts: { head: Map<string, string | null>; base?: Map<string, string | null>; inputs?: Record<string, unknown>; host?: string }): string {
+  const sorted = (m: Map<string, string | null>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return fingerprint({ files: sorted(parts.head), base: parts.base ? sorted(parts.base) : null, inputs: parts.inputs ?? {} });
 }
 
 export interface PlannedRepository {
@@ -111,15 +163,24 @@ export interface PlannedRepository {
  */
 export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRepository> {
   const profiles = profilesReader();
-  const view = opts.head ? await atRevision(opts.cwd, opts.head) : await workingTree(opts.cwd);
-  const repo = await loadRepository(view.reader, { profiles, ...(opts.inputs ? { inputs: opts.inputs } : {}) });
+  const cacheDir = opts.cache === false ? undefined : await cacheDirFor(findRepoRoot(opts.cwd), opts.env);
+  const store = cacheDir ? new DiskCompileStore(cacheDir) : undefined;
+  const view = opts.head ? await atRevision(opts.cwd, opts.head) : await workingTree(opts.cwd, cacheDir);
+  const headIds = new Map<string, string | null>();
+  const headReader = opts.digest ? recordingIds(view.reader, headIds) : view.reader;
+  const repo = await loadRepository(headReader, { profiles, ...(opts.inputs ? { inputs: opts.inputs } : {}), ...(store ? { store } : {}) });
   let baseRevision: string | undefined;
+  let baseIds: Map<string, string | null> | undefined;
   if (opts.base) {
     const base = await atRevision(opts.cwd, opts.base);
-    const baseRepo = await loadRepository(base.reader, { profiles });
-    repo.state = baseRepo.state;
+    baseIds = new Map();
+    const baseReader = opts.digest ? recordingIds(base.reader, baseIds) : base.reader;
+    // Only the base's state is used: its templates are not compiled.
+    const { settings } = parseSettings((await baseReader.readFile('kaidu.yaml'))?.text);
+    repo.state = await loadState(baseReader, settings.stateDir);
     baseRevision = base.revision;
   }
+  await Promise.all([store?.flush(), view.index?.save().catch(() => undefined)]);
   const plan = makePlan(repo.topology, repo.state.snapshot, {
     revision: view.revision,
     ...(baseRevision ? { baseRevision } : {}),
@@ -133,7 +194,7 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
     const hosts = Object.values(repo.state.snapshot);
     plan.baseState = { hosts: hosts.length, nodes: hosts.reduce((n, services) => n + Object.values(services).reduce((m, s) => m + Object.keys(s.nodes).length, 0), 0) };
   }
-  plan.sourceDigest = sourceDigest(repo);
+  if (opts.digest) plan.sourceDigest = sourceDigest({ head: headIds, ...(baseIds ? { base: baseIds } : {}), ...(opts.inputs ? { inputs: opts.inputs } : {}) });
   return { plan, repo, view };
 }
 

@@ -8,11 +8,14 @@ import type { PlainValue } from '../state/model.js';
 import { runChecked, tail } from './command-runner.js';
 import { cmdline, isOurs, startTime } from './proc-info.js';
 import { SUPERVISOR_SOURCE } from './process-supervisor.js';
+import { connectAddress, waitUntilReady } from './readiness.js';
 import type { CommandRunner, Delegate, DelegateContext, DelegateResult, ExitEvent, InspectResult } from './types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A process that is gone this soon after start failed to start. */
 const STARTUP_CHECK_MS = 300;
+/** A process that serves a port and does not accept connections within this long failed to start. */
+const READINESS_TIMEOUT_MS = 30_000;
 /** How long the supervisor may take to report the child's pid (node itself starts slowly under load). */
 const SPAWN_REPORT_MS = 15_000;
 
@@ -84,8 +87,10 @@ interface ExitInfo {
 export interface ProcessDelegateOptions {
   dataDir: string;
   runner: CommandRunner;
-  /** A process gone within this window fails its create (default 300 ms). */
+  /** A process gone within this window fails its create (default 300 ms); not used when it serves a port. */
   startupCheckMs?: number;
+  /** How long a process that serves a port may take to accept connections (default 30 s). */
+  readinessTimeoutMs?: number;
 }
 
 /**
@@ -250,7 +255,24 @@ export class ProcessDelegate implements Delegate {
     // A process gone within the startup window failed to start: reported by this create's
     // rejection, not as an exit event. So the node's exits are news only from here on, and one
     // that slipped in just before is caught by the last look at the exit file.
-    for (const until = Date.now() + (this.opts.startupCheckMs ?? STARTUP_CHECK_MS); !exit && Date.now() < until; ) {
+    // With a port it serves, the process is started when the port accepts connections (readiness.ts);
+    // without one, when it is still there after the startup window.
+    const tcp = (ctx.node.ports ?? []).filter((x) => x.protocol === 'tcp');
+    if (rec && !exit && tcp.length) {
+      const readExit = () => readFile(p.exitFile, 'utf8').catch(() => undefined);
+      const ready = await waitUntilReady(tcp.map((x) => ({ kind: 'tcp', host: connectAddress(x.address), port: x.port })), { timeoutMs: this.opts.readinessTimeoutMs ?? READINESS_TIMEOUT_MS, gone: readExit, signal: ctx.signal });
+      if (!ready.ready && 'gone' in ready) exit = ready.gone;
+      else if (!ready.ready) {
+        this.quiet.add(rec.pid);
+        await this.stop(rec, 0);
+        const stderr = await readFile(p.err, 'utf8').catch(() => '');
+        throw new KaiduError('E_PROCESS_NOT_READY', `${ctx.node.id} did not accept connections on ${tcp.map((x) => `${connectAddress(x.address)}:${x.port}`).join(', ')} within ${Math.round(ready.ms / 1000)} s (${ready.lastError}); stopped it: ${argv.join(' ')}${stderr.trim() ? `\nstderr:\n${tail(stderr, 15)}` : ''}`, {
+          details: { stderrLog: p.err },
+          hint: `does it listen on the port of ${tcp.map((x) => x.node).join(', ')}? see ${p.err}`,
+        });
+      }
+    }
+    for (const until = Date.now() + (tcp.length ? 0 : (this.opts.startupCheckMs ?? STARTUP_CHECK_MS)); !exit && Date.now() < until; ) {
       await sleep(25);
       exit = await readFile(p.exitFile, 'utf8').catch(() => undefined);
     }

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { CompiledArtifact, CompiledInterface } from '../tosca/model.js';
 import type { NodeState, NodeStatus, PlainValue } from '../state/model.js';
+import type { ServedPort } from './readiness.js';
 
 /** A node as apply hands it to a delegate: every value resolved, nothing deferred. */
 export interface DesiredNode {
@@ -23,6 +24,8 @@ export interface DesiredNode {
   interfaces: Record<string, CompiledInterface>;
   artifacts: Record<string, CompiledArtifact>;
   fingerprint: string;
+  /** Ports this node serves (see `servedPorts` in readiness.ts): it is ready when they accept connections. */
+  ports?: ServedPort[];
 }
 
 export interface CommandSpec {

@@ -18,6 +18,7 @@ export type KaiduErrorCode =
   | 'E_COMMAND_TIMEOUT'
   | 'E_PORT_IN_USE'
   | 'E_PROCESS_EXITED'
+  | 'E_PROCESS_NOT_READY'
   | 'E_APPLY_CANCELLED'
   | 'E_GIT'
   | 'E_GIT_NOT_FOUND'

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { gitFs as fs, registerGitdir } from './git-fs.js';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
@@ -126,6 +126,7 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
       throw new KaiduError('E_GIT_NOT_FOUND', `${opts.url} is not a git repository`, { hint: 'a hub is an http(s) URL or the path of a git repository' });
     }
   }
+  registerGitdir(gitdir);
   const trees = new TreeCache(gitdir, cache);
   const branchRef = opts.branch === 'HEAD' ? 'HEAD' : `refs/heads/${opts.branch}`;
   const pushTarget: PushTarget = { http, url, headers };

@@ -10,7 +10,7 @@
  * send one ref update whose old value is the tip we built on. The server applies it atomically
  * (compare-and-swap on the ref) or answers `ng`, which is a rejection we retry.
  */
-import * as fs from 'node:fs';
+import { gitFs as fs } from './git-fs.js';
 import git, { type HttpClient, type GitHttpRequest } from 'isomorphic-git';
 import nodeHttp from 'isomorphic-git/http/node';
 import { KaiduError } from '../errors/kaidu-error.js';

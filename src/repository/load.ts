@@ -36,6 +36,31 @@ export interface LoadOptions {
   revision?: string;
   /** Paths changed since `revision` (a tree diff): when it is the memo's last revision, only memo entries reading them are checked. */
   changedSince?: { revision: string; paths: readonly string[] };
+  /** Compile results kept between runs (on disk, for the CLI), checked file by file before use. */
+  store?: CompileStore;
+}
+
+/** A compile result with what it read: each file's id (null: absent) and each folder listing. */
+export interface StoredCompile {
+  files: Array<[path: string, id: string | null]>;
+  dirs: Array<[path: string, listing: string]>;
+  result: Awaited<ReturnType<typeof compileService>>;
+}
+
+/** Where `loadRepository` keeps compile results between runs; keys name the service, its inputs and its file's id. */
+export interface CompileStore {
+  get(key: string): Promise<StoredCompile | undefined>;
+  set(key: string, stored: StoredCompile): void;
+}
+
+const listingOf = (entries: Array<{ name: string; kind: string }>) => entries.map((e) => `${e.kind}:${e.name}`).sort().join('\n');
+const idOf = async (reader: SourceReader, path: string) => (reader.fileId ? await reader.fileId(path) : (await reader.readFile(path))?.id) ?? null;
+
+/** A stored result still holds when every file it read has the same id and every folder it listed the same entries. */
+async function stillValid(reader: SourceReader, stored: StoredCompile): Promise<boolean> {
+  for (const [path, id] of stored.files) if ((await idOf(reader, path)) !== id) return false;
+  for (const [dir, listing] of stored.dirs) if (listingOf(await reader.listDir(dir)) !== listing) return false;
+  return true;
 }
 
 /**
@@ -74,12 +99,14 @@ export class ServiceMemo {
 }
 
 /** Records what a compile reads, for the memo. */
-function recording(reader: SourceReader): { reader: SourceReader; files: Map<string, string | undefined>; dirs: Set<string> } {
+function recording(reader: SourceReader): { reader: SourceReader; files: Map<string, string | undefined>; dirs: Set<string>; listings: Map<string, string> } {
   const files = new Map<string, string | undefined>();
   const dirs = new Set<string>();
+  const listings = new Map<string, string>();
   return {
     files,
     dirs,
+    listings,
     reader: {
       async readFile(path: string): Promise<SourceFile | undefined> {
         const f = await reader.readFile(path);
@@ -89,7 +116,10 @@ function recording(reader: SourceReader): { reader: SourceReader; files: Map<str
       listDir: (path: string) => {
         // a folder listed (searching for a profile) is read too: a file added there matters
         dirs.add(path === '' || path === '.' ? '' : `${path.replace(/\/$/, '')}/`);
-        return reader.listDir(path);
+        return reader.listDir(path).then((entries) => {
+          listings.set(path, listingOf(entries));
+          return entries;
+        });
       },
       ...(reader.fileId ? { fileId: (path: string) => reader.fileId!(path) } : {}),
     },
@@ -121,10 +151,16 @@ export async function loadRepository(reader: SourceReader, opts: LoadOptions): P
     const inputs = { ...(settings.inputs[name] ?? {}), ...(opts.inputs ?? {}) };
     const memoKey = `${path}\0${JSON.stringify(inputs)}`;
     let result = await opts.memo?.get(memoKey, reader, changed);
+    const storeKey = opts.store ? `${memoKey}\0${await idOf(reader, path)}` : '';
+    if (!result && opts.store) {
+      const stored = await opts.store.get(storeKey);
+      if (stored && (await stillValid(reader, stored))) result = stored.result;
+    }
     if (!result) {
       const rec = recording(reader);
       result = await compileService(path, rec.reader, { profiles: opts.profiles, inputs, ...(opts.cache ? { cache: opts.cache } : {}) });
       opts.memo?.set(memoKey, rec.files, result, rec.dirs);
+      opts.store?.set(storeKey, { files: [...rec.files].map(([f, id]) => [f, id ?? null]), dirs: [...rec.listings], result });
     }
     diagnostics.push(...result.diagnostics);
     if (result.typesOnly) continue;

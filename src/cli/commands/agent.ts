@@ -3,15 +3,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { Agent } from '../../agent/agent.js';
-import { buildHttpApi } from '../../agent/http-api.js';
-import { createHostRuntime } from '../../apply/runtime.js';
 import { KaiduError } from '../../errors/kaidu-error.js';
-import { watchRepository } from '../../events/index.js';
 import type { CommandContext } from '../context.js';
-import { cliLogger } from '../log-output.js';
-import { profilesReader } from '../fs-reader.js';
-import { tuneHeapForAgent } from '../../agent/heap.js';
 
 interface AgentFlags {
   repo: string;
@@ -75,6 +68,16 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--retry-max-ms <ms>', 'longest delay between those retries', '300000')
     .option('--json', 'log JSON lines (the default when standard output is not a terminal)')
     .action(async (flags: AgentFlags) => {
+      // Loaded here, not at the top: `kaidu --version` and the other commands do not pay for fastify, pino, isomorphic-git.
+      const [{ Agent }, { buildHttpApi }, { cliLogger }, { createHostRuntime }, { watchRepository }, { profilesReader }, { tuneHeapForAgent }] = await Promise.all([
+        import('../../agent/agent.js'),
+        import('../../agent/http-api.js'),
+        import('../log-output.js'),
+        import('../../apply/runtime.js'),
+        import('../../events/index.js'),
+        import('../fs-reader.js'),
+        import('../../agent/heap.js'),
+      ]);
       tuneHeapForAgent();
       const listen = parseListen(flags.listen);
       const retry = { baseMs: milliseconds(flags.retryBaseMs, '--retry-base-ms')!, maxMs: milliseconds(flags.retryMaxMs, '--retry-max-ms')! };

@@ -2,16 +2,10 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { applyPlan, progressPrinter } from '../../apply/index.js';
-import { createHostRuntime } from '../../apply/runtime.js';
 import { KaiduError } from '../../errors/kaidu-error.js';
-import { parsePlanJson, renderText, useColor, type Plan } from '../../plan/index.js';
-import { serializeServiceState, stateFilePath, writeFileAtomic } from '../../state/index.js';
-import { formatDiagnostic, hasErrors } from '../../tosca/diagnostic.js';
+import type { Plan } from '../../plan/index.js';
 import type { CommandContext } from '../context.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
-import { cliLogger } from '../log-output.js';
-import { planRepository } from '../plan-source.js';
 
 interface ApplyFlags {
   host?: string;
@@ -42,6 +36,12 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--data-dir <dir>', 'where logs and runtime files go (default .kaidu/<host> in the repository)')
     .option(...DIR_OPTION)
     .action(async (planFile: string | undefined, flags: ApplyFlags) => {
+      const [{ parsePlanJson, renderText, useColor }, { serializeServiceState, stateFilePath, writeFileAtomic }, { formatDiagnostic, hasErrors }, { planRepository }] = await Promise.all([
+        import('../../plan/index.js'),
+        import('../../state/index.js'),
+        import('../../tosca/diagnostic.js'),
+        import('../plan-source.js'),
+      ]);
       const cwd = repoDir(ctx, 'apply', flags.dir, undefined);
       let saved: Plan | undefined;
       if (planFile) {
@@ -52,7 +52,7 @@ export function register(program: Command, ctx: CommandContext): void {
         }
         if (saved.schema !== 'kaidu/plan/v1') throw new KaiduError('E_PLAN_INVALID', `${planFile} is not a Kaidu plan (schema ${String(saved.schema)})`);
       }
-      const { plan: fresh, repo, view } = await planRepository({ cwd, ...(flags.host ? { host: flags.host } : {}) });
+      const { plan: fresh, repo, view } = await planRepository({ cwd, env: ctx.env, ...(flags.host ? { host: flags.host } : {}), ...(saved ? { digest: true } : {}) });
       for (const d of repo.diagnostics) if (d.severity === 'error') ctx.stderr.write(formatDiagnostic(d) + '\n');
       if (hasErrors(repo.diagnostics.filter((d) => !d.code.startsWith('E_STATE')))) {
         throw new KaiduError('E_COMPILE', 'the templates do not compile; nothing was applied');
@@ -100,6 +100,12 @@ export function register(program: Command, ctx: CommandContext): void {
         }
       }
       const dataDir = flags.dataDir ?? join(view.root, '.kaidu', host);
+      // The runtime (pino, delegates) only when there is something to apply.
+      const [{ cliLogger }, { applyPlan, progressPrinter }, { createHostRuntime }] = await Promise.all([
+        import('../log-output.js'),
+        import('../../apply/index.js'),
+        import('../../apply/runtime.js'),
+      ]);
       // Logs go to stderr (stdout is the plan and the result): human lines on a terminal, else JSON.
       const logger = cliLogger({ stream: ctx.stderr, env: ctx.env, json: Boolean(flags.json), level: ctx.env.KAIDU_LOG_LEVEL ?? 'warn' });
       const runtime = await createHostRuntime({ dataDir, logger, repoRoot: view.root, plugins: repo.settings.plugins });

@@ -1,13 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
-import { buildTopology, renderGraph, type GraphFormat } from '../../topology/index.js';
-import { formatDiagnostic, hasErrors } from '../../tosca/diagnostic.js';
-import { loadRepository } from '../../repository/index.js';
+import type { GraphFormat } from '../../topology/index.js';
 import type { CommandContext } from '../context.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
-import { profilesReader } from '../fs-reader.js';
-import { workingTree } from '../plan-source.js';
 
 export function register(program: Command, ctx: CommandContext): void {
   program
@@ -19,6 +15,13 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--out <file>', 'write to a file instead of standard output')
     .option(...DIR_OPTION)
     .action(async (service: string | undefined, flags: { format: GraphFormat; out?: string; dir?: string; json?: boolean }) => {
+      const [{ buildTopology, renderGraph }, { formatDiagnostic, hasErrors }, { loadRepository }, { profilesReader }, { workingTree }] = await Promise.all([
+        import('../../topology/index.js'),
+        import('../../tosca/diagnostic.js'),
+        import('../../repository/index.js'),
+        import('../fs-reader.js'),
+        import('../plan-source.js'),
+      ]);
       const view = await workingTree(repoDir(ctx, 'graph', flags.dir, undefined));
       const repo = await loadRepository(view.reader, { profiles: profilesReader() });
       for (const d of repo.diagnostics) ctx.stderr.write(formatDiagnostic(d) + '\n');

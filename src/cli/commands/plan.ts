@@ -1,12 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
-import { hasChanges, renderJson, renderMarkdown, renderText, useColor } from '../../plan/index.js';
-import { hasErrors } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
 import { collectInput, readInputs } from '../inputs.js';
-import { planRepository } from '../plan-source.js';
 
 interface PlanFlags {
   host?: string;
@@ -21,6 +18,7 @@ interface PlanFlags {
   verbose?: boolean;
   fullPlanUrl?: string;
   dir?: string;
+  cache?: boolean;
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -40,7 +38,13 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--inputs <file>', 'YAML file of input values')
     .option('-v, --verbose', 'list unchanged nodes too')
     .option('--full-plan-url <url>', 'markdown: link to the full plan')
+    .option('--no-cache', 'do not use or update the compile cache (.kaidu/cache)')
     .action(async (path: string | undefined, flags: PlanFlags) => {
+      const [{ hasChanges, renderJson, renderMarkdown, renderText, useColor }, { hasErrors }, { planRepository }] = await Promise.all([
+        import('../../plan/index.js'),
+        import('../../tosca/diagnostic.js'),
+        import('../plan-source.js'),
+      ]);
       if (flags.head === undefined && flags.base !== undefined) throw new KaiduError('E_USAGE', '--base needs --head');
       const inputs = await readInputs(flags.input, flags.inputs);
       const { plan } = await planRepository({
@@ -49,6 +53,9 @@ export function register(program: Command, ctx: CommandContext): void {
         ...(flags.head ? { head: flags.head } : {}),
         ...(flags.host ? { host: flags.host } : {}),
         inputs,
+        env: ctx.env,
+        ...(flags.cache === false ? { cache: false } : {}),
+        ...(flags.out ? { digest: true } : {}),
       });
       const format = flags.json ? 'json' : (flags.format ?? 'text');
       if (flags.out) await writeFile(flags.out, renderJson(plan));

@@ -1,15 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { isKaiduError, KaiduError } from '../../errors/kaidu-error.js';
-import { parsePlanJson, PLAN_SCHEMA, type Plan } from '../../plan/index.js';
-import { githubContext, gitlabContext, type ReviewContext } from '../../review/ci-environment.js';
-import { commentBody, GITHUB_COMMENT_LIMIT, GITLAB_NOTE_LIMIT } from '../../review/comment-body.js';
-import { GitHubReview } from '../../review/github.js';
-import { GitLabReview } from '../../review/gitlab.js';
-import { failedPlanStatus, planStatus } from '../../review/plan-status.js';
-import { publishPlan, type ReviewHost } from '../../review/publish.js';
+import type { Plan } from '../../plan/index.js';
+import type { ReviewContext } from '../../review/ci-environment.js';
+import type { ReviewHost } from '../../review/publish.js';
 import type { CommandContext } from '../context.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
+
+/** The review modules (and the plan renderers they pull in), loaded when the command runs, not at start-up. */
+async function reviewModules() {
+  const [plan, ci, body, github, gitlab, status, publish] = await Promise.all([
+    import('../../plan/index.js'),
+    import('../../review/ci-environment.js'),
+    import('../../review/comment-body.js'),
+    import('../../review/github.js'),
+    import('../../review/gitlab.js'),
+    import('../../review/plan-status.js'),
+    import('../../review/publish.js'),
+  ]);
+  return { ...plan, ...ci, ...body, ...github, ...gitlab, ...status, ...publish };
+}
 
 interface PrCommentFlags {
   provider?: 'github' | 'gitlab';
@@ -50,12 +60,13 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--dry-run', 'print the comment instead of posting it')
     .option('--json', 'print the result as JSON')
     .action(async (path: string | undefined, flags: PrCommentFlags) => {
+      const { githubContext, gitlabContext, GITLAB_NOTE_LIMIT, GITHUB_COMMENT_LIMIT, failedPlanStatus, commentBody, planStatus, publishPlan } = await reviewModules();
       const provider = flags.provider ?? (ctx.env.GITLAB_CI ? 'gitlab' : 'github');
       const ci = provider === 'gitlab' ? gitlabContext(ctx.env) : await githubContext(ctx.env);
       const fullPlanUrl = flags.fullPlanUrl ?? ci.runUrl;
       const sha = flags.sha ?? (flags.head && /^[0-9a-f]{40}([0-9a-f]{24})?$/i.test(flags.head) ? flags.head : undefined) ?? ci.sha;
       const maxLength = provider === 'gitlab' ? GITLAB_NOTE_LIMIT : GITHUB_COMMENT_LIMIT;
-      const host = flags.dryRun ? undefined : reviewHost(provider, flags, ci, ctx.env);
+      const host = flags.dryRun ? undefined : await reviewHost(provider, flags, ci, ctx.env);
 
       let plan: Plan;
       try {
@@ -90,7 +101,8 @@ export function register(program: Command, ctx: CommandContext): void {
     });
 }
 
-function reviewHost(provider: 'github' | 'gitlab', flags: PrCommentFlags, ci: ReviewContext, env: NodeJS.ProcessEnv): ReviewHost {
+async function reviewHost(provider: 'github' | 'gitlab', flags: PrCommentFlags, ci: ReviewContext, env: NodeJS.ProcessEnv): Promise<ReviewHost> {
+  const { GitHubReview, GitLabReview } = await reviewModules();
   const repo = flags.repo ?? ci.repo;
   const prText = flags.pr ?? (ci.pr === undefined ? undefined : String(ci.pr));
   const kind = provider === 'gitlab' ? 'merge request' : 'pull request';
@@ -116,6 +128,7 @@ function reviewHost(provider: 'github' | 'gitlab', flags: PrCommentFlags, ci: Re
 async function readOrComputePlan(cwd: string, flags: PrCommentFlags): Promise<Plan> {
   if (flags.planFile) {
     if (flags.base || flags.head) throw new KaiduError('E_USAGE', '--plan-file and --base/--head exclude each other');
+    const { parsePlanJson, PLAN_SCHEMA } = await reviewModules();
     let text: string;
     try {
       text = await readFile(flags.planFile, 'utf8');

@@ -3,15 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { KaiduError, isKaiduError } from '../../errors/kaidu-error.js';
-import { openHub } from '../../git/index.js';
-import { loadState } from '../../state/load.js';
 import type { PlainValue, StateSnapshot } from '../../state/model.js';
-import { formatDiagnostic } from '../../tosca/diagnostic.js';
-import { parseSettings } from '../../repository/settings.js';
 import type { SourceReader } from '../../tosca/model.js';
 import type { CommandContext } from '../context.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
-import { workingTree } from '../plan-source.js';
 
 /** Attributes worth a column: what a sysadmin looks for first. */
 const KEY_ATTRIBUTES = ['pid', 'port', 'address', 'path', 'container_id', 'pod_id', 'uuid', 'exit_code'];
@@ -99,6 +94,12 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--host <name>', 'only this host')
     .option('--json', 'machine-readable output')
     .action(async (path: string | undefined, flags: { repo?: string; branch: string; host?: string; json?: boolean; dir?: string }) => {
+      const [{ loadState }, { formatDiagnostic }, { parseSettings }, { workingTree }] = await Promise.all([
+        import('../../state/load.js'),
+        import('../../tosca/diagnostic.js'),
+        import('../../repository/settings.js'),
+        import('../plan-source.js'),
+      ]);
       let reader: SourceReader;
       let cleanup: (() => Promise<void>) | undefined;
       if (flags.repo) {
@@ -106,6 +107,7 @@ export function register(program: Command, ctx: CommandContext): void {
         cleanup = () => rm(dataDir, { recursive: true, force: true });
         const tokenEnv = ctx.env.KAIDU_GIT_TOKEN ? 'KAIDU_GIT_TOKEN' : undefined;
         try {
+          const { openHub } = await import('../../git/index.js');
           const hub = await openHub({ url: flags.repo, dataDir, branch: flags.branch, ...(tokenEnv ? { auth: { tokenEnv } } : {}) });
           reader = hub.reader(await hub.fetch());
         } catch (err) {

@@ -2,9 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Option, type Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
-import { locateRepository, readCommitSummary, resolveRevision, type CommitSummary } from '../../review/git-revision.js';
-import { notifyAgents } from '../../review/notify.js';
-import { sendTrigger, type TriggerProvider } from '../../review/trigger.js';
+import type { CommitSummary } from '../../review/git-revision.js';
+import type { TriggerProvider } from '../../review/trigger.js';
 import type { CommandContext } from '../context.js';
 
 interface TriggerFlags {
@@ -38,6 +37,7 @@ export function register(program: Command, ctx: CommandContext): void {
       const local = await localCommit(ctx.cwd, ctx.env, flags.after ?? ctx.env.GITHUB_SHA);
       const after = flags.after ?? ctx.env.GITHUB_SHA ?? local?.id;
       if (!after) throw new KaiduError('E_USAGE', 'which commit? give --after (GITHUB_SHA is not set and there is no git repository here)');
+      const { sendTrigger } = await import('../../review/trigger.js');
       const result = await sendTrigger({
         url: flags.url,
         provider: flags.provider,
@@ -79,6 +79,7 @@ export function registerNotify(program: Command, ctx: CommandContext): void {
     .action(async (flags: NotifyFlags) => {
       try {
         const token = await hookToken(ctx.env, flags.tokenEnv);
+        const [{ locateRepository }, { notifyAgents }] = await Promise.all([import('../../review/git-revision.js'), import('../../review/notify.js')]);
         const repo = await locateRepository(ctx.cwd, ctx.env);
         const result = await notifyAgents({ repo, rev: flags.rev, ...(flags.ref ? { ref: fullRef(flags.ref) } : {}), ...(token ? { token } : {}) });
         if (flags.json) {
@@ -112,6 +113,7 @@ function fullRef(ref: string): string {
 /** The commit to describe in the payload, when the command runs inside a git repository. */
 async function localCommit(cwd: string, env: NodeJS.ProcessEnv, rev: string | undefined): Promise<(CommitSummary & { root: string }) | undefined> {
   try {
+    const { locateRepository, readCommitSummary, resolveRevision } = await import('../../review/git-revision.js');
     const repo = await locateRepository(cwd, env);
     const oid = await resolveRevision(repo, rev ?? 'HEAD');
     return { ...(await readCommitSummary(repo, oid)), root: basename(repo.gitdir) === '.git' ? dirname(repo.gitdir) : repo.gitdir };

@@ -3,12 +3,9 @@ import { readdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
-import { loadRepository } from '../../repository/index.js';
-import { compileService, createCompileCache } from '../../tosca/index.js';
-import { formatDiagnostic, type Diagnostic } from '../../tosca/diagnostic.js';
+import type { Diagnostic } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
 import { repoDir, DIR_OPTION } from '../repo-dir.js';
-import { fsReader, profilesReader } from '../fs-reader.js';
 import { collectInput, readInputs } from '../inputs.js';
 
 interface FileReport {
@@ -41,6 +38,12 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--json', 'machine-readable output')
     .option(DIR_OPTION[0], 'run in this folder: PATHS and the default repository are taken from there')
     .action(async (paths: string[], flags: { input?: string[]; inputs?: string; json?: boolean; dir?: string }) => {
+      const [{ loadRepository }, { compileService, createCompileCache }, { formatDiagnostic }, { fsReader, profilesReader }] = await Promise.all([
+        import('../../repository/index.js'),
+        import('../../tosca/index.js'),
+        import('../../tosca/diagnostic.js'),
+        import('../fs-reader.js'),
+      ]);
       const inputs = await readInputs(flags.input, flags.inputs);
       const cwd = repoDir(ctx, 'validate', flags.dir, undefined);
       const targets = paths.length ? paths : ['.'];

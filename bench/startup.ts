@@ -1,0 +1,96 @@
+/**
+ * What a user waits for at the command line, as whole processes: `kaidu --version`, `--help` and
+ * `validate` of one node against `node -e 0` (same run, interleaved), and `validate` of 1,000 to
+ * 100,000 `tosca.nodes.Compute` nodes against OpenStack's tosca-parser (its figures are recorded in
+ * bench/baselines.json: it cannot be installed here). Linearity is shown by µs per node of warm
+ * in-process compiles at 10k and 100k, so JIT warm-up does not pass for growth.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileService, createCompileCache } from '../src/tosca/index.js';
+import { fsReader, readOnce } from '../src/cli/fs-reader.js';
+import { gc, round, time } from './measure.js';
+import { paired, runNode } from './process-usage.js';
+
+const BIN = fileURLToPath(new URL('../../bin/kaidu.js', import.meta.url));
+const BASELINES = JSON.parse(readFileSync(fileURLToPath(new URL('../../bench/baselines.json', import.meta.url)), 'utf8')) as {
+  'tosca-parser': { validate_cpu_ms: Record<string, number> };
+  'kaidu-previous': Record<string, unknown>;
+};
+
+/** N Compute nodes in TOSCA Simple Profile 1.3, as tosca-parser was measured on. */
+export function computeNodes(n: number): string {
+  const out = ['tosca_definitions_version: tosca_simple_yaml_1_3', 'topology_template:', '  node_templates:'];
+  for (let i = 0; i < n; i++) {
+    out.push(`    server_${i}:`, '      type: tosca.nodes.Compute', '      capabilities:', '        host:', '          properties:', `            num_cpus: ${1 + (i % 4)}`, '            mem_size: 2 GB');
+  }
+  return out.join('\n') + '\n';
+}
+
+export async function benchStartup(): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'kaidu-bench-startup-'));
+  try {
+    const runs = Number(process.env.KAIDU_BENCH_STARTUP_RUNS ?? 11);
+    writeFileSync(join(dir, 'one.yaml'), computeNodes(1));
+    const kaidu = (...args: string[]) => () => runNode([BIN, ...args], { cwd: dir });
+    const start = await paired(runs, {
+      node_e0: () => runNode(['-e', '0'], { cwd: dir }),
+      version: kaidu('--version'),
+      help: kaidu('--help'),
+      validate_one_node: kaidu('validate', 'one.yaml'),
+    });
+    const base = start.node_e0!;
+    const above = (k: string) => start[k]!.cpu_ms - base.cpu_ms;
+    const startup = {
+      runs,
+      node_e0: base,
+      version: { ...start.version!, cpu_above_node_ms: above('version'), goal_cpu_above_node_ms: 150, meets_goal: above('version') <= 150, previous_release_cpu_ms: BASELINES['kaidu-previous'].version_cpu_ms },
+      help: { ...start.help!, cpu_above_node_ms: above('help') },
+      validate_one_node: { ...start.validate_one_node!, cpu_above_node_ms: above('validate_one_node'), goal_cpu_above_node_ms: 400, meets_goal: above('validate_one_node') <= 400 },
+    };
+
+    // validate of N nodes, whole process, against tosca-parser's recorded CPU time.
+    const tp = BASELINES['tosca-parser'].validate_cpu_ms;
+    const goals: Record<number, { ratio?: number; cpu_ms?: number; rss_mib?: number }> = { 1000: { ratio: 3 }, 10000: { ratio: 50 }, 100000: { cpu_ms: 2500, rss_mib: 500 } };
+    const validate: Record<string, unknown>[] = [];
+    for (const n of [1_000, 10_000, 100_000]) {
+      writeFileSync(join(dir, `n${n}.yaml`), computeNodes(n));
+      const r = await paired(n >= 100_000 ? 1 : 3, { v: kaidu('validate', `n${n}.yaml`) });
+      const v = r.v!;
+      const goal = goals[n]!;
+      const ratio = tp[String(n)] ? tp[String(n)]! / v.cpu_ms : undefined;
+      const meets = (goal.ratio === undefined || (ratio ?? 0) >= goal.ratio) && (goal.cpu_ms === undefined || v.cpu_ms < goal.cpu_ms) && (goal.rss_mib === undefined || v.max_rss_mib < goal.rss_mib);
+      validate.push({
+        nodes: n,
+        ...v,
+        ...(tp[String(n)] ? { tosca_parser_cpu_ms: tp[String(n)], times_less_cpu_than_tosca_parser: round(ratio!) } : {}),
+        goal: goal.ratio ? `≥ ${goal.ratio}× less CPU than tosca-parser` : `< ${goal.cpu_ms} ms CPU and < ${goal.rss_mib} MB`,
+        meets_goal: meets,
+      });
+    }
+
+    // Linearity: warm compiles in this process (second run of each size), µs per node.
+    const profiles = readOnce(fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url))));
+    const cache = createCompileCache();
+    const warm: Record<string, number> = {};
+    for (const n of [10_000, 100_000]) {
+      const text = computeNodes(n);
+      const reader = { readFile: async (path: string) => (path === 'n.yaml' ? { path, text, id: String(n) } : undefined), listDir: async () => [] };
+      await compileService('n.yaml', reader, { profiles, cache });
+      gc();
+      const t = await time(() => compileService('n.yaml', reader, { profiles, cache }));
+      warm[String(n)] = round((t.ms * 1000) / n);
+      gc();
+    }
+    return {
+      startup,
+      validate,
+      warm_us_per_node: { '10000': warm['10000'], '100000': warm['100000'], growth_10k_to_100k: round(warm['100000']! / warm['10000']!), goal: 'linear (growth ≈ 1)' },
+      baselines: 'node -e 0 measured in this run; tosca-parser and the previous release from bench/baselines.json',
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

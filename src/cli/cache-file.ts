@@ -1,0 +1,50 @@
+/**
+ * One file of the on-disk cache: a header naming its kind, the format version, the length and the
+ * SHA-256 of the payload, then the payload. A file that is truncated, of another version or kind,
+ * or whose checksum does not match is treated as absent (and overwritten by the next write), never
+ * trusted. Writes go to a temporary file renamed into place, so concurrent runs each see a whole
+ * file, theirs or another's.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** Bump when anything stored changes shape: older files are then ignored. */
+export const CACHE_FORMAT = 1;
+const MAGIC = 'KAIDU-CACHE';
+
+function header(kind: string, payload: Uint8Array): string {
+  return `${MAGIC} ${kind} v${CACHE_FORMAT} ${payload.byteLength} ${createHash('sha256').update(payload).digest('hex')}\n`;
+}
+
+/** The payload, or undefined when the file is missing or not a whole, current file of this kind. */
+export async function readCacheFile(file: string, kind: string): Promise<Buffer | undefined> {
+  let data: Buffer;
+  try {
+    data = await readFile(file);
+  } catch {
+    return undefined;
+  }
+  const nl = data.indexOf(0x0a);
+  if (nl < 0 || nl > 200) return undefined;
+  const [magic, k, version, length, sum] = data.subarray(0, nl).toString('latin1').split(' ');
+  if (magic !== MAGIC || k !== kind || version !== `v${CACHE_FORMAT}`) return undefined;
+  const payload = data.subarray(nl + 1);
+  if (String(payload.byteLength) !== length) return undefined;
+  if (createHash('sha256').update(payload).digest('hex') !== sum) return undefined;
+  return payload;
+}
+
+/** Writes atomically (temporary file, then rename). Errors are the caller's to ignore or report. */
+export async function writeCacheFile(file: string, kind: string, payload: Uint8Array): Promise<void> {
+  const dir = dirname(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, Buffer.concat([Buffer.from(header(kind, payload), 'latin1'), payload]));
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
