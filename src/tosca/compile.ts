@@ -14,6 +14,8 @@ import { joinPath, Loader, ParseCache, type Family, type Unit } from './loader.j
 import { containsCall, KNOWN_FUNCTIONS, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
 import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
+import { checkGrammar } from './grammar/check-units.js';
+import type { GrammarChecker } from './grammar/index.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -55,6 +57,8 @@ interface ReqDef {
 interface RawTemplate {
   name: string;
   node: YamlNode | null;
+  /** As written (`node` is the merged result when it copies another). */
+  own: YamlNode | null;
   base?: YamlNode | null;
   loc: SourceLocation;
 }
@@ -64,6 +68,7 @@ const HOSTED_ON = new Set(['tosca.relationships.HostedOn', 'tosca:HostedOn', 'ka
 class ServiceCompiler {
   private loader!: Loader;
   private checker!: ValueChecker;
+  private grammar?: GrammarChecker;
   private unit!: Unit;
   private readonly diagnostics: Diagnostic[] = [];
   private readonly nodes: Record<string, CompiledNode> = {};
@@ -119,6 +124,7 @@ class ServiceCompiler {
     const root = unit.src.root;
     if (!root) return finish({ typesOnly: false });
     const tpl = field(root, 'service_template') ?? field(root, 'topology_template');
+    this.grammar = checkGrammar(this.loader, unit, (d) => this.diagnostics.push(d));
     if (tpl === undefined || tpl === null) return finish({ typesOnly: true });
 
     this.compileInputs(tpl);
@@ -213,7 +219,7 @@ class ServiceCompiler {
         const merged = effective(name, [name]);
         if (merged) effectiveNode = this.unit.src.doc.createNode(merged) as YamlNode;
       }
-      out.set(name, { name, node: effectiveNode, loc: this.at(pair) });
+      out.set(name, { name, node: effectiveNode, own: node, loc: this.at(pair) });
     }
     return out;
   }
@@ -313,6 +319,7 @@ class ServiceCompiler {
   }
 
   private compileNode(t: RawTemplate, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): void {
+    if (this.grammar && !this.grammar.checkEntity(t.own, 'nodeTemplate', `node template "${t.name}"`, t.loc)) return;
     const typeNode = this.get(t, 'type');
     const ref = str(typeNode);
     if (!ref) {

@@ -114,6 +114,11 @@ export class Loader {
     this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
   }
 
+  /** Every file loaded so far (the entry, its imports, the profiles). */
+  loadedUnits(): IterableIterator<Unit> {
+    return this.units.values();
+  }
+
   /** Problems found in files' node templates as they were read (after loading). */
   lateDiagnostics(): Diagnostic[] {
     const out: Diagnostic[] = [];
