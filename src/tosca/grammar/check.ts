@@ -21,6 +21,11 @@ function kindOf(node: unknown): Kind {
   return 'scalar';
 }
 
+/** "a node template", "an artifact definition". */
+function article(title: string): string {
+  return `${/^[aeiou]/i.test(title) ? 'an' : 'a'} ${title}`;
+}
+
 const KIND_WORD: Record<Kind, string> = { scalar: 'a single value', map: 'a map', list: 'a list', null: 'nothing' };
 
 export class GrammarChecker {
@@ -95,14 +100,14 @@ export class GrammarChecker {
       case 'stringMap':
         return 'a map of strings';
       case 'map':
-        return `a map (name: ${this.describe(shape.of).replace(/^an? /, '')})`;
+        return `a map (name: ${shape.of.kind === 'entity' ? this.grammar.entities[shape.of.name]!.title : this.describe(shape.of).replace(/^an? /, '')})`;
       case 'list':
         return `a list of ${this.describe(shape.of).replace(/^an? /, '')}s`.replace(/ss$/, 's');
       case 'keyedList':
         return 'a list of single-key maps (- name: ...)';
       case 'entity': {
         const e = this.grammar.entities[shape.name]!;
-        return e.short ? `a ${e.title} (a map, or ${this.describe(e.short)})` : `a ${e.title} (a map)`;
+        return e.short ? `${article(e.title)} (a map, or ${this.describe(e.short)})` : `${article(e.title)} (a map)`;
       }
       case 'oneOf':
         return shape.of.map((s) => this.describe(s)).join(' or ');
@@ -204,7 +209,7 @@ export class GrammarChecker {
       if (kw) {
         present.add(k);
         if (kindOf(v) === 'null' && kw.required) continue; // reported as missing below
-        this.shape(v, kw.shape, `"${k}" of ${what}`, pair);
+        this.shape(v, kw.shape, kw.shape.kind === 'entity' ? this.grammar.entities[kw.shape.name]!.title : `"${k}" of ${what}`, pair);
         continue;
       }
       if (e.other) {
@@ -213,14 +218,14 @@ export class GrammarChecker {
         continue;
       }
       const known = Object.keys(e.keywords);
-      this.problem('E_TOSCA_UNKNOWN_KEYWORD', `unknown keyword "${k}" in ${what}`, this.at(pair), didYouMean(k, known) ?? `a ${e.title} takes: ${known.join(', ')}`);
+      this.problem('E_TOSCA_UNKNOWN_KEYWORD', `unknown keyword "${k}" in ${what}`, this.at(pair), didYouMean(k, known) ?? `${article(e.title)} takes: ${known.join(', ')}`);
     }
     // Named entries (1.0–1.2 imports, operations listed directly) stand in for the keywords.
     if (others > 0) return;
     for (const [k, kw] of Object.entries(e.keywords)) {
       if (!kw.required) continue;
       if (present.has(k) && kindOf(entries(node).find(([x]) => x === k)?.[1]) !== 'null') continue;
-      this.problem('E_TOSCA_MISSING_KEYWORD', `${what} has no "${k}"`, this.at(at ?? node), `a ${e.title} needs "${k}"`);
+      this.problem('E_TOSCA_MISSING_KEYWORD', `${what} has no "${k}"`, this.at(at ?? node), `${article(e.title)} needs "${k}"`);
     }
   }
 }

@@ -34,7 +34,7 @@ export function checkInheritedDefinitions(loader: Loader, report: (d: Diagnostic
         ancestors ??= loader.chain(def.family, def.canonical).slice(1).map((t) => loader.def(def.family, t)?.node ?? null);
         if (ancestors.some((a) => definitions(a, key).some(([n]) => n === name))) continue;
         const at = locate(def.unit.src, pair as YamlNode);
-        report({ severity: 'error', code: 'E_TOSCA_MISSING_KEYWORD', message: `${what} "${name}" of ${def.family} type "${def.name}" has no "${needs}"`, file: at.file, line: at.line, column: at.column, hint: `a ${what} needs "${needs}" unless it refines one of a parent type` });
+        report({ severity: 'error', code: 'E_TOSCA_MISSING_KEYWORD', message: `${what} "${name}" of ${def.family} type "${def.name}" has no "${needs}"`, file: at.file, line: at.line, column: at.column, hint: `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} needs "${needs}" unless it refines one of a parent type` });
       }
     }
   }

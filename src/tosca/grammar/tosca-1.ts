@@ -106,9 +106,10 @@ function v13(): Record<string, Entity> {
       title: 'property definition',
       keywords: keywords({ type: string, description: scalar, required: boolean, default: any, status: STATUS, constraints: listOf(any), key_schema: schema, entry_schema: schema, external_schema: string, metadata: stringMap }),
     },
+    // `required` on attributes: not in §3.6.12, but the normative profile Kaidu ships writes it (tosca_id, ip_address).
     attributeDefinition: {
       title: 'attribute definition',
-      keywords: keywords({ type: string, description: scalar, default: any, status: STATUS, key_schema: schema, entry_schema: schema, metadata: stringMap }),
+      keywords: keywords({ type: string, description: scalar, required: boolean, default: any, status: STATUS, key_schema: schema, entry_schema: schema, metadata: stringMap }),
     },
     parameterDefinition: {
       title: 'parameter definition',

@@ -118,9 +118,10 @@ const entities: Record<string, Entity> = {
     title: 'property definition',
     keywords: keywords({ type: string, description: scalar, metadata, required: boolean, default: any, value: any, validation: any, constraints, key_schema: schema, entry_schema: schema }),
   },
+  // `required` on attributes: the simple profile's own definitions write it (tosca_id, ip_address).
   attributeDefinition: {
     title: 'attribute definition',
-    keywords: keywords({ type: string, description: scalar, metadata, default: any, validation: any, constraints, key_schema: schema, entry_schema: schema }),
+    keywords: keywords({ type: string, description: scalar, metadata, required: boolean, default: any, validation: any, constraints, key_schema: schema, entry_schema: schema }),
   },
   parameterDefinition: {
     title: 'parameter definition',
