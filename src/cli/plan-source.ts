@@ -8,6 +8,7 @@ import { fingerprint } from '../state/fingerprint.js';
 import { loadRepository, type LoadedRepository } from '../repository/index.js';
 import type { SourceReader } from '../tosca/model.js';
 import { fsReader, profilesReader } from './fs-reader.js';
+import { checkHostOption } from './host-option.js';
 
 export interface PlanSourceOptions {
   /** Repository working tree (or any directory inside a git repository). */
@@ -120,6 +121,7 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
     repo.state = baseRepo.state;
     baseRevision = base.revision;
   }
+  checkHostOption(opts.host, Object.keys(repo.topology.hosts), repo.diagnostics);
   const plan = makePlan(repo.topology, repo.state.snapshot, {
     revision: view.revision,
     ...(baseRevision ? { baseRevision } : {}),
