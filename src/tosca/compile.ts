@@ -11,10 +11,12 @@ import type {
 import { isFunctionCall } from './model.js';
 import { evaluateStandard } from './functions-standard.js';
 import { joinPath, Loader, ParseCache, type Family, type Unit } from './loader.js';
-import { containsCall, KNOWN_FUNCTIONS, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
+import { containsCall, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
 import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
 import { checkGrammar } from './grammar/check-units.js';
+import { unknownFunction } from './function-names.js';
+import { didYouMean } from './suggest.js';
 import type { GrammarChecker } from './grammar/index.js';
 
 export interface CompileOptions {
@@ -69,6 +71,8 @@ class ServiceCompiler {
   private loader!: Loader;
   private checker!: ValueChecker;
   private grammar?: GrammarChecker;
+  /** Every node template's name, compiled or not (for "did you mean"). */
+  private templateNames: string[] = [];
   private unit!: Unit;
   private readonly diagnostics: Diagnostic[] = [];
   private readonly nodes: Record<string, CompiledNode> = {};
@@ -129,6 +133,7 @@ class ServiceCompiler {
 
     this.compileInputs(tpl);
     const raw = this.rawTemplates(tpl);
+    this.templateNames = [...raw.keys()];
     const relTemplates = new Map(entries(field(tpl, 'relationship_templates')).map(([n, node]) => [n, node]));
     for (const t of raw.values()) {
       this.compileNode(t, raw, relTemplates);
@@ -233,7 +238,8 @@ class ServiceCompiler {
     if (!ref) return undefined;
     const canonical = this.loader.resolve(unit, family, ref);
     if (!canonical) {
-      this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, at, ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
+      const hint = didYouMean(ref, this.loader.typeNames(unit, family)) ?? (ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
+      this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, at, hint);
       return undefined;
     }
     return { type: canonical, types: this.loader.chain(family, canonical) };
@@ -453,7 +459,7 @@ class ServiceCompiler {
           const byType = nodeRef ? this.loader.resolve(this.unit, 'node', nodeRef) : def.node ? this.loader.resolve(def.unit, 'node', def.node) : undefined;
           const wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? this.loader.resolve(this.unit, 'capability', capRef) : def.capability ? this.loader.resolve(def.unit, 'capability', def.capability) : undefined;
           if (nodeRef && !byType) {
-            this.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, this.at(node), `node templates: ${[...raw.keys()].slice(0, 20).join(', ')}`);
+            this.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, this.at(node), didYouMean(nodeRef, raw.keys()) ?? `node templates: ${[...raw.keys()].slice(0, 20).join(', ')}`);
             continue;
           }
           target = this.findTarget(t.name, byType, wantCap, raw);
@@ -625,7 +631,7 @@ class ServiceCompiler {
       const tt = this.typeChain('group', str(field(node, 'type')), this.at(field(node, 'type') ?? pair));
       if (!tt) continue;
       const members = seqItems(field(node, 'members')).map((m) => str(m) ?? '').filter(Boolean);
-      for (const m of members) if (!this.nodes[m]) this.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `group "${name}" names "${m}", which is not a node template`, this.at(pair));
+      for (const m of members) if (!this.nodes[m]) this.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `group "${name}" names "${m}", which is not a node template`, this.at(pair), didYouMean(m, this.templateNames));
       out[name] = { name, ...tt, members, properties: this.assignProperties(this.checker.definitions('group', tt.type, 'properties'), field(node, 'properties'), `group "${name}"`, this.at(pair)), source: this.at(pair) };
     }
     return out;
@@ -690,7 +696,7 @@ class ServiceCompiler {
     }
     if (name === 'SOURCE' || name === 'TARGET') return undefined;
     if (typeof name === 'string' && this.nodes[name]) return name;
-    if (typeof name === 'string') this.report('error', 'E_TOSCA_FUNCTION', `${fn}: "${name}" is not a node template`, at, 'use SELF, HOST, SOURCE, TARGET or a node template name');
+    if (typeof name === 'string') this.report('error', 'E_TOSCA_FUNCTION', `${fn}: "${name}" is not a node template`, at, didYouMean(name, this.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
     return undefined;
   }
 
@@ -719,7 +725,7 @@ class ServiceCompiler {
       const [who, ...path] = v.args;
       const name = who === 'SELF' || who === 'HOST' ? (this.entity(who, self, at, fn) ?? who) : who;
       if (typeof name === 'string' && name !== 'SOURCE' && name !== 'TARGET' && !this.nodes[name] && name !== 'SELF' && name !== 'HOST') {
-        this.report('error', 'E_TOSCA_FUNCTION', `get_attribute: "${name}" is not a node template`, at);
+        this.report('error', 'E_TOSCA_FUNCTION', `get_attribute: "${name}" is not a node template`, at, didYouMean(name, this.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
       }
       const evaluated = path.map((p) => this.evaluate(p, self, at));
       if (name !== undefined && name === who && evaluated.every((p, i) => p === path[i])) return v;
@@ -751,9 +757,10 @@ class ServiceCompiler {
       return walk(typeof path[0] === 'string' ? this.evaluateProperty(node, path[0]) : null, path.slice(1));
     }
     const args = v.args.map((a) => this.evaluate(a, self, at));
-    if (!KNOWN_FUNCTIONS.has(fn) && !this.unit.functions.has(fn)) {
-      this.report('warning', 'W_TOSCA_UNKNOWN_FUNCTION', `unknown function "$${fn}": kept as a call`, at, 'declare custom functions under functions:');
-      return { $fn: fn, args };
+    const unknown = unknownFunction(fn, this.unit.functions);
+    if (unknown) {
+      this.report(unknown.severity, unknown.code, unknown.message, at, unknown.hint);
+      return unknown.severity === 'error' ? null : { $fn: fn, args };
     }
     if (args.some(containsCall)) return { $fn: fn, args };
     const result = evaluateStandard(fn, args);

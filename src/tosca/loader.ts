@@ -291,6 +291,24 @@ export class Loader {
     }
   }
 
+  /** The type names `unit` can write for a family (for "did you mean"): its scope, its namespaces, the implicit profiles. */
+  typeNames(unit: Unit, family: Family): string[] {
+    const out = new Set<string>();
+    const add = (scope: Scope | undefined, prefix: string, depth: number) => {
+      if (!scope) return;
+      for (const k of scope.types[family].keys()) out.add(prefix + k);
+      if (depth < 3) for (const [ns, s] of scope.namespaces) add(s, `${prefix}${ns}:`, depth + 1);
+    };
+    add(unit.scope, '', 0);
+    add(this.implicit.kaidu, 'kaidu:', 3);
+    if (unit.version === 2) add(this.implicit.tosca2, 'tosca:', 3);
+    else if (this.implicit.normative) {
+      add(this.implicit.normative, '', 3);
+      for (const k of this.implicit.normative.types[family].keys()) out.add(`tosca:${k.slice(k.lastIndexOf('.') + 1)}`);
+    }
+    return [...out];
+  }
+
   /** A type reference as written in `unit` → canonical name, or undefined. */
   resolve(unit: Unit, family: Family, ref: string): string | undefined {
     let perUnit = this.resolved.get(unit);
