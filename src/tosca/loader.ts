@@ -233,6 +233,11 @@ export class Loader {
   }
 
   private async importOne(unit: Unit, reader: 'repo' | 'profiles', item: YamlNode): Promise<void> {
+    // 1.0–1.2 name an import: `- name: file` or `- name: { file: ... }`; the name itself is not used.
+    if (/^tosca_simple_yaml_1_[012]$/.test(unit.versionText)) {
+      const named = entries(item);
+      if (named.length === 1 && !IMPORT_KEYWORDS.has(named[0]![0]) && named[0]![1]) item = named[0]![1];
+    }
     const simple = str(item);
     const file = simple ?? str(field(item, 'file')) ?? str(field(item, 'url'));
     const profile = str(field(item, 'profile'));
@@ -424,6 +429,8 @@ export class Loader {
     this.diag(severity, code, message, at, hint);
   }
 }
+
+const IMPORT_KEYWORDS = new Set(['file', 'url', 'profile', 'repository', 'namespace', 'namespace_prefix', 'namespace_uri', 'description', 'metadata']);
 
 export const PRIMITIVES = new Set([
   'string', 'integer', 'float', 'boolean', 'timestamp', 'version', 'range', 'list', 'map', 'nil', 'null', 'bytes', 'any',
