@@ -10,7 +10,7 @@ import type {
 } from './model.js';
 import { isFunctionCall } from './model.js';
 import { evaluateStandard } from './functions-standard.js';
-import { joinPath, Loader, ParseCache, type Family, type Unit } from './loader.js';
+import { joinPath, Loader, ParseCache, PRIMITIVES, type Family, type Unit } from './loader.js';
 import { containsCall, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
 import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
@@ -654,6 +654,10 @@ class ServiceCompiler {
   private compileOutputs(tpl: YamlNode): Record<string, Value> {
     const out: Record<string, Value> = {};
     for (const [name, node] of entries(field(tpl, 'outputs'))) {
+      const typeRef = str(field(node, 'type'));
+      if (typeRef && !PRIMITIVES.has(typeRef) && !this.loader.resolve(this.unit, 'data', typeRef)) {
+        this.report('error', 'E_TOSCA_UNKNOWN_TYPE', `output "${name}" has an unknown data type "${typeRef}"`, this.at(field(node, 'type')), didYouMean(typeRef, [...PRIMITIVES, ...this.loader.typeNames(this.unit, 'data')]));
+      }
       const v = field(node, 'value');
       out[name] = this.evaluate(this.value(v !== undefined ? v : node), undefined, this.at(node));
     }

@@ -8,6 +8,7 @@ import { didYouMean } from '../suggest.js';
 import { entries, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
 import type { Entity, Grammar, Shape } from './shape.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
+import { checkBounds, checkConstraints } from './clauses.js';
 
 export type GrammarProblem = (code: DiagnosticCode, message: string, at: SourceLocation, hint?: string) => void;
 
@@ -82,6 +83,8 @@ export class GrammarChecker {
         return [...new Set(shape.of.flatMap((s) => this.accepts(s)))];
       case 'deferred':
         return this.accepts(shape.of);
+      case 'clause':
+        return ['scalar', 'map', 'list'];
     }
   }
 
@@ -113,6 +116,8 @@ export class GrammarChecker {
         return shape.of.map((s) => this.describe(s)).join(' or ');
       case 'deferred':
         return this.describe(shape.of);
+      case 'clause':
+        return shape.name === 'constraints' ? 'a list of constraint clauses' : 'a range [ lower, upper ]';
     }
   }
 
@@ -183,6 +188,11 @@ export class GrammarChecker {
       case 'oneOf': {
         const option = shape.of.find((s) => this.accepts(s).includes(kind))!;
         this.shape(node, option, label, at);
+        return;
+      }
+      case 'clause': {
+        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : checkBounds(node, what, true);
+        for (const [message, n, hint, code] of problems) this.problem(code ?? 'E_TOSCA_WRONG_SHAPE', message, this.at(n ?? at), hint);
         return;
       }
       case 'deferred':

@@ -23,6 +23,8 @@ export type Shape =
   | { kind: 'entity'; name: string }
   /** The first option that accepts the node's YAML kind (scalar, map or list) decides. */
   | { kind: 'oneOf'; of: Shape[] }
+  /** A clause the vocabulary has no word for: see `clauses.ts`. */
+  | { kind: 'clause'; name: 'constraints' | 'counts' }
   /** Checked elsewhere, when the compiler reads it (node template bodies are read on demand). */
   | { kind: 'deferred'; of: Shape };
 
@@ -61,6 +63,8 @@ export const mapOf = (of: Shape): Shape => ({ kind: 'map', of });
 export const keyedList = (of: Shape): Shape => ({ kind: 'keyedList', of });
 export const entity = (name: string): Shape => ({ kind: 'entity', name });
 export const oneOf = (...of: Shape[]): Shape => ({ kind: 'oneOf', of });
+export const constraintList: Shape = { kind: 'clause', name: 'constraints' };
+export const countRange: Shape = { kind: 'clause', name: 'counts' };
 export const deferred = (of: Shape): Shape => ({ kind: 'deferred', of });
 
 /** `{ a: shape, b: [shape, 'required'] }` → keywords. */

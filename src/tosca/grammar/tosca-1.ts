@@ -5,7 +5,7 @@
  * Values a type decides (property values, node filters, workflows, triggers) are `any` here:
  * the value checker and the compiler read them.
  */
-import { amend, any, boolean, entity, keyedList, keywords, listOf, mapOf, oneOf, oneOfValues, scalar, string, stringMap, deferred, type Entity, type Grammar, type Shape } from './shape.js';
+import { amend, constraintList, countRange, any, boolean, entity, keyedList, keywords, listOf, mapOf, oneOf, oneOfValues, scalar, string, stringMap, deferred, type Entity, type Grammar, type Shape } from './shape.js';
 
 const STATUS: Shape = oneOfValues('supported', 'unsupported', 'experimental', 'deprecated');
 
@@ -76,10 +76,10 @@ function v13(): Record<string, Entity> {
     requirementAssignment: {
       title: 'requirement assignment',
       short: string,
-      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipAssignment')), node_filter: any, occurrences: any }),
+      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipAssignment')), node_filter: any, occurrences: countRange }),
     },
     relationshipAssignment: { title: 'relationship assignment', keywords: keywords({ type: string, properties: values, interfaces: mapOf(entity('interfaceAssignment')) }) },
-    capabilityAssignment: { title: 'capability assignment', keywords: keywords({ properties: values, attributes: values, occurrences: any }) },
+    capabilityAssignment: { title: 'capability assignment', keywords: keywords({ properties: values, attributes: values, occurrences: countRange }) },
     interfaceAssignment: {
       title: 'interface assignment',
       keywords: keywords({ inputs: values, operations: mapOf(entity('operationAssignment')), notifications: mapOf(entity('notificationAssignment')) }),
@@ -104,7 +104,7 @@ function v13(): Record<string, Entity> {
     },
     propertyDefinition: {
       title: 'property definition',
-      keywords: keywords({ type: string, description: scalar, required: boolean, default: any, status: STATUS, constraints: listOf(any), key_schema: schema, entry_schema: schema, external_schema: string, metadata: stringMap }),
+      keywords: keywords({ type: string, description: scalar, required: boolean, default: any, status: STATUS, constraints: constraintList, key_schema: schema, entry_schema: schema, external_schema: string, metadata: stringMap }),
     },
     // `required` on attributes: not in §3.6.12, but the normative profile Kaidu ships writes it (tosca_id, ip_address).
     attributeDefinition: {
@@ -113,9 +113,9 @@ function v13(): Record<string, Entity> {
     },
     parameterDefinition: {
       title: 'parameter definition',
-      keywords: keywords({ type: string, description: scalar, value: any, required: boolean, default: any, status: STATUS, constraints: listOf(any), key_schema: schema, entry_schema: schema, external_schema: string, metadata: stringMap }),
+      keywords: keywords({ type: string, description: scalar, value: any, required: boolean, default: any, status: STATUS, constraints: constraintList, key_schema: schema, entry_schema: schema, external_schema: string, metadata: stringMap }),
     },
-    schemaDefinition: { title: 'schema definition', short: string, keywords: keywords({ type: [string, 'required'], description: scalar, constraints: listOf(any), key_schema: schema, entry_schema: schema }) },
+    schemaDefinition: { title: 'schema definition', short: string, keywords: keywords({ type: [string, 'required'], description: scalar, constraints: constraintList, key_schema: schema, entry_schema: schema }) },
     nodeType: {
       title: 'node type',
       keywords: keywords({
@@ -128,7 +128,7 @@ function v13(): Record<string, Entity> {
         artifacts: mapOf(entity('artifactDefinition')),
       }),
     },
-    dataType: { title: 'data type', keywords: keywords({ ...typeCommon, constraints: listOf(any), properties: props, key_schema: schema, entry_schema: schema }) },
+    dataType: { title: 'data type', keywords: keywords({ ...typeCommon, constraints: constraintList, properties: props, key_schema: schema, entry_schema: schema }) },
     capabilityType: { title: 'capability type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, valid_source_types: names }) },
     interfaceType: {
       title: 'interface type',
@@ -147,12 +147,12 @@ function v13(): Record<string, Entity> {
       title: 'capability definition',
       short: string,
       // `properties` here refine the type's definitions or give values (tools write both).
-      keywords: keywords({ type: string, description: scalar, properties: values, attributes: values, valid_source_types: names, occurrences: any }),
+      keywords: keywords({ type: string, description: scalar, properties: values, attributes: values, valid_source_types: names, occurrences: countRange }),
     },
     requirementDefinition: {
       title: 'requirement definition',
       short: string,
-      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), occurrences: any, node_filter: any, description: scalar }),
+      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), occurrences: countRange, node_filter: any, description: scalar }),
     },
     relationshipDefinition: { title: 'relationship definition', short: string, keywords: keywords({ type: [string, 'required'], description: scalar, properties: values, interfaces: mapOf(entity('interfaceDefinition')) }) },
     interfaceDefinition: {

@@ -5,7 +5,7 @@
  * are followed: its 2.0 examples still write 1.3's `constraints`, `occurrences` and
  * `operation_host`, and user-defined scalars with `data_type`, `units`, `prefixes`.
  */
-import { any, boolean, deferred, entity, keyedList, keywords, listOf, mapOf, oneOf, scalar, string, type Entity, type Grammar } from './shape.js';
+import { any, boolean, constraintList, countRange, deferred, entity, keyedList, keywords, listOf, mapOf, oneOf, scalar, string, type Entity, type Grammar } from './shape.js';
 
 // 2.0 metadata values may be any YAML, as Puccini reads them (its examples nest maps).
 const metadata = mapOf(any);
@@ -15,7 +15,7 @@ const attrs = mapOf(entity('attributeDefinition'));
 const schema = entity('schemaDefinition');
 const values = mapOf(any);
 const names = listOf(string);
-const constraints = listOf(any);
+const constraints = constraintList;
 
 const entities: Record<string, Entity> = {
   file: {
@@ -156,12 +156,12 @@ const entities: Record<string, Entity> = {
   capabilityDefinition: {
     title: 'capability definition',
     short: string,
-    keywords: keywords({ type: string, description: scalar, metadata, properties: values, attributes: values, valid_source_node_types: names, valid_relationship_types: names, occurrences: any }),
+    keywords: keywords({ type: string, description: scalar, metadata, properties: values, attributes: values, valid_source_node_types: names, valid_relationship_types: names, occurrences: countRange }),
   },
   requirementDefinition: {
     title: 'requirement definition',
     short: string,
-    keywords: keywords({ description: scalar, metadata, capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), node_filter: any, count_range: any, occurrences: any }),
+    keywords: keywords({ description: scalar, metadata, capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), node_filter: any, count_range: countRange, occurrences: countRange }),
   },
   relationshipDefinition: {
     title: 'relationship definition',
