@@ -16,6 +16,7 @@ import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } fr
 import { releaseNode } from './yaml-fast.js';
 import { checkGrammar } from './grammar/check-units.js';
 import { unknownFunction } from './function-names.js';
+import { unknownAttribute } from './function-targets.js';
 import { didYouMean } from './suggest.js';
 import type { GrammarChecker } from './grammar/index.js';
 
@@ -732,6 +733,11 @@ class ServiceCompiler {
         this.report('error', 'E_TOSCA_FUNCTION', `get_attribute: "${name}" is not a node template`, at, didYouMean(name, this.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
       }
       const evaluated = path.map((p) => this.evaluate(p, self, at));
+      const target = typeof name === 'string' ? this.nodes[name] : undefined;
+      if (target && typeof evaluated[0] === 'string') {
+        const problem = unknownAttribute(target, evaluated[0], this.checker.definitions('node', target.type, 'attributes'), this.checker.definitions('node', target.type, 'properties'));
+        if (problem) this.report('error', 'E_TOSCA_FUNCTION', problem.message, at, problem.hint);
+      }
       if (name !== undefined && name === who && evaluated.every((p, i) => p === path[i])) return v;
       return { $fn: fn, args: [name ?? null, ...evaluated] };
     }
