@@ -13,6 +13,7 @@ import { BlobIdIndex } from './blob-ids.js';
 import { DiskCompileStore } from './compile-store.js';
 import type { SourceReader } from '../tosca/model.js';
 import { fsReader, profilesReader } from './fs-reader.js';
+import { checkHostOption } from './host-option.js';
 
 export interface PlanSourceOptions {
   /** Repository working tree (or any directory inside a git repository). */
@@ -181,6 +182,8 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
     baseRevision = base.revision;
   }
   await Promise.all([store?.flush(), view.index?.save().catch(() => undefined)]);
+  // A host that only state/ names is known too (its services were removed: apply deletes them).
+  checkHostOption(opts.host, [...new Set([...Object.keys(repo.topology.hosts), ...Object.keys(repo.state.snapshot)])], repo.diagnostics);
   const plan = makePlan(repo.topology, repo.state.snapshot, {
     revision: view.revision,
     ...(baseRevision ? { baseRevision } : {}),

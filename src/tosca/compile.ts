@@ -10,10 +10,15 @@ import type {
 } from './model.js';
 import { isFunctionCall } from './model.js';
 import { evaluateStandard } from './functions-standard.js';
-import { joinPath, Loader, ParseCache, type Family, type Unit } from './loader.js';
-import { containsCall, KNOWN_FUNCTIONS, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
+import { joinPath, Loader, ParseCache, PRIMITIVES, type Family, type Unit } from './loader.js';
+import { containsCall, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
 import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
+import { checkGrammar } from './grammar/check-units.js';
+import { unknownFunction } from './function-names.js';
+import { unknownAttribute } from './function-targets.js';
+import { didYouMean } from './suggest.js';
+import type { GrammarChecker } from './grammar/index.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -55,6 +60,8 @@ interface ReqDef {
 interface RawTemplate {
   name: string;
   node: YamlNode | null;
+  /** As written (`node` is the merged result when it copies another). */
+  own: YamlNode | null;
   base?: YamlNode | null;
   loc: SourceLocation;
 }
@@ -64,6 +71,9 @@ const HOSTED_ON = new Set(['tosca.relationships.HostedOn', 'tosca:HostedOn', 'ka
 class ServiceCompiler {
   private loader!: Loader;
   private checker!: ValueChecker;
+  private grammar?: GrammarChecker;
+  /** Every node template's name, compiled or not (for "did you mean"). */
+  private templateNames: string[] = [];
   private unit!: Unit;
   private readonly diagnostics: Diagnostic[] = [];
   private readonly nodes: Record<string, CompiledNode> = {};
@@ -119,10 +129,12 @@ class ServiceCompiler {
     const root = unit.src.root;
     if (!root) return finish({ typesOnly: false });
     const tpl = field(root, 'service_template') ?? field(root, 'topology_template');
+    this.grammar = checkGrammar(this.loader, unit, (d) => this.diagnostics.push(d));
     if (tpl === undefined || tpl === null) return finish({ typesOnly: true });
 
     this.compileInputs(tpl);
     const raw = this.rawTemplates(tpl);
+    this.templateNames = [...raw.keys()];
     const relTemplates = new Map(entries(field(tpl, 'relationship_templates')).map(([n, node]) => [n, node]));
     for (const t of raw.values()) {
       this.compileNode(t, raw, relTemplates);
@@ -213,7 +225,7 @@ class ServiceCompiler {
         const merged = effective(name, [name]);
         if (merged) effectiveNode = this.unit.src.doc.createNode(merged) as YamlNode;
       }
-      out.set(name, { name, node: effectiveNode, loc: this.at(pair) });
+      out.set(name, { name, node: effectiveNode, own: node, loc: this.at(pair) });
     }
     return out;
   }
@@ -227,7 +239,8 @@ class ServiceCompiler {
     if (!ref) return undefined;
     const canonical = this.loader.resolve(unit, family, ref);
     if (!canonical) {
-      this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, at, ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
+      const hint = didYouMean(ref, this.loader.typeNames(unit, family)) ?? (ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
+      this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, at, hint);
       return undefined;
     }
     return { type: canonical, types: this.loader.chain(family, canonical) };
@@ -313,6 +326,7 @@ class ServiceCompiler {
   }
 
   private compileNode(t: RawTemplate, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): void {
+    if (this.grammar && !this.grammar.checkEntity(t.own, 'nodeTemplate', `node template "${t.name}"`, t.loc)) return;
     const typeNode = this.get(t, 'type');
     const ref = str(typeNode);
     if (!ref) {
@@ -446,7 +460,7 @@ class ServiceCompiler {
           const byType = nodeRef ? this.loader.resolve(this.unit, 'node', nodeRef) : def.node ? this.loader.resolve(def.unit, 'node', def.node) : undefined;
           const wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? this.loader.resolve(this.unit, 'capability', capRef) : def.capability ? this.loader.resolve(def.unit, 'capability', def.capability) : undefined;
           if (nodeRef && !byType) {
-            this.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, this.at(node), `node templates: ${[...raw.keys()].slice(0, 20).join(', ')}`);
+            this.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, this.at(node), didYouMean(nodeRef, raw.keys()) ?? `node templates: ${[...raw.keys()].slice(0, 20).join(', ')}`);
             continue;
           }
           target = this.findTarget(t.name, byType, wantCap, raw);
@@ -618,7 +632,7 @@ class ServiceCompiler {
       const tt = this.typeChain('group', str(field(node, 'type')), this.at(field(node, 'type') ?? pair));
       if (!tt) continue;
       const members = seqItems(field(node, 'members')).map((m) => str(m) ?? '').filter(Boolean);
-      for (const m of members) if (!this.nodes[m]) this.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `group "${name}" names "${m}", which is not a node template`, this.at(pair));
+      for (const m of members) if (!this.nodes[m]) this.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `group "${name}" names "${m}", which is not a node template`, this.at(pair), didYouMean(m, this.templateNames));
       out[name] = { name, ...tt, members, properties: this.assignProperties(this.checker.definitions('group', tt.type, 'properties'), field(node, 'properties'), `group "${name}"`, this.at(pair)), source: this.at(pair) };
     }
     return out;
@@ -641,6 +655,10 @@ class ServiceCompiler {
   private compileOutputs(tpl: YamlNode): Record<string, Value> {
     const out: Record<string, Value> = {};
     for (const [name, node] of entries(field(tpl, 'outputs'))) {
+      const typeRef = str(field(node, 'type'));
+      if (typeRef && !PRIMITIVES.has(typeRef) && !this.loader.resolve(this.unit, 'data', typeRef)) {
+        this.report('error', 'E_TOSCA_UNKNOWN_TYPE', `output "${name}" has an unknown data type "${typeRef}"`, this.at(field(node, 'type')), didYouMean(typeRef, [...PRIMITIVES, ...this.loader.typeNames(this.unit, 'data')]));
+      }
       const v = field(node, 'value');
       out[name] = this.evaluate(this.value(v !== undefined ? v : node), undefined, this.at(node));
     }
@@ -683,7 +701,7 @@ class ServiceCompiler {
     }
     if (name === 'SOURCE' || name === 'TARGET') return undefined;
     if (typeof name === 'string' && this.nodes[name]) return name;
-    if (typeof name === 'string') this.report('error', 'E_TOSCA_FUNCTION', `${fn}: "${name}" is not a node template`, at, 'use SELF, HOST, SOURCE, TARGET or a node template name');
+    if (typeof name === 'string') this.report('error', 'E_TOSCA_FUNCTION', `${fn}: "${name}" is not a node template`, at, didYouMean(name, this.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
     return undefined;
   }
 
@@ -712,9 +730,14 @@ class ServiceCompiler {
       const [who, ...path] = v.args;
       const name = who === 'SELF' || who === 'HOST' ? (this.entity(who, self, at, fn) ?? who) : who;
       if (typeof name === 'string' && name !== 'SOURCE' && name !== 'TARGET' && !this.nodes[name] && name !== 'SELF' && name !== 'HOST') {
-        this.report('error', 'E_TOSCA_FUNCTION', `get_attribute: "${name}" is not a node template`, at);
+        this.report('error', 'E_TOSCA_FUNCTION', `get_attribute: "${name}" is not a node template`, at, didYouMean(name, this.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
       }
       const evaluated = path.map((p) => this.evaluate(p, self, at));
+      const target = typeof name === 'string' ? this.nodes[name] : undefined;
+      if (target && typeof evaluated[0] === 'string') {
+        const problem = unknownAttribute(target, evaluated[0], this.checker.definitions('node', target.type, 'attributes'), this.checker.definitions('node', target.type, 'properties'));
+        if (problem) this.report('error', 'E_TOSCA_FUNCTION', problem.message, at, problem.hint);
+      }
       if (name !== undefined && name === who && evaluated.every((p, i) => p === path[i])) return v;
       return { $fn: fn, args: [name ?? null, ...evaluated] };
     }
@@ -744,9 +767,10 @@ class ServiceCompiler {
       return walk(typeof path[0] === 'string' ? this.evaluateProperty(node, path[0]) : null, path.slice(1));
     }
     const args = v.args.map((a) => this.evaluate(a, self, at));
-    if (!KNOWN_FUNCTIONS.has(fn) && !this.unit.functions.has(fn)) {
-      this.report('warning', 'W_TOSCA_UNKNOWN_FUNCTION', `unknown function "$${fn}": kept as a call`, at, 'declare custom functions under functions:');
-      return { $fn: fn, args };
+    const unknown = unknownFunction(fn, this.unit.functions);
+    if (unknown) {
+      this.report(unknown.severity, unknown.code, unknown.message, at, unknown.hint);
+      return unknown.severity === 'error' ? null : { $fn: fn, args };
     }
     if (args.some(containsCall)) return { $fn: fn, args };
     const result = evaluateStandard(fn, args);

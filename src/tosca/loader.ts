@@ -114,6 +114,11 @@ export class Loader {
     this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
   }
 
+  /** Every file loaded so far (the entry, its imports, the profiles). */
+  loadedUnits(): IterableIterator<Unit> {
+    return this.units.values();
+  }
+
   /** Problems found in files' node templates as they were read (after loading). */
   lateDiagnostics(): Diagnostic[] {
     const out: Diagnostic[] = [];
@@ -228,6 +233,11 @@ export class Loader {
   }
 
   private async importOne(unit: Unit, reader: 'repo' | 'profiles', item: YamlNode): Promise<void> {
+    // 1.0–1.2 name an import: `- name: file` or `- name: { file: ... }`; the name itself is not used.
+    if (/^tosca_simple_yaml_1_[012]$/.test(unit.versionText)) {
+      const named = entries(item);
+      if (named.length === 1 && !IMPORT_KEYWORDS.has(named[0]![0]) && named[0]![1]) item = named[0]![1];
+    }
     const simple = str(item);
     const file = simple ?? str(field(item, 'file')) ?? str(field(item, 'url'));
     const profile = str(field(item, 'profile'));
@@ -284,6 +294,24 @@ export class Loader {
         unit.scope.types[family].set(name, canonical);
       }
     }
+  }
+
+  /** The type names `unit` can write for a family (for "did you mean"): its scope, its namespaces, the implicit profiles. */
+  typeNames(unit: Unit, family: Family): string[] {
+    const out = new Set<string>();
+    const add = (scope: Scope | undefined, prefix: string, depth: number) => {
+      if (!scope) return;
+      for (const k of scope.types[family].keys()) out.add(prefix + k);
+      if (depth < 3) for (const [ns, s] of scope.namespaces) add(s, `${prefix}${ns}:`, depth + 1);
+    };
+    add(unit.scope, '', 0);
+    add(this.implicit.kaidu, 'kaidu:', 3);
+    if (unit.version === 2) add(this.implicit.tosca2, 'tosca:', 3);
+    else if (this.implicit.normative) {
+      add(this.implicit.normative, '', 3);
+      for (const k of this.implicit.normative.types[family].keys()) out.add(`tosca:${k.slice(k.lastIndexOf('.') + 1)}`);
+    }
+    return [...out];
   }
 
   /** A type reference as written in `unit` → canonical name, or undefined. */
@@ -401,6 +429,8 @@ export class Loader {
     this.diag(severity, code, message, at, hint);
   }
 }
+
+const IMPORT_KEYWORDS = new Set(['file', 'url', 'profile', 'repository', 'namespace', 'namespace_prefix', 'namespace_uri', 'description', 'metadata']);
 
 export const PRIMITIVES = new Set([
   'string', 'integer', 'float', 'boolean', 'timestamp', 'version', 'range', 'list', 'map', 'nil', 'null', 'bytes', 'any',

@@ -23,7 +23,7 @@ describe('semantics fixture (app.yaml + types/net.yaml)', () => {
       ZONE: 'eu-1',
       HALF: '3',
       FIRST: 'a',
-      HOSTNAME: { $fn: 'get_attribute', args: ['box', 'hostname'] },
+      HOSTNAME: { $fn: 'get_attribute', args: ['box', 'address'] },
       PORT: { $fn: 'get_attribute', args: ['web-port', 'port'] },
       $LITERAL: 'dollar',
     });

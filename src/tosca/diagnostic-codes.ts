@@ -1,0 +1,60 @@
+/**
+ * Every diagnostic code the TOSCA compiler reports, each with what it means. E_ codes are
+ * errors (the template is refused), W_ codes warnings (it compiles; something is not acted on).
+ * README.md ("Diagnostics") lists the same catalogue; a test keeps the two in step.
+ */
+export const DIAGNOSTIC_CODES = {
+  // YAML and files
+  E_TOSCA_YAML: 'the file is not valid YAML',
+  E_TOSCA_TAB: 'a tab indents a YAML line',
+  E_TOSCA_DUPLICATE_KEY: 'a key appears twice in the same map',
+  E_TOSCA_NOT_FOUND: 'the service template file does not exist',
+  E_TOSCA_VERSION: 'tosca_definitions_version is missing or not one Kaidu reads (tosca_2_0, tosca_simple_yaml_1_0 … 1_3)',
+  E_TOSCA_INTERNAL: 'a bug in Kaidu; the template could not be compiled',
+  // grammar
+  E_TOSCA_UNKNOWN_KEYWORD: 'a keyword the construct does not have in this TOSCA version (with the closest one, if any)',
+  E_TOSCA_WRONG_SHAPE: 'a keyword\'s value has the wrong shape (a list where a map is expected, a string for a list, a non-boolean `required`, an unknown `status` …)',
+  E_TOSCA_MISSING_KEYWORD: 'a keyword the construct requires is missing (a property definition\'s `type`, a repository\'s `url`, a group\'s `type` …)',
+  // imports and types
+  E_TOSCA_IMPORT: 'an import names neither a file (url) nor a profile',
+  E_TOSCA_IMPORT_NOT_FOUND: 'an imported file does not exist',
+  E_TOSCA_IMPORT_CYCLE: 'files import each other in a cycle',
+  W_TOSCA_REMOTE_IMPORT: 'a remote import (URL) is not fetched; its types are unknown',
+  W_TOSCA_UNKNOWN_PROFILE: 'an imported profile is not available',
+  E_TOSCA_DUPLICATE_TYPE: 'a type is declared twice in one file',
+  E_TOSCA_UNKNOWN_TYPE: 'a type name that no import, profile or declaration provides',
+  W_TOSCA_DERIVATION_CYCLE: 'types derive from each other in a cycle (the chain is cut)',
+  // templates
+  E_TOSCA_MISSING_TYPE: 'a node template has no type',
+  E_TOSCA_COPY: 'node templates copy each other in a cycle',
+  E_TOSCA_UNKNOWN_TEMPLATE: 'a name that is not a node template (copy, group members)',
+  E_TOSCA_UNKNOWN_PROPERTY: 'a property the type does not declare',
+  W_TOSCA_UNKNOWN_ATTRIBUTE: 'an attribute the type does not declare',
+  E_TOSCA_REQUIRED_PROPERTY: 'a required property has no value',
+  E_TOSCA_UNKNOWN_CAPABILITY: 'a capability the node type does not declare',
+  W_TOSCA_UNKNOWN_INTERFACE: 'an interface the node type does not declare',
+  E_TOSCA_UNKNOWN_REQUIREMENT: 'a requirement the node type does not declare',
+  E_TOSCA_UNRESOLVED_REQUIREMENT: 'a requirement names no node template, or none matches it',
+  E_TOSCA_OCCURRENCES: 'a requirement is assigned more often than its type allows',
+  W_TOSCA_OCCURRENCES: 'a requirement is assigned less often than its type asks',
+  W_TOSCA_NODE_FILTER: 'a node filter is kept but not evaluated',
+  // values
+  E_TOSCA_VALUE_TYPE: 'a value is not of its declared type',
+  E_TOSCA_VALIDATION: 'a value fails its validation clause or constraint',
+  E_TOSCA_INPUT_REQUIRED: 'a required input has no value',
+  W_TOSCA_INPUT_REQUIRED: 'a required input has no value, but the template may be substituted',
+  W_TOSCA_UNKNOWN_INPUT: 'an input was given that the template does not declare',
+  // functions
+  E_TOSCA_FUNCTION: 'a function call is wrong: unknown target, property or input, or a cycle',
+  E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo)',
+  W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
+  // kept, not acted on
+  W_TOSCA_WORKFLOWS: 'workflows are kept but not run',
+  W_TOSCA_SUBSTITUTION: 'substitution mappings are kept but not applied',
+} as const;
+
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
+
+export function isDiagnosticCode(code: string): code is DiagnosticCode {
+  return Object.prototype.hasOwnProperty.call(DIAGNOSTIC_CODES, code);
+}

@@ -1,0 +1,241 @@
+/**
+ * Walks a document through its version's grammar: unknown keywords (with "did you mean"),
+ * values of the wrong shape, and missing required keywords, each at its file:line:column.
+ * It only reads: values are checked by the compiler once their types are known.
+ */
+import type { SourceLocation } from '../diagnostic.js';
+import { didYouMean } from '../suggest.js';
+import { entries, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
+import type { Entity, Grammar, Shape } from './shape.js';
+import type { DiagnosticCode } from '../diagnostic-codes.js';
+import { checkBounds, checkConstraints } from './clauses.js';
+
+export type GrammarProblem = (code: DiagnosticCode, message: string, at: SourceLocation, hint?: string) => void;
+
+type Kind = 'scalar' | 'map' | 'list' | 'null';
+
+function kindOf(node: unknown): Kind {
+  if (node === null || node === undefined) return 'null';
+  if (isMap(node)) return 'map';
+  if (isSeq(node)) return 'list';
+  if (isScalar(node)) return node.value === null || node.value === undefined ? 'null' : 'scalar';
+  return 'scalar';
+}
+
+/** "a node template", "an artifact definition". */
+function article(title: string): string {
+  return `${/^[aeiou]/i.test(title) ? 'an' : 'a'} ${title}`;
+}
+
+const KIND_WORD: Record<Kind, string> = { scalar: 'a single value', map: 'a map', list: 'a list', null: 'nothing' };
+
+export class GrammarChecker {
+  constructor(
+    readonly grammar: Grammar,
+    private readonly src: YamlSource,
+    private readonly problem: GrammarProblem,
+  ) {}
+
+  /** The whole file, except what is deferred (node template bodies: see `checkEntity`). */
+  checkFile(root: YamlNode | null): void {
+    if (!isMap(root)) return;
+    this.entity(root, this.grammar.root, undefined, root);
+  }
+
+  /**
+   * One construct by name (`nodeTemplate`), e.g. a node template when the compiler reads it.
+   * False when it is not even of the right kind (a list or a string for a map): nothing more to read.
+   */
+  checkEntity(node: YamlNode | null, name: string, label: string, at: SourceLocation): boolean {
+    const shape: Shape = { kind: 'entity', name };
+    const ok = this.accepts(shape).includes(kindOf(node));
+    if (!ok && kindOf(node) === 'null') this.problem('E_TOSCA_WRONG_SHAPE', `${label} must be ${this.describe(shape)}, not nothing`, at);
+    else this.shape(node, shape, label, at);
+    return ok;
+  }
+
+  private at(node: unknown): SourceLocation {
+    if (node && typeof node === 'object' && 'file' in node && 'line' in node) return node as SourceLocation;
+    return locate(this.src, node as YamlNode);
+  }
+
+  /** Which YAML kinds a shape accepts. */
+  private accepts(shape: Shape): Kind[] {
+    switch (shape.kind) {
+      case 'any':
+        return ['scalar', 'map', 'list', 'null'];
+      case 'string':
+      case 'scalar':
+      case 'boolean':
+      case 'enum':
+        return ['scalar'];
+      case 'stringMap':
+      case 'map':
+        return ['map'];
+      case 'list':
+      case 'keyedList':
+        return ['list'];
+      case 'entity': {
+        const e = this.grammar.entities[shape.name]!;
+        return e.short ? ['map', ...this.accepts(e.short)] : ['map'];
+      }
+      case 'oneOf':
+        return [...new Set(shape.of.flatMap((s) => this.accepts(s)))];
+      case 'deferred':
+        return this.accepts(shape.of);
+      case 'clause':
+        return ['scalar', 'map', 'list'];
+    }
+  }
+
+  private describe(shape: Shape): string {
+    switch (shape.kind) {
+      case 'any':
+        return 'anything';
+      case 'string':
+        return 'a string';
+      case 'scalar':
+        return 'a single value';
+      case 'boolean':
+        return 'true or false';
+      case 'enum':
+        return `one of ${shape.values.join(', ')}`;
+      case 'stringMap':
+        return 'a map of strings';
+      case 'map':
+        return `a map (name: ${shape.of.kind === 'entity' ? this.grammar.entities[shape.of.name]!.title : this.describe(shape.of).replace(/^an? /, '')})`;
+      case 'list':
+        return `a list of ${this.describe(shape.of).replace(/^an? /, '')}s`.replace(/ss$/, 's');
+      case 'keyedList':
+        return 'a list of single-key maps (- name: ...)';
+      case 'entity': {
+        const e = this.grammar.entities[shape.name]!;
+        return e.short ? `${article(e.title)} (a map, or ${this.describe(e.short)})` : `${article(e.title)} (a map)`;
+      }
+      case 'oneOf':
+        return shape.of.map((s) => this.describe(s)).join(' or ');
+      case 'deferred':
+        return this.describe(shape.of);
+      case 'clause':
+        return shape.name === 'constraints' ? 'a list of constraint clauses' : 'a range [ lower, upper ]';
+    }
+  }
+
+  private wrongShape(node: unknown, shape: Shape, label: string, at: unknown): void {
+    const got = kindOf(node);
+    let hint: string | undefined;
+    const want = this.accepts(shape);
+    if (got === 'list' && want.includes('map') && !want.includes('list')) hint = 'write `name:` entries, not `- name:` items';
+    else if (got === 'map' && (shape.kind === 'keyedList' || (shape.kind === 'deferred' && shape.of.kind === 'keyedList'))) hint = 'write a list: `- name: ...` for each entry';
+    this.problem('E_TOSCA_WRONG_SHAPE', `${label} must be ${this.describe(shape)}, not ${KIND_WORD[got]}`, this.at(got === 'null' ? at : node), hint);
+  }
+
+  private shape(node: YamlNode | null | undefined, shape: Shape, label: string | undefined, at: unknown): void {
+    const kind = kindOf(node);
+    // An empty value (`properties:`) is as if absent; a required keyword is checked by its owner.
+    if (kind === 'null' || shape.kind === 'any') return;
+    const what = label ?? 'this value';
+    if (!this.accepts(shape).includes(kind)) {
+      this.wrongShape(node, shape, what, at);
+      return;
+    }
+    switch (shape.kind) {
+      case 'string':
+        if (typeof (node as { value: unknown }).value !== 'string') this.wrongShape(node, shape, what, at);
+        return;
+      case 'boolean':
+        if (typeof (node as { value: unknown }).value !== 'boolean') {
+          this.problem('E_TOSCA_WRONG_SHAPE', `${what} must be true or false, not ${JSON.stringify((node as { value: unknown }).value)}`, this.at(node));
+        }
+        return;
+      case 'enum': {
+        const v = (node as { value: unknown }).value;
+        if (typeof v !== 'string' || !shape.values.includes(v)) {
+          const mean = typeof v === 'string' ? didYouMean(v, shape.values) : undefined;
+          this.problem('E_TOSCA_WRONG_SHAPE', `${what} must be one of ${shape.values.join(', ')}, not ${JSON.stringify(v)}`, this.at(node), mean);
+        }
+        return;
+      }
+      case 'scalar':
+        return;
+      case 'stringMap':
+        for (const [k, v, pair] of entries(node)) {
+          const vk = kindOf(v);
+          if (vk === 'map' || vk === 'list') this.problem('E_TOSCA_WRONG_SHAPE', `${what}: "${k}" must be a string, not ${KIND_WORD[vk]}`, this.at(v ?? pair), 'metadata is a map of strings');
+        }
+        return;
+      case 'map':
+        for (const [k, v, pair] of entries(node)) this.shape(v, shape.of, this.name(shape.of, k, label), pair);
+        return;
+      case 'list':
+        for (const item of seqItems(node)) this.shape(item, shape.of, `an item of ${what}`, item);
+        return;
+      case 'keyedList':
+        for (const item of seqItems(node)) {
+          const n = entries(item);
+          if (!isMap(item) || n.length !== 1) {
+            this.problem('E_TOSCA_WRONG_SHAPE', `each item of ${what} must be a single-key map (- name: ...), not ${isMap(item) ? `a map of ${n.length} keys` : KIND_WORD[kindOf(item)]}`, this.at(item), isMap(item) && n.length > 1 ? 'indent the keys under the name, or start each entry with `-`' : undefined);
+            continue;
+          }
+          const [k, v, pair] = n[0]!;
+          this.shape(v, shape.of, this.name(shape.of, k, label), pair);
+        }
+        return;
+      case 'entity':
+        if (kind === 'map') this.entity(node!, shape.name, label, at);
+        else this.shape(node, this.grammar.entities[shape.name]!.short!, label, at);
+        return;
+      case 'oneOf': {
+        const option = shape.of.find((s) => this.accepts(s).includes(kind))!;
+        this.shape(node, option, label, at);
+        return;
+      }
+      case 'clause': {
+        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : checkBounds(node, what, true);
+        for (const [message, n, hint, code] of problems) this.problem(code ?? 'E_TOSCA_WRONG_SHAPE', message, this.at(n ?? at), hint);
+        return;
+      }
+      case 'deferred':
+        // Only the container's own shape: its entries are checked when they are read.
+        if (shape.of.kind === 'map' && kind !== 'map') this.wrongShape(node, shape, what, at);
+        return;
+    }
+  }
+
+  /** How a message names a value found under `key`. */
+  private name(shape: Shape, key: string, parent: string | undefined): string {
+    const s = shape.kind === 'oneOf' ? shape.of.find((x) => x.kind === 'entity') ?? shape : shape;
+    if (s.kind === 'entity') return `${this.grammar.entities[s.name]!.title} "${key}"`;
+    return parent ? `"${key}" of ${parent}` : `"${key}"`;
+  }
+
+  private entity(node: YamlNode, name: string, label: string | undefined, at: unknown): void {
+    const e: Entity = this.grammar.entities[name]!;
+    const what = label ?? e.title;
+    let others = 0;
+    const present = new Set<string>();
+    for (const [k, v, pair] of entries(node)) {
+      const kw = e.keywords[k];
+      if (kw) {
+        present.add(k);
+        if (kindOf(v) === 'null' && kw.required) continue; // reported as missing below
+        this.shape(v, kw.shape, kw.shape.kind === 'entity' ? this.grammar.entities[kw.shape.name]!.title : `"${k}" of ${what}`, pair);
+        continue;
+      }
+      if (e.other) {
+        others++;
+        this.shape(v, e.other, this.name(e.other, k, what), pair);
+        continue;
+      }
+      const known = Object.keys(e.keywords);
+      this.problem('E_TOSCA_UNKNOWN_KEYWORD', `unknown keyword "${k}" in ${what}`, this.at(pair), didYouMean(k, known) ?? `${article(e.title)} takes: ${known.join(', ')}`);
+    }
+    // Named entries (1.0–1.2 imports, operations listed directly) stand in for the keywords.
+    if (others > 0) return;
+    for (const [k, kw] of Object.entries(e.keywords)) {
+      if (!kw.required) continue;
+      if (present.has(k) && kindOf(entries(node).find(([x]) => x === k)?.[1]) !== 'null') continue;
+      this.problem('E_TOSCA_MISSING_KEYWORD', `${what} has no "${k}"`, this.at(at ?? node), `${article(e.title)} needs "${k}"`);
+    }
+  }
+}

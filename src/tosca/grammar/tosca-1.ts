@@ -1,0 +1,212 @@
+/**
+ * TOSCA Simple Profile in YAML 1.0, 1.1, 1.2 and 1.3 as data, written from the specifications'
+ * grammar sections (1.3: §3.6 "definitions", §3.7 "type definitions", §3.8 "template-level
+ * definitions", §3.9 "service template"). Each version is 1.3 with what it lacked or had more.
+ * Values a type decides (property values, node filters, workflows, triggers) are `any` here:
+ * the value checker and the compiler read them.
+ */
+import { amend, constraintList, countRange, any, boolean, entity, keyedList, keywords, listOf, mapOf, oneOf, oneOfValues, scalar, string, stringMap, deferred, type Entity, type Grammar, type Shape } from './shape.js';
+
+const STATUS: Shape = oneOfValues('supported', 'unsupported', 'experimental', 'deprecated');
+
+/** Keywords every type definition has (§3.7.1). */
+const typeCommon = { derived_from: string, version: scalar, metadata: stringMap, description: scalar };
+const props = mapOf(entity('propertyDefinition'));
+const attrs = mapOf(entity('attributeDefinition'));
+const schema = entity('schemaDefinition');
+const values = mapOf(any);
+const names = listOf(string);
+
+function v13(): Record<string, Entity> {
+  return {
+    file: {
+      title: 'service template',
+      keywords: keywords({
+        tosca_definitions_version: [string, 'required'],
+        namespace: string,
+        metadata: stringMap,
+        description: scalar,
+        dsl_definitions: any,
+        repositories: mapOf(entity('repository')),
+        imports: listOf(entity('import')),
+        artifact_types: mapOf(entity('artifactType')),
+        data_types: mapOf(entity('dataType')),
+        capability_types: mapOf(entity('capabilityType')),
+        interface_types: mapOf(entity('interfaceType')),
+        relationship_types: mapOf(entity('relationshipType')),
+        node_types: mapOf(entity('nodeType')),
+        group_types: mapOf(entity('groupType')),
+        policy_types: mapOf(entity('policyType')),
+        topology_template: entity('topologyTemplate'),
+      }),
+    },
+    repository: { title: 'repository', short: string, keywords: keywords({ description: scalar, url: [string, 'required'], credential: any }) },
+    import: { title: 'import', short: string, keywords: keywords({ file: [string, 'required'], repository: string, namespace_uri: string, namespace_prefix: string }) },
+    topologyTemplate: {
+      title: 'topology template',
+      keywords: keywords({
+        description: scalar,
+        inputs: mapOf(entity('parameterDefinition')),
+        node_templates: deferred(mapOf(entity('nodeTemplate'))),
+        relationship_templates: mapOf(entity('relationshipTemplate')),
+        groups: mapOf(entity('group')),
+        policies: keyedList(entity('policy')),
+        outputs: mapOf(entity('parameterDefinition')),
+        substitution_mappings: entity('substitutionMappings'),
+        workflows: mapOf(any),
+      }),
+    },
+    nodeTemplate: {
+      title: 'node template',
+      keywords: keywords({
+        type: string,
+        description: scalar,
+        metadata: stringMap,
+        directives: names,
+        properties: values,
+        attributes: values,
+        requirements: keyedList(entity('requirementAssignment')),
+        capabilities: mapOf(entity('capabilityAssignment')),
+        interfaces: mapOf(entity('interfaceAssignment')),
+        artifacts: mapOf(entity('artifactAssignment')),
+        node_filter: any,
+        copy: string,
+      }),
+    },
+    requirementAssignment: {
+      title: 'requirement assignment',
+      short: string,
+      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipAssignment')), node_filter: any, occurrences: countRange }),
+    },
+    relationshipAssignment: { title: 'relationship assignment', keywords: keywords({ type: string, properties: values, interfaces: mapOf(entity('interfaceAssignment')) }) },
+    capabilityAssignment: { title: 'capability assignment', keywords: keywords({ properties: values, attributes: values, occurrences: countRange }) },
+    interfaceAssignment: {
+      title: 'interface assignment',
+      keywords: keywords({ inputs: values, operations: mapOf(entity('operationAssignment')), notifications: mapOf(entity('notificationAssignment')) }),
+    },
+    operationAssignment: { title: 'operation assignment', short: string, keywords: keywords({ description: scalar, implementation: entity('implementation'), inputs: values, outputs: values }) },
+    notificationAssignment: { title: 'notification assignment', short: string, keywords: keywords({ description: scalar, implementation: entity('implementation'), inputs: values, outputs: values }) },
+    implementation: {
+      title: 'operation implementation',
+      short: string,
+      keywords: keywords({ primary: oneOf(string, entity('artifactDefinition')), dependencies: listOf(oneOf(string, entity('artifactDefinition'))), timeout: scalar, operation_host: string }),
+    },
+    // In a node template an artifact may refine the type's: then it needs no `file`.
+    artifactAssignment: {
+      title: 'artifact',
+      short: string,
+      keywords: keywords({ type: string, file: string, repository: string, description: scalar, deploy_path: string, artifact_version: scalar, checksum: scalar, checksum_algorithm: scalar, properties: values }),
+    },
+    artifactDefinition: {
+      title: 'artifact definition',
+      short: string,
+      keywords: keywords({ type: string, file: [string, 'required'], repository: string, description: scalar, deploy_path: string, artifact_version: scalar, checksum: scalar, checksum_algorithm: scalar, properties: values }),
+    },
+    propertyDefinition: {
+      title: 'property definition',
+      keywords: keywords({ type: string, description: scalar, required: boolean, default: any, status: STATUS, constraints: constraintList, key_schema: schema, entry_schema: schema, external_schema: string, metadata: stringMap }),
+    },
+    // `required` on attributes: not in §3.6.12, but the normative profile Kaidu ships writes it (tosca_id, ip_address).
+    attributeDefinition: {
+      title: 'attribute definition',
+      keywords: keywords({ type: string, description: scalar, required: boolean, default: any, status: STATUS, key_schema: schema, entry_schema: schema, metadata: stringMap }),
+    },
+    parameterDefinition: {
+      title: 'parameter definition',
+      keywords: keywords({ type: string, description: scalar, value: any, required: boolean, default: any, status: STATUS, constraints: constraintList, key_schema: schema, entry_schema: schema, external_schema: string, metadata: stringMap }),
+    },
+    schemaDefinition: { title: 'schema definition', short: string, keywords: keywords({ type: [string, 'required'], description: scalar, constraints: constraintList, key_schema: schema, entry_schema: schema }) },
+    nodeType: {
+      title: 'node type',
+      keywords: keywords({
+        ...typeCommon,
+        properties: props,
+        attributes: attrs,
+        requirements: keyedList(entity('requirementDefinition')),
+        capabilities: mapOf(entity('capabilityDefinition')),
+        interfaces: mapOf(entity('interfaceDefinition')),
+        artifacts: mapOf(entity('artifactDefinition')),
+      }),
+    },
+    dataType: { title: 'data type', keywords: keywords({ ...typeCommon, constraints: constraintList, properties: props, key_schema: schema, entry_schema: schema }) },
+    capabilityType: { title: 'capability type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, valid_source_types: names }) },
+    interfaceType: {
+      title: 'interface type',
+      // The normative types list their operations directly (1.3 §5.8), as 1.0–1.2 did.
+      other: entity('operationDefinition'),
+      keywords: keywords({ ...typeCommon, inputs: props, operations: mapOf(entity('operationDefinition')), notifications: mapOf(entity('notificationDefinition')) }),
+    },
+    relationshipType: { title: 'relationship type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, interfaces: mapOf(entity('interfaceDefinition')), valid_target_types: names }) },
+    artifactType: { title: 'artifact type', keywords: keywords({ ...typeCommon, mime_type: scalar, file_ext: listOf(scalar), properties: props }) },
+    groupType: {
+      title: 'group type',
+      keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, members: names, requirements: keyedList(entity('requirementDefinition')), capabilities: mapOf(entity('capabilityDefinition')), interfaces: mapOf(entity('interfaceDefinition')) }),
+    },
+    policyType: { title: 'policy type', keywords: keywords({ ...typeCommon, properties: props, targets: names, triggers: mapOf(any) }) },
+    capabilityDefinition: {
+      title: 'capability definition',
+      short: string,
+      // `properties` here refine the type's definitions or give values (tools write both).
+      keywords: keywords({ type: string, description: scalar, properties: values, attributes: values, valid_source_types: names, occurrences: countRange }),
+    },
+    requirementDefinition: {
+      title: 'requirement definition',
+      short: string,
+      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), occurrences: countRange, node_filter: any, description: scalar }),
+    },
+    relationshipDefinition: { title: 'relationship definition', short: string, keywords: keywords({ type: [string, 'required'], description: scalar, properties: values, interfaces: mapOf(entity('interfaceDefinition')) }) },
+    interfaceDefinition: {
+      title: 'interface definition',
+      keywords: keywords({ type: string, description: scalar, inputs: values, operations: mapOf(entity('operationDefinition')), notifications: mapOf(entity('notificationDefinition')) }),
+    },
+    operationDefinition: { title: 'operation definition', short: string, keywords: keywords({ description: scalar, implementation: entity('implementation'), inputs: values, outputs: values }) },
+    notificationDefinition: { title: 'notification definition', short: string, keywords: keywords({ description: scalar, implementation: entity('implementation'), outputs: values }) },
+    relationshipTemplate: {
+      title: 'relationship template',
+      keywords: keywords({ type: [string, 'required'], description: scalar, metadata: stringMap, properties: values, attributes: values, interfaces: mapOf(entity('interfaceAssignment')), copy: string }),
+    },
+    group: { title: 'group', keywords: keywords({ type: [string, 'required'], description: scalar, metadata: stringMap, properties: values, attributes: values, members: names, interfaces: mapOf(entity('interfaceAssignment')) }) },
+    policy: { title: 'policy', keywords: keywords({ type: [string, 'required'], description: scalar, metadata: stringMap, properties: values, targets: names, triggers: mapOf(any) }) },
+    substitutionMappings: {
+      title: 'substitution mappings',
+      keywords: keywords({ node_type: [string, 'required'], substitution_filter: any, properties: values, attributes: values, capabilities: values, requirements: values, interfaces: values }),
+    },
+  };
+}
+
+function v12(): Record<string, Entity> {
+  const e = v13();
+  // 1.3 added notifications, operation outputs, key/external schemas and assignment occurrences.
+  const oldInterface = (x: Entity, op: string): Entity => amend(x, { notifications: null }, { other: entity(op) });
+  return {
+    ...e,
+    // 1.0–1.2 name an import: `- name: file` or `- name: { file: ... }` (3.5.8 of 1.2).
+    import: { ...e.import!, other: oneOf(string, entity('namedImport')) },
+    namedImport: e.import!,
+    interfaceAssignment: oldInterface(e.interfaceAssignment!, 'operationAssignment'),
+    interfaceDefinition: oldInterface(e.interfaceDefinition!, 'operationDefinition'),
+    interfaceType: amend(e.interfaceType!, { notifications: null }),
+    operationAssignment: amend(e.operationAssignment!, { outputs: null }),
+    operationDefinition: amend(e.operationDefinition!, { outputs: null }),
+    propertyDefinition: amend(e.propertyDefinition!, { key_schema: null, external_schema: null }),
+    parameterDefinition: amend(e.parameterDefinition!, { key_schema: null, external_schema: null }),
+    capabilityAssignment: amend(e.capabilityAssignment!, { occurrences: null }),
+    requirementAssignment: amend(e.requirementAssignment!, { occurrences: null }),
+  };
+}
+
+function v11(): Record<string, Entity> {
+  const e = v12();
+  return { ...e, file: amend(e.file!, { namespace: null }) };
+}
+
+function v10(): Record<string, Entity> {
+  const e = v11();
+  // 1.0 named the template with top-level keys; 1.1 moved them into metadata.
+  return { ...e, topologyTemplate: amend(e.topologyTemplate!, { workflows: null }), file: amend(e.file!, { tosca_default_namespace: string, template_name: scalar, template_author: scalar, template_version: scalar }) };
+}
+
+export const TOSCA_1_3: Grammar = { version: 'tosca_simple_yaml_1_3', root: 'file', entities: v13() };
+export const TOSCA_1_2: Grammar = { version: 'tosca_simple_yaml_1_2', root: 'file', entities: v12() };
+export const TOSCA_1_1: Grammar = { version: 'tosca_simple_yaml_1_1', root: 'file', entities: v11() };
+export const TOSCA_1_0: Grammar = { version: 'tosca_simple_yaml_1_0', root: 'file', entities: v10() };

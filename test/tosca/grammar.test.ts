@@ -1,0 +1,106 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileService, createCompileCache } from '../../src/tosca/index.js';
+import { fsReader, profilesReader } from '../../src/cli/fs-reader.js';
+import { GrammarChecker, grammarFor } from '../../src/tosca/grammar/index.js';
+import { field, parseYaml, str } from '../../src/tosca/yaml-source.js';
+import { closest } from '../../src/tosca/suggest.js';
+import { DIAGNOSTIC_CODES } from '../../src/tosca/diagnostic-codes.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const DIR = join(ROOT, 'test', 'fixtures', 'tosca', 'grammar');
+const profiles = profilesReader();
+const cache = createCompileCache();
+
+/**
+ * Each fixture says what it must produce in its header: `# expect: valid` (no error at all), or one
+ * line per problem, `# expect: CODE LINE [text]`, where text is found in the message or the hint.
+ */
+const cases = readdirSync(DIR)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((file) => {
+    const text = readFileSync(join(DIR, file), 'utf8');
+    const expects = [...text.matchAll(/^# expect: (\S+)(?: (\d+))?(?: (.*))?$/gm)].map((m) => ({ code: m[1]!, line: m[2] ? Number(m[2]) : 0, text: m[3]?.trim() ?? '' }));
+    return { file, valid: expects.some((e) => e.code === 'valid'), expects };
+  });
+
+describe('grammar corpus (test/fixtures/tosca/grammar)', () => {
+  it('has valid and invalid files of both 1.3 and 2.0, each naming what it expects', () => {
+    expect(cases.filter((c) => c.valid).length).toBeGreaterThanOrEqual(2);
+    expect(cases.filter((c) => !c.valid).length).toBeGreaterThanOrEqual(4);
+    for (const c of cases) expect(c.expects.length, c.file).toBeGreaterThan(0);
+  });
+
+  it.each(cases)('$file', async (c) => {
+    const r = await compileService(c.file, fsReader(DIR), { profiles, cache });
+    const errors = r.diagnostics.filter((d) => d.severity === 'error');
+    const shown = JSON.stringify(r.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message} | ${d.hint ?? ''}`), null, 1);
+    if (c.valid) {
+      expect(errors, shown).toEqual([]);
+      return;
+    }
+    for (const e of c.expects) {
+      const hit = r.diagnostics.find((d) => d.code === e.code && d.line === e.line && d.file === c.file && `${d.message} ${d.hint ?? ''}`.includes(e.text));
+      expect(hit, `${e.code} at line ${e.line} "${e.text}" in ${shown}`).toBeDefined();
+      expect(hit!.severity).toBe(e.code.startsWith('E_') ? 'error' : 'warning');
+    }
+  });
+});
+
+describe('grammar', () => {
+  it('Kaidu\'s own profiles follow the grammar of their version', () => {
+    for (const file of ['kaidu/profile.yaml', 'tosca-simple-2.0/profile.yaml', 'tosca-simple-1.3/normative.yaml']) {
+      const src = parseYaml(file, readFileSync(join(ROOT, 'profiles', file), 'utf8'));
+      const grammar = grammarFor(str(field(src.root, 'tosca_definitions_version')) ?? '');
+      expect(grammar, file).toBeDefined();
+      const problems: string[] = [];
+      new GrammarChecker(grammar!, src, (code, message, at) => problems.push(`${at.file}:${at.line} ${code} ${message}`)).checkFile(src.root);
+      expect(problems).toEqual([]);
+    }
+  });
+
+  it('knows each version: a keyword of a later version is unknown in an earlier one', () => {
+    const check = (version: string, body: string) => {
+      const src = parseYaml('t.yaml', `tosca_definitions_version: ${version}\n${body}`);
+      const out: string[] = [];
+      new GrammarChecker(grammarFor(version)!, src, (code, message) => out.push(`${code} ${message}`)).checkFile(src.root);
+      return out;
+    };
+    const notifications = 'interface_types:\n  I:\n    notifications:\n      n: {}\n';
+    expect(check('tosca_simple_yaml_1_3', notifications)).toEqual([]);
+    // 1.2 has no notifications: an entry that is not a keyword is an operation (of 1.0–1.2 style), whose `{}` is fine
+    expect(check('tosca_2_0', 'namespace: x\n')).toEqual([expect.stringContaining('E_TOSCA_UNKNOWN_KEYWORD unknown keyword "namespace"')]);
+    expect(check('tosca_simple_yaml_1_3', 'namespace: x\n')).toEqual([]);
+    expect(check('tosca_simple_yaml_1_1', 'namespace: x\n')).toEqual([expect.stringContaining('unknown keyword "namespace"')]);
+    expect(check('tosca_simple_yaml_1_0', 'template_name: x\n')).toEqual([]);
+    expect(check('tosca_simple_yaml_1_3', 'template_name: x\n')).toEqual([expect.stringContaining('unknown keyword "template_name"')]);
+    expect(check('tosca_2_0', 'service_template:\n  node_templates: {}\ntopology_template: {}\n')).toEqual([expect.stringContaining('unknown keyword "topology_template"')]);
+  });
+
+  it('did you mean: the closest keyword when close enough, nothing when not', () => {
+    const kw = ['type', 'description', 'metadata', 'directives', 'properties', 'attributes', 'requirements', 'capabilities', 'interfaces', 'artifacts', 'node_filter', 'copy'];
+    expect(closest('propertiessss', kw)).toBe('properties');
+    expect(closest('Properties', kw)).toBe('properties');
+    expect(closest('requirments', kw)).toBe('requirements');
+    expect(closest('tpye', kw)).toBe('type');
+    expect(closest('get_atribute', ['get_attribute', 'get_property'])).toBe('get_attribute');
+    expect(closest('banana', kw)).toBeUndefined();
+    expect(closest('xy', kw)).toBeUndefined();
+  });
+
+  it('every code the compiler can report is in the catalogue, and README.md lists the catalogue', () => {
+    const used = new Set<string>();
+    const walk = (dir: string) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(join(dir, e.name));
+        else if (e.name.endsWith('.ts')) for (const m of readFileSync(join(dir, e.name), 'utf8').matchAll(/'([EW]_TOSCA_[A-Z_]+)'/g)) used.add(m[1]!);
+      }
+    };
+    walk(join(ROOT, 'src', 'tosca'));
+    const catalogue = Object.keys(DIAGNOSTIC_CODES);
+    expect([...used].filter((c) => !catalogue.includes(c))).toEqual([]);
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(catalogue.filter((c) => !readme.includes(`\`${c}\``))).toEqual([]);
+  });
+});
