@@ -1,5 +1,6 @@
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { isMap } from 'yaml';
 import type { Diagnostic } from '../tosca/diagnostic.js';
+import { parseLimited, SETTINGS_LIMITS } from '../tosca/yaml-limits.js';
 
 /** One agent the hub's post-receive hook notifies. */
 export interface AgentEndpoint {
@@ -49,8 +50,11 @@ export function parseSettings(text: string | undefined, file = 'kaidu.yaml'): { 
   const settings: RepoSettings = structuredClone(DEFAULT_SETTINGS);
   const diagnostics: Diagnostic[] = [];
   if (text === undefined) return { settings, diagnostics };
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  const limited = parseLimited(text, file, SETTINGS_LIMITS, { uniqueKeys: true });
+  if (!limited.doc) return { settings, diagnostics: limited.diagnostics };
+  const { doc, lines: lc } = limited;
+  // An alias without its anchor: the settings file's own code, like the library's errors below.
+  for (const d of limited.diagnostics) diagnostics.push({ ...d, code: d.code === 'E_TOSCA_YAML' ? 'E_SETTINGS_YAML' : d.code });
   const at = (offset: number | undefined) => {
     const p = lc.linePos(offset ?? 0);
     return { file, line: p.line, column: p.col };
