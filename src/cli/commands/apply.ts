@@ -9,6 +9,7 @@ import { KaiduError } from '../../errors/kaidu-error.js';
 import { parsePlanJson, renderText, useColor, type Plan } from '../../plan/index.js';
 import { serializeServiceState, stateFilePath, writeFileAtomic } from '../../state/index.js';
 import { formatDiagnostic, hasErrors } from '../../tosca/diagnostic.js';
+import { EXIT_INTERNAL, isInternal } from '../exit-code.js';
 import type { CommandContext } from '../context.js';
 import { planRepository } from '../plan-source.js';
 
@@ -53,6 +54,12 @@ export function register(program: Command, ctx: CommandContext): void {
       }
       const { plan: fresh, repo, view } = await planRepository({ cwd, ...(flags.host ? { host: flags.host } : {}) });
       for (const d of repo.diagnostics) if (d.severity === 'error') ctx.stderr.write(formatDiagnostic(d) + '\n');
+      if (repo.diagnostics.some(isInternal)) {
+        // A bug of ours, not the templates': say so, with the code the README gives it.
+        ctx.stderr.write('kaidu: internal error (a Kaidu bug: please report it with the output above); nothing was applied\n');
+        ctx.setExitCode(EXIT_INTERNAL);
+        return;
+      }
       if (hasErrors(repo.diagnostics.filter((d) => !d.code.startsWith('E_STATE')))) {
         throw new KaiduError('E_COMPILE', 'the templates do not compile; nothing was applied');
       }

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
 import { buildTopology, renderGraph, type GraphFormat } from '../../topology/index.js';
 import { formatDiagnostic, hasErrors } from '../../tosca/diagnostic.js';
+import { exitCodeFor } from '../exit-code.js';
 import { loadRepository } from '../../repository/index.js';
 import type { CommandContext } from '../context.js';
 import { profilesReader } from '../fs-reader.js';
@@ -29,6 +30,6 @@ export function register(program: Command, ctx: CommandContext): void {
       const text = renderGraph(topology, flags.format);
       if (flags.out) await writeFile(flags.out, text);
       else ctx.stdout.write(text);
-      if (hasErrors(repo.diagnostics) || hasErrors(topology.diagnostics)) ctx.setExitCode(1);
+      if (hasErrors(repo.diagnostics) || hasErrors(topology.diagnostics)) ctx.setExitCode(exitCodeFor([...repo.diagnostics, ...topology.diagnostics]));
     });
 }

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
 import { hasChanges, renderJson, renderMarkdown, renderText, useColor } from '../../plan/index.js';
 import { hasErrors } from '../../tosca/diagnostic.js';
+import { exitCodeFor } from '../exit-code.js';
 import type { CommandContext } from '../context.js';
 import { collectInput, readInputs } from '../inputs.js';
 import { planRepository } from '../plan-source.js';
@@ -53,7 +54,7 @@ export function register(program: Command, ctx: CommandContext): void {
       else if (format === 'markdown') ctx.stdout.write(renderMarkdown(plan, { ...(flags.fullPlanUrl ? { fullPlanUrl: flags.fullPlanUrl } : {}) }));
       else ctx.stdout.write(renderText(plan, { color: useColor(ctx.stdout as { isTTY?: boolean }, ctx.env), verbose: Boolean(flags.verbose) }));
       if (flags.out && format !== 'json') ctx.stderr.write(`Saved the plan to ${flags.out}; apply it with: kaidu apply ${flags.out}\n`);
-      if (hasErrors(plan.diagnostics)) ctx.setExitCode(1);
+      if (hasErrors(plan.diagnostics)) ctx.setExitCode(exitCodeFor(plan.diagnostics));
       else if (flags.detailedExitcode && hasChanges(plan)) ctx.setExitCode(2);
     });
 }
