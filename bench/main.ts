@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [compile|plan|git|agent]...`: runs the named benchmarks (all by default) and
+ * `npm run bench -- [compile|plan|git|agent|fuzz]...`: runs the named benchmarks (all by default) and
  * writes bench-report.json. Each benchmark reports its numbers with ratios against a baseline
  * measured in the same process, and the target it is meant to meet.
  */
@@ -12,6 +12,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   plan: async () => (await import('./plan.js')).benchPlan,
   git: async () => (await import('./git.js')).benchGit as Bench,
   agent: async () => (await import('./agent.js')).benchAgent,
+  fuzz: async () => (await import('./fuzz.js')).benchFuzz as Bench,
 };
 
 async function main(): Promise<void> {

@@ -69,10 +69,10 @@ export function parseSettings(text: string | undefined, file = 'kaidu.yaml'): { 
   const raw = doc.toJSON() as Record<string, unknown>;
   // A key left empty (everything under it commented out) means the default.
   for (const k of Object.keys(raw)) if (raw[k] === null) delete raw[k];
-  const where = (key: string) => {
-    const pair = (doc.contents as { items: { key: { value?: unknown; range?: [number, number, number] } }[] }).items.find((p) => p.key?.value === key);
-    return at(pair?.key?.range?.[0]);
-  };
+  // Keys by name, found once: a search per key is quadratic in a file of many unknown keys.
+  const keyAt = new Map<unknown, number | undefined>();
+  for (const p of (doc.contents as { items: { key: { value?: unknown; range?: [number, number, number] } }[] }).items) if (!keyAt.has(p.key?.value)) keyAt.set(p.key?.value, p.key?.range?.[0]);
+  const where = (key: string) => at(keyAt.get(key));
   const bad = (key: string, expected: string) =>
     diagnostics.push({ severity: 'error', code: 'E_SETTINGS_TYPE', message: `"${key}" must be ${expected}`, ...where(key) });
   for (const key of Object.keys(raw)) {

@@ -9,7 +9,7 @@
  * bounded here (`expandAliases`). Depth is checked on the text before any parser (ours or the
  * library's) recurses into it (`checkYamlText`).
  */
-import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type DocumentOptions, type Node as YamlNode, type ParseOptions, type SchemaOptions } from 'yaml';
+import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLParseError, type DocumentOptions, type Node as YamlNode, type ParseOptions, type SchemaOptions } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 
 export interface YamlLimits {
@@ -198,8 +198,8 @@ function scanDepth(t: string, max: number): { line: number; column: number } | u
 }
 
 /**
- * Replaces every alias of a parsed document by a copy of the node it names (so later walks see
- * plain nodes), within the limits: alias count, nodes added, depth. Returns the problems (an
+ * Replaces every alias of a parsed document by the node it names (so later walks see plain
+ * nodes; the tree becomes a graph that shares them), within the limits: alias count, nodes added, depth. Returns the problems (an
  * alias without anchor, an alias inside the node it names, a limit crossed); on a limit, the
  * document is left as it was and must not be used.
  */
@@ -207,7 +207,7 @@ export function expandAliases(doc: Document, lines: LineCounter, file: string, l
   const diagnostics: Diagnostic[] = [];
   const at = (node: { range?: [number, number, number] | null }) => lines.linePos(node.range?.[0] ?? 0);
   const anchors = new Map<string, YamlNode>();
-  /** Nodes and collection height of each node measured so far (a copy costs its target's size). */
+  /** Nodes and collection height of each anchored node measured so far (an alias weighs its target's size). */
   const measured = new Map<YamlNode, { size: number; height: number }>();
   const open = new Set<YamlNode>();
   let aliases = 0;
@@ -218,14 +218,14 @@ export function expandAliases(doc: Document, lines: LineCounter, file: string, l
     throw new Stop();
   };
 
-  // The alias's replacement (a copy of its target, already free of aliases), or a null scalar.
-  let copying = false;
+  // The alias's replacement (its target, already free of aliases), or a null scalar.
+  let replacing = false;
   const resolve = (alias: YamlNode & { source: string }, depth: number): { node?: YamlNode; size: number; height: number } => {
     const p = at(alias);
     const target = anchors.get(alias.source);
     if (!target) {
-      if (copying) diagnostics.push({ severity: 'error', code: 'E_TOSCA_YAML', message: `invalid YAML: alias *${alias.source} has no anchor &${alias.source} before it`, file, line: p.line, column: p.col });
-      return { node: copying ? (doc.createNode(null) as YamlNode) : undefined, size: 1, height: 0 };
+      if (replacing) diagnostics.push({ severity: 'error', code: 'E_TOSCA_YAML', message: `invalid YAML: alias *${alias.source} has no anchor &${alias.source} before it`, file, line: p.line, column: p.col });
+      return { node: replacing ? (doc.createNode(null) as YamlNode) : undefined, size: 1, height: 0 };
     }
     if (open.has(target)) {
       return stop(limitDiagnostic('E_YAML_ALIAS_LIMIT', `alias *${alias.source} is inside the node &${alias.source} it names (endless)`, file, p.line, p.col, 'an alias may only name a node that ends before it'));
@@ -241,7 +241,9 @@ export function expandAliases(doc: Document, lines: LineCounter, file: string, l
     if (depth + m.height > limits.maxDepth) {
       return stop(limitDiagnostic('E_YAML_TOO_DEEP', `alias *${alias.source} makes nesting deeper than ${limits.maxDepth} levels`, file, p.line, p.col, 'flatten the structure'));
     }
-    return { node: copying ? (target.clone() as YamlNode) : undefined, size: m.size, height: m.height };
+    // The node itself, not a copy: replacing 100,000 nodes costs seconds, and no reader changes
+    // the tree (a copy's positions would be the anchor's all the same).
+    return { node: replacing ? target : undefined, size: m.size, height: m.height };
   };
 
   // Document order, as YAML resolves aliases: an anchor names the last node given that name before the alias.
@@ -283,9 +285,9 @@ export function expandAliases(doc: Document, lines: LineCounter, file: string, l
     return m;
   };
 
-  // Twice: first only measuring (a refusal costs one walk of the text's own nodes), then copying.
+  // Twice: first only measuring (a refusal leaves the document as it was), then replacing.
   for (const pass of [false, true]) {
-    copying = pass;
+    replacing = pass;
     anchors.clear();
     measured.clear();
     aliases = 0;
@@ -310,7 +312,7 @@ export function isStackOverflow(err: unknown): boolean {
 }
 
 export interface LimitedDocument {
-  /** The library's reading, aliases replaced by copies; undefined when a limit was crossed. */
+  /** The library's reading, aliases replaced by what they name; undefined when a limit was crossed. */
   doc?: Document;
   lines: LineCounter;
   /** The limits crossed and alias problems (the library's own errors stay in `doc.errors`). */
@@ -327,14 +329,36 @@ export function parseLimited(text: string, file: string, limits: YamlLimits, opt
   if (refused) return { lines, diagnostics: [refused] };
   let doc: Document;
   try {
-    doc = parseDocument(text, { ...options, lineCounter: lines });
+    // The library's duplicate-key check compares every pair of keys of a map: quadratic, which a
+    // hostile file of 100,000 keys turns into minutes. The same check, linear, below.
+    doc = parseDocument(text, { ...options, uniqueKeys: false, lineCounter: lines });
   } catch (err) {
     if (!isStackOverflow(err)) throw err;
     return { lines, diagnostics: [limitDiagnostic('E_YAML_TOO_DEEP', 'nesting too deep to read', file, 1, 1, 'flatten the structure')] };
   }
   if (doc.errors.length > 0) return { doc, lines, diagnostics: [] };
+  if (options.uniqueKeys !== false) duplicateKeys(doc);
+  if (doc.errors.length > 0) return { doc, lines, diagnostics: [] };
   const diagnostics = expandAliases(doc, lines, file, limits);
   return diagnostics.some((d) => d.code.startsWith('E_YAML_')) ? { lines, diagnostics } : { doc, lines, diagnostics };
+}
+
+/** Duplicate scalar keys as the library reports them (`DUPLICATE_KEY` in `doc.errors`), in linear time. */
+function duplicateKeys(doc: Document): void {
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const k = pair.key.value;
+        if (seen.has(k)) {
+          const at = pair.key.range?.[0] ?? 0;
+          doc.errors.push(new YAMLParseError([at, at + 1], 'DUPLICATE_KEY', 'Map keys must be unique'));
+        }
+        seen.add(k);
+      }
+    },
+  });
 }
 
 /** A line counter for a text that was not parsed (positions of a refused file still resolve). */

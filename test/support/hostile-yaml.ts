@@ -2,6 +2,15 @@
  * Hostile YAML, as an attacker (or a clumsy user) would write it: alias bombs, deep nesting, big
  * files, odd bytes, odd names. Used by the limit tests, the seeded fuzz test and `npm run bench -- fuzz`.
  */
+import { parseDocument } from 'yaml';
+import { compileService, type CompileCache } from '../../src/tosca/compile.js';
+import type { Diagnostic } from '../../src/tosca/diagnostic.js';
+import type { SourceReader } from '../../src/tosca/model.js';
+import { parseFast } from '../../src/tosca/yaml-fast.js';
+import { checkYamlText, STATE_LIMITS } from '../../src/tosca/yaml-limits.js';
+import { parseServiceState } from '../../src/state/parse.js';
+import { parseSettings } from '../../src/repository/settings.js';
+import { memoryReader } from './memory-reader.js';
 
 /** "Billion laughs": `levels` anchors, each a list of `width` aliases of the one before. */
 export function aliasBomb(levels: number, width: number, head = 'tosca_definitions_version: tosca_2_0\n'): string {
@@ -66,8 +75,21 @@ function base(target: Target, rand: () => number): string {
 
 /** One generated hostile document for `target`. */
 export function hostileDocument(rand: () => number, target: Target): string {
+  return hostileCase(rand, target).text;
+}
+
+/** Kinds of generated documents, by the number `hostileCase` reports. */
+export const CASE_KINDS = ['alias bomb', 'deep nesting', 'alias oddities', 'big file', 'odd bytes', 'random bytes', 'long key or odd name', 'many aliases', 'shuffled lines', 'tags and directives'] as const;
+
+/** One generated hostile document for `target`, with the kind of case it is. */
+export function hostileCase(rand: () => number, target: Target): { kind: (typeof CASE_KINDS)[number]; text: string } {
+  const k = int(rand, 0, 9);
+  return { kind: CASE_KINDS[k]!, text: generate(k, rand, target) };
+}
+
+function generate(kind: number, rand: () => number, target: Target): string {
   const head = target === 'template' ? 'tosca_definitions_version: tosca_2_0\n' : target === 'state' ? STATE_HEAD.replace('nodes:\n', '') : '';
-  switch (int(rand, 0, 9)) {
+  switch (kind) {
     case 0:
       return aliasBomb(int(rand, 2, 40), int(rand, 1, 30), head);
     case 1:
@@ -121,4 +143,58 @@ export function hostileDocument(rand: () => number, target: Target): string {
       return head + odd + base(target, rand).replace(head, '');
     }
   }
+}
+
+/** What one document did to the three readers: how long it took, and anything that must never happen. */
+export interface FuzzOutcome {
+  /** Wall-clock time, and CPU time of the process (what a loaded machine does not inflate). */
+  ms: number;
+  cpuMs: number;
+  /** Exceptions that escaped, internal errors, diagnostics without a place, readers disagreeing. */
+  violations: string[];
+}
+
+/**
+ * Feeds one document to the template compiler (as `kaidu validate` does), the state reader and the
+ * settings reader, and checks the fast reader against the library on it.
+ */
+export async function fuzzOne(text: string, profiles: SourceReader, cache: CompileCache): Promise<FuzzOutcome> {
+  const violations: string[] = [];
+  const start = performance.now();
+  const cpu = process.cpuUsage();
+  const check = (reader: string, diagnostics: readonly Diagnostic[]): void => {
+    for (const d of diagnostics) {
+      if (d.code.endsWith('_INTERNAL')) violations.push(`${reader}: ${d.code} ${d.message}`);
+      if (!(d.line >= 1 && d.column >= 1) || typeof d.file !== 'string') violations.push(`${reader}: diagnostic without a place: ${JSON.stringify(d)}`);
+    }
+  };
+  try {
+    const result = await compileService('x.yaml', memoryReader({ 'x.yaml': text }), { profiles, cache });
+    check('template', result.diagnostics);
+  } catch (err) {
+    violations.push(`template: exception ${String(err)}`);
+  }
+  try {
+    check('state', parseServiceState(text, 'state/h/s.yaml', { host: 'h', service: 's' }).diagnostics);
+  } catch (err) {
+    violations.push(`state: exception ${String(err)}`);
+  }
+  try {
+    check('settings', parseSettings(text).diagnostics);
+  } catch (err) {
+    violations.push(`settings: exception ${String(err)}`);
+  }
+  try {
+    // What the fast reader reads (state files take it as is), the library reads the same, without errors.
+    const fast = checkYamlText(text, 'f', STATE_LIMITS) ? undefined : parseFast(text);
+    if (fast) {
+      const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+      if (doc.errors.length > 0) violations.push(`fast reader accepts what the library refuses: ${doc.errors[0]!.message.split('\n')[0]}`);
+      else if (JSON.stringify(fast.root === null ? null : (fast.root as unknown as { toJSON(): unknown }).toJSON()) !== JSON.stringify(doc.toJS())) violations.push('fast reader and library read different data');
+    }
+  } catch (err) {
+    violations.push(`fast reader: exception ${String(err)}`);
+  }
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, violations };
 }
