@@ -36,6 +36,18 @@ describe('kaidu validate on hostile input', () => {
     expect((JSON.parse(r.stdout) as JsonReport).files.map((f) => f.file)).toEqual(['a.yaml']);
   });
 
+  it('a state file over a YAML limit is the agents\' business: validate does not judge it', async () => {
+    const dir = tempDir('kaidu-validate-');
+    mkdirSync(join(dir, 'services'));
+    mkdirSync(join(dir, 'state', 'local'), { recursive: true });
+    writeFileSync(join(dir, 'kaidu.yaml'), 'branch: main\n');
+    writeFileSync(join(dir, 'services', 'a.yaml'), `${GOOD}service_template:\n  node_templates:\n    local:\n      type: kaidu:Host\n`);
+    writeFileSync(join(dir, 'state', 'local', 'a.yaml'), aliasBomb(9, 6, 'schema: kaidu/state/v1\n'));
+    const r = await kaidu(['validate'], dir);
+    expect(r.stdout).toMatch(/^ok: 1 file, 0 errors/m);
+    expect(r.code).toBe(0);
+  });
+
   it('a given folder: never node_modules, hidden folders or symbolic links', async () => {
     const dir = tempDir('kaidu-validate-');
     const outside = tempDir('kaidu-outside-');

@@ -60,7 +60,8 @@ export function register(program: Command, ctx: CommandContext): void {
         ctx.setExitCode(EXIT_INTERNAL);
         return;
       }
-      if (hasErrors(repo.diagnostics.filter((d) => !d.code.startsWith('E_STATE')))) {
+      const ofState = new Set(repo.state.diagnostics);
+      if (hasErrors(repo.diagnostics.filter((d) => !ofState.has(d) && !d.code.startsWith('E_STATE')))) {
         throw new KaiduError('E_COMPILE', 'the templates do not compile; nothing was applied');
       }
       const hosts = Object.keys(repo.topology.hosts).sort();
