@@ -48,6 +48,15 @@ describe('kaidu validate on hostile input', () => {
     expect(r.code).toBe(0);
   });
 
+  it('a folder with services/ and no kaidu.yaml (every setting is optional) is a repository', async () => {
+    const dir = tempDir('kaidu-validate-');
+    mkdirSync(join(dir, 'services'));
+    writeFileSync(join(dir, 'services', 'a.yaml'), `${GOOD}service_template:\n  node_templates:\n    local:\n      type: kaidu:Host\n`);
+    const r = await kaidu(['validate', '--json'], dir);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as JsonReport).files.map((f) => f.file)).toEqual(['services/a.yaml']);
+  });
+
   it('a given folder: never node_modules, hidden folders or symbolic links', async () => {
     const dir = tempDir('kaidu-validate-');
     const outside = tempDir('kaidu-outside-');

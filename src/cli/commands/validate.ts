@@ -42,15 +42,17 @@ async function collect(dir: string, repos: string[], files: string[], progress: 
 
 /**
  * The repository `cwd` is in: the nearest folder at or above it with kaidu.yaml, not above the
- * top of its git checkout. Undefined outside a repository.
+ * top of its git checkout; else `cwd` itself when it has the default `services/` folder (every
+ * setting is optional: the hooks validate such an exported tree). Undefined outside a repository.
  */
 function enclosingRepository(cwd: string): string | undefined {
   for (let dir = cwd; ; ) {
     if (existsSync(join(dir, 'kaidu.yaml'))) return dir;
     const parent = dirname(dir);
-    if (parent === dir || existsSync(join(dir, '.git'))) return undefined;
+    if (parent === dir || existsSync(join(dir, '.git'))) break;
     dir = parent;
   }
+  return existsSync(join(cwd, 'services')) && statSync(join(cwd, 'services')).isDirectory() ? cwd : undefined;
 }
 
 /** Long walks and long runs show where they are: a line on stderr every PROGRESS_EVERY files. */
@@ -87,7 +89,7 @@ export function register(program: Command, ctx: CommandContext): void {
         // Only a repository is validated without paths: walking whatever folder this is (a home,
         // /tmp) could read anything, for as long as it takes.
         const repo = enclosingRepository(resolve(ctx.cwd));
-        if (!repo) throw new KaiduError('E_USAGE', 'not in a Kaidu repository (no kaidu.yaml here or above, up to the git checkout\'s top)', { hint: 'name the files or folders to validate: kaidu validate PATH...' });
+        if (!repo) throw new KaiduError('E_USAGE', 'not in a Kaidu repository (no kaidu.yaml here or above up to the git checkout\'s top, no services/ folder here)', { hint: 'name the files or folders to validate: kaidu validate PATH...' });
         repos.push(repo);
       }
       for (const p of paths) {
