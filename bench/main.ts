@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [startup|compile|plan|replan|git|agent|containers]...`: runs the named benchmarks (all by default) and
+ * `npm run bench -- [startup|compile|plan|replan|git|agent|containers|fuzz]...`: runs the named benchmarks (all by default) and
  * writes bench-report.json. Each benchmark reports its numbers with ratios against a baseline
  * measured in the same process, and the target it is meant to meet.
  */
@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   git: async () => (await import('./git.js')).benchGit as Bench,
   agent: async () => (await import('./agent.js')).benchAgent,
   containers: async () => (await import('./containers.js')).benchContainers,
+  fuzz: async () => (await import('./fuzz.js')).benchFuzz as Bench,
 };
 
 async function main(): Promise<void> {

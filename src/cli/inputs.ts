@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { KaiduError } from '../errors/kaidu-error.js';
+import { parseLimited, SETTINGS_LIMITS } from '../tosca/yaml-limits.js';
 
 /** commander collector for repeatable `--input NAME=VALUE`. */
 export function collectInput(value: string, previous: string[] = []): string[] {
@@ -18,7 +19,11 @@ export async function readInputs(pairs: string[] | undefined, file: string | und
     } catch (err) {
       throw new KaiduError('E_USAGE', `cannot read inputs file ${file}: ${(err as Error).message}`);
     }
-    const data = parse(text) as unknown;
+    // The same limits as every other YAML file (an alias bomb here would otherwise end as an internal error).
+    const read = parseLimited(text, file, SETTINGS_LIMITS, { prettyErrors: false });
+    const problem = [...read.diagnostics, ...(read.doc?.errors ?? []).map((e) => ({ message: e.message.split('\n')[0]!, line: read.lines.linePos(e.pos[0]).line, column: read.lines.linePos(e.pos[0]).col }))][0];
+    if (problem || !read.doc) throw new KaiduError('E_USAGE', `inputs file ${file}:${problem?.line ?? 1}:${problem?.column ?? 1}: ${problem?.message ?? 'unreadable'}`);
+    const data = read.doc.toJS({ maxAliasCount: -1 }) as unknown;
     if (data !== null && (typeof data !== 'object' || Array.isArray(data))) throw new KaiduError('E_USAGE', `inputs file ${file} must be a map of input names to values`);
     Object.assign(out, data ?? {});
   }

@@ -1,5 +1,6 @@
-import { isMap, LineCounter, parseDocument } from 'yaml';
+import { isMap } from 'yaml';
 import type { Diagnostic } from '../tosca/diagnostic.js';
+import { parseLimited, SETTINGS_LIMITS } from '../tosca/yaml-limits.js';
 
 /** One agent the hub's post-receive hook notifies. */
 export interface AgentEndpoint {
@@ -49,8 +50,11 @@ export function parseSettings(text: string | undefined, file = 'kaidu.yaml'): { 
   const settings: RepoSettings = structuredClone(DEFAULT_SETTINGS);
   const diagnostics: Diagnostic[] = [];
   if (text === undefined) return { settings, diagnostics };
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  const limited = parseLimited(text, file, SETTINGS_LIMITS, { uniqueKeys: true });
+  if (!limited.doc) return { settings, diagnostics: limited.diagnostics };
+  const { doc, lines: lc } = limited;
+  // An alias without its anchor: the settings file's own code, like the library's errors below.
+  for (const d of limited.diagnostics) diagnostics.push({ ...d, code: d.code === 'E_TOSCA_YAML' ? 'E_SETTINGS_YAML' : d.code });
   const at = (offset: number | undefined) => {
     const p = lc.linePos(offset ?? 0);
     return { file, line: p.line, column: p.col };
@@ -65,10 +69,10 @@ export function parseSettings(text: string | undefined, file = 'kaidu.yaml'): { 
   const raw = doc.toJSON() as Record<string, unknown>;
   // A key left empty (everything under it commented out) means the default.
   for (const k of Object.keys(raw)) if (raw[k] === null) delete raw[k];
-  const where = (key: string) => {
-    const pair = (doc.contents as { items: { key: { value?: unknown; range?: [number, number, number] } }[] }).items.find((p) => p.key?.value === key);
-    return at(pair?.key?.range?.[0]);
-  };
+  // Keys by name, found once: a search per key is quadratic in a file of many unknown keys.
+  const keyAt = new Map<unknown, number | undefined>();
+  for (const p of (doc.contents as { items: { key: { value?: unknown; range?: [number, number, number] } }[] }).items) if (!keyAt.has(p.key?.value)) keyAt.set(p.key?.value, p.key?.range?.[0]);
+  const where = (key: string) => at(keyAt.get(key));
   const bad = (key: string, expected: string) =>
     diagnostics.push({ severity: 'error', code: 'E_SETTINGS_TYPE', message: `"${key}" must be ${expected}`, ...where(key) });
   for (const key of Object.keys(raw)) {

@@ -1,6 +1,7 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../tosca/diagnostic.js';
 import { parseFast } from '../tosca/yaml-fast.js';
+import { checkYamlText, parseLimited, STATE_LIMITS } from '../tosca/yaml-limits.js';
 import { NODE_STATUSES, STATE_SCHEMA, type NodeState, type NodeStatus, type PlainValue, type ServiceState } from './model.js';
 
 export interface ParsedState {
@@ -15,10 +16,15 @@ export interface ParsedState {
 export function parseServiceState(text: string, file: string, expect?: { host?: string; service?: string }): ParsedState {
   // Our own linear reader for the plain YAML our writer produces; the library for anything else,
   // and to explain errors (the fast reader gives up on them, duplicate keys included).
+  // Size and depth are checked before either reader sees the text; aliases when the library reads it.
+  const refused = checkYamlText(text, file, STATE_LIMITS);
+  if (refused) return { diagnostics: [refused] };
   const fast = parseFast(text);
-  const lineCounter = fast?.lines ?? new LineCounter();
-  const doc = fast ? undefined : parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
-  const diagnostics: Diagnostic[] = [];
+  const limited = fast ? undefined : parseLimited(text, file, STATE_LIMITS, { uniqueKeys: true, prettyErrors: false });
+  if (limited && !limited.doc) return { diagnostics: limited.diagnostics };
+  const lineCounter = fast?.lines ?? limited!.lines;
+  const doc = limited?.doc;
+  const diagnostics: Diagnostic[] = [...(limited?.diagnostics ?? []).map((d) => (d.code === 'E_TOSCA_YAML' ? { ...d, code: 'E_STATE_YAML' } : d))];
   const at = (node: YamlNode | null | undefined, offset?: number) => {
     const pos = lineCounter.linePos(offset ?? node?.range?.[0] ?? 0);
     return { line: pos.line, column: pos.col };

@@ -16,6 +16,12 @@ import { isMap, isScalar, isSeq, LineCounter, Pair, Scalar, YAMLMap, YAMLSeq, ty
 /** Thrown inside the reader only, caught at its entry: "not the simple subset". */
 class NotSimple {}
 const GIVE_UP = new NotSimple();
+function giveUp(): never {
+  throw GIVE_UP;
+}
+
+/** YAML allows an implicit key of at most 1024 characters before its `:`; the library enforces it, so do we. */
+const IMPLICIT_KEY_MAX = 1024;
 
 export interface FastParse {
   root: YamlNode | null;
@@ -307,7 +313,7 @@ class Reader {
       const close = this.quoteEnd(p, end);
       let q = close;
       while (q < end && t.charCodeAt(q) === 32) q++;
-      if (q < end && t.charCodeAt(q) === 58 && (q + 1 === end || t.charCodeAt(q + 1) === 32)) return q;
+      if (q < end && t.charCodeAt(q) === 58 && (q + 1 === end || t.charCodeAt(q + 1) === 32)) return q - p > IMPLICIT_KEY_MAX ? giveUp() : q;
       return -1;
     }
     // Indicators that cannot start a plain key: the library handles what they mean.
@@ -323,7 +329,7 @@ class Reader {
     if (c === 45 && this.isDash(p, end)) return -1; // a sequence entry, not a key
     for (let q = p; q < end; q++) {
       const ch = t.charCodeAt(q);
-      if (ch === 58 && (q + 1 === end || t.charCodeAt(q + 1) === 32)) return q;
+      if (ch === 58 && (q + 1 === end || t.charCodeAt(q + 1) === 32)) return q - p > IMPLICIT_KEY_MAX ? giveUp() : q;
       if (ch === 35 && t.charCodeAt(q - 1) === 32) return -1;
       if (ch === 9) throw GIVE_UP;
     }

@@ -1,6 +1,7 @@
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
 import { knownKeys, lightKey, NOT_LIGHT, pairStart, parseFast, scalarKey } from './yaml-fast.js';
+import { checkYamlText, emptyLines, expandAliases, isStackOverflow, TEMPLATE_LIMITS } from './yaml-limits.js';
 
 /** A parsed YAML file with what is needed to point at any of its nodes. */
 export interface YamlSource {
@@ -22,6 +23,9 @@ function quoteFlowKeys(text: string): string {
 }
 
 export function parseYaml(path: string, text: string): YamlSource {
+  // Size and depth first: neither reader may recurse into, or hold, what a hostile file asks for.
+  const refused = checkYamlText(text, path, TEMPLATE_LIMITS);
+  if (refused) return { path, root: null, lines: emptyLines(), doc: new Document(), diagnostics: [refused] };
   // The plain subset (nearly every template) is read by our own linear reader; the library
   // reads the rest and explains every error. Node template bodies are read when first used: one
   // outside the subset is then taken from the library's reading, whose problems come late.
@@ -57,7 +61,14 @@ function parseYamlOnce(path: string, text: string): YamlSource {
   const diagnostics: Diagnostic[] = [];
   // Duplicate keys are found below in one pass: the library's own check is quadratic per map,
   // which a service with 100,000 node templates cannot afford.
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: false });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, strict: false });
+  } catch (err) {
+    if (!isStackOverflow(err)) throw err;
+    // The text check bounds depth; this is the last guard should a parser still recurse too far.
+    return { path, root: null, lines: emptyLines(), doc: new Document(), diagnostics: [{ severity: 'error', code: 'E_YAML_TOO_DEEP', message: 'nesting too deep to read', file: path, line: 1, column: 1, hint: 'flatten the structure' }] };
+  }
   for (const e of [...doc.errors, ...doc.warnings]) {
     const p = lines.linePos(e.pos[0]);
     const msg = e.message.split('\n')[0]!;
@@ -88,22 +99,9 @@ function parseYamlOnce(path: string, text: string): YamlSource {
       },
     });
   }
-  // Aliases become copies of what they name, so the compiler walks plain nodes.
-  if (doc.errors.length === 0) {
-    try {
-      visit(doc, {
-        Alias(_key, alias) {
-          const target = alias.resolve(doc);
-          if (target) return target.clone() as YamlNode;
-          const p = lines.linePos(alias.range?.[0] ?? 0);
-          diagnostics.push({ severity: 'error', code: 'E_TOSCA_YAML', message: `invalid YAML: alias *${alias.source} has no anchor &${alias.source} before it`, file: path, line: p.line, column: p.col });
-          return doc.createNode(null) as YamlNode;
-        },
-      });
-    } catch {
-      // alias trouble is reported by the parser already
-    }
-  }
+  // Aliases become copies of what they name, so the compiler walks plain nodes: within limits,
+  // since a few lines of nested aliases name billions of nodes.
+  if (doc.errors.length === 0) diagnostics.push(...expandAliases(doc, lines, path, TEMPLATE_LIMITS));
   // A tab at the start of a line is the classic mistake; the YAML error may point elsewhere.
   const tabLine = text.split('\n').findIndex((l) => /^ *\t/.test(l));
   if (tabLine >= 0 && !diagnostics.some((d) => d.code === 'E_TOSCA_TAB')) {
@@ -163,7 +161,8 @@ function plain(src: YamlSource, node: unknown, depth: number): unknown {
     const v = node.value;
     return v !== null && typeof v === 'object' ? node.toJS(src.doc) : v;
   }
-  if (depth > 200) return null;
+  // Unreachable within the readers' depth limits (yaml-limits.ts); a bound all the same.
+  if (depth > 1000) return null;
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
     for (const pair of (node as YAMLMap).items) {

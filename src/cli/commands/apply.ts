@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
 import type { Plan } from '../../plan/index.js';
+import { EXIT_INTERNAL, isInternal } from '../exit-code.js';
 import type { CommandContext } from '../context.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
 
@@ -54,7 +55,14 @@ export function register(program: Command, ctx: CommandContext): void {
       }
       const { plan: fresh, repo, view } = await planRepository({ cwd, env: ctx.env, ...(flags.host ? { host: flags.host } : {}), ...(saved ? { digest: true } : {}) });
       for (const d of repo.diagnostics) if (d.severity === 'error') ctx.stderr.write(formatDiagnostic(d) + '\n');
-      if (hasErrors(repo.diagnostics.filter((d) => !d.code.startsWith('E_STATE')))) {
+      if (repo.diagnostics.some(isInternal)) {
+        // A bug of ours, not the templates': say so, with the code the README gives it.
+        ctx.stderr.write('kaidu: internal error (a Kaidu bug: please report it with the output above); nothing was applied\n');
+        ctx.setExitCode(EXIT_INTERNAL);
+        return;
+      }
+      const ofState = new Set(repo.state.diagnostics);
+      if (hasErrors(repo.diagnostics.filter((d) => !ofState.has(d) && !d.code.startsWith('E_STATE')))) {
         throw new KaiduError('E_COMPILE', 'the templates do not compile; nothing was applied');
       }
       // Hosts of the templates and of state/: once the last service is removed, only state/ names

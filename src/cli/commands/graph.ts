@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
 import type { GraphFormat } from '../../topology/index.js';
+import { exitCodeFor } from '../exit-code.js';
 import type { CommandContext } from '../context.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
 
@@ -34,6 +35,6 @@ export function register(program: Command, ctx: CommandContext): void {
       const text = renderGraph(topology, flags.json ? 'json' : flags.format);
       if (flags.out) await writeFile(flags.out, text);
       else ctx.stdout.write(text);
-      if (hasErrors(repo.diagnostics) || hasErrors(topology.diagnostics)) ctx.setExitCode(1);
+      if (hasErrors(repo.diagnostics) || hasErrors(topology.diagnostics)) ctx.setExitCode(exitCodeFor([...repo.diagnostics, ...topology.diagnostics]));
     });
 }

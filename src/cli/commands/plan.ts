@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { KaiduError } from '../../errors/kaidu-error.js';
+import { exitCodeFor } from '../exit-code.js';
 import type { CommandContext } from '../context.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
 import { collectInput, readInputs } from '../inputs.js';
@@ -63,7 +64,7 @@ export function register(program: Command, ctx: CommandContext): void {
       else if (format === 'markdown') ctx.stdout.write(renderMarkdown(plan, { ...(flags.fullPlanUrl ? { fullPlanUrl: flags.fullPlanUrl } : {}) }));
       else ctx.stdout.write(renderText(plan, { color: useColor(ctx.stdout as { isTTY?: boolean }, ctx.env), verbose: Boolean(flags.verbose) }));
       if (flags.out && format !== 'json') ctx.stderr.write(`Saved the plan to ${flags.out}; apply it with: kaidu apply ${flags.out}\n`);
-      if (hasErrors(plan.diagnostics)) ctx.setExitCode(1);
+      if (hasErrors(plan.diagnostics)) ctx.setExitCode(exitCodeFor(plan.diagnostics));
       else if (flags.detailedExitcode && hasChanges(plan)) ctx.setExitCode(2);
     });
 }

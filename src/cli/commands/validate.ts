@@ -6,6 +6,7 @@ import { KaiduError } from '../../errors/kaidu-error.js';
 import type { Diagnostic } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
 import { repoDir, DIR_OPTION } from '../repo-dir.js';
+import { exitCodeFor } from '../exit-code.js';
 import { collectInput, readInputs } from '../inputs.js';
 
 interface FileReport {
@@ -16,16 +17,57 @@ interface FileReport {
 
 const SKIP = new Set(['state', 'node_modules', '.git', '.kaidu', 'profiles']);
 
-/** Folders with kaidu.yaml are repositories; other YAML files are validated one by one. */
-async function collect(dir: string, repos: string[], files: string[]): Promise<void> {
+/** After this many files, the walk and the compile say how far they got (stderr). */
+const PROGRESS_EVERY = 200;
+
+/**
+ * Folders with kaidu.yaml are repositories; other YAML files are validated one by one. Hidden
+ * folders, node_modules and symbolic links are never entered (a given folder may be a busy one).
+ */
+async function collect(dir: string, repos: string[], files: string[], progress: Progress): Promise<void> {
   if (existsSync(join(dir, 'kaidu.yaml'))) {
     repos.push(dir);
     return;
   }
   for (const e of await readdir(dir, { withFileTypes: true })) {
-    if (e.isDirectory() && !SKIP.has(e.name) && !e.name.startsWith('.')) await collect(join(dir, e.name), repos, files);
-    else if (e.isFile() && /\.ya?ml$/.test(e.name)) files.push(join(dir, e.name));
+    if (e.isDirectory() && !SKIP.has(e.name) && !e.name.startsWith('.')) await collect(join(dir, e.name), repos, files, progress);
+    else if (e.isFile() && /\.ya?ml$/.test(e.name)) {
+      files.push(join(dir, e.name));
+      progress.found(files.length);
+    }
   }
+}
+
+/**
+ * The repository `cwd` is in: the nearest folder at or above it with kaidu.yaml, not above the
+ * top of its git checkout; else `cwd` itself when it has the default `services/` folder (every
+ * setting is optional: the hooks validate such an exported tree). Undefined outside a repository.
+ */
+function enclosingRepository(cwd: string): string | undefined {
+  for (let dir = cwd; ; ) {
+    if (existsSync(join(dir, 'kaidu.yaml'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir || existsSync(join(dir, '.git'))) break;
+    dir = parent;
+  }
+  return existsSync(join(cwd, 'services')) && statSync(join(cwd, 'services')).isDirectory() ? cwd : undefined;
+}
+
+/** Long walks and long runs show where they are: a line on stderr every PROGRESS_EVERY files. */
+interface Progress {
+  found(count: number): void;
+  checked(count: number, total: number): void;
+}
+
+function progressOn(stderr: NodeJS.WritableStream): Progress {
+  return {
+    found(count) {
+      if (count % PROGRESS_EVERY === 0) stderr.write(`validate: found ${count} YAML files so far…\n`);
+    },
+    checked(count, total) {
+      if (total >= PROGRESS_EVERY && (count % PROGRESS_EVERY === 0 || count === total)) stderr.write(`validate: ${count}/${total} files checked\n`);
+    },
+  };
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -46,13 +88,20 @@ export function register(program: Command, ctx: CommandContext): void {
       ]);
       const inputs = await readInputs(flags.input, flags.inputs);
       const cwd = repoDir(ctx, 'validate', flags.dir, undefined);
-      const targets = paths.length ? paths : ['.'];
       const repos: string[] = [];
       const files: string[] = [];
-      for (const p of targets) {
+      const progress = progressOn(ctx.stderr);
+      if (paths.length === 0) {
+        // Only a repository is validated without paths: walking whatever folder this is (a home,
+        // /tmp) could read anything, for as long as it takes.
+        const repo = enclosingRepository(cwd);
+        if (!repo) throw new KaiduError('E_USAGE', 'not in a Kaidu repository (no kaidu.yaml here or above up to the git checkout\'s top, no services/ folder here)', { hint: 'name the files or folders to validate: kaidu validate PATH...' });
+        repos.push(repo);
+      }
+      for (const p of paths) {
         const abs = resolve(cwd, p);
         if (!existsSync(abs)) throw new KaiduError('E_USAGE', `no such file or folder: ${p}`);
-        if (statSync(abs).isDirectory()) await collect(abs, repos, files);
+        if (statSync(abs).isDirectory()) await collect(abs, repos, files, progress);
         else files.push(abs);
       }
       const profiles = profilesReader();
@@ -63,7 +112,9 @@ export function register(program: Command, ctx: CommandContext): void {
       for (const repo of repos) {
         const loaded = await loadRepository(fsReader(repo), { profiles, cache, inputs });
         // State files are the agents' business, not the templates': validate does not judge them.
-        const ds = [...loaded.diagnostics, ...loaded.topology.diagnostics].filter((d) => !/^[EW]_STATE_/.test(d.code)).map((d) => show(repo, d));
+        // (by origin, not only by code: a state file over a YAML limit says E_YAML_*)
+        const ofState = new Set(loaded.state.diagnostics);
+        const ds = [...loaded.diagnostics, ...loaded.topology.diagnostics].filter((d) => !ofState.has(d) && !/^[EW]_STATE_/.test(d.code)).map((d) => show(repo, d));
         diagnostics.push(...ds);
         const byFile = new Map<string, FileReport>();
         for (const s of loaded.services) byFile.set(relative(ctx.cwd, join(repo, s.file)), { file: relative(ctx.cwd, join(repo, s.file)), errors: 0, warnings: 0 });
@@ -74,12 +125,13 @@ export function register(program: Command, ctx: CommandContext): void {
         }
         reports.push(...byFile.values());
       }
-      for (const file of files) {
+      for (const [i, file] of files.entries()) {
         const base = dirname(file);
         const result = await compileService(basename(file), fsReader(base), { profiles, cache, inputs });
         const ds = result.diagnostics.map((d) => show(base, d));
         diagnostics.push(...ds);
         reports.push({ file: relative(ctx.cwd, file) || file, errors: ds.filter((d) => d.severity === 'error').length, warnings: ds.filter((d) => d.severity === 'warning').length });
+        progress.checked(i + 1, files.length);
       }
       const errors = diagnostics.filter((d) => d.severity === 'error').length;
       const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
@@ -90,6 +142,7 @@ export function register(program: Command, ctx: CommandContext): void {
         const count = reports.length;
         ctx.stdout.write(`${errors === 0 ? 'ok' : 'failed'}: ${count} file${count === 1 ? '' : 's'}, ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
       }
-      if (errors > 0) ctx.setExitCode(1);
+      const code = exitCodeFor(diagnostics);
+      if (code !== 0) ctx.setExitCode(code);
     });
 }
