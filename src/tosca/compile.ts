@@ -14,6 +14,7 @@ import { joinPath, Loader, ParseCache, type Family, type Unit } from './loader.j
 import { containsCall, KNOWN_FUNCTIONS, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
 import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
+import { unsafeNameDiagnostics } from './safe-name.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -30,7 +31,9 @@ export function createCompileCache(): CompileCache {
 
 export async function compileService(entryPath: string, reader: SourceReader, options: CompileOptions): Promise<CompileResult> {
   try {
-    return await new ServiceCompiler(entryPath, reader, options).run();
+    const result = await new ServiceCompiler(entryPath, reader, options).run();
+    result.diagnostics.push(...unsafeNameDiagnostics(entryPath, result));
+    return result;
   } catch (err) {
     // A bug of ours must still come out as a diagnostic, never as a stack trace to the user.
     return {
