@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import { runChecked, tail } from './command-runner.js';
 import { cmdline, isOurs, startTime } from './proc-info.js';
+import { dataPath } from './data-dir.js';
 import { SUPERVISOR_SOURCE } from './process-supervisor.js';
 import type { CommandRunner, Delegate, DelegateContext, DelegateResult, ExitEvent, InspectResult } from './types.js';
 
@@ -41,15 +42,15 @@ export interface ProcessPaths {
 export function processPaths(dataDir: string, service: string, key: string): ProcessPaths {
   const svc = safeName(service);
   const k = safeName(key);
-  const runDir = join(dataDir, 'run', svc);
+  const runDir = dataPath(dataDir, 'run', svc);
   return {
     runDir,
-    pidFile: join(runDir, `${k}.pid`),
-    exitFile: join(runDir, `${k}.exit`),
-    specFile: join(runDir, `${k}.spec`),
-    out: join(dataDir, 'logs', svc, `${k}.out.log`),
-    err: join(dataDir, 'logs', svc, `${k}.err.log`),
-    workDir: join(dataDir, 'work', svc, k),
+    pidFile: dataPath(dataDir, 'run', svc, `${k}.pid`),
+    exitFile: dataPath(dataDir, 'run', svc, `${k}.exit`),
+    specFile: dataPath(dataDir, 'run', svc, `${k}.spec`),
+    out: dataPath(dataDir, 'logs', svc, `${k}.out.log`),
+    err: dataPath(dataDir, 'logs', svc, `${k}.err.log`),
+    workDir: dataPath(dataDir, 'work', svc, k),
   };
 }
 
@@ -215,7 +216,7 @@ export class ProcessDelegate implements Delegate {
       await this.stop(existing, this.grace(ctx));
     }
     const cwd = this.cwd(ctx, p);
-    await Promise.all([mkdir(p.runDir, { recursive: true }), mkdir(join(p.out, '..'), { recursive: true }), mkdir(cwd, { recursive: true })]);
+    await Promise.all([mkdir(p.runDir, { recursive: true }), mkdir(dirname(p.out), { recursive: true }), mkdir(cwd, { recursive: true })]);
     await Promise.all([rm(p.exitFile, { force: true }), rm(p.pidFile, { force: true })]);
     await writeFile(p.specFile, `${hash}\n`);
     const supervisor = await this.supervisorScript(ctx.dataDir);
@@ -285,10 +286,10 @@ export class ProcessDelegate implements Delegate {
   }
 
   private async supervisorScript(dataDir: string): Promise<string> {
-    const file = join(dataDir, 'run', 'supervisor.cjs');
+    const file = dataPath(dataDir, 'run', 'supervisor.cjs');
     const current = await readFile(file, 'utf8').catch(() => undefined);
     if (current !== SUPERVISOR_SOURCE) {
-      await mkdir(join(dataDir, 'run'), { recursive: true });
+      await mkdir(dataPath(dataDir, 'run'), { recursive: true });
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, SUPERVISOR_SOURCE, { mode: 0o644 });
       await rename(tmp, file);

@@ -107,6 +107,7 @@ export function register(program: Command, ctx: CommandContext): void {
         delegates: runtime.delegates,
         runner: runtime.runner,
         dataDir,
+        protectedPaths: [join(view.root, '.git')],
         readRepoFile: async (path) => {
           try {
             return await readFile(join(view.root, path));
