@@ -10,6 +10,7 @@ import { parsePlanJson, renderText, useColor, type Plan } from '../../plan/index
 import { serializeServiceState, stateFilePath, writeFileAtomic } from '../../state/index.js';
 import { formatDiagnostic, hasErrors } from '../../tosca/diagnostic.js';
 import type { CommandContext } from '../context.js';
+import { readArtifact } from '../fs-reader.js';
 import { planRepository } from '../plan-source.js';
 
 interface ApplyFlags {
@@ -108,13 +109,7 @@ export function register(program: Command, ctx: CommandContext): void {
         runner: runtime.runner,
         dataDir,
         protectedPaths: [join(view.root, '.git')],
-        readRepoFile: async (path) => {
-          try {
-            return await readFile(join(view.root, path));
-          } catch {
-            return undefined;
-          }
-        },
+        readRepoFile: (path) => readArtifact(view.root, path),
         logger,
         fileIds: repo.fileIds,
         signal: controller.signal,
