@@ -4,6 +4,8 @@ import { compileService } from '../../src/tosca/index.js';
 import { isSafeName, unsafeNameReason } from '../../src/tosca/safe-name.js';
 import { profilesReader } from '../../src/cli/fs-reader.js';
 import { memoryReader } from '../support/memory-reader.js';
+import { kaidu } from '../support/run-cli.js';
+import { tempDir } from '../support/temp-dir.js';
 
 const profiles = profilesReader();
 const V2 = 'tosca_definitions_version: tosca_2_0\n';
@@ -37,5 +39,12 @@ describe('safe names', () => {
     ]);
     expect(repo.failedServices.sort()).toEqual(['..', '.hidden']);
     expect(Object.keys(repo.topology.nodes).sort()).toEqual(['ok/h', 'ok/r']);
+  });
+
+  it('an agent started with an unsafe --host is a usage error (exit 2), before it touches anything', async () => {
+    const dir = tempDir('kaidu-unsafe-host-');
+    const r = await kaidu(['agent', '--repo', dir, '--host', '..', '--data-dir', `${dir}/data`, '--listen', '127.0.0.1:0'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--host ".." is not a safe name');
   });
 });

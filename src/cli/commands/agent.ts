@@ -7,6 +7,7 @@ import { Agent } from '../../agent/agent.js';
 import { buildHttpApi } from '../../agent/http-api.js';
 import { createLogger } from '../../agent/logger.js';
 import { createHostRuntime } from '../../apply/runtime.js';
+import { SAFE_NAME_RULE, unsafeNameReason } from '../../tosca/safe-name.js';
 import { KaiduError } from '../../errors/kaidu-error.js';
 import { watchRepository } from '../../events/index.js';
 import type { CommandContext } from '../context.js';
@@ -61,6 +62,9 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--log-level <level>', 'trace, debug, info, warn, error')
     .action(async (flags: AgentFlags) => {
       tuneHeapForAgent();
+      // The host name names state/<host>/ in the hub and the default data dir: never a path.
+      const unsafeHost = unsafeNameReason(flags.host);
+      if (unsafeHost) throw new KaiduError('E_USAGE', `--host ${JSON.stringify(flags.host)} is not a safe name: ${unsafeHost}`, { hint: `use ${SAFE_NAME_RULE}` });
       const listen = parseListen(flags.listen);
       const logger = createLogger({ ...(flags.logLevel ? { level: flags.logLevel } : {}), name: `kaidu-agent` });
       const dataDir = resolve(ctx.cwd, flags.dataDir ?? join(ctx.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'kaidu', flags.host));
