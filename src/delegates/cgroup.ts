@@ -9,6 +9,7 @@
  * read-only mount), `openCgroups` returns undefined and the process delegate falls back to a
  * process group (see profiles/kaidu/README.md for what that cannot catch).
  */
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -115,8 +116,15 @@ export async function openCgroups(dataDir: string, root?: string | false): Promi
   const base = join(parent, createHash('sha256').update(resolve(dataDir)).digest('hex').slice(0, 16));
   try {
     await mkdir(base, { recursive: true });
-    // A folder we can make but not move processes into (delegation missing) is no use either.
-    await readFile(join(base, 'cgroup.procs'), 'utf8');
+    // A folder we can make but not move processes into (no delegation, a cgroup namespace) is no
+    // use: a short-lived shell tries to join a probe cgroup, as the supervisor will.
+    const probe = join(base, `probe#${process.pid}`); // "#": never a service name
+    await mkdir(probe, { recursive: true });
+    const joined = await new Promise<boolean>((done) => {
+      execFile('/bin/sh', ['-c', 'echo $$ > "$1/cgroup.procs"', 'sh', probe], { timeout: 30_000 }, (err) => done(!err));
+    });
+    for (let i = 0; i < 200 && (await rmdir(probe).then(() => false, (e: NodeJS.ErrnoException) => e.code === 'EBUSY')); i++) await sleep(10);
+    if (!joined) return undefined;
   } catch {
     return undefined;
   }
