@@ -18,8 +18,14 @@ const STARTUP_CHECK_MS = 300;
 /** How long the supervisor may take to report the child's pid (node itself starts slowly under load). */
 const SPAWN_REPORT_MS = 15_000;
 
+/**
+ * A service name or node key as a file or folder name. Names are safe names (see
+ * tosca/safe-name.ts) and kept as they are; an instance's `#` becomes `@`, which no name contains,
+ * so `web#0` and a template named `web_0` never share a pid file or a cgroup. Anything else that
+ * slipped through becomes `_` (and dataPath still refuses `..`).
+ */
 export function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.-]+/g, '_');
+  return s.replace(/#/g, '@').replace(/[^\p{L}\p{N}\p{M}_.@-]+/gu, '_');
 }
 
 /** Stringifies environment values: numbers and booleans from `$get_attribute` arrive as JSON. */

@@ -4,15 +4,17 @@
  * hostile repository must not be able to climb out of the folder it names (`..`), reach into
  * another (`a/b`), hide (`.x`) or smuggle control characters into logs and files.
  *
- * The rule: 1 to 128 bytes (UTF-8) of letters, digits (any script), `_`, `-`, `.`, `@`, `+`;
- * starting with a letter, a digit or `_`; never containing `..`.
+ * The rule: 1 to 128 letters, digits (of any script), `_`, `-` and `.`, starting with a letter, a
+ * digit or `_`, never containing `..`. Folders are named after a name as it is, so no character
+ * needs mapping and two names never share one folder (an instance's `#` is mapped to `@`, which
+ * no name contains).
  */
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
 import type { CompileResult } from './model.js';
 
-export const SAFE_NAME_MAX_BYTES = 128;
-const SAFE_NAME = /^[\p{L}\p{N}_][\p{L}\p{N}\p{M}_.@+-]*$/u;
-export const SAFE_NAME_RULE = 'letters, digits, "_", "-", ".", "@" or "+", starting with a letter, a digit or "_", without "..", at most 128 bytes';
+export const SAFE_NAME_MAX = 128;
+const SAFE_NAME = /^[\p{L}\p{N}_][\p{L}\p{N}\p{M}_.-]*$/u;
+export const SAFE_NAME_RULE = 'letters, digits, "_", "-" and ".", starting with a letter, a digit or "_", without "..", at most 128 characters';
 
 /** Why `name` is not safe, or undefined when it is. */
 export function unsafeNameReason(name: string): string | undefined {
@@ -22,8 +24,8 @@ export function unsafeNameReason(name: string): string | undefined {
   if (name.includes('/') || name.includes('\\')) return 'it contains a path separator';
   if (name.includes('..')) return 'it contains ".."';
   if (name.startsWith('.')) return 'it starts with a dot';
-  if (Buffer.byteLength(name, 'utf8') > SAFE_NAME_MAX_BYTES) return `it is longer than ${SAFE_NAME_MAX_BYTES} bytes`;
-  if (!SAFE_NAME.test(name)) return 'it contains a character other than letters, digits, "_", "-", ".", "@" and "+"';
+  if (name.length > SAFE_NAME_MAX) return `it is longer than ${SAFE_NAME_MAX} characters`;
+  if (!SAFE_NAME.test(name)) return /^[-]/.test(name) ? 'it starts with "-"' : 'it contains a character other than letters, digits, "_", "-" and "."';
   return undefined;
 }
 

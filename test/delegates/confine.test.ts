@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigFileDelegate, DirectoryDelegate, ProcessDelegate, ScriptDelegate, SystemCommandRunner } from '../../src/delegates/index.js';
 import { dataPath } from '../../src/delegates/data-dir.js';
+import { processPaths } from '../../src/delegates/process.js';
 import { context, desired, stateOf } from '../support/delegate-context.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -20,6 +21,14 @@ describe('paths under the data dir', () => {
   it('are built from plain names only, and never leave it', () => {
     expect(dataPath('/d', 'run', 'svc', 'web.pid')).toBe('/d/run/svc/web.pid');
     for (const bad of ['..', '.', '', 'a/b', 'a\\b', '.hidden', 'x\n']) expect(() => dataPath('/d', 'run', bad), JSON.stringify(bad)).toThrow(expect.objectContaining({ code: 'E_PATH_CONFINED' }));
+  });
+
+  it('a spread instance and a template whose name looks like it never share a place', () => {
+    const instance = processPaths('/d', 'svc', 'web#0');
+    const template = processPaths('/d', 'svc', 'web_0');
+    expect(instance.pidFile).toBe('/d/run/svc/web@0.pid');
+    expect(template.pidFile).toBe('/d/run/svc/web_0.pid');
+    expect(processPaths('/d', 'svc', '燈').workDir).toBe('/d/work/svc/燈');
   });
 
   it('a service ".." or a node ".." cannot start a process outside its place', async () => {

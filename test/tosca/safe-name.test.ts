@@ -13,8 +13,9 @@ const svc = (node: string, host = 'h1') => `${V2}service_template:\n  node_templ
 
 describe('safe names', () => {
   it('accepts ordinary names and refuses the ones that would climb, hide or smuggle', () => {
-    for (const ok of ['web', 'db_1', 'api-v2', 'x.y', 'a@b', 'c++', 'ñandú', '数据库', '_private']) expect(isSafeName(ok), ok).toBe(true);
-    for (const bad of ['', '.', '..', '...', 'a/b', 'a\\b', '.hidden', 'a..b', 'tab\there', 'nl\n', 'nul\0', 'a#0', 'sp ace', '-flag', 'x'.repeat(129)]) expect(isSafeName(bad), JSON.stringify(bad)).toBe(false);
+    for (const ok of ['web', 'db_1', 'api-v2', 'x.y', 'Web.2', '_private', 'ñandú', '燈', 'x'.repeat(128)]) expect(isSafeName(ok), ok).toBe(true);
+    // "#" is how instances are named (web#0), "@" how their folders are: neither is in a name
+    for (const bad of ['', '.', '..', '...', 'a/b', 'a\\b', '.hidden', 'a..b', 'tab\there', 'nl\n', 'nul\0', 'a#0', 'a@b', 'sp ace', '-flag', 'x'.repeat(129)]) expect(isSafeName(bad), JSON.stringify(bad)).toBe(false);
     expect(unsafeNameReason('..')).toBe('it contains ".."');
     expect(unsafeNameReason('a/b')).toBe('it contains a path separator');
   });
