@@ -352,6 +352,7 @@ export class Agent {
       delegates: this.opts.delegates,
       runner: this.opts.runner,
       dataDir: this.opts.dataDir,
+      protectedPaths: [this.hub.gitdir],
       readRepoFile: async (path) => {
         const blob = await this.hub.readBlob(tip, path);
         return blob ? Buffer.from(blob) : undefined;

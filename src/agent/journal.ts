@@ -1,5 +1,6 @@
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { dataPath } from '../delegates/data-dir.js';
 import { parseServiceState } from '../state/parse.js';
 import { serializeServiceState } from '../state/serialize.js';
 import { writeFileAtomic } from '../state/write-file.js';
@@ -14,7 +15,7 @@ export class Journal {
   private readonly dir: string;
 
   constructor(dataDir: string) {
-    this.dir = join(dataDir, 'journal');
+    this.dir = dataPath(dataDir, 'journal');
   }
 
   /** Replace the journal with these service states (null: the service has no nodes left). */
@@ -22,7 +23,7 @@ export class Journal {
     // Private: resolved properties and injected environment can hold what a template keeps secret.
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     for (const [service, st] of Object.entries(states)) {
-      const file = join(this.dir, `${service}.yaml`);
+      const file = dataPath(this.dir, `${service}.yaml`);
       if (st) await writeFileAtomic(file, serializeServiceState(st), 0o600);
       else await writeFileAtomic(file, '# removed\n', 0o600);
     }

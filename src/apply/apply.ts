@@ -26,6 +26,8 @@ export interface ApplyOptions {
   delegates: DelegateSelector;
   runner: CommandRunner;
   dataDir: string;
+  /** Folders besides the data dir that no node may write into or delete (the hub's git directory). */
+  protectedPaths?: readonly string[];
   readRepoFile(path: string): Promise<Buffer | undefined>;
   logger: Logger;
   fileIds?: Record<string, string>;
@@ -293,6 +295,7 @@ function context(opts: ApplyOptions, node: DesiredNode, previous: NodeState | un
     ...(previous ? { previous } : {}),
     host: opts.host,
     dataDir: opts.dataDir,
+    ...(opts.protectedPaths ? { protectedPaths: opts.protectedPaths } : {}),
     readRepoFile: opts.readRepoFile,
     reservedPorts: reserved,
     runner: opts.runner,

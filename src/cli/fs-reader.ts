@@ -1,16 +1,24 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, readFile, realpath } from 'node:fs/promises';
+import { join, relative, resolve, sep } from 'node:path';
+import { KaiduError } from '../errors/kaidu-error.js';
 import { fileURLToPath } from 'node:url';
 import type { SourceFile, SourceReader } from '../tosca/model.js';
 import { gitBlobId, type BlobIdIndex } from './blob-ids.js';
 
 /**
  * Files of a working tree for the compiler; ids are git blob ids, as a git revision's reader gives
- * (so a checkout and `--head` agree), looked up in `index` by stat data when one is given.
+ * (so a checkout and `--head` agree), looked up in `index` by stat data when one is given. Only
+ * files inside `root` are read, also once symbolic links are resolved: a link in a pull request
+ * must not make CI read (and quote in its messages) a file elsewhere on the machine. `confined:
+ * false` is for a lone file the user named, whose imports may reach beside it.
  */
-export function fsReader(root: string, index?: BlobIdIndex): SourceReader {
+export function fsReader(root: string, opts: { confined?: boolean; index?: BlobIdIndex } = {}): SourceReader {
+  const confined = opts.confined ?? true;
+  const index = opts.index;
   const read = async (path: string): Promise<SourceFile | undefined> => {
     try {
+      if (confined && !(await insideRoot(root, path))) return undefined;
       const content = await readFile(join(root, path));
       const id = index ? await index.remember(path, undefined, content) : gitBlobId(content);
       return { path, text: content.toString('utf8'), id };
@@ -31,7 +39,55 @@ export function fsReader(root: string, index?: BlobIdIndex): SourceReader {
     async fileId(path) {
       return index ? index.id(path) : (await read(path))?.id;
     },
+    isSymlink: (path) => throughLink(root, path),
   };
+}
+
+const within = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+
+/** The path is inside root, as written and once links are resolved (a missing file is not: nothing to read). */
+async function insideRoot(root: string, path: string): Promise<boolean> {
+  const full = resolve(root, path);
+  if (!within(full, resolve(root))) return false;
+  return within(await realpath(full), await realpath(root));
+}
+
+/** Whether `path` (under root) is a symbolic link or lies in a linked folder. */
+async function throughLink(root: string, path: string): Promise<boolean> {
+  const full = resolve(root, path);
+  const realRoot = await realpath(root).catch(() => resolve(root));
+  try {
+    return (await realpath(full)) !== join(realRoot, relative(resolve(root), full));
+  } catch {
+    // A dangling link has no real path: it is still a link.
+    return Boolean(await lstat(full).then((s) => s.isSymbolicLink()).catch(() => false));
+  }
+}
+
+/**
+ * An artifact (operation script, config template) of a working tree, for `kaidu apply`: never a
+ * symbolic link nor a file in a linked folder (it would run or render whatever the link points
+ * at), never outside the repository. Undefined when there is no such file.
+ */
+export async function readArtifact(root: string, path: string): Promise<Buffer | undefined> {
+  const full = resolve(root, path);
+  if (!within(full, resolve(root))) throw new KaiduError('E_PATH_CONFINED', `${path} is outside the repository ${root}`);
+  if (await throughLink(root, path)) throw new KaiduError('E_REPO_SYMLINK', `${path} is a symbolic link or lies in a linked folder: Kaidu does not follow links in the repository`, { hint: 'commit the file itself instead of a link to it' });
+  let handle;
+  try {
+    // O_NOFOLLOW: a link swapped in since the check is refused by the kernel, not followed.
+    handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (code === 'ELOOP') throw new KaiduError('E_REPO_SYMLINK', `${path} is a symbolic link: Kaidu does not follow links in the repository`);
+    throw new KaiduError('E_IO', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
 }
 
 let profiles: SourceReader | undefined;

@@ -92,7 +92,7 @@ export async function workingTree(cwd: string, cacheDir?: string): Promise<RepoV
     }
   }
   const index = cacheDir ? await BlobIdIndex.open(root, join(cacheDir, 'blob-ids')) : undefined;
-  return { root, reader: fsReader(root, index), revision, ...(index ? { index } : {}) };
+  return { root, reader: fsReader(root, index ? { index } : {}), revision, ...(index ? { index } : {}) };
 }
 
 /** Templates and state at a git revision, read from the object store (no checkout). */

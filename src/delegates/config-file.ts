@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { chmod, readFile, rm, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import { writeFileAtomic } from '../state/write-file.js';
+import { hostPath } from './host-path.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 /**
@@ -35,11 +35,11 @@ export class ConfigFileDelegate implements Delegate {
   async create(ctx: DelegateContext): Promise<DelegateResult> {
     const { path, template, variables, mode } = ctx.node.properties;
     if (typeof path !== 'string' || typeof template !== 'string') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: "path" and "template" are required`);
+    const target = await hostPath(ctx, path, 'path');
     const source = await ctx.readRepoFile(template);
     if (!source) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: template ${template} is not in the repository`);
     const rendered = renderTemplate(source.toString('utf8'), (variables ?? {}) as Record<string, PlainValue>, template);
     const checksum = createHash('sha256').update(rendered).digest('hex');
-    const target = resolve(path);
     const fileMode = parseInt(typeof mode === 'string' ? mode : '0644', 8);
     if (Number.isNaN(fileMode)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: mode must be octal like "0644"`);
     const current = await readFile(target, 'utf8').catch(() => undefined);
@@ -53,13 +53,14 @@ export class ConfigFileDelegate implements Delegate {
   async update(ctx: DelegateContext): Promise<DelegateResult> {
     const result = await this.create(ctx);
     const before = ctx.previous?.attributes.path;
-    if (typeof before === 'string' && before !== result.attributes.path) await rm(before, { force: true });
+    // The old path comes from the state file (anyone who can push can edit it): checked like a new one.
+    if (typeof before === 'string' && before !== result.attributes.path) await rm(await hostPath(ctx, before, 'previous path'), { force: true });
     return result;
   }
 
   async delete(ctx: DelegateContext): Promise<void> {
     const path = ctx.previous?.attributes.path;
-    if (typeof path === 'string') await rm(path, { force: true });
+    if (typeof path === 'string') await rm(await hostPath(ctx, path, 'path'), { force: true });
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {

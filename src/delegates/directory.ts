@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { homedir } from 'node:os';
 import { KaiduError } from '../errors/kaidu-error.js';
 import { runChecked } from './command-runner.js';
+import { hostPath, realPathOf } from './host-path.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 /** A directory with a mode and owner. Its data stays on delete unless `purge: true`. */
@@ -10,13 +11,13 @@ export class DirectoryDelegate implements Delegate {
   readonly name = 'directory';
   readonly handles = ['kaidu:Directory'];
 
-  private path(ctx: DelegateContext, props = ctx.node.properties): string {
-    if (typeof props.path !== 'string' || !props.path) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: "path" is required`);
-    return resolve(props.path);
+  /** Absolute, and outside the agent's data dir and git mirror (see host-path.ts). */
+  private path(ctx: DelegateContext, props = ctx.node.properties): Promise<string> {
+    return hostPath(ctx, props.path, 'path');
   }
 
   async create(ctx: DelegateContext): Promise<DelegateResult> {
-    const path = this.path(ctx);
+    const path = await this.path(ctx);
     const mode = parseInt(typeof ctx.node.properties.mode === 'string' ? ctx.node.properties.mode : '0755', 8);
     if (Number.isNaN(mode)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: mode must be octal like "0755"`);
     await mkdir(path, { recursive: true, mode });
@@ -37,13 +38,16 @@ export class DirectoryDelegate implements Delegate {
   async delete(ctx: DelegateContext): Promise<void> {
     const props = ctx.previous?.properties ?? ctx.node.properties;
     if (props.purge !== true) return;
-    const path = this.path(ctx, props);
+    const path = await this.path(ctx, props);
     const forbidden = ['/', resolve(homedir()), '/home', '/root', '/etc', '/usr', '/var', '/tmp', '/opt', '/srv', '/boot', '/proc', '/sys', '/dev', '/run', '/mnt', '/media', '/var/lib', '/var/tmp', '/usr/local'];
-    const dataDir = resolve(ctx.dataDir);
-    // Never the data directory, nor a folder that contains it (that would delete the agent's own state).
-    const holdsDataDir = dataDir === path || dataDir.startsWith(`${path}/`);
-    if (forbidden.includes(path) || holdsDataDir || path.split('/').filter(Boolean).length < 2) {
-      throw new KaiduError('E_DELEGATE', `${ctx.node.id}: refusing to purge ${path}`, { hint: 'purge only removes a directory at least two levels deep, never a system or home directory' });
+    const real = await realPathOf(path);
+    const guarded = [resolve(ctx.dataDir), ...(ctx.protectedPaths ?? []).map((p) => resolve(p))];
+    const guardedReal = await Promise.all(guarded.map((g) => realPathOf(g)));
+    // Never a folder that holds the data directory or the git mirror (that would delete the
+    // agent's own state), whether as written or once symlinks are resolved.
+    const holds = (dir: string) => [...guarded, ...guardedReal].some((g) => g === dir || g.startsWith(`${dir}/`));
+    if (forbidden.includes(path) || forbidden.includes(real) || holds(path) || holds(real) || path.split('/').filter(Boolean).length < 2 || real.split('/').filter(Boolean).length < 2) {
+      throw new KaiduError('E_DELEGATE', `${ctx.node.id}: refusing to purge ${path}${real !== path ? ` (really ${real})` : ''}`, { hint: 'purge only removes a directory at least two levels deep, never a system or home directory, nor one holding the agent\'s data' });
     }
     await rm(path, { recursive: true, force: true });
   }

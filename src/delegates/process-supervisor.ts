@@ -10,6 +10,8 @@
  *
  *     <node>.exit  {"pid": childPid, "code": number|null, "signal": string|null, "at": ISO-8601}
  *
+ * With KAIDU_SUPERVISOR_CGROUP set, it first moves itself into that cgroup (see cgroup.ts).
+ *
  * The agent watches that folder with native file events, so an exit is noticed without polling,
  * even by an agent restarted long after it started the process.
  *
@@ -32,6 +34,18 @@ const finish = (code, signal) => {
   writeAtomic(exitFile, JSON.stringify({ pid: childPid, code, signal, at: new Date().toISOString() }) + '\n');
   process.exit(0);
 };
+// Join the node's cgroup before starting anything: all the command forks (even a setsid
+// daemon) is then tracked with it. Failing to join is a failed start, never an untracked one.
+const cgroup = process.env.KAIDU_SUPERVISOR_CGROUP;
+delete process.env.KAIDU_SUPERVISOR_CGROUP;
+if (cgroup) {
+  try {
+    fs.writeFileSync(cgroup + '/cgroup.procs', String(process.pid));
+  } catch (e) {
+    fs.writeSync(err, 'cannot join the cgroup ' + cgroup + ': ' + String((e && e.message) || e) + '\n');
+    finish(125, null);
+  }
+}
 let child;
 try {
   // Run as another user: the agent (root) passes the ids here, the supervisor itself stays root.

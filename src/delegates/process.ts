@@ -2,11 +2,13 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { chown, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import { runChecked, tail } from './command-runner.js';
 import { cmdline, isOurs, startTime } from './proc-info.js';
+import { dataPath } from './data-dir.js';
+import { NodeCgroups, openCgroups } from './cgroup.js';
 import { SUPERVISOR_SOURCE } from './process-supervisor.js';
 import { connectAddress, waitUntilReady } from './readiness.js';
 import type { CommandRunner, Delegate, DelegateContext, DelegateResult, ExitEvent, InspectResult } from './types.js';
@@ -19,8 +21,14 @@ const READINESS_TIMEOUT_MS = 30_000;
 /** How long the supervisor may take to report the child's pid (node itself starts slowly under load). */
 const SPAWN_REPORT_MS = 15_000;
 
+/**
+ * A service name or node key as a file or folder name. Names are safe names (see
+ * tosca/safe-name.ts) and kept as they are; an instance's `#` becomes `@`, which no name contains,
+ * so `web#0` and a template named `web_0` never share a pid file or a cgroup. Anything else that
+ * slipped through becomes `_` (and dataPath still refuses `..`).
+ */
 export function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.-]+/g, '_');
+  return s.replace(/#/g, '@').replace(/[^\p{L}\p{N}\p{M}_.@-]+/gu, '_');
 }
 
 /** Stringifies environment values: numbers and booleans from `$get_attribute` arrive as JSON. */
@@ -44,15 +52,15 @@ export interface ProcessPaths {
 export function processPaths(dataDir: string, service: string, key: string): ProcessPaths {
   const svc = safeName(service);
   const k = safeName(key);
-  const runDir = join(dataDir, 'run', svc);
+  const runDir = dataPath(dataDir, 'run', svc);
   return {
     runDir,
-    pidFile: join(runDir, `${k}.pid`),
-    exitFile: join(runDir, `${k}.exit`),
-    specFile: join(runDir, `${k}.spec`),
-    out: join(dataDir, 'logs', svc, `${k}.out.log`),
-    err: join(dataDir, 'logs', svc, `${k}.err.log`),
-    workDir: join(dataDir, 'work', svc, k),
+    pidFile: dataPath(dataDir, 'run', svc, `${k}.pid`),
+    exitFile: dataPath(dataDir, 'run', svc, `${k}.exit`),
+    specFile: dataPath(dataDir, 'run', svc, `${k}.spec`),
+    out: dataPath(dataDir, 'logs', svc, `${k}.out.log`),
+    err: dataPath(dataDir, 'logs', svc, `${k}.err.log`),
+    workDir: dataPath(dataDir, 'work', svc, k),
   };
 }
 
@@ -91,6 +99,11 @@ export interface ProcessDelegateOptions {
   startupCheckMs?: number;
   /** How long a process that serves a port may take to accept connections (default 30 s). */
   readinessTimeoutMs?: number;
+  /**
+   * Where the nodes' cgroups go: a folder in a cgroup2 hierarchy; default `<cgroup2 mount>/kaidu`;
+   * false: never use cgroups (a process group only). See cgroup.ts.
+   */
+  cgroupRoot?: string | false;
 }
 
 /**
@@ -109,11 +122,21 @@ export class ProcessDelegate implements Delegate {
   private readonly current = new Map<string, number>();
   /** Pids we stopped ourselves, or already reported: never reported (again). */
   private readonly quiet = new Set<number>();
+  /** Data dir → its cgroups (undefined where the agent cannot make any), looked up once. */
+  private readonly cgroupsByDataDir = new Map<string, Promise<NodeCgroups | undefined>>();
 
   constructor(private readonly opts: ProcessDelegateOptions) {}
 
   private paths(ctx: DelegateContext): ProcessPaths {
     return processPaths(ctx.dataDir, ctx.node.service, ctx.node.key);
+  }
+
+  /** The node's cgroup folder (not created), with the data dir's cgroups; undefined without cgroups. */
+  private async cgroup(ctx: DelegateContext): Promise<{ cgroups: NodeCgroups; dir: string } | undefined> {
+    let open = this.cgroupsByDataDir.get(ctx.dataDir);
+    if (!open) this.cgroupsByDataDir.set(ctx.dataDir, (open = openCgroups(ctx.dataDir, this.opts.cgroupRoot)));
+    const cgroups = await open;
+    return cgroups ? { cgroups, dir: cgroups.dir(safeName(ctx.node.service), safeName(ctx.node.key)) } : undefined;
   }
 
   unitName(ctx: DelegateContext): string {
@@ -219,13 +242,21 @@ export class ProcessDelegate implements Delegate {
       ctx.logger.info({ node: ctx.node.id, pid: existing.pid }, 'stopping a leftover copy that runs something else');
       await this.stop(existing, this.grace(ctx));
     }
+    // Whatever an earlier copy left in the node's cgroup (a daemon it forked, a failed start's
+    // children) is stopped before a new copy starts: never one more after every retry.
+    const cg = await this.cgroup(ctx);
+    if (cg) {
+      await cg.cgroups.stop(cg.dir, this.grace(ctx) * 1000);
+      await cg.cgroups.make(safeName(ctx.node.service), safeName(ctx.node.key));
+    }
     const cwd = this.cwd(ctx, p);
-    await Promise.all([mkdir(p.runDir, { recursive: true }), mkdir(join(p.out, '..'), { recursive: true }), mkdir(cwd, { recursive: true })]);
+    await Promise.all([mkdir(p.runDir, { recursive: true }), mkdir(dirname(p.out), { recursive: true }), mkdir(cwd, { recursive: true })]);
     await Promise.all([rm(p.exitFile, { force: true }), rm(p.pidFile, { force: true })]);
     await writeFile(p.specFile, `${hash}\n`);
     const supervisor = await this.supervisorScript(ctx.dataDir);
     this.watchRun(ctx, p);
     const env = this.env(ctx);
+    if (cg) env.KAIDU_SUPERVISOR_CGROUP = cg.dir;
     const user = typeof ctx.node.properties.user === 'string' && ctx.node.properties.user ? ctx.node.properties.user : undefined;
     if (user) {
       // The supervisor stays the agent's user (it writes the pid, exit and log files under the
@@ -290,6 +321,8 @@ export class ProcessDelegate implements Delegate {
           // gone
         }
       }
+      // A failed start leaves nothing behind, not even a daemon it forked before it ended.
+      if (cg) await cg.cgroups.stop(cg.dir, 0);
       let info: ExitInfo = { pid: null, code: null, signal: null, at: '' };
       try {
         if (exit) info = JSON.parse(exit) as ExitInfo;
@@ -303,14 +336,14 @@ export class ProcessDelegate implements Delegate {
         hint: `see ${p.err}`,
       });
     }
-    return { attributes: await this.attributes(rec) };
+    return { attributes: { ...(await this.attributes(rec)), ...(cg ? { cgroup: cg.dir } : {}) } };
   }
 
   private async supervisorScript(dataDir: string): Promise<string> {
-    const file = join(dataDir, 'run', 'supervisor.cjs');
+    const file = dataPath(dataDir, 'run', 'supervisor.cjs');
     const current = await readFile(file, 'utf8').catch(() => undefined);
     if (current !== SUPERVISOR_SOURCE) {
-      await mkdir(join(dataDir, 'run'), { recursive: true });
+      await mkdir(dataPath(dataDir, 'run'), { recursive: true });
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, SUPERVISOR_SOURCE, { mode: 0o644 });
       await rename(tmp, file);
@@ -360,6 +393,13 @@ export class ProcessDelegate implements Delegate {
       a && typeof a.pid === 'number' && a.pid > 1
         ? { pid: a.pid, leader: typeof a.supervisor_pid === 'number' && a.supervisor_pid > 1 ? a.supervisor_pid : a.pid, ...(typeof a.start_time === 'string' ? { startTime: a.start_time } : {}) }
         : undefined;
+    const cg = await this.cgroup(ctx);
+    if (cg) {
+      // Everything the node started, daemons included, is in its cgroup: stopped all together.
+      for (const rec of [fromFile, fromState]) if (rec && (await isOurs(rec.pid, rec.startTime))) this.quiet.add(rec.pid);
+      await cg.cgroups.stop(cg.dir, this.grace(ctx) * 1000);
+    }
+    // Without cgroups (or for a copy started before the agent had them): the process group.
     await this.stopRecorded(ctx, fromFile);
     if (fromState && fromState.pid !== fromFile?.pid) await this.stopRecorded(ctx, fromState);
     this.current.delete(ctx.node.id);
@@ -402,7 +442,9 @@ export class ProcessDelegate implements Delegate {
     if (typeof pid !== 'number') return { exists: false, status: 'stopped', attributes: {} };
     if (await isOurs(pid, recorded)) {
       this.watchRun(ctx, p, pid);
-      return { exists: true, status: 'running', attributes: { pid, status: 'running' } };
+      const cg = await this.cgroup(ctx);
+      const tracked = cg && (await cg.cgroups.populated(cg.dir));
+      return { exists: true, status: 'running', attributes: { pid, status: 'running', ...(tracked ? { cgroup: cg.dir } : {}) } };
     }
     let code: number | null = null;
     try {

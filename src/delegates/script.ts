@@ -39,6 +39,7 @@ import { isFunctionCall, type CompiledInterface, type CompiledOperation, type Va
 import { writeFileAtomic } from '../state/write-file.js';
 import { commandFailed } from './command-runner.js';
 import { safeName } from './process.js';
+import { dataPath } from './data-dir.js';
 import type { Delegate, DelegateContext, DelegateResult, DesiredNode, InspectResult } from './types.js';
 
 export const SCRIPT_DELEGATE = 'script';
@@ -138,8 +139,9 @@ export class ScriptDelegate implements Delegate {
     this.name = inner ? `${SCRIPT_DELEGATE}+${inner.name}` : SCRIPT_DELEGATE;
   }
 
-  private dir(ctx: DelegateContext): string {
-    return join(ctx.dataDir, 'run', 'scripts', safeName(ctx.node.service), safeName(ctx.node.key));
+  /** The node's script folder, or a file in it. */
+  private dir(ctx: DelegateContext, file?: string): string {
+    return dataPath(ctx.dataDir, 'run', 'scripts', safeName(ctx.node.service), safeName(ctx.node.key), ...(file === undefined ? [] : [file]));
   }
 
   /** Copies every script of the node's Standard interface next to a manifest; returns the manifest. */
@@ -154,19 +156,19 @@ export class ScriptDelegate implements Delegate {
       if (!isScript(op)) continue;
       const script = await ctx.readRepoFile(op.implementation);
       if (!script) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: the ${opName} script ${op.implementation} is not in the repository`);
-      const file = join(dir, `${opName}-${safeName(op.implementation.split('/').pop()!)}`);
+      const file = this.dir(ctx, `${opName}-${safeName(op.implementation.split('/').pop()!)}`);
       await writeFileAtomic(file, script, 0o700);
       await chmod(file, 0o700);
       manifest.operations[opName] = { implementation: op.implementation, file, inputs: plainInputs(ctx, `the ${opName} operation`, op.inputs), ...(op.timeout ? { timeout: op.timeout } : {}), outputs: op.outputs };
     }
-    await writeFileAtomic(join(dir, 'operations.json'), JSON.stringify(manifest, null, 2) + '\n', 0o600);
+    await writeFileAtomic(this.dir(ctx, 'operations.json'), JSON.stringify(manifest, null, 2) + '\n', 0o600);
     return manifest;
   }
 
   /** The manifest written at the last create or update (nothing to run if there is none). */
   private async stored(ctx: DelegateContext): Promise<Manifest> {
     try {
-      return JSON.parse(await readFile(join(this.dir(ctx), 'operations.json'), 'utf8')) as Manifest;
+      return JSON.parse(await readFile(this.dir(ctx, 'operations.json'), 'utf8')) as Manifest;
     } catch {
       return { inputs: {}, operations: {} };
     }
@@ -176,7 +178,7 @@ export class ScriptDelegate implements Delegate {
     const op = manifest.operations[opName];
     if (!op) return {};
     const dir = this.dir(ctx);
-    const outputs = join(dir, `${opName}.outputs`);
+    const outputs = this.dir(ctx, `${opName}.outputs`);
     await rm(outputs, { force: true });
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', HOME: process.env.HOME ?? '/', ...ctx.node.env };
     for (const [k, v] of Object.entries({ ...manifest.inputs, ...op.inputs })) env[inputEnvName(k)] = typeof v === 'string' ? v : JSON.stringify(v);

@@ -80,6 +80,8 @@ export interface DelegateContext {
   host: string;
   /** The agent's data directory: logs go under `<dataDir>/logs`, runtime files under `<dataDir>/run`. */
   dataDir: string;
+  /** Besides the data dir, folders no node may write into or delete (the hub's git directory). */
+  protectedPaths?: readonly string[];
   /** Reads a repository file at the revision being applied (artifacts, config templates, scripts). */
   readRepoFile(path: string): Promise<Buffer | undefined>;
   /** Ports already held by other nodes on this host (from state), so none is handed out twice. */

@@ -30,7 +30,9 @@ export type KaiduErrorCode =
   | 'E_API'
   | 'E_API_AUTH'
   | 'E_API_RATE_LIMIT'
-  | 'E_API_NOT_FOUND';
+  | 'E_API_NOT_FOUND'
+  | 'E_PATH_CONFINED'
+  | 'E_REPO_SYMLINK';
 
 export class KaiduError extends Error {
   readonly code: KaiduErrorCode;

@@ -253,6 +253,7 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
               .filter((e) => e.type !== 'commit')
               .map((e) => ({ name: e.path, kind: e.type === 'tree' ? ('dir' as const) : ('file' as const) }));
           }),
+        isSymlink: (path) => wrapRead(`looking up ${path} at ${commit.slice(0, 10)}`, async () => (await trees.linkOnPath(await rootTree(), path)) !== undefined),
         fileId: (path) =>
           wrapRead(`looking up ${path} at ${commit.slice(0, 10)}`, async () => {
             const entry = await trees.lookup(await rootTree(), path);
@@ -262,6 +263,8 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
     },
     readBlob: (commit, path) =>
       wrapRead(`reading ${path} at ${commit.slice(0, 10)}`, async () => {
+        const link = await trees.linkOnPath(await trees.rootTree(commit), path);
+        if (link) throw symlinkRefused(path, link, commit);
         const entry = await lookupBlob(commit, path);
         return entry ? (await git.readBlob({ fs, gitdir, oid: entry.oid, cache })).blob : undefined;
       }),
@@ -321,4 +324,11 @@ function normalizePath(path: string): string {
     throw new KaiduError('E_GIT', `cannot commit the path "${path}": it must be a relative path inside the repository`);
   }
   return parts.join('/');
+}
+
+/** An artifact that is a symbolic link (or lies in a linked folder): refused, never followed. */
+function symlinkRefused(path: string, link: string, commit: string): KaiduError {
+  return new KaiduError('E_REPO_SYMLINK', `${path} is ${link === path ? 'a symbolic link' : `in ${link}, a symbolic link,`} at ${commit.slice(0, 10)}: Kaidu does not follow links in the repository`, {
+    hint: 'commit the file itself instead of a link to it',
+  });
 }

@@ -47,6 +47,24 @@ export class TreeCache {
     return undefined;
   }
 
+  /**
+   * The part of `path` that is a symbolic link (git mode 120000) under tree `root`: the path
+   * itself or a folder on the way to it. Kaidu never follows one (it could point anywhere on the
+   * host that reads it).
+   */
+  async linkOnPath(root: string, path: string): Promise<string | undefined> {
+    const parts = path.split('/').filter((p) => p && p !== '.');
+    let tree = root;
+    for (let i = 0; i < parts.length; i++) {
+      const entry = (await this.entries(tree)).find((e) => e.path === parts[i]);
+      if (!entry) return undefined;
+      if (entry.mode === '120000') return parts.slice(0, i + 1).join('/');
+      if (entry.type !== 'tree') return undefined;
+      tree = entry.oid;
+    }
+    return undefined;
+  }
+
   /** Paths that differ between two trees; identical subtrees (same oid) are skipped whole. */
   async diff(a: string | undefined, b: string | undefined, prefix = ''): Promise<string[]> {
     if (a === b) return [];

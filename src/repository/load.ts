@@ -1,4 +1,4 @@
-import type { Diagnostic } from '../tosca/diagnostic.js';
+import type { Diagnostic, SourceLocation } from '../tosca/diagnostic.js';
 import { hasErrors } from '../tosca/diagnostic.js';
 import { compileService, type CompileCache } from '../tosca/index.js';
 import type { CompiledService, SourceFile, SourceReader } from '../tosca/model.js';
@@ -172,11 +172,28 @@ export async function loadRepository(reader: SourceReader, opts: LoadOptions): P
   const topology = buildTopology(services);
   const state = await loadState(reader, settings.stateDir, opts.stateHost);
   const fileIds: Record<string, string> = {};
-  const wanted = new Set<string>();
-  for (const n of nodeList(topology)) for (const f of filesOf(n)) wanted.add(f);
-  for (const f of [...wanted].sort()) {
+  const wanted = new Map<string, SourceLocation>();
+  for (const n of nodeList(topology)) for (const f of filesOf(n)) if (!wanted.has(f)) wanted.set(f, n.template.source);
+  for (const [f, usedAt] of [...wanted].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    // A linked artifact would run or render whatever the link points at on the host.
+    if (await reader.isSymlink?.(f)) {
+      diagnostics.push(symlinkedArtifact(f, usedAt));
+      continue;
+    }
     const id = reader.fileId ? await reader.fileId(f) : (await reader.readFile(f))?.id;
     if (id) fileIds[f] = id;
   }
   return { settings, services, failedServices, topology, state, diagnostics: [...diagnostics, ...state.diagnostics], fileIds };
+}
+
+function symlinkedArtifact(path: string, usedAt: SourceLocation): Diagnostic {
+  return {
+    severity: 'error',
+    code: 'E_REPO_SYMLINK',
+    message: `${path} is a symbolic link (or lies in a linked folder): Kaidu does not follow links for scripts and templates`,
+    file: usedAt.file,
+    line: usedAt.line,
+    column: usedAt.column,
+    hint: 'commit the file itself instead of a link to it',
+  };
 }

@@ -19,6 +19,7 @@ import { unknownFunction } from './function-names.js';
 import { unknownAttribute } from './function-targets.js';
 import { didYouMean } from './suggest.js';
 import type { GrammarChecker } from './grammar/index.js';
+import { unsafeNameDiagnostics } from './safe-name.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -35,7 +36,9 @@ export function createCompileCache(): CompileCache {
 
 export async function compileService(entryPath: string, reader: SourceReader, options: CompileOptions): Promise<CompileResult> {
   try {
-    return await new ServiceCompiler(entryPath, reader, options).run();
+    const result = await new ServiceCompiler(entryPath, reader, options).run();
+    result.diagnostics.push(...unsafeNameDiagnostics(entryPath, result));
+    return result;
   } catch (err) {
     // A bug of ours must still come out as a diagnostic, never as a stack trace to the user.
     return {

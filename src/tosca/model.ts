@@ -171,4 +171,6 @@ export interface SourceReader {
   listDir(path: string): Promise<{ name: string; kind: 'file' | 'dir' }[]>;
   /** The content id of a file without reading it (cheap for git trees); optional. */
   fileId?(path: string): Promise<string | undefined>;
+  /** Whether the path is a symbolic link or lies in a linked folder (artifacts never are); optional. */
+  isSymlink?(path: string): Promise<boolean>;
 }

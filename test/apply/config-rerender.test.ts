@@ -35,10 +35,10 @@ it('re-renders a config file when an upstream attribute on another host changes,
     app: { schema: 'kaidu/state/v1', host: 'b', service: 'app', revision: 'r', updatedAt: 'x', nodes: { 'db-port': { type: 'kaidu:Port', status: 'running', fingerprint: 'f', properties: {}, attributes: { port }, revision: 'r', appliedAt: 'x' } } },
   });
   const runner = new SystemCommandRunner();
-  const delegates = builtinRegistry({ dataDir: dir, runner });
+  const delegates = builtinRegistry({ dataDir: join(dir, 'agent-data'), runner });
   const run = async (snapshot: StateSnapshot) => {
     const p = plan(topology, snapshot, { revision: 'r', host: 'a' });
-    const result = await applyPlan({ plan: p, host: 'a', topology, snapshot, revision: 'r', delegates, runner, dataDir: dir, readRepoFile: async (f) => (f === 'app.tmpl' ? Buffer.from('port={{ port }}\n') : undefined), logger: pino({ level: 'silent' }) });
+    const result = await applyPlan({ plan: p, host: 'a', topology, snapshot, revision: 'r', delegates, runner, dataDir: join(dir, 'agent-data'), readRepoFile: async (f) => (f === 'app.tmpl' ? Buffer.from('port={{ port }}\n') : undefined), logger: pino({ level: 'silent' }) });
     expect(result.ok).toBe(true);
     return { p, state: result.states.app! };
   };

@@ -60,7 +60,7 @@ async function cacheEntries(): Promise<string[]> {
 
 async function load(store?: DiskCompileStore) {
   const index = await BlobIdIndex.open(repo);
-  return loadRepository(fsReader(repo, index), { profiles: profilesReader(), ...(store ? { store } : {}) });
+  return loadRepository(fsReader(repo, index ? { index } : {}), { profiles: profilesReader(), ...(store ? { store } : {}) });
 }
 
 describe('the compile cache on disk', () => {

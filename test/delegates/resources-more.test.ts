@@ -9,8 +9,11 @@ import { ConfigFileDelegate, DelegateRegistry, DirectoryDelegate, loadPlugins, P
 import { context, desired, stateOf } from '../support/delegate-context.js';
 
 let dir: string;
+/** The agent's data dir: beside the folders the nodes make, never holding them. */
+let agent: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kaidu-res2-'));
+  agent = join(dir, 'agent-data');
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -22,7 +25,7 @@ describe('port delegate (more)', () => {
     await new Promise<void>((r) => blocker.bind(24100, '0.0.0.0', r));
     try {
       expect(await portIsFree(24100, 'udp')).toBe(false);
-      const r = await new PortDelegate().create(context(dir, desired('kaidu:Port', { range: [24100, 24110], protocol: 'udp' }), { reserved: [24101] }));
+      const r = await new PortDelegate().create(context(agent, desired('kaidu:Port', { range: [24100, 24110], protocol: 'udp' }), { reserved: [24101] }));
       expect(r.attributes).toMatchObject({ port: 24102, protocol: 'udp' });
     } finally {
       blocker.close();
@@ -30,13 +33,13 @@ describe('port delegate (more)', () => {
   });
 
   it('a fixed port another node of this host holds is refused; the host address is reported when apply gives one', async () => {
-    await expect(new PortDelegate().create(context(dir, desired('kaidu:Port', { port: 24200 }), { reserved: [24200] }))).rejects.toMatchObject({ code: 'E_PORT_IN_USE', message: expect.stringContaining('reserved by another node') });
-    const r = await new PortDelegate().create(context(dir, desired('kaidu:Port', { port: 24201, address: '192.0.2.7' })));
+    await expect(new PortDelegate().create(context(agent, desired('kaidu:Port', { port: 24200 }), { reserved: [24200] }))).rejects.toMatchObject({ code: 'E_PORT_IN_USE', message: expect.stringContaining('reserved by another node') });
+    const r = await new PortDelegate().create(context(agent, desired('kaidu:Port', { port: 24201, address: '192.0.2.7' })));
     expect(r.attributes).toMatchObject({ port: 24201, address: '192.0.2.7' });
   });
 
   it('an exhausted range is E_PORT_IN_USE naming the range', async () => {
-    await expect(new PortDelegate().create(context(dir, desired('kaidu:Port', { range: [24300, 24301] }), { reserved: [24300, 24301] }))).rejects.toMatchObject({ code: 'E_PORT_IN_USE', message: expect.stringContaining('no free tcp port in 24300-24301') });
+    await expect(new PortDelegate().create(context(agent, desired('kaidu:Port', { range: [24300, 24301] }), { reserved: [24300, 24301] }))).rejects.toMatchObject({ code: 'E_PORT_IN_USE', message: expect.stringContaining('no free tcp port in 24300-24301') });
   });
 });
 
@@ -45,9 +48,10 @@ describe('directory delegate (more)', () => {
     const d = new DirectoryDelegate();
     const dataDir = join(dir, 'agent', 'data');
     await mkdir(dataDir, { recursive: true });
-    for (const path of [dataDir, join(dir, 'agent')]) {
+    // The data dir itself is no place for a Directory at all; a folder holding it is never purged.
+    for (const [path, code, text] of [[dataDir, 'E_PATH_CONFINED', 'inside the agent\'s own data directory'], [join(dir, 'agent'), 'E_DELEGATE', 'refusing to purge']] as const) {
       const props = { path, purge: true };
-      await expect(d.delete(context(dataDir, desired('kaidu:Directory', props), { previous: stateOf('kaidu:Directory', props, { path }) }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('refusing to purge') });
+      await expect(d.delete(context(dataDir, desired('kaidu:Directory', props), { previous: stateOf('kaidu:Directory', props, { path }) }))).rejects.toMatchObject({ code, message: expect.stringContaining(text) });
     }
     expect((await stat(dataDir)).isDirectory()).toBe(true);
   });
@@ -57,7 +61,7 @@ describe('directory delegate (more)', () => {
   it.skipIf(!canChown)(`gives the directory to its owner and group${canChown ? '' : ' (skipped: needs root and a "nobody" user)'}`, async () => {
     const path = join(dir, 'owned');
     const group = /^([^:]+):[^:]*:(\d+):/m.exec(readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[2] === nobodyIds![2]) ?? '')?.[1] ?? 'nogroup';
-    await new DirectoryDelegate().create(context(dir, desired('kaidu:Directory', { path, mode: '0700', owner: 'nobody', group }), { runner: new SystemCommandRunner() }));
+    await new DirectoryDelegate().create(context(agent, desired('kaidu:Directory', { path, mode: '0700', owner: 'nobody', group }), { runner: new SystemCommandRunner() }));
     const st = await stat(path);
     expect([st.uid, st.gid, st.mode & 0o777]).toEqual([Number(nobodyIds![1]), Number(nobodyIds![2]), 0o700]);
   });
@@ -65,11 +69,11 @@ describe('directory delegate (more)', () => {
   it('reports a removed directory as gone on inspect', async () => {
     const path = join(dir, 'x', 'y');
     const d = new DirectoryDelegate();
-    const r = await d.create(context(dir, desired('kaidu:Directory', { path })));
+    const r = await d.create(context(agent, desired('kaidu:Directory', { path })));
     expect(r.attributes).toEqual({ path });
-    expect((await d.inspect(context(dir, desired('kaidu:Directory', { path }), { previous: stateOf('kaidu:Directory', { path }, r.attributes) }))).exists).toBe(true);
+    expect((await d.inspect(context(agent, desired('kaidu:Directory', { path }), { previous: stateOf('kaidu:Directory', { path }, r.attributes) }))).exists).toBe(true);
     await rm(path, { recursive: true });
-    expect((await d.inspect(context(dir, desired('kaidu:Directory', { path }), { previous: stateOf('kaidu:Directory', { path }, r.attributes) }))).exists).toBe(false);
+    expect((await d.inspect(context(agent, desired('kaidu:Directory', { path }), { previous: stateOf('kaidu:Directory', { path }, r.attributes) }))).exists).toBe(false);
   });
 });
 
@@ -80,23 +84,23 @@ describe('config file delegate (more)', () => {
     const d = new ConfigFileDelegate();
     const path = join(dir, 'etc', 'app.conf');
     const props = { path, template: 't.conf', variables: { port: 80 }, mode: '0600' };
-    const one = await d.create(context(dir, desired('kaidu:ConfigFile', props), { files }));
+    const one = await d.create(context(agent, desired('kaidu:ConfigFile', props), { files }));
     expect(await readFile(path, 'utf8')).toBe('port=80\n');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     const mtime = (await stat(path)).mtimeMs;
     await new Promise((r) => setTimeout(r, 20));
-    const two = await d.update(context(dir, desired('kaidu:ConfigFile', { ...props, mode: '0640' }), { files, previous: stateOf('kaidu:ConfigFile', props, one.attributes) }));
+    const two = await d.update(context(agent, desired('kaidu:ConfigFile', { ...props, mode: '0640' }), { files, previous: stateOf('kaidu:ConfigFile', props, one.attributes) }));
     expect(two.attributes.checksum).toBe(one.attributes.checksum);
     expect((await stat(path)).mtimeMs).toBe(mtime);
     expect((await stat(path)).mode & 0o777).toBe(0o640);
     const moved = join(dir, 'etc', 'moved.conf');
-    await d.update(context(dir, desired('kaidu:ConfigFile', { ...props, path: moved }), { files, previous: stateOf('kaidu:ConfigFile', props, two.attributes) }));
+    await d.update(context(agent, desired('kaidu:ConfigFile', { ...props, path: moved }), { files, previous: stateOf('kaidu:ConfigFile', props, two.attributes) }));
     await expect(stat(path)).rejects.toThrow();
     expect(await readFile(moved, 'utf8')).toBe('port=80\n');
   });
 
   it('a template missing from the repository is a clear error', async () => {
-    await expect(new ConfigFileDelegate().create(context(dir, desired('kaidu:ConfigFile', { path: join(dir, 'x'), template: 'nope.tmpl', variables: {} }), { files }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('template nope.tmpl is not in the repository') });
+    await expect(new ConfigFileDelegate().create(context(agent, desired('kaidu:ConfigFile', { path: join(dir, 'x'), template: 'nope.tmpl', variables: {} }), { files }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('template nope.tmpl is not in the repository') });
   });
 });
 
@@ -124,7 +128,7 @@ describe('plugins (more)', () => {
     );
     expect(loaded.map((d) => d.name)).toEqual(['acme', 'class:acme:Cache']);
     const d = registry.select({ types: ['acme:Queue', 'tosca:Root'] })!;
-    expect((await d.create(context(dir, desired('acme:Queue', {})))).attributes).toEqual({ types: 'acme:Queue' });
+    expect((await d.create(context(agent, desired('acme:Queue', {})))).attributes).toEqual({ types: 'acme:Queue' });
     expect(registry.byName('class:acme:Cache')).toBeDefined();
   });
 
@@ -139,7 +143,7 @@ describe('plugins (more)', () => {
     try {
       const registry = new DelegateRegistry();
       await loadPlugins(registry, [{ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, types: ['acme:Lb'], token_env: 'KAIDU_TEST_PLUGIN_TOKEN' }], { baseDir: dir });
-      const seen = await registry.select({ types: ['acme:Lb'] })!.inspect(context(dir, desired('acme:Lb', {})));
+      const seen = await registry.select({ types: ['acme:Lb'] })!.inspect(context(agent, desired('acme:Lb', {})));
       expect(seen).toEqual({ exists: false, status: 'stopped', attributes: {} });
       expect(auth).toEqual(['Bearer s3cret']);
     } finally {

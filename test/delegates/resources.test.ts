@@ -8,8 +8,11 @@ import { ConfigFileDelegate, DelegateRegistry, DirectoryDelegate, HttpDelegate, 
 import { context, desired, stateOf } from '../support/delegate-context.js';
 
 let dir: string;
+/** The agent's data dir: beside the folders the nodes make, never holding them. */
+let agent: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'kaidu-res-'));
+  agent = join(dir, 'agent-data');
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -22,9 +25,9 @@ describe('port delegate', () => {
     await new Promise((r) => blocker.once('listening', r));
     try {
       const node = desired('kaidu:Port', { range: [23000, 23010], protocol: 'tcp' });
-      const a = await d.create(context(dir, node, { reserved: [23000] }));
+      const a = await d.create(context(agent, node, { reserved: [23000] }));
       expect(a.attributes).toMatchObject({ port: 23002, address: '127.0.0.1' });
-      const again = await d.update(context(dir, node, { previous: stateOf('kaidu:Port', node.properties, a.attributes) }));
+      const again = await d.update(context(agent, node, { previous: stateOf('kaidu:Port', node.properties, a.attributes) }));
       expect(again.attributes.port).toBe(23002);
     } finally {
       blocker.close();
@@ -35,7 +38,7 @@ describe('port delegate', () => {
     const blocker = createServer().listen(23050, '0.0.0.0');
     await new Promise((r) => blocker.once('listening', r));
     try {
-      const err = await new PortDelegate().create(context(dir, desired('kaidu:Port', { port: 23050, protocol: 'tcp' }))).catch((e: Error) => e);
+      const err = await new PortDelegate().create(context(agent, desired('kaidu:Port', { port: 23050, protocol: 'tcp' }))).catch((e: Error) => e);
       expect(err).toMatchObject({ code: 'E_PORT_IN_USE' });
       expect((err as Error).message).toContain('port 23050/tcp is already in use by another program');
     } finally {
@@ -47,8 +50,8 @@ describe('port delegate', () => {
   it('opens and closes the port in firewalld when exposed (commands pinned)', async () => {
     const runner = new RecordingRunner();
     const node = desired('kaidu:Port', { port: 23060, protocol: 'tcp', expose: true, zone: 'public' });
-    const r = await new PortDelegate().create(context(dir, node, { runner }));
-    await new PortDelegate().delete(context(dir, node, { runner, previous: stateOf('kaidu:Port', node.properties, r.attributes) }));
+    const r = await new PortDelegate().create(context(agent, node, { runner }));
+    await new PortDelegate().delete(context(agent, node, { runner, previous: stateOf('kaidu:Port', node.properties, r.attributes) }));
     expect(runner.lines).toEqual([
       'firewall-cmd --zone=public --add-port=23060/tcp',
       'firewall-cmd --zone=public --permanent --add-port=23060/tcp',
@@ -63,16 +66,16 @@ describe('directory delegate', () => {
     const d = new DirectoryDelegate();
     const path = join(dir, 'a', 'data');
     const node = desired('kaidu:Directory', { path, mode: '0750', purge: false });
-    await d.create(context(dir, node));
+    await d.create(context(agent, node));
     expect((await stat(path)).mode & 0o777).toBe(0o750);
     await writeFile(join(path, 'keep'), 'x');
-    await d.delete(context(dir, node, { previous: stateOf('kaidu:Directory', node.properties, { path }) }));
+    await d.delete(context(agent, node, { previous: stateOf('kaidu:Directory', node.properties, { path }) }));
     expect(await readFile(join(path, 'keep'), 'utf8')).toBe('x');
     const purge = { ...node.properties, purge: true };
-    await d.delete(context(dir, desired('kaidu:Directory', purge), { previous: stateOf('kaidu:Directory', purge, { path }) }));
+    await d.delete(context(agent, desired('kaidu:Directory', purge), { previous: stateOf('kaidu:Directory', purge, { path }) }));
     await expect(stat(path)).rejects.toThrow();
     const root = desired('kaidu:Directory', { path: '/', purge: true });
-    await expect(d.delete(context(dir, root, { previous: stateOf('kaidu:Directory', root.properties, {}) }))).rejects.toMatchObject({ code: 'E_DELEGATE' });
+    await expect(d.delete(context(agent, root, { previous: stateOf('kaidu:Directory', root.properties, {}) }))).rejects.toMatchObject({ code: 'E_DELEGATE' });
   });
 });
 
@@ -81,12 +84,12 @@ describe('config file delegate', () => {
     const d = new ConfigFileDelegate();
     const files = { 'files/app.conf.tmpl': 'db = {{ db.host }}:{{ port }}\nliteral = {{{{ not a var }}\n' };
     const path = join(dir, 'app.conf');
-    const one = await d.create(context(dir, desired('kaidu:ConfigFile', { path, template: 'files/app.conf.tmpl', variables: { db: { host: '10.0.0.2' }, port: 5432 } }), { files }));
+    const one = await d.create(context(agent, desired('kaidu:ConfigFile', { path, template: 'files/app.conf.tmpl', variables: { db: { host: '10.0.0.2' }, port: 5432 } }), { files }));
     expect(await readFile(path, 'utf8')).toBe('db = 10.0.0.2:5432\nliteral = {{ not a var }}\n');
-    const two = await d.update(context(dir, desired('kaidu:ConfigFile', { path, template: 'files/app.conf.tmpl', variables: { db: { host: '10.0.0.3' }, port: 5432 } }), { files }));
+    const two = await d.update(context(agent, desired('kaidu:ConfigFile', { path, template: 'files/app.conf.tmpl', variables: { db: { host: '10.0.0.3' }, port: 5432 } }), { files }));
     expect(two.attributes.checksum).not.toBe(one.attributes.checksum);
     expect(await readFile(path, 'utf8')).toContain('10.0.0.3');
-    const err = await d.create(context(dir, desired('kaidu:ConfigFile', { path, template: 'files/app.conf.tmpl', variables: { port: 1 } }), { files })).catch((e: Error) => e);
+    const err = await d.create(context(agent, desired('kaidu:ConfigFile', { path, template: 'files/app.conf.tmpl', variables: { port: 1 } }), { files })).catch((e: Error) => e);
     expect((err as Error).message).toContain('files/app.conf.tmpl:1: no variable "db.host"');
   });
 });
@@ -106,7 +109,7 @@ describe('operation scripts', () => {
     const d = registry.select(node)!;
     expect(d).toBeInstanceOf(ScriptDelegate);
     const { SystemCommandRunner } = await import('../../src/delegates/index.js');
-    const r = await d.create(context(dir, node, { files, runner: new SystemCommandRunner() }));
+    const r = await d.create(context(agent, node, { files, runner: new SystemCommandRunner() }));
     expect(r.attributes).toEqual({ made: 'hi-3-svc/n1', address: '10.1.2.3' });
   });
 
@@ -115,7 +118,7 @@ describe('operation scripts', () => {
     const node = desired('tosca:SoftwareComponent', {}, { interfaces: iface({ create: 'scripts/create.sh' }) });
     const { SystemCommandRunner } = await import('../../src/delegates/index.js');
     const d = builtinRegistry({ dataDir: dir, runner: new SystemCommandRunner() }).select(node)!;
-    const err = await d.create(context(dir, node, { files, runner: new SystemCommandRunner() })).catch((e: Error) => e);
+    const err = await d.create(context(agent, node, { files, runner: new SystemCommandRunner() })).catch((e: Error) => e);
     expect(err).toMatchObject({ code: 'E_COMMAND_FAILED' });
     expect((err as Error).message).toContain('exited with 4');
     expect((err as Error).message).toContain('cannot reach the license server');
@@ -142,9 +145,9 @@ describe('plugins', () => {
       const node = desired('acme:LoadBalancer', { size: 2 });
       const d = registry.select(node)!;
       expect(d).toBeInstanceOf(HttpDelegate);
-      expect((await d.create(context(dir, node))).attributes).toEqual({ lb_id: 'lb-7' });
+      expect((await d.create(context(agent, node))).attributes).toEqual({ lb_id: 'lb-7' });
       expect(seen[0]).toMatchObject({ url: '/create', body: { node: { id: 'svc/n1' } } });
-      await expect(d.delete(context(dir, node))).rejects.toThrow(/answered 500 to delete of svc\/n1: backend exploded/);
+      await expect(d.delete(context(agent, node))).rejects.toThrow(/answered 500 to delete of svc\/n1: backend exploded/);
     } finally {
       server.close();
     }
@@ -156,7 +159,7 @@ describe('plugins', () => {
     await loadPlugins(registry, [{ module: './my-delegate.mjs', types: ['acme:Thing'] }], { baseDir: dir });
     const d = registry.select(desired('acme:Thing', {}))!;
     expect(d.name).toBe('mine');
-    expect((await d.create(context(dir, desired('acme:Thing', {})))).attributes).toEqual({ made: true });
+    expect((await d.create(context(agent, desired('acme:Thing', {})))).attributes).toEqual({ made: true });
     await expect(loadPlugins(registry, [{ module: './missing.mjs', types: ['x'] }], { baseDir: dir })).rejects.toMatchObject({ code: 'E_DELEGATE' });
   });
 

@@ -109,10 +109,11 @@ export function register(program: Command, ctx: CommandContext): void {
       }
       const dataDir = flags.dataDir ?? join(view.root, '.kaidu', host);
       // The runtime (pino, delegates) only when there is something to apply.
-      const [{ cliLogger }, { applyPlan, progressPrinter }, { createHostRuntime }] = await Promise.all([
+      const [{ cliLogger }, { applyPlan, progressPrinter }, { createHostRuntime }, { readArtifact }] = await Promise.all([
         import('../log-output.js'),
         import('../../apply/index.js'),
         import('../../apply/runtime.js'),
+        import('../fs-reader.js'),
       ]);
       // Logs go to stderr (stdout is the plan and the result): human lines on a terminal, else JSON.
       const logger = cliLogger({ stream: ctx.stderr, env: ctx.env, json: Boolean(flags.json), level: ctx.env.KAIDU_LOG_LEVEL ?? 'warn' });
@@ -129,13 +130,8 @@ export function register(program: Command, ctx: CommandContext): void {
         delegates: runtime.delegates,
         runner: runtime.runner,
         dataDir,
-        readRepoFile: async (path) => {
-          try {
-            return await readFile(join(view.root, path));
-          } catch {
-            return undefined;
-          }
-        },
+        protectedPaths: [join(view.root, '.git')],
+        readRepoFile: (path) => readArtifact(view.root, path),
         logger,
         fileIds: repo.fileIds,
         signal: controller.signal,

@@ -127,7 +127,7 @@ export function register(program: Command, ctx: CommandContext): void {
       }
       for (const [i, file] of files.entries()) {
         const base = dirname(file);
-        const result = await compileService(basename(file), fsReader(base), { profiles, cache, inputs });
+        const result = await compileService(basename(file), fsReader(base, { confined: false }), { profiles, cache, inputs });
         const ds = result.diagnostics.map((d) => show(base, d));
         diagnostics.push(...ds);
         reports.push({ file: relative(ctx.cwd, file) || file, errors: ds.filter((d) => d.severity === 'error').length, warnings: ds.filter((d) => d.severity === 'warning').length });
