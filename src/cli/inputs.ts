@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { KaiduError } from '../errors/kaidu-error.js';
-import { parseLimited, SETTINGS_LIMITS } from '../tosca/yaml-limits.js';
 
 /** commander collector for repeatable `--input NAME=VALUE`. */
 export function collectInput(value: string, previous: string[] = []): string[] {
@@ -11,7 +10,8 @@ export function collectInput(value: string, previous: string[] = []): string[] {
 export async function readInputs(pairs: string[] | undefined, file: string | undefined): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   if (!file && !pairs?.length) return out;
-  const { parse } = await import('yaml');
+  // Loaded only when there are inputs: `kaidu --version` and `--help` do not pay for a YAML parser.
+  const [{ parse }, { parseLimited, SETTINGS_LIMITS }] = await Promise.all([import('yaml'), import('../tosca/yaml-limits.js')]);
   if (file) {
     let text: string;
     try {

@@ -1,15 +1,14 @@
 /**
  * Readiness: a node is reported running only once it answers. One probe kind per spec, as
  * Kubernetes users know them: `tcp` (a port accepts connections), `http` (a GET answers 2xx/3xx),
- * `command` (exits 0). The probe is retried until it passes or `timeout` runs out, which fails the
- * action with the last probe's failure. Shared by every delegate that starts something; a
+ * `command` (exits 0), probed by `readiness.ts`. The probe is retried until it passes or `timeout`
+ * runs out, which fails the action with the last probe's failure. Shared by every delegate that starts something; a
  * delegate says where a command probe runs (a container runs it through `exec`).
  */
-import { connect } from 'node:net';
-import { setTimeout as delay } from 'node:timers/promises';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import type { CommandRunner } from './types.js';
+import { attempt, waitUntilReady, type ReadinessCheck } from './readiness.js';
 
 export interface ReadinessSpec {
   tcp?: { host: string; port: number };
@@ -64,54 +63,33 @@ export interface ProbeEnv {
   wrapCommand?: (argv: string[]) => string[];
 }
 
+/** The spec as the check `readiness.ts` runs, a command wrapped to run where the node lives. */
+function checkOf(spec: ReadinessSpec, env: ProbeEnv): ReadinessCheck {
+  if (spec.tcp) return { kind: 'tcp', host: spec.tcp.host, port: spec.tcp.port };
+  if (spec.http) return { kind: 'http', url: spec.http };
+  return { kind: 'command', argv: env.wrapCommand ? env.wrapCommand(spec.command!) : spec.command! };
+}
+
 /** One probe: undefined when ready, else why not. */
-export async function probeOnce(spec: ReadinessSpec, env: ProbeEnv): Promise<string | undefined> {
-  if (spec.tcp) {
-    const { host, port } = spec.tcp;
-    return new Promise((resolve) => {
-      const sock = connect({ host, port, timeout: PROBE_TIMEOUT_MS });
-      const done = (why: string | undefined) => {
-        sock.destroy();
-        resolve(why);
-      };
-      sock.once('connect', () => done(undefined));
-      sock.once('timeout', () => done(`${host}:${port} did not answer within ${PROBE_TIMEOUT_MS / 1000}s`));
-      sock.once('error', (e: NodeJS.ErrnoException) => done(`${host}:${port}: ${e.code ?? e.message}`));
-    });
-  }
-  if (spec.http) {
-    try {
-      const res = await fetch(spec.http, { redirect: 'manual', signal: AbortSignal.any([env.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]) });
-      await res.body?.cancel();
-      return res.status >= 200 && res.status < 400 ? undefined : `${spec.http} answered ${res.status}`;
-    } catch (e) {
-      const cause = (e as { cause?: { code?: string } }).cause?.code;
-      return `${spec.http}: ${cause ?? (e as Error).message}`;
-    }
-  }
-  const argv = env.wrapCommand ? env.wrapCommand(spec.command!) : spec.command!;
-  const r = await env.runner.run({ argv, timeoutMs: PROBE_TIMEOUT_MS, signal: env.signal });
-  if (r.exitCode === 0) return undefined;
-  const out = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ');
-  return `${argv.join(' ')} exited with ${r.exitCode}${out ? `: ${out}` : ''}`;
+export function probeOnce(spec: ReadinessSpec, env: ProbeEnv): Promise<string | undefined> {
+  return attempt(checkOf(spec, env), { runner: env.runner, signal: env.signal, timeoutMs: PROBE_TIMEOUT_MS });
 }
 
 /**
- * Probes until ready, backing off from 100 ms to 1 s between tries; past the timeout the action
- * fails with E_DELEGATE_TIMEOUT naming the last failure. `stillAlive` lets a delegate stop early
- * when what it started is already gone (no point waiting a minute on a dead container).
+ * Probes until ready, backing off up to 1 s between tries; past the timeout the action fails with
+ * E_DELEGATE_TIMEOUT naming the last failure. `stillAlive` lets a delegate stop early when what it
+ * started is already gone (no point waiting a minute on a dead container).
  */
 export async function waitReady(spec: ReadinessSpec, env: ProbeEnv, what: string, stillAlive?: () => Promise<string | undefined>): Promise<void> {
-  const deadline = Date.now() + spec.timeoutS * 1000;
-  let pause = 100;
-  for (;;) {
-    const why = await probeOnce(spec, env);
-    if (why === undefined) return;
-    const dead = stillAlive ? await stillAlive() : undefined;
-    if (dead) throw new KaiduError('E_DELEGATE', `${what} is not ready and will not be: ${dead} (last probe: ${why})`);
-    if (Date.now() >= deadline) throw new KaiduError('E_DELEGATE_TIMEOUT', `${what} was not ready within ${spec.timeoutS}s: ${why}`);
-    if (env.signal.aborted) throw new KaiduError('E_APPLY_CANCELLED', `${what}: cancelled while waiting for readiness`);
-    await delay(Math.min(pause, Math.max(0, deadline - Date.now())));
-    pause = Math.min(1000, pause * 2);
-  }
+  const outcome = await waitUntilReady([checkOf(spec, env)], {
+    timeoutMs: spec.timeoutS * 1000,
+    runner: env.runner,
+    signal: env.signal,
+    maxDelayMs: 1000,
+    ...(stillAlive ? { gone: stillAlive } : {}),
+  });
+  if (outcome.ready) return;
+  if ('gone' in outcome) throw new KaiduError('E_DELEGATE', `${what} is not ready and will not be: ${outcome.gone}`);
+  if (env.signal.aborted) throw new KaiduError('E_APPLY_CANCELLED', `${what}: cancelled while waiting for readiness`);
+  throw new KaiduError('E_DELEGATE_TIMEOUT', `${what} was not ready within ${spec.timeoutS}s: ${outcome.lastError}`);
 }

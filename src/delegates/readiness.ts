@@ -7,13 +7,14 @@
  * costs microseconds), never a fixed wait: a server that listens after 40 ms is ready after 40 ms.
  */
 import { connect } from 'node:net';
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { CommandRunner } from './types.js';
 
 export type ReadinessCheck =
   /** A TCP connection to host:port is accepted. */
   | { kind: 'tcp'; host: string; port: number }
-  /** An HTTP GET answers with a status below 500 (or the one given). */
+  /** An HTTP GET answers 2xx or 3xx, as a Kubernetes probe counts it (or exactly the status given). */
   | { kind: 'http'; url: string; status?: number }
   /** The command exits 0. */
   | { kind: 'command'; argv: string[] };
@@ -32,6 +33,8 @@ export interface ReadinessOptions {
   signal?: AbortSignal;
   /** For `command` checks. */
   runner?: CommandRunner;
+  /** Longest pause between attempts (default 100 ms; a command probe that spawns `docker exec` wants more). */
+  maxDelayMs?: number;
 }
 
 /** The address to connect to for a port bound on `address` (a wildcard bind is reached on loopback). */
@@ -42,7 +45,7 @@ export function connectAddress(address: string | undefined): string {
 }
 
 /** One attempt; resolves with undefined when it passed, else with why not. */
-export function attempt(check: ReadinessCheck, opts: { runner?: CommandRunner; timeoutMs?: number } = {}): Promise<string | undefined> {
+export function attempt(check: ReadinessCheck, opts: { runner?: CommandRunner; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string | undefined> {
   const timeoutMs = opts.timeoutMs ?? 2000;
   if (check.kind === 'tcp') {
     return new Promise((resolve) => {
@@ -58,9 +61,11 @@ export function attempt(check: ReadinessCheck, opts: { runner?: CommandRunner; t
   }
   if (check.kind === 'http') {
     return new Promise((resolve) => {
+      const request = check.url.startsWith('https:') ? httpsRequest : httpRequest;
       const req = request(check.url, { method: 'GET', timeout: timeoutMs }, (res) => {
         res.resume();
-        const ok = check.status === undefined ? (res.statusCode ?? 500) < 500 : res.statusCode === check.status;
+        const code = res.statusCode ?? 0;
+        const ok = check.status === undefined ? code >= 200 && code < 400 : code === check.status;
         resolve(ok ? undefined : `${check.url} answered ${res.statusCode}`);
       });
       req.once('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
@@ -70,8 +75,12 @@ export function attempt(check: ReadinessCheck, opts: { runner?: CommandRunner; t
   }
   const runner = opts.runner;
   if (!runner) return Promise.resolve('a command check needs a command runner');
-  return runner.run({ argv: check.argv, timeoutMs }).then(
-    (r) => (r.exitCode === 0 ? undefined : `${check.argv.join(' ')} exited with ${r.exitCode}${r.stderr.trim() ? `: ${r.stderr.trim().split('\n').pop()}` : ''}`),
+  return runner.run({ argv: check.argv, timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }).then(
+    (r) => {
+      if (r.exitCode === 0) return undefined;
+      const said = (r.stderr.trim() || r.stdout.trim()).split('\n').slice(-3).join(' | ');
+      return `${check.argv.join(' ')} exited with ${r.exitCode}${said ? `: ${said}` : ''}`;
+    },
     (err: Error) => `${check.argv.join(' ')}: ${err.message}`,
   );
 }
@@ -102,7 +111,7 @@ export async function waitUntilReady(checks: readonly ReadinessCheck[], opts: Re
     if (gone) return { ready: false, gone, ms: elapsed() };
     const still: ReadinessCheck[] = [];
     for (const check of pending) {
-      const why = await attempt(check, { ...(opts.runner ? { runner: opts.runner } : {}), timeoutMs: Math.max(100, Math.min(2000, opts.timeoutMs - elapsed())) });
+      const why = await attempt(check, { ...(opts.runner ? { runner: opts.runner } : {}), ...(opts.signal ? { signal: opts.signal } : {}), timeoutMs: Math.max(100, Math.min(2000, opts.timeoutMs - elapsed())) });
       if (why !== undefined) {
         still.push(check);
         lastError = why;
@@ -116,7 +125,7 @@ export async function waitUntilReady(checks: readonly ReadinessCheck[], opts: Re
     }
     if (elapsed() >= opts.timeoutMs || opts.signal?.aborted) return { ready: false, timedOut: true, ms: elapsed(), lastError };
     await pause(Math.min(delay, Math.max(1, opts.timeoutMs - elapsed())), opts.signal);
-    delay = Math.min(delay * 2, 100);
+    delay = Math.min(delay * 2, opts.maxDelayMs ?? 100);
   }
 }
 

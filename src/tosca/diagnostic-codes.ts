@@ -12,6 +12,7 @@ export const DIAGNOSTIC_CODES = {
   E_TOSCA_VERSION: 'tosca_definitions_version is missing or not one Kaidu reads (tosca_2_0, tosca_simple_yaml_1_0 … 1_3)',
   E_TOSCA_INTERNAL: 'a bug in Kaidu; the template could not be compiled',
   // grammar
+  E_TOSCA_UNSAFE_NAME: 'a service, node template or host name that could leave its folder (`/`, `..`, a leading dot, control characters; see profiles/kaidu/README.md)',
   E_TOSCA_UNKNOWN_KEYWORD: 'a keyword the construct does not have in this TOSCA version (with the closest one, if any)',
   E_TOSCA_WRONG_SHAPE: 'a keyword\'s value has the wrong shape (a list where a map is expected, a string for a list, a non-boolean `required`, an unknown `status` …)',
   E_TOSCA_MISSING_KEYWORD: 'a keyword the construct requires is missing (a property definition\'s `type`, a repository\'s `url`, a group\'s `type` …)',
