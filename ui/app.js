@@ -302,7 +302,9 @@ function drawPasses(snap) {
   const body = document.querySelector('#passes tbody');
   body.replaceChildren(
     ...snap.passes.map((p) => {
-      const result = el('td', { text: p.result });
+      // The agent's own words for a pass, as a person reads them.
+      const RESULT_LABELS = { irrelevant: 'nothing for this host', unchanged: 'no new revision', noop: 'up to date' };
+      const result = el('td', { text: RESULT_LABELS[p.result] || p.result });
       if (p.detail) result.append(el('div', { class: 'muted', text: p.detail }));
       if (p.error) result.append(el('pre', { text: p.error }));
       return el('tr', { 'data-result': p.result }, el('td', { text: fmtTime(p.at) }), el('td', { text: p.host || '' }), el('td', {}, el('code', { text: shortRev(p.revision) })), el('td', { text: p.message || '' }), result, el('td', { text: fmtDuration(p.durationMs) }));
