@@ -7,7 +7,7 @@
  * push. Traffic stays on 127.0.0.1.
  */
 import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile, open } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -86,8 +86,10 @@ export async function benchHello(): Promise<Record<string, unknown>> {
       cpuPerPush.push((await cpuMs(agent.pid!)) - cpu0);
       if (state.before === state.after) throw new Error('the state push did not move the branch');
     }
-    // The state must say the last change is what runs (an observed state, not a hope).
+    // The last state commit must record the process as running (an observed state, not a hope).
     await git(work, 'pull', '-q', '--rebase', 'origin', 'main');
+    const state = await readFile(join(work, 'state/local/hello.yaml'), 'utf8');
+    if (!/status: running/.test(state)) throw new Error(`state/local/hello.yaml does not record hello as running:\n${state}`);
     const p50 = median(latencies);
     const pushP50 = median(pushOnly);
     return {
@@ -108,26 +110,39 @@ export async function benchHello(): Promise<Record<string, unknown>> {
     agent.kill('SIGTERM');
     await new Promise((r) => agent.once('exit', r));
     await logFile?.close();
-    await stopHelloProcess(work);
+    await stopHelloProcess(join(dir, 'agent', 'run'));
     await hub.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 
-/** The agent leaves the hello process running when it stops (as it should): end it by the pid its state recorded. */
-async function stopHelloProcess(work: string): Promise<void> {
-  let text = '';
+/**
+ * The agent leaves the hello process running when it stops (as it should): end its process group
+ * (the supervisor leads it) by the pid file the agent keeps, and wait until the group is gone so
+ * the data dir can be removed.
+ */
+async function stopHelloProcess(runDir: string): Promise<void> {
+  let files: string[] = [];
   try {
-    await exec('git', ['pull', '-q', '--rebase', 'origin', 'main'], { cwd: work });
-    text = await readFile(join(work, 'state/local/hello.yaml'), 'utf8');
+    files = (await readdir(runDir, { recursive: true })).filter((f) => f.endsWith('.pid'));
   } catch {
     return;
   }
-  for (const m of text.matchAll(/\bpid:\s*(\d+)/g)) {
+  for (const f of files) {
+    const leader = Number((await readFile(join(runDir, f), 'utf8').catch(() => '')).trim().split(/\s+/)[0]);
+    if (!Number.isInteger(leader) || leader <= 1) continue;
     try {
-      process.kill(Number(m[1]), 'SIGTERM');
+      process.kill(-leader, 'SIGTERM');
     } catch {
-      // already gone
+      continue; // already gone
+    }
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(-leader, 0);
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
   }
 }
