@@ -34,7 +34,7 @@ function service(version: number): string {
 }
 
 /** CPU time of every thread of a process, in ms, from the scheduler's own accounting (ns; clock ticks are 10 ms coarse). */
-async function cpuMs(pid: number): Promise<number> {
+export async function cpuMs(pid: number): Promise<number> {
   let ns = 0;
   for (const task of await readdir(`/proc/${pid}/task`)) {
     try {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [startup|compile|plan|replan|git|agent|containers|fuzz]...`: runs the named benchmarks (all by default) and
+ * `npm run bench -- [startup|compile|plan|replan|git|agent|hello|containers|fuzz]...`: runs the named benchmarks (all by default) and
  * writes bench-report.json. Each benchmark reports its numbers with ratios against a baseline
  * measured in the same process, and the target it is meant to meet.
  */
@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   replan: async () => (await import('./replan.js')).benchReplan,
   git: async () => (await import('./git.js')).benchGit as Bench,
   agent: async () => (await import('./agent.js')).benchAgent,
+  hello: async () => (await import('./hello.js')).benchHello,
   containers: async () => (await import('./containers.js')).benchContainers,
   fuzz: async () => (await import('./fuzz.js')).benchFuzz as Bench,
 };
