@@ -186,7 +186,7 @@ class ServiceCompiler {
       const problem = this.problemAt(this.at(pair));
       let value: Value | undefined;
       if (Object.prototype.hasOwnProperty.call(given, name)) value = this.checker.coerce(toValue(given[name], this.unit), def.spec, problem, `input "${name}"`);
-      else if (def.hasDefault) value = this.checker.coerce(def.default!, def.spec, field(node, 'default') !== undefined ? this.problemAt(this.at(field(node, 'default'))) : problem, `input "${name}"`);
+      else if (def.hasDefault) value = this.checker.coerce(def.default!, def.spec, field(node, 'default') !== undefined ? this.problemAt(this.at(field(node, 'default'))) : problem, `input "${name}"`, 0, this.unit.version === 2);
       else if (def.value !== undefined) value = def.value;
       else if (def.required) {
         const substitutable = field(tpl, 'substitution_mappings') !== undefined;
@@ -272,7 +272,9 @@ class ServiceCompiler {
   private coercedDefault(d: PropertyDef, at: SourceLocation, what: string): Value {
     const known = this.defaults.get(d);
     if (known !== undefined) return copyValue(known);
-    const v = this.checker.coerce(d.default!, d.spec, this.problemAt(at), what);
+    // A bad default is reported at the default itself when this definition wrote it.
+    const own = field(d.node, 'default');
+    const v = this.checker.coerce(d.default!, d.spec, this.problemAt(own !== undefined ? locate(d.unit.src, own) : at), what, 0, d.unit.version === 2);
     if (!containsCall(v)) this.defaults.set(d, v);
     return copyValue(v);
   }
@@ -290,7 +292,7 @@ class ServiceCompiler {
         out[k] = this.value(v, unit);
         continue;
       }
-      out[k] = this.checker.coerce(this.value(v, unit), d.spec, (c, m, s, h) => this.report(s ?? 'error', c, m, loc, h), `${whose} ${attributes ? 'attribute' : 'property'} "${k}"`);
+      out[k] = this.checker.coerce(this.value(v, unit), d.spec, (c, m, s, h) => this.report(s ?? 'error', c, m, loc, h), `${whose} ${attributes ? 'attribute' : 'property'} "${k}"`, 0, unit.version === 2);
     }
     for (const d of defs.values()) {
       if (Object.prototype.hasOwnProperty.call(out, d.name)) continue;

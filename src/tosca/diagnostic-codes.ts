@@ -40,7 +40,7 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_OCCURRENCES: 'a requirement is assigned less often than its type asks',
   W_TOSCA_NODE_FILTER: 'a node filter is kept but not evaluated',
   // values
-  E_TOSCA_VALUE_TYPE: 'a value is not of its declared type',
+  E_TOSCA_VALUE_TYPE: 'a value is not of its declared type (in TOSCA 2.0 a number or boolean is not a string: quote it)',
   E_TOSCA_VALIDATION: 'a value fails its validation clause or constraint',
   E_TOSCA_INPUT_REQUIRED: 'a required input has no value',
   W_TOSCA_INPUT_REQUIRED: 'a required input has no value, but the template may be substituted',

@@ -151,21 +151,24 @@ export class ValueChecker {
     };
   }
 
-  /** Coerces `value` to `spec`; problems are reported, never thrown. */
-  coerce(value: Value, spec: TypeSpec | undefined, problem: Problem, what: string, depth = 0): Value {
+  /**
+   * Coerces `value` to `spec`; problems are reported, never thrown. `strict` is true for a value
+   * written in a TOSCA 2.0 file: 2.0 §9.1.1.1 converts no number or boolean to a string.
+   */
+  coerce(value: Value, spec: TypeSpec | undefined, problem: Problem, what: string, depth = 0, strict = false): Value {
     if (!spec || depth > 50 || isFunctionCall(value)) return value;
-    const out = this.coerceType(value, spec, problem, what, depth);
+    const out = this.coerceType(value, spec, problem, what, depth, strict);
     if (!containsCall(out)) this.validate(out, spec, problem, what);
     return out;
   }
 
-  private coerceType(value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number): Value {
+  private coerceType(value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value {
     const t = spec.type;
-    const wrong = (expected: string) => {
-      problem('E_TOSCA_VALUE_TYPE', `${what}: expected ${expected}, got ${describe(value)}`, 'error');
+    const wrong = (expected: string, hint?: string) => {
+      problem('E_TOSCA_VALUE_TYPE', `${what}: expected ${expected}, got ${describe(value)}`, 'error', hint);
       return value;
     };
-    if (PRIMITIVES.has(t) || t === 'scalar') return this.primitive(t, value, spec, problem, what, depth, wrong);
+    if (PRIMITIVES.has(t) || t === 'scalar') return this.primitive(t, value, spec, problem, what, depth, strict, wrong);
     const canonical = this.loader.resolve(spec.unit, 'data', t);
     if (!canonical) {
       problem('E_TOSCA_UNKNOWN_TYPE', `${what}: unknown data type "${t}"`, 'error');
@@ -201,7 +204,7 @@ export class ValueChecker {
         entry ??= specFrom(field(def.node, 'entry_schema'), def.unit);
         key ??= specFrom(field(def.node, 'key_schema'), def.unit);
       }
-      return this.primitive(base, value, { type: base, unit: spec.unit, ...(entry ? { entry } : {}), ...(key ? { key } : {}) }, problem, what, depth, wrong);
+      return this.primitive(base, value, { type: base, unit: spec.unit, ...(entry ? { entry } : {}), ...(key ? { key } : {}) }, problem, what, depth, strict, wrong);
     }
     // A structured data type: a map of its properties.
     if (!value || typeof value !== 'object' || Array.isArray(value)) return wrong(`a map (data type ${t})`);
@@ -214,21 +217,21 @@ export class ValueChecker {
         out[k] = v;
         continue;
       }
-      out[k] = this.coerce(v, d.spec, problem, `${what}.${k}`, depth + 1);
+      out[k] = this.coerce(v, d.spec, problem, `${what}.${k}`, depth + 1, strict);
     }
     for (const d of defs.values()) {
       if (k(out, d.name)) continue;
-      if (d.hasDefault) out[d.name] = this.coerce(d.default!, d.spec, problem, `${what}.${d.name}`, depth + 1);
+      if (d.hasDefault) out[d.name] = this.coerce(d.default!, d.spec, problem, `${what}.${d.name}`, depth + 1, d.unit.version === 2);
       else if (d.required) problem('E_TOSCA_REQUIRED_PROPERTY', `${what}: missing required property "${d.name}" of data type ${t}`, 'error');
     }
     return out;
   }
 
-  private primitive(t: string, value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, wrong: (e: string) => Value): Value {
+  private primitive(t: string, value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean, wrong: (e: string, hint?: string) => Value): Value {
     switch (t) {
       case 'string':
         if (typeof value === 'string') return value;
-        if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+        if (typeof value === 'number' || typeof value === 'boolean') return strict ? wrong('a string', `quote it: "${String(value)}"`) : String(value);
         return wrong('a string');
       case 'integer':
         return typeof value === 'number' && Number.isInteger(value) ? value : wrong('an integer');
@@ -254,13 +257,13 @@ export class ValueChecker {
         return value;
       case 'list':
         if (!Array.isArray(value)) return wrong('a list');
-        return value.map((x, i) => this.coerce(x, spec.entry, problem, `${what}[${i}]`, depth + 1));
+        return value.map((x, i) => this.coerce(x, spec.entry, problem, `${what}[${i}]`, depth + 1, strict));
       case 'map': {
         if (!value || typeof value !== 'object' || Array.isArray(value)) return wrong('a map');
         const out: Record<string, Value> = {};
         for (const [k2, v] of Object.entries(value)) {
-          if (spec.key) this.coerce(k2, spec.key, problem, `${what} key "${k2}"`, depth + 1);
-          out[k2] = this.coerce(v, spec.entry, problem, `${what}.${k2}`, depth + 1);
+          if (spec.key) this.coerce(k2, spec.key, problem, `${what} key "${k2}"`, depth + 1, strict);
+          out[k2] = this.coerce(v, spec.entry, problem, `${what}.${k2}`, depth + 1, strict);
         }
         return out;
       }

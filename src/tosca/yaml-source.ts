@@ -167,6 +167,8 @@ function plain(src: YamlSource, node: unknown, depth: number): unknown {
     const out: Record<string, unknown> = {};
     for (const pair of (node as YAMLMap).items) {
       const light = lightKey(pair as Pair);
+      // A collection used as a key is named by its YAML text, as the library names it: the library does it.
+      if (light === NOT_LIGHT && (isMap(pair.key) || isSeq(pair.key))) return (node as YAMLMap).toJS(src.doc);
       const key = light !== NOT_LIGHT ? light : isScalar(pair.key) ? pair.key.value : plain(src, pair.key, depth + 1);
       const k = key === null || key === undefined ? '' : typeof key === 'object' ? JSON.stringify(key) : String(key);
       const v = plain(src, pair.value, depth + 1);

@@ -184,7 +184,7 @@ service_template:
     h: { type: kaidu:Host }
     web:
       type: kaidu:Container
-      properties: { image: a:1, pull_policy: never, init: true, stop_timeout: 3 s, readiness: { tcp: 8080, timeout: 2 m } }
+      properties: { image: a:1, pull_policy: never, init: true, stop_timeout: 3 s, readiness: { tcp: "8080", timeout: 2 m } }
       requirements: [ { host: h } ]
     vm:
       type: kaidu:VirtualMachine

@@ -53,3 +53,14 @@ describe('profiles of the user repository', () => {
     expect(r.service!.nodes.h!.type).toBe('kaidu:Host');
   });
 });
+
+describe('the shipped 2.0 simple profile', () => {
+  it('has the scalar data types Size, Time, Frequency and Bitrate, normalized to B, s, Hz and bit/s', async () => {
+    const box = `${V2}node_types:\n  Box:\n    derived_from: tosca:Root\n    properties:\n      disk: { type: tosca:Size }\n      timeout: { type: tosca:Time, default: 500 ms }\n      clock: { type: tosca:Frequency }\n      link: { type: tosca:Bitrate }\n      uplink: { type: tosca:Bitrate }\n`;
+    const r = await compileService('s.yaml', memoryReader({
+      's.yaml': `${box}service_template:\n  node_templates:\n    b:\n      type: Box\n      properties: { disk: 2 GiB, clock: 2.4 GHz, link: 10 Mbps, uplink: 1 MBps }\n`,
+    }), { profiles });
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(r.service!.nodes.b!.properties).toEqual({ disk: 2 * 1024 ** 3, timeout: 0.5, clock: 2.4e9, link: 1e7, uplink: 8e6 });
+  });
+});
