@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings up the container runtimes Kaidu's runtime tests use, from Debian packages only, with no
 # internet: podman (runc, cgroupfs), a loopback image registry on 127.0.0.1:5000 standing in for
-# docker.io, dockerd using it as its mirror, and a busybox image built FROM scratch from
+# docker.io, dockerd using it as its mirror, libvirtd (qemu driver), and a busybox image built FROM scratch from
 # busybox-static and pushed as docker.io/library/busybox:1.36.
 #
 #   .ci/runtimes.sh up     install (when missing), configure, start, seed the image; idempotent
@@ -19,7 +19,8 @@ REGISTRY=127.0.0.1:5000
 IMAGE_PATH=library/busybox
 IMAGE_TAG=1.36
 PACKAGES=(podman runc conmon containernetworking-plugins slirp4netns uidmap fuse-overlayfs catatonit
-  docker.io docker-registry busybox-static iptables curl)
+  docker.io docker-registry busybox-static iptables curl
+  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients)
 
 log() { printf 'runtimes: %s\n' "$*" >&2; }
 die() { printf 'runtimes: error: %s\n' "$*" >&2; exit 1; }
@@ -120,6 +121,18 @@ start_dockerd() {
   wait_for "dockerd" 60 docker info
 }
 
+start_libvirtd() {
+  # Ours, or a libvirtd the machine runs itself (that one is left alone by `down`). Without systemd
+  # nothing makes its folders or starts virtlogd for it.
+  if virsh --connect qemu:///system list >/dev/null 2>&1; then return 0; fi
+  log "starting virtlogd and libvirtd"
+  mkdir -p /var/log/libvirt /var/run/libvirt
+  rm -f "$RUN_DIR/virtlogd.pid" "$RUN_DIR/libvirtd.pid"
+  setsid virtlogd --pid-file "$RUN_DIR/virtlogd.pid" >"$RUN_DIR/virtlogd.log" 2>&1 </dev/null &
+  setsid libvirtd --pid-file "$RUN_DIR/libvirtd.pid" >"$RUN_DIR/libvirtd.log" 2>&1 </dev/null &
+  wait_for "libvirtd" 60 virsh --connect qemu:///system list
+}
+
 # The image exists in the registry when its manifest answers.
 image_in_registry() {
   curl -fs -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
@@ -157,8 +170,9 @@ up() {
   podman info >/dev/null 2>"$RUN_DIR/podman-info.err" || { cat "$RUN_DIR/podman-info.err" >&2; die "podman does not work"; }
   start_registry
   start_dockerd
+  start_libvirtd
   seed_image
-  log "up: podman, dockerd, registry $REGISTRY, image docker.io/$IMAGE_PATH:$IMAGE_TAG"
+  log "up: podman, dockerd, libvirtd, registry $REGISTRY, image docker.io/$IMAGE_PATH:$IMAGE_TAG"
 }
 
 stop_pid() {
@@ -178,6 +192,8 @@ down() {
   # dockerd stops its own containers on the way down; the tests remove theirs themselves.
   stop_pid dockerd
   stop_pid registry
+  stop_pid libvirtd
+  stop_pid virtlogd
 }
 
 case ${1:-} in

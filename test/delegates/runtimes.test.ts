@@ -153,12 +153,16 @@ describe('command sequences (pinned)', () => {
   });
 });
 
-describe.skipIf(!virsh)(`libvirt real run${virsh ? '' : ' (skipped: virsh/libvirtd is not available here)'}`, () => {
+// .ci/runtimes.sh starts libvirtd: in CI this runs or fails.
+describe.skipIf(!virsh && process.env.CI !== 'true')(`libvirt real run${virsh ? '' : ' (skipped: virsh/libvirtd is not available here)'}`, () => {
   it('reports an unknown domain as absent', async () => {
+    expect(virsh, 'CI=true: libvirtd must answer `virsh --connect qemu:///system list` (.ci/runtimes.sh up)').toBe(true);
     const r = await new VirtualMachineDelegate({ dataDir: dir }).inspect(context(dir, desired('kaidu:VirtualMachine', { disk: '/x' }, { name: 'kaidu-absent' }), { runner: new SystemCommandRunner() }));
     expect(r.exists).toBe(false);
   });
 });
+// distrobox refuses root and machinectl needs systemd as PID 1: CI (root, no systemd) has neither
+// yet, so these two still skip there (issue 13: a user with rootless podman, a booted nspawn).
 describe.skipIf(!distrobox)(`distrobox real run${distrobox ? '' : ' (skipped: distrobox is not installed here)'}`, () => {
   it('lists boxes', async () => {
     const r = await new DistroboxDelegate().inspect(context(dir, desired('kaidu:Distrobox', { image: 'x' }, { name: 'kaidu-absent' }), { runner: new SystemCommandRunner() }));
