@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { createBareRepo, startHubServer, type PushNotice } from '../src/git/hub-server.js';
-import { deliverPushWebhook } from '../src/demo/webhook-relay.js';
+import { createBareRepo } from '../src/git/hub-server.js';
 import { freePort } from '../src/demo/run-demo.js';
 import { round } from './measure.js';
+import { startWebhookHub } from './webhook-hub.js';
 
 const exec = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/kaidu.js', import.meta.url));
@@ -56,20 +56,9 @@ export async function benchAgent(): Promise<Record<string, unknown>> {
   const secret = 'bench';
   await writeFile(join(dir, 'secret'), secret);
   await createBareRepo(join(dir, 'hub'), 'hub.git', { files: { 'kaidu.yaml': 'branch: main\n', 'services/big.yaml': service(0) } });
-  let waiters: Array<(p: PushNotice) => void> = [];
-  let agentUrl = '';
-  const hub = await startHubServer({
-    root: join(dir, 'hub'),
-    onPush: (p) => {
-      for (const w of waiters) w(p);
-      waiters = [];
-      if (agentUrl) void deliverPushWebhook(agentUrl, secret, p);
-    },
-  });
-  const url = hub.repoUrl('hub.git');
-  const nextPush = () => new Promise<PushNotice>((r) => waiters.push(r));
+  const { hub, url, nextPush, deliverTo } = await startWebhookHub(join(dir, 'hub'), secret);
   const port = await freePort();
-  agentUrl = `http://127.0.0.1:${port}`;
+  deliverTo(`http://127.0.0.1:${port}`);
   const agent = spawn(process.execPath, [BIN, 'agent', '--repo', url, '--host', 'host-0', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'agent'), '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'warn'], { stdio: 'ignore' });
   const git = (cwd: string, ...args: string[]) => exec('git', ['-c', 'user.name=B', '-c', 'user.email=b@example.invalid', ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
   try {

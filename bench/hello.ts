@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { createBareRepo, startHubServer, type PushNotice } from '../src/git/hub-server.js';
-import { deliverPushWebhook } from '../src/demo/webhook-relay.js';
+import { createBareRepo } from '../src/git/hub-server.js';
 import { freePort } from '../src/demo/run-demo.js';
 import { cpuMs } from './agent.js';
 import { round } from './measure.js';
+import { startWebhookHub } from './webhook-hub.js';
 
 const exec = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -41,20 +41,9 @@ export async function benchHello(): Promise<Record<string, unknown>> {
   await createBareRepo(join(dir, 'hub'), 'hub.git', {
     files: { 'kaidu.yaml': await readFile(join(EXAMPLE, 'kaidu.yaml'), 'utf8'), 'services/hello.yaml': serviceText },
   });
-  let waiters: Array<(p: PushNotice) => void> = [];
-  let agentUrl = '';
-  const hub = await startHubServer({
-    root: join(dir, 'hub'),
-    onPush: (p) => {
-      for (const w of waiters) w(p);
-      waiters = [];
-      if (agentUrl) void deliverPushWebhook(agentUrl, secret, p);
-    },
-  });
-  const url = hub.repoUrl('hub.git');
-  const nextPush = () => new Promise<PushNotice>((r) => waiters.push(r));
+  const { hub, url, nextPush, deliverTo } = await startWebhookHub(join(dir, 'hub'), secret);
   const port = await freePort();
-  agentUrl = `http://127.0.0.1:${port}`;
+  deliverTo(`http://127.0.0.1:${port}`);
   // The agent logs at debug level: its own timestamps per phase give the breakdown of each pass.
   const logLines: string[] = [];
   const agent = spawn(process.execPath, [BIN, 'agent', '--repo', url, '--host', 'local', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'agent'), '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'debug'], {
