@@ -3,15 +3,12 @@
  * templates with errors, a damaged state file of its own, and credentials in the hub URL.
  * Real agents (child processes), a real git http-backend hub, real managed processes.
  */
-import { execFile } from 'node:child_process';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHubServer } from '../../src/git/hub-server.js';
 import { startHarness, webService, type Harness, type RunningAgent } from '../support/agent-harness.js';
 
-const exec = promisify(execFile);
 const KAIDU_YAML = 'branch: main\n';
 const FAST_RETRY = ['--retry-base-ms', '100', '--retry-max-ms', '800'];
 
@@ -41,24 +38,6 @@ async function metric(url: string, name: string): Promise<number> {
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
-/** A commit made straight into the hub's repository on disk: someone pushed while this agent could not reach the hub. */
-async function commitBehindTheServer(harness: Harness, files: Record<string, string>, message: string): Promise<string> {
-  const gitdir = join(harness.dir, 'hub', 'hub.git');
-  const work = join(harness.dir, `offline-${Math.random().toString(36).slice(2)}`);
-  const git = (cwd: string, ...args: string[]) => exec('git', ['-c', 'user.name=Someone', '-c', 'user.email=someone@example.invalid', ...args], { cwd });
-  await git(harness.dir, 'clone', '-q', gitdir, work);
-  for (const [path, content] of Object.entries(files)) {
-    await mkdir(join(work, path, '..'), { recursive: true });
-    await writeFile(join(work, path), content);
-  }
-  await git(work, 'add', '-A');
-  await git(work, 'commit', '-qm', message);
-  await git(work, 'push', '-q', 'origin', 'HEAD:main');
-  const { stdout } = await git(work, 'rev-parse', 'HEAD');
-  await rm(work, { recursive: true, force: true });
-  return stdout.trim();
-}
-
 /** Stops the hub's HTTP server (connections refused from now on); the returned function starts it again on the same port. */
 async function stopHub(harness: Harness): Promise<() => Promise<void>> {
   const port = Number(new URL(harness.url).port);
@@ -79,6 +58,14 @@ async function pushRacing(harness: Harness, files: Record<string, string>, messa
   }
 }
 
+/** host-a's web service once its process runs: its nodes as the hub records them. */
+function webRunning(harness: Harness) {
+  return harness.until('running', async () => {
+    const n = (await harness.state())['host-a']?.web?.nodes;
+    return n?.web?.status === 'running' ? n : undefined;
+  });
+}
+
 async function served(port: number): Promise<string | undefined> {
   return fetch(`http://127.0.0.1:${port}/`).then((r) => r.text()).catch(() => undefined);
 }
@@ -88,15 +75,12 @@ describe('agent: hub outage recovery', () => {
     h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web.yaml': webService('host-a', 'before') });
     const a = await h.startAgent('host-a', FAST_RETRY);
     await h.waitReady(a);
-    const first = await h.until('running', async () => {
-      const n = (await h!.state())['host-a']?.web?.nodes;
-      return n?.web?.status === 'running' ? n : undefined;
-    });
+    const first = await webRunning(h);
     const port = first['web-port']!.attributes.port as number;
     h.relay = false; // from here on no webhook at all: recovery must come from the agent itself
     const restart = await stopHub(h);
     process.kill(first.web!.attributes.pid as number, 'SIGKILL');
-    const rev = await commitBehindTheServer(h, { 'services/web.yaml': webService('host-a', 'after the outage') }, 'changed during the outage');
+    const rev = await h.push({ 'services/web.yaml': webService('host-a', 'after the outage') }, 'changed during the outage', { behindTheServer: true });
     const down = await h.until('the pass the outage interrupted', async () => {
       const s = await status(a);
       return s.lastPass?.result === 'error' && s.hubRetry && s.hubRetry.attempts > 0 ? s : undefined;
@@ -209,10 +193,7 @@ describe('agent: a damaged state file of its own host', () => {
     h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web.yaml': webService('host-a', 'one') });
     const a = await h.startAgent('host-a', FAST_RETRY);
     await h.waitReady(a);
-    const first = await h.until('running', async () => {
-      const n = (await h!.state())['host-a']?.web?.nodes;
-      return n?.web?.status === 'running' ? n : undefined;
-    });
+    const first = await webRunning(h);
     const port = first['web-port']!.attributes.port as number;
     await h.push({ 'state/host-a/web.yaml': 'schema: kaidu/state/v1\nhost: host-a\nnodes: [unclosed\n' }, 'a bad hand edit');
     const rev = await pushRacing(h, { 'services/web.yaml': webService('host-a', 'two') }, 'change after the damage');

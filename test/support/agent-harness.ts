@@ -42,7 +42,8 @@ export interface Harness {
   pushes: { ref: string; before: string; after: string }[];
   startAgent(host: string, extra?: string[], repo?: string): Promise<RunningAgent>;
   waitReady(agent: RunningAgent, timeoutMs?: number): Promise<void>;
-  push(files: Record<string, string | null>, message: string): Promise<string>;
+  /** `behindTheServer`: straight into the hub's repository on disk, as if pushed while the server is down. */
+  push(files: Record<string, string | null>, message: string, opts?: { behindTheServer?: boolean }): Promise<string>;
   state(): Promise<Record<string, Record<string, { nodes: Record<string, { status: string; attributes: Record<string, unknown>; revision: string; error?: string }> }>>>;
   log(): Promise<string[]>;
   until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
@@ -89,9 +90,9 @@ export async function startHarness(files: Record<string, string>): Promise<Harne
         return res?.status === 200;
       }, timeoutMs);
     },
-    async push(changes, message) {
+    async push(changes, message, opts) {
       const work = join(dir, `work-${Math.random().toString(36).slice(2)}`);
-      await git(dir, 'clone', '-q', h.url, work);
+      await git(dir, 'clone', '-q', opts?.behindTheServer ? join(dir, 'hub', 'hub.git') : h.url, work);
       for (const [path, content] of Object.entries(changes)) {
         if (content === null) await git(work, 'rm', '-q', path);
         else {
