@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { lstat, open, readdir, readFile, realpath } from 'node:fs/promises';
+import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { KaiduError } from '../errors/kaidu-error.js';
 import { fileURLToPath } from 'node:url';
@@ -19,11 +19,15 @@ export function fsReader(root: string, opts: { confined?: boolean; index?: BlobI
   const read = async (path: string): Promise<SourceFile | undefined> => {
     try {
       if (confined && !(await insideRoot(root, path))) return undefined;
-      const content = await readFile(join(root, path));
+      const content = await readCapped(join(root, path));
+      if (content === undefined) return undefined;
       const id = index ? await index.remember(path, undefined, content) : gitBlobId(content);
       return { path, text: content.toString('utf8'), id };
-    } catch {
-      return undefined;
+    } catch (err) {
+      // Only "there is no such file" reads as absent; anything else (no permission, I/O error) is
+      // an error the user must see, never a silently missing template.
+      if (isAbsent(err)) return undefined;
+      throw new KaiduError('E_IO', `cannot read ${path}: ${(err as Error).message}`, { cause: err });
     }
   };
   return {
@@ -32,8 +36,9 @@ export function fsReader(root: string, opts: { confined?: boolean; index?: BlobI
       try {
         const items = await readdir(join(root, path), { withFileTypes: true });
         return items.filter((d) => d.isFile() || d.isDirectory()).map((d) => ({ name: d.name, kind: d.isDirectory() ? ('dir' as const) : ('file' as const) }));
-      } catch {
-        return [];
+      } catch (err) {
+        if (isAbsent(err)) return [];
+        throw new KaiduError('E_IO', `cannot list ${path || '.'}: ${(err as Error).message}`, { cause: err });
       }
     },
     async fileId(path) {
@@ -41,6 +46,35 @@ export function fsReader(root: string, opts: { confined?: boolean; index?: BlobI
     },
     isSymlink: (path) => throughLink(root, path),
   };
+}
+
+const isAbsent = (err: unknown): boolean => {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
+
+/**
+ * More than any YAML limit allows (`tosca/yaml-limits.ts`, largest 128 MiB; not imported here, as
+ * it loads the yaml library): a bigger file is refused by the size check without being read whole.
+ */
+export const READ_CAP = 128 * 1024 * 1024 + 1;
+
+/**
+ * A file's bytes, at most READ_CAP of them: a multi-gigabyte file in a pull request must not be
+ * loaded into memory only to be refused as too large. Undefined for something that is not a file.
+ */
+async function readCapped(full: string): Promise<Buffer | undefined> {
+  const handle = await open(full, constants.O_RDONLY);
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) return undefined;
+    if (stat.size < READ_CAP) return await handle.readFile();
+    const buf = Buffer.alloc(READ_CAP);
+    const { bytesRead } = await handle.read(buf, 0, READ_CAP, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
 }
 
 const within = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);

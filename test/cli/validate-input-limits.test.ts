@@ -1,4 +1,4 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exitCodeFor } from '../../src/cli/exit-code.js';
@@ -115,5 +115,32 @@ describe('exit codes of diagnostics', () => {
     expect(exitCodeFor([d('E_TOSCA_UNKNOWN_TYPE'), d('E_YAML_TOO_DEEP')])).toBe(1);
     expect(exitCodeFor([d('W_TOSCA_X', 'warning')])).toBe(0);
     expect(exitCodeFor([])).toBe(0);
+  });
+});
+
+describe('reading a working tree: only "no such file" is absent', () => {
+  it('a 1 GiB file is refused as too large without being read whole (it once read as "not found")', async () => {
+    const dir = tempDir('kaidu-validate-');
+    mkdirSync(join(dir, 'services'));
+    writeFileSync(join(dir, 'services', 'a.yaml'), `${GOOD}imports:\n  - huge.yaml\nservice_template:\n  node_templates:\n    local:\n      type: kaidu:Host\n`);
+    // Sparse: no disk used; read whole it would not even fit in one JavaScript string.
+    writeFileSync(join(dir, 'services', 'huge.yaml'), '');
+    truncateSync(join(dir, 'services', 'huge.yaml'), 1024 ** 3);
+    const r = await kaidu(['validate', '--json'], dir);
+    const report = JSON.parse(r.stdout) as JsonReport;
+    expect(report.diagnostics.map((d) => d.code)).toContain('E_YAML_TOO_LARGE');
+    expect(report.diagnostics.map((d) => d.code)).not.toContain('E_TOSCA_IMPORT_NOT_FOUND');
+    expect(r.code).toBe(1);
+  });
+
+  it('a file that cannot be read (a link loop) is an error naming it, not a missing import', async () => {
+    const dir = tempDir('kaidu-validate-');
+    mkdirSync(join(dir, 'services'));
+    writeFileSync(join(dir, 'services', 'a.yaml'), `${GOOD}imports:\n  - loop.yaml\nservice_template:\n  node_templates:\n    local:\n      type: kaidu:Host\n`);
+    symlinkSync('loop.yaml', join(dir, 'services', 'loop.yaml'));
+    const r = await kaidu(['validate', '--json'], dir);
+    expect(r.stdout + r.stderr).toMatch(/cannot read services\/loop\.yaml/);
+    expect(r.stdout + r.stderr).not.toMatch(/import not found/);
+    expect(r.code).not.toBe(0);
   });
 });
