@@ -10,7 +10,7 @@ import { loadRepository, type LoadedRepository } from '../repository/index.js';
 import { parseSettings } from '../repository/settings.js';
 import { loadState } from '../state/load.js';
 import { BlobIdIndex } from './blob-ids.js';
-import { DiskCompileStore } from './compile-store.js';
+import { DiskCompileStore, DiskStateStore } from './compile-store.js';
 import type { SourceReader } from '../tosca/model.js';
 import { fsReader, profilesReader } from './fs-reader.js';
 import { checkHostOption } from './host-option.js';
@@ -166,10 +166,11 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
   const profiles = profilesReader();
   const cacheDir = opts.cache === false ? undefined : await cacheDirFor(findRepoRoot(opts.cwd), opts.env);
   const store = cacheDir ? new DiskCompileStore(cacheDir) : undefined;
+  const stateStore = cacheDir ? new DiskStateStore(cacheDir) : undefined;
   const view = opts.head ? await atRevision(opts.cwd, opts.head) : await workingTree(opts.cwd, cacheDir);
   const headIds = new Map<string, string | null>();
   const headReader = opts.digest ? recordingIds(view.reader, headIds) : view.reader;
-  const repo = await loadRepository(headReader, { profiles, ...(opts.inputs ? { inputs: opts.inputs } : {}), ...(store ? { store } : {}) });
+  const repo = await loadRepository(headReader, { profiles, ...(opts.inputs ? { inputs: opts.inputs } : {}), ...(store ? { store } : {}), ...(stateStore ? { stateStore } : {}) });
   let baseRevision: string | undefined;
   let baseIds: Map<string, string | null> | undefined;
   if (opts.base) {
@@ -178,10 +179,10 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
     const baseReader = opts.digest ? recordingIds(base.reader, baseIds) : base.reader;
     // Only the base's state is used: its templates are not compiled.
     const { settings } = parseSettings((await baseReader.readFile('kaidu.yaml'))?.text);
-    repo.state = await loadState(baseReader, settings.stateDir);
+    repo.state = await loadState(baseReader, settings.stateDir, undefined, stateStore);
     baseRevision = base.revision;
   }
-  await Promise.all([store?.flush(), view.index?.save().catch(() => undefined)]);
+  await Promise.all([store?.flush(), stateStore?.flush(), view.index?.save().catch(() => undefined)]);
   // A host that only state/ names is known too (its services were removed: apply deletes them).
   checkHostOption(opts.host, [...new Set([...Object.keys(repo.topology.hosts), ...Object.keys(repo.state.snapshot)])], repo.diagnostics);
   const plan = makePlan(repo.topology, repo.state.snapshot, {

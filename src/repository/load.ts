@@ -2,7 +2,7 @@ import type { Diagnostic, SourceLocation } from '../tosca/diagnostic.js';
 import { hasErrors } from '../tosca/diagnostic.js';
 import { compileService, type CompileCache } from '../tosca/index.js';
 import type { CompiledService, SourceFile, SourceReader } from '../tosca/model.js';
-import { loadState, type LoadedState } from '../state/load.js';
+import { loadState, type LoadedState, type StateStore } from '../state/load.js';
 import { buildTopology } from '../topology/build.js';
 import type { Topology } from '../topology/model.js';
 import { nodeList } from '../topology/lookup.js';
@@ -38,6 +38,8 @@ export interface LoadOptions {
   changedSince?: { revision: string; paths: readonly string[] };
   /** Compile results kept between runs (on disk, for the CLI), checked file by file before use. */
   store?: CompileStore;
+  /** Parsed state files kept between runs (on disk, for the CLI), by path and blob id. */
+  stateStore?: StateStore;
 }
 
 /** A compile result with what it read: each file's id (null: absent) and each folder listing. */
@@ -170,7 +172,7 @@ export async function loadRepository(reader: SourceReader, opts: LoadOptions): P
   }
   if (opts.memo) opts.memo.revision = opts.revision;
   const topology = buildTopology(services);
-  const state = await loadState(reader, settings.stateDir, opts.stateHost);
+  const state = await loadState(reader, settings.stateDir, opts.stateHost, opts.stateStore);
   const fileIds: Record<string, string> = {};
   const wanted = new Map<string, SourceLocation>();
   for (const n of nodeList(topology)) for (const f of filesOf(n)) if (!wanted.has(f)) wanted.set(f, n.template.source);

@@ -1,7 +1,16 @@
 import type { Diagnostic } from '../tosca/diagnostic.js';
 import type { SourceReader } from '../tosca/model.js';
 import type { StateSnapshot } from './model.js';
-import { parseServiceState } from './parse.js';
+import { parseServiceState, type ParsedState } from './parse.js';
+
+/**
+ * Parsed state files kept between runs (on disk, for the CLI), found by the file's path and blob
+ * id: a file whose id is unchanged parses to the same result.
+ */
+export interface StateStore {
+  get(path: string, id: string): Promise<ParsedState | undefined>;
+  set(path: string, id: string, parsed: ParsedState): void;
+}
 
 export interface LoadedState {
   snapshot: StateSnapshot;
@@ -14,7 +23,7 @@ export interface LoadedState {
 }
 
 /** Reads every `state/<host>/<service>.yaml` through the reader (working tree or git revision). */
-export async function loadState(reader: SourceReader, stateDir = 'state', onlyHost?: string): Promise<LoadedState> {
+export async function loadState(reader: SourceReader, stateDir = 'state', onlyHost?: string, store?: StateStore): Promise<LoadedState> {
   const snapshot: StateSnapshot = {};
   const diagnostics: Diagnostic[] = [];
   const invalidFiles: string[] = [];
@@ -25,10 +34,16 @@ export async function loadState(reader: SourceReader, stateDir = 'state', onlyHo
     const files = (await reader.listDir(`${stateDir}/${host}`)).filter((e) => e.kind === 'file' && e.name.endsWith('.yaml'));
     for (const f of files.sort((a, b) => a.name.localeCompare(b.name))) {
       const path = `${stateDir}/${host}/${f.name}`;
-      const file = await reader.readFile(path);
-      if (!file) continue;
       const service = f.name.slice(0, -'.yaml'.length);
-      const parsed = parseServiceState(file.text, path, { host, service });
+      // With a store, the id (from stat data in a working tree) finds the parse of an unchanged file.
+      const known = store && reader.fileId ? await reader.fileId(path) : undefined;
+      let parsed = known ? await store!.get(path, known) : undefined;
+      if (!parsed) {
+        const file = await reader.readFile(path);
+        if (!file) continue;
+        parsed = parseServiceState(file.text, path, { host, service });
+        store?.set(path, file.id, parsed);
+      }
       diagnostics.push(...parsed.diagnostics);
       if (parsed.state) (snapshot[host] ??= {})[service] = parsed.state;
       else {

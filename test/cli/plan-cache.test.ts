@@ -8,7 +8,8 @@ import { kaidu } from '../support/run-cli.js';
 import { tempDir } from '../support/temp-dir.js';
 import { BlobIdIndex, gitBlobId } from '../../src/cli/blob-ids.js';
 import { readCacheFile, writeCacheFile } from '../../src/cli/cache-file.js';
-import { DiskCompileStore } from '../../src/cli/compile-store.js';
+import { DiskCompileStore, DiskStateStore } from '../../src/cli/compile-store.js';
+import { loadState } from '../../src/state/load.js';
 import { fsReader, profilesReader } from '../../src/cli/fs-reader.js';
 import { loadRepository } from '../../src/repository/index.js';
 
@@ -149,6 +150,83 @@ describe('the compile cache on disk', () => {
     await loadRepository(view.reader, { profiles: profilesReader(), store });
     expect(store.hits).toBe(3);
     expect(store.misses).toBe(0);
+  });
+});
+
+describe('parsed state files on disk', () => {
+  const stateFile = (pid: number) => `schema: kaidu/state/v1
+host: local
+service: s0
+revision: r0
+updatedAt: 2026-01-01T00:00:00.000Z
+nodes:
+  app0:
+    type: my:App
+    status: running
+    fingerprint: sha256:00
+    revision: r0
+    appliedAt: 2026-01-01T00:00:00.000Z
+    properties: {}
+    attributes:
+      pid: ${pid}
+`;
+  const old = new Date(Date.now() - 60_000);
+  async function writeState(text: string) {
+    await mkdir(join(repo, 'state', 'local'), { recursive: true });
+    await writeFile(join(repo, 'state', 'local', 's0.yaml'), text);
+    // Old enough not to be racily clean, so the blob-id index records it.
+    await utimes(join(repo, 'state', 'local', 's0.yaml'), old, old);
+  }
+  async function loadWith(store: DiskStateStore) {
+    const index = await BlobIdIndex.open(repo, join(repo, '.kaidu', 'cache', 'blob-ids'), { racyMs: 0 });
+    const loaded = await loadState(fsReader(repo, { index }), 'state', undefined, store);
+    await Promise.all([store.flush(), index.save()]);
+    return loaded;
+  }
+  const entries = async () => (await readdir(join(repo, '.kaidu', 'cache', 'state'))).length;
+
+  it('are found by blob id, not used once the file changed, and give what a parse gives', async () => {
+    await writeState(stateFile(1));
+    const first = new DiskStateStore(join(repo, '.kaidu', 'cache'));
+    expect((await loadWith(first)).snapshot.local!.s0!.nodes.app0!.attributes.pid).toBe(1);
+    expect(first.hits).toBe(0);
+    const second = new DiskStateStore(join(repo, '.kaidu', 'cache'));
+    const again = await loadWith(second);
+    expect(second.hits).toBe(1);
+    expect(again).toEqual(await loadState(fsReader(repo), 'state'));
+    await writeState(stateFile(2));
+    const third = new DiskStateStore(join(repo, '.kaidu', 'cache'));
+    expect((await loadWith(third)).snapshot.local!.s0!.nodes.app0!.attributes.pid).toBe(2);
+    expect(third.hits).toBe(0);
+  });
+
+  it('a damaged state file is reported from the cache as from the file, and a damaged entry is ignored', async () => {
+    await writeState(stateFile(1).replace('status: running', 'status: [running'));
+    const direct = await loadState(fsReader(repo), 'state');
+    expect(direct.invalidFiles).toEqual(['state/local/s0.yaml']);
+    await loadWith(new DiskStateStore(join(repo, '.kaidu', 'cache')));
+    const cached = new DiskStateStore(join(repo, '.kaidu', 'cache'));
+    expect(await loadWith(cached)).toEqual(direct);
+    expect(cached.hits).toBe(1);
+    expect(await entries()).toBe(1);
+    const dir = join(repo, '.kaidu', 'cache', 'state');
+    const [sub] = await readdir(dir);
+    const [name] = await readdir(join(dir, sub!));
+    const file = join(dir, sub!, name!);
+    const bytes = Buffer.from(await readFile(file));
+    bytes[bytes.length - 3] ^= 0xff;
+    await writeFile(file, bytes);
+    const damaged = new DiskStateStore(join(repo, '.kaidu', 'cache'));
+    expect(await loadWith(damaged)).toEqual(direct);
+    expect(damaged.hits).toBe(0);
+  });
+
+  it('kaidu plan uses them: the same plan with and without the cache', async () => {
+    await writeState(stateFile(1));
+    const none = await kaidu(['plan', '--json', '--no-cache'], repo);
+    expect((await kaidu(['plan', '--json'], repo)).stdout).toBe(none.stdout);
+    expect(await entries()).toBe(1);
+    expect((await kaidu(['plan', '--json'], repo)).stdout).toBe(none.stdout);
   });
 });
 
