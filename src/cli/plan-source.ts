@@ -3,7 +3,7 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
 import { KaiduError } from '../errors/kaidu-error.js';
-import { openHub } from '../git/index.js';
+import { headCommit } from '../git/head-commit.js';
 import { plan as makePlan, type Plan } from '../plan/index.js';
 import { fingerprint } from '../state/fingerprint.js';
 import { loadRepository, type LoadedRepository } from '../repository/index.js';
@@ -84,11 +84,16 @@ export async function workingTree(cwd: string, cacheDir?: string): Promise<RepoV
   const gitRoot = findGitDir(root);
   let revision = 'working-tree';
   if (gitRoot) {
-    try {
-      const hub = await openHub({ url: gitRoot, dataDir: join(tmpdir(), 'kaidu-cli'), branch: 'HEAD' });
-      revision = await hub.resolve('HEAD');
-    } catch {
-      // A repository with no commit yet: plan the files as they are.
+    const head = await headCommit(gitRoot);
+    if (head && 'oid' in head) revision = head.oid;
+    else if (!head) {
+      try {
+        const { openHub } = await import('../git/index.js');
+        const hub = await openHub({ url: gitRoot, dataDir: join(tmpdir(), 'kaidu-cli'), branch: 'HEAD' });
+        revision = await hub.resolve('HEAD');
+      } catch {
+        // A repository with no commit yet: plan the files as they are.
+      }
     }
   }
   const index = cacheDir ? await BlobIdIndex.open(root, join(cacheDir, 'blob-ids')) : undefined;
@@ -100,6 +105,7 @@ export async function atRevision(cwd: string, rev: string): Promise<RepoView> {
   const root = findRepoRoot(cwd);
   const gitRoot = findGitDir(root);
   if (!gitRoot) throw new KaiduError('E_USAGE', `--base/--head need a git repository, and ${root} is not in one`);
+  const { openHub } = await import('../git/index.js');
   const hub = await openHub({ url: gitRoot, dataDir: join(tmpdir(), 'kaidu-cli'), branch: 'HEAD' });
   const oid = await hub.resolve(rev).catch((err: unknown) => {
     throw new KaiduError('E_USAGE', `unknown revision "${rev}"`, { cause: err });
