@@ -36,15 +36,16 @@ function treeStamp(dir: string, into: string[]): void {
 
 let build: string | undefined;
 
-/** Identifies this compiler, state reader and these profiles: entries made by another build are never used. */
+/** Identifies this compiler, state reader, planner and these profiles: entries made by another build are never used. */
 export function compilerBuildId(): string {
   if (!build) {
     const parts: string[] = [];
     // dist/cli/ → the package root; the compiler is everything under dist/tosca and profiles/,
-    // the state reader dist/state.
+    // the state reader dist/state, the fingerprints kept with compile results dist/plan.
     const root = fileURLToPath(new URL('../../', import.meta.url));
     treeStamp(join(root, 'dist', 'tosca'), parts);
     treeStamp(join(root, 'dist', 'state'), parts);
+    treeStamp(join(root, 'dist', 'plan'), parts);
     treeStamp(join(root, 'profiles'), parts);
     treeStamp(join(root, 'package.json'), parts);
     build = createHash('sha256').update(parts.join('\n')).digest('hex');

@@ -5,6 +5,7 @@ import { dependencyLevels, edgesFrom } from '../topology/build.js';
 import { isA } from '../topology/kinds.js';
 import { nodesOnHost, placementOf } from '../topology/lookup.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
+import type { CompiledNode } from '../tosca/model.js';
 import { diffProperties } from './diff.js';
 import { emptySummary, PLAN_SCHEMA, type Action, type ActionKind, type HostPlan, type Plan } from './model.js';
 import { nodeStateOf, resolveNode, stateKey, type ResolvedNode } from './resolve.js';
@@ -51,14 +52,29 @@ const ownFingerprints = new WeakMap<object, string>();
 /** The fingerprint a node's state records: everything that, when changed, must reach the host. */
 export function desiredFingerprint(instance: NodeInstance, resolved: Pick<ResolvedNode, 'display' | 'env'> & { plain?: boolean }, fileIds: Record<string, string> = {}): string {
   const files = filesOf(instance);
-  const own = resolved.plain && files.length === 0;
-  if (own) {
-    const known = ownFingerprints.get(instance.template);
-    if (known) return known;
+  if (resolved.plain && files.length === 0) return ownFingerprint(instance.template);
+  return fingerprint({ type: instance.template.type, properties: resolved.display, env: resolved.env, files: Object.fromEntries(files.map((f) => [f, fileIds[f] ?? null])) });
+}
+
+/**
+ * The fingerprint of a template used as it is (its properties are its display form: no calls, no
+ * wiring, no files), which is all a plain node's desired fingerprint depends on.
+ */
+export function ownFingerprint(template: CompiledNode): string {
+  let fp = ownFingerprints.get(template);
+  if (!fp) {
+    fp = fingerprint({ type: template.type, properties: { ...template.properties }, env: {}, files: {} });
+    ownFingerprints.set(template, fp);
   }
-  const fp = fingerprint({ type: instance.template.type, properties: resolved.display, env: resolved.env, files: Object.fromEntries(files.map((f) => [f, fileIds[f] ?? null])) });
-  if (own) ownFingerprints.set(instance.template, fp);
   return fp;
+}
+
+/**
+ * Own fingerprints computed by an earlier run of this same build (kept with the compile result on
+ * disk), so a warm plan hashes no unchanged template. Only well-formed ones are taken.
+ */
+export function rememberOwnFingerprint(template: CompiledNode, fp: unknown): void {
+  if (typeof fp === 'string' && /^sha256:[0-9a-f]{32}$/.test(fp)) ownFingerprints.set(template, fp);
 }
 
 /** What each instance needs before it can be applied: its requirements' targets and the nodes whose attributes it reads. */

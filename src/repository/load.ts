@@ -6,7 +6,7 @@ import { loadState, type LoadedState, type StateStore } from '../state/load.js';
 import { buildTopology } from '../topology/build.js';
 import type { Topology } from '../topology/model.js';
 import { nodeList } from '../topology/lookup.js';
-import { filesOf } from '../plan/plan.js';
+import { filesOf, ownFingerprint, rememberOwnFingerprint } from '../plan/plan.js';
 import { parseSettings, type RepoSettings } from './settings.js';
 
 export interface LoadedRepository {
@@ -47,6 +47,8 @@ export interface StoredCompile {
   files: Array<[path: string, id: string | null]>;
   dirs: Array<[path: string, listing: string]>;
   result: Awaited<ReturnType<typeof compileService>>;
+  /** Each template's own fingerprint (see `ownFingerprint`), so a warm plan hashes none again. */
+  fingerprints?: Array<[node: string, fingerprint: string]>;
 }
 
 /** Where `loadRepository` keeps compile results between runs; keys name the service, its inputs and its file's id. */
@@ -156,13 +158,20 @@ export async function loadRepository(reader: SourceReader, opts: LoadOptions): P
     const storeKey = opts.store ? `${memoKey}\0${await idOf(reader, path)}` : '';
     if (!result && opts.store) {
       const stored = await opts.store.get(storeKey);
-      if (stored && (await stillValid(reader, stored))) result = stored.result;
+      if (stored && (await stillValid(reader, stored))) {
+        result = stored.result;
+        const nodes = result.service?.nodes;
+        if (nodes && Array.isArray(stored.fingerprints)) for (const [node, fp] of stored.fingerprints) if (Object.hasOwn(nodes, node)) rememberOwnFingerprint(nodes[node]!, fp);
+      }
     }
     if (!result) {
       const rec = recording(reader);
       result = await compileService(path, rec.reader, { profiles: opts.profiles, inputs, ...(opts.cache ? { cache: opts.cache } : {}) });
       opts.memo?.set(memoKey, rec.files, result, rec.dirs);
-      opts.store?.set(storeKey, { files: [...rec.files].map(([f, id]) => [f, id ?? null]), dirs: [...rec.listings], result });
+      if (opts.store) {
+        const fingerprints = result.service && !hasErrors(result.diagnostics) ? Object.entries(result.service.nodes).map(([key, n]): [string, string] => [key, ownFingerprint(n)]) : [];
+        opts.store.set(storeKey, { files: [...rec.files].map(([f, id]) => [f, id ?? null]), dirs: [...rec.listings], result, fingerprints });
+      }
     }
     diagnostics.push(...result.diagnostics);
     if (result.typesOnly) continue;

@@ -10,6 +10,7 @@ import { BlobIdIndex, gitBlobId } from '../../src/cli/blob-ids.js';
 import { readCacheFile, writeCacheFile } from '../../src/cli/cache-file.js';
 import { DiskCompileStore, DiskStateStore } from '../../src/cli/compile-store.js';
 import { loadState } from '../../src/state/load.js';
+import { ownFingerprint } from '../../src/plan/plan.js';
 import { fsReader, profilesReader } from '../../src/cli/fs-reader.js';
 import { loadRepository } from '../../src/repository/index.js';
 
@@ -81,6 +82,30 @@ describe('the compile cache on disk', () => {
     expect(store.hits).toBe(3);
     expect(store.misses).toBe(0);
     expect(repoLoaded.services.map((s) => s.name)).toEqual(['s0', 's1', 's2']);
+  });
+
+  it('keeps each template\'s own fingerprint with its compile result, and takes only well-formed ones back', async () => {
+    await kaidu(['plan'], repo);
+    const store = new DiskCompileStore(join(repo, '.kaidu', 'cache'));
+    const loaded = await load(store);
+    expect(store.hits).toBe(3);
+    const entry = (await store.get(`services/s1.yaml\0{}\0${gitBlobId(await readFile(join(repo, 'services', 's1.yaml')))}`))!;
+    const fresh = await load();
+    const app1 = fresh.services.find((s) => s.name === 's1')!.nodes.app1!;
+    expect(new Map(entry.fingerprints)).toEqual(new Map([['local', expect.stringMatching(/^sha256:[0-9a-f]{32}$/)], ['app1', ownFingerprint(app1)]]));
+    expect(ownFingerprint(loaded.services.find((s) => s.name === 's1')!.nodes.app1!)).toBe(ownFingerprint(app1));
+    // A loaded template takes the entry's fingerprint, not hashed again (shown by one that differs) …
+    const key = `services/s1.yaml\0{}\0${gitBlobId(await readFile(join(repo, 'services', 's1.yaml')))}`;
+    const marked = `sha256:${'a'.repeat(32)}`;
+    store.set(key, { ...entry, fingerprints: [['app1', marked]] });
+    await store.flush();
+    const again = await load(new DiskCompileStore(join(repo, '.kaidu', 'cache')));
+    expect(ownFingerprint(again.services.find((s) => s.name === 's1')!.nodes.app1!)).toBe(marked);
+    // … but only a well-formed one.
+    store.set(key, { ...entry, fingerprints: [['app1', 'sha256:not-one']] });
+    await store.flush();
+    const third = await load(new DiskCompileStore(join(repo, '.kaidu', 'cache')));
+    expect(ownFingerprint(third.services.find((s) => s.name === 's1')!.nodes.app1!)).toBe(ownFingerprint(app1));
   });
 
   it('--no-cache neither reads nor writes it', async () => {
