@@ -3,7 +3,7 @@ import { hasErrors } from '../tosca/diagnostic.js';
 import { compileService, type CompileCache } from '../tosca/index.js';
 import type { CompiledService, SourceFile, SourceReader } from '../tosca/model.js';
 import { loadState, type LoadedState, type StateStore } from '../state/load.js';
-import { buildTopology } from '../topology/build.js';
+import { buildTopology, ownFragment, rememberFragment, type ServiceFragment } from '../topology/build.js';
 import type { Topology } from '../topology/model.js';
 import { nodeList } from '../topology/lookup.js';
 import { filesOf, ownFingerprint, rememberOwnFingerprint } from '../plan/plan.js';
@@ -49,6 +49,8 @@ export interface StoredCompile {
   result: Awaited<ReturnType<typeof compileService>>;
   /** Each template's own fingerprint (see `ownFingerprint`), so a warm plan hashes none again. */
   fingerprints?: Array<[node: string, fingerprint: string]>;
+  /** The service placed, when that depends on it alone (see `ownFragment`): a warm plan places none again. */
+  fragment?: ServiceFragment;
 }
 
 /** Where `loadRepository` keeps compile results between runs; keys name the service, its inputs and its file's id. */
@@ -162,6 +164,7 @@ export async function loadRepository(reader: SourceReader, opts: LoadOptions): P
         result = stored.result;
         const nodes = result.service?.nodes;
         if (nodes && Array.isArray(stored.fingerprints)) for (const [node, fp] of stored.fingerprints) if (Object.hasOwn(nodes, node)) rememberOwnFingerprint(nodes[node]!, fp);
+        if (result.service && stored.fragment) rememberFragment(result.service, stored.fragment);
       }
     }
     if (!result) {
@@ -169,8 +172,11 @@ export async function loadRepository(reader: SourceReader, opts: LoadOptions): P
       result = await compileService(path, rec.reader, { profiles: opts.profiles, inputs, ...(opts.cache ? { cache: opts.cache } : {}) });
       opts.memo?.set(memoKey, rec.files, result, rec.dirs);
       if (opts.store) {
-        const fingerprints = result.service && !hasErrors(result.diagnostics) ? Object.entries(result.service.nodes).map(([key, n]): [string, string] => [key, ownFingerprint(n)]) : [];
-        opts.store.set(storeKey, { files: [...rec.files].map(([f, id]) => [f, id ?? null]), dirs: [...rec.listings], result, fingerprints });
+        const usable = result.service && !hasErrors(result.diagnostics) ? result.service : undefined;
+        const fingerprints = usable ? Object.entries(usable.nodes).map(([key, n]): [string, string] => [key, ownFingerprint(n)]) : [];
+        // placed under the name it is planned as only (a renamed copy is placed apart)
+        const fragment = usable && usable.name === name ? ownFragment(usable) : undefined;
+        opts.store.set(storeKey, { files: [...rec.files].map(([f, id]) => [f, id ?? null]), dirs: [...rec.listings], result, fingerprints, ...(fragment ? { fragment } : {}) });
       }
     }
     diagnostics.push(...result.diagnostics);

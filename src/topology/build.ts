@@ -90,6 +90,35 @@ export function buildTopology(services: readonly CompiledService[]): Topology {
   return { services: Object.fromEntries(sorted.map((s) => [s.name, s])), hosts, nodes, edges, diagnostics };
 }
 
+/** A service's part of the topology, as kept with its compile result between runs. */
+export type ServiceFragment = Fragment;
+
+/**
+ * A service's placed instances and edges when they depend on the service alone (no Placement or
+ * Spread policy, which choose among every service's hosts); undefined otherwise.
+ */
+export function ownFragment(svc: CompiledService): ServiceFragment | undefined {
+  if (svc.policies.some((p) => isA(p, PLACEMENT_POLICY) || isA(p, SPREAD_POLICY))) return undefined;
+  let fragment = fragments.get(svc);
+  if (!fragment || fragment.hostsKey !== '') {
+    fragment = placeService(svc, {}, '');
+    fragments.set(svc, fragment);
+  }
+  return fragment;
+}
+
+/**
+ * Takes back a fragment an earlier run of this build made for the same compiled service (read
+ * with it, so its instances hold the very template objects): used only when it has that shape.
+ */
+export function rememberFragment(svc: CompiledService, fragment: unknown): void {
+  const f = fragment as Partial<Fragment> | null;
+  if (!f || f.hostsKey !== '' || !Array.isArray(f.nodes) || !Array.isArray(f.edges) || !Array.isArray(f.diagnostics) || !Array.isArray(f.cycles)) return;
+  if (svc.policies.some((p) => isA(p, PLACEMENT_POLICY) || isA(p, SPREAD_POLICY))) return;
+  for (const n of f.nodes) if (!n || n.service !== svc.name || svc.nodes[n.name] !== n.template) return;
+  fragments.set(svc, f as Fragment);
+}
+
 /** 1. Machines: every kaidu:Host template, merged by name across services. */
 function mergeHosts(sorted: readonly CompiledService[], diagnostics: Diagnostic[]): Record<string, HostInfo> {
   const hosts: Record<string, HostInfo> = {};

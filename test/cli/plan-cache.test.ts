@@ -108,6 +108,28 @@ describe('the compile cache on disk', () => {
     expect(ownFingerprint(third.services.find((s) => s.name === 's1')!.nodes.app1!)).toBe(ownFingerprint(app1));
   });
 
+  it('keeps a service\'s placed instances with its compile result, and takes back only a fragment of those templates', async () => {
+    await kaidu(['plan'], repo);
+    const store = new DiskCompileStore(join(repo, '.kaidu', 'cache'));
+    const key = `services/s1.yaml\0{}\0${gitBlobId(await readFile(join(repo, 'services', 's1.yaml')))}`;
+    const entry = (await store.get(key))!;
+    expect(entry.fragment!.nodes.map((n) => n.id)).toEqual(['s1/local', 's1/app1']);
+    expect(entry.fragment!.edges).toEqual([expect.objectContaining({ source: 's1/app1', target: 's1/local', kind: 'host' })]);
+    // One that differs (a marker diagnostic) shows which was used.
+    const marker = { severity: 'warning' as const, code: 'W_TEST_MARKER', message: 'from the cache', file: 'services/s1.yaml', line: 1, column: 1 };
+    store.set(key, { ...entry, fragment: { ...entry.fragment!, diagnostics: [marker] } });
+    await store.flush();
+    const used = await load(new DiskCompileStore(join(repo, '.kaidu', 'cache')));
+    expect(used.topology.diagnostics).toContainEqual(marker);
+    expect(Object.keys(used.topology.nodes)).toContain('s1/app1');
+    // Instances that do not hold this service's templates are not taken.
+    store.set(key, { ...entry, fragment: { ...entry.fragment!, diagnostics: [marker], nodes: entry.fragment!.nodes.map((n) => ({ ...n, template: { ...n.template } })) } });
+    await store.flush();
+    const refused = await load(new DiskCompileStore(join(repo, '.kaidu', 'cache')));
+    expect(refused.topology.diagnostics).not.toContainEqual(marker);
+    expect(refused.topology.nodes['s1/app1']!.template).toBe(refused.services.find((s) => s.name === 's1')!.nodes.app1);
+  });
+
   it('--no-cache neither reads nor writes it', async () => {
     await kaidu(['plan', '--no-cache'], repo);
     expect(existsSync(join(repo, '.kaidu', 'cache'))).toBe(false);
