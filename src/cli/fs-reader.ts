@@ -21,8 +21,17 @@ export function fsReader(root: string, opts: { confined?: boolean; index?: BlobI
       if (confined && !(await insideRoot(root, path))) return undefined;
       const content = await readCapped(join(root, path));
       if (content === undefined) return undefined;
-      const id = index ? await index.remember(path, undefined, content) : gitBlobId(content);
-      return { path, text: content.toString('utf8'), id };
+      const text = content.toString('utf8');
+      if (index) return { path, text, id: await index.remember(path, undefined, content) };
+      // Hashed when first asked for: validating one big file never needs its id.
+      let id: string | undefined;
+      return {
+        path,
+        text,
+        get id() {
+          return (id ??= gitBlobId(content));
+        },
+      };
     } catch (err) {
       // Only "there is no such file" reads as absent; anything else (no permission, I/O error) is
       // an error the user must see, never a silently missing template.

@@ -204,10 +204,11 @@ export class Loader {
       return undefined;
     }
     const cached = this.cache.docs.get(key);
-    let src = cached?.id === file.id ? cached.src : undefined;
+    let src = cached && cached.id === file.id ? cached.src : undefined;
     if (!src) {
       src = parseYaml(ref.reader === 'profiles' ? `profiles/${ref.path}` : ref.path, file.text);
-      if (!entry) this.cache.docs.set(key, { id: file.id, src });
+      // The id is asked for only if the file is met again: hashing a big file read once is wasted.
+      if (!entry) this.cache.docs.set(key, { get id() { return file.id; }, src });
     }
     this.diagnostics.push(...src.diagnostics);
     const versionText = str(field(src.root, 'tosca_definitions_version')) ?? '';

@@ -199,6 +199,44 @@ describe('compiler: what a template means', () => {
     expect(cache.docs.size).toBe(profileDocs + 1);
   });
 
+  it('asks for a file\'s id only when it meets the file again (hashing a big file read once is waste)', async () => {
+    const cache = createCompileCache();
+    const files = { 't.yaml': `${V2}node_types:\n  A: {}\n`, 's.yaml': `${V2}imports: [ t.yaml ]\nservice_template:\n  node_templates:\n    a: { type: A }\n` };
+    const asked: string[] = [];
+    const inner = memoryReader(files);
+    const counting = {
+      ...inner,
+      readFile: async (path: string) => {
+        const f = await inner.readFile(path);
+        return f && { path: f.path, text: f.text, get id() { asked.push(path); return f.id; } };
+      },
+    };
+    expect(errors(await compileService('s.yaml', counting, { profiles, cache }))).toEqual([]);
+    expect(asked).toEqual([]);
+    // the import, met again: its id tells whether the parse kept can be used
+    expect(errors(await compileService('s.yaml', counting, { profiles, cache }))).toEqual([]);
+    expect(asked).toContain('t.yaml');
+    expect(asked).not.toContain('s.yaml');
+  });
+
+  it('the working-tree reader hashes a file when its id is first asked for, to git\'s blob id', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { fsReader } = await import('../../src/cli/fs-reader.js');
+    const { gitBlobId } = await import('../../src/cli/blob-ids.js');
+    const dir = mkdtempSync(join(tmpdir(), 'kaidu-lazy-id-'));
+    try {
+      writeFileSync(join(dir, 'a.yaml'), 'x: 1\n');
+      const f = (await fsReader(dir).readFile('a.yaml'))!;
+      expect(typeof Object.getOwnPropertyDescriptor(f, 'id')!.get).toBe('function');
+      expect(f.id).toBe(gitBlobId(Buffer.from('x: 1\n')));
+      expect({ ...f }).toEqual({ path: 'a.yaml', text: 'x: 1\n', id: gitBlobId(Buffer.from('x: 1\n')) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps groups, policies and workflows, and warns about what it does not act on', async () => {
     const r = await compile({
       's.yaml': `${V2}service_template:\n  node_templates:\n    h: { type: kaidu:Host }\n    w: { type: kaidu:Process, properties: { command: [x] } }\n  groups:\n    g: { type: tosca:Root, members: [ w ] }\n  policies:\n    - pin: { type: kaidu:Placement, targets: [ w ], properties: { hosts: [ h ] } }\n  workflows:\n    deploy: { steps: {} }\n`,
