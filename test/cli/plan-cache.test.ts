@@ -128,6 +128,12 @@ describe('the compile cache on disk', () => {
     const refused = await load(new DiskCompileStore(join(repo, '.kaidu', 'cache')));
     expect(refused.topology.diagnostics).not.toContainEqual(marker);
     expect(refused.topology.nodes['s1/app1']!.template).toBe(refused.services.find((s) => s.name === 's1')!.nodes.app1);
+    // A service placed by policy depends on every service's hosts: nothing kept for it.
+    await writeFile(join(repo, 'services', 'p.yaml'), `tosca_definitions_version: tosca_2_0\nservice_template:\n  node_templates:\n    w: { type: kaidu:Process, properties: { command: [x] } }\n  policies:\n    - pin: { type: kaidu:Placement, targets: [ w ], properties: { hosts: [ local ] } }\n`);
+    await kaidu(['plan'], repo);
+    const placed = (await new DiskCompileStore(join(repo, '.kaidu', 'cache')).get(`services/p.yaml\0{}\0${gitBlobId(await readFile(join(repo, 'services', 'p.yaml')))}`))!;
+    expect(placed.result.service!.nodes.w).toBeDefined();
+    expect(placed.fragment).toBeUndefined();
   });
 
   it('--no-cache neither reads nor writes it', async () => {
