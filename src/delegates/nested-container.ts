@@ -56,6 +56,8 @@ export class ContainerNest implements NestedHost {
       if (s === 'running') return undefined;
       throw new KaiduError('E_DELEGATE', `${this.description} ${s === 'absent' ? 'does not exist' : 'is not running'}`);
     }
+    // Podman says nothing (exit 0) for a port it does not publish.
+    if (!r.stdout.trim()) return undefined;
     // `127.0.0.1:8080`, `0.0.0.0:8080` or `[::]:8080`, one line per binding.
     const m = /^\[?([^\]\s]*?)\]?:(\d+)$/m.exec(r.stdout.trim());
     if (!m) throw commandFailed({ ...r, exitCode: 1, stderr: `unexpected output: ${r.stdout.trim()}` }, spec);
