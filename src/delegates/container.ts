@@ -174,7 +174,7 @@ export class ContainerDelegate implements Delegate {
     // Rootless podman and pod members have no address of their own: they are reached through the
     // host's published ports.
     const address = seen.ip || str(ctx.node.properties.address) || '127.0.0.1';
-    return { exists: true, status: seen.status === 'running' ? 'running' : 'stopped', attributes: { container_id: seen.id, container_name: this.nameOf(ctx, props), status: seen.status, address } };
+    return { exists: true, status: seen.status === 'running' ? 'running' : 'stopped', attributes: { container_id: seen.id, status: seen.status, address } };
   }
 }
 

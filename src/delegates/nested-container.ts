@@ -69,7 +69,9 @@ function containerNest(hostedOn: HostedOn): ContainerNest {
   const cli: Cli = hostedOn.properties.runtime === 'docker' ? 'docker' : 'podman';
   const id = hostedOn.attributes.container_id;
   if (typeof id !== 'string' || !id) throw new KaiduError('E_DELEGATE', `the container ${hostedOn.node} has no container id in its state: it was not created (yet)`);
-  const name = typeof hostedOn.attributes.container_name === 'string' ? hostedOn.attributes.container_name : typeof hostedOn.properties.container_name === 'string' ? hostedOn.properties.container_name : '';
+  // The name only labels messages (exec goes by id): the container's own, else the default one.
+  const [service = '', key = ''] = hostedOn.node.split('/');
+  const name = typeof hostedOn.properties.container_name === 'string' && hostedOn.properties.container_name ? hostedOn.properties.container_name : `kaidu-${service}-${key}`.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-');
   return new ContainerNest(cli, id, name);
 }
 
