@@ -55,7 +55,7 @@ export class NestedConfigFile {
   async remove(ctx: DelegateContext, host: NestedHost, path: string): Promise<void> {
     const s = await host.state(ctx.runner);
     if (s === 'absent') return;
-    if (s === 'stopped') throw notThere(host, s, `remove ${path} for ${ctx.node.id}`);
+    if (s === 'stopped') throw notThere(host, s, `removing ${path} for ${ctx.node.id}`);
     await run(ctx, host, `removing ${path}`, RM_FILE, [path]);
   }
 }
@@ -70,7 +70,7 @@ export class NestedDirectory {
     if (path.split('/').filter(Boolean).length < 2) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: refusing to purge ${path} in ${host.description}`, { hint: 'purge only removes a directory at least two levels deep' });
     const s = await host.state(ctx.runner);
     if (s === 'absent') return;
-    if (s === 'stopped') throw notThere(host, s, `purge ${path} for ${ctx.node.id}`);
+    if (s === 'stopped') throw notThere(host, s, `purging ${path} for ${ctx.node.id}`);
     await run(ctx, host, `removing ${path}`, RM_DIR, [path]);
   }
 }

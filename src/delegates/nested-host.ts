@@ -114,5 +114,5 @@ export function execFailed(host: NestedHost, what: string, r: CommandResult): Ka
 
 /** Error when the workload a nested node needs is not there to act in. */
 export function notThere(host: NestedHost, state: 'absent' | 'stopped', what: string): KaiduError {
-  return new KaiduError('E_DELEGATE', `cannot ${what}: ${host.description} ${state === 'absent' ? 'does not exist' : 'is not running'}`);
+  return new KaiduError('E_DELEGATE', `${what}: ${host.description} ${state === 'absent' ? 'does not exist' : 'is not running'}`);
 }
