@@ -13,7 +13,8 @@
 set -euo pipefail
 
 REGISTRY=${KAIDU_CI_REGISTRY:-127.0.0.1:5000}
-BASE=localhost/kaidu-ci-debian:bookworm
+# The Debian tree as an image, tagged by the tree's name (which changes with its package list).
+BASE=
 NGINX=library/nginx:1.27
 REDIS=library/redis:7
 
@@ -28,9 +29,10 @@ in_registry() {
 
 # The Debian tree as one image layer (imported from a tar stream: the cached tree is never changed).
 base() {
-  podman image exists "$BASE" && return 0
   local rootfs
   rootfs=$(bash "$(dirname "$0")/debian-rootfs.sh" path) || die "no Debian root filesystem"
+  BASE=localhost/kaidu-ci-debian:$(basename "$rootfs")
+  podman image exists "$BASE" && return 0
   log "importing $rootfs as $BASE"
   tar -C "$rootfs" --numeric-owner -c . | podman import -q - "$BASE" >/dev/null
 }
