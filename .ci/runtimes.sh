@@ -2,7 +2,7 @@
 # Brings up the container runtimes Kaidu's runtime tests use, from Debian packages only, with no
 # internet: podman (runc, cgroupfs), a loopback image registry on 127.0.0.1:5000 standing in for
 # docker.io, dockerd using it as its mirror, libvirtd (qemu driver), and a busybox image built FROM scratch from
-# busybox-static and pushed as docker.io/library/busybox:1.36.
+# busybox-static and pushed as docker.io/library/busybox:1.36; .ci/images.sh adds nginx and redis stand-ins.
 #
 #   .ci/runtimes.sh up     install (when missing), configure, start, seed the image; idempotent
 #   .ci/runtimes.sh down   stop what `up` started, by the pids it recorded
@@ -172,7 +172,9 @@ up() {
   start_dockerd
   start_libvirtd
   seed_image
-  log "up: podman, dockerd, libvirtd, registry $REGISTRY, image docker.io/$IMAGE_PATH:$IMAGE_TAG"
+  # The stand-in nginx and redis images examples/containers pulls (built from the Debian rootfs).
+  bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" up
+  log "up: podman, dockerd, libvirtd, registry $REGISTRY, images docker.io/$IMAGE_PATH:$IMAGE_TAG, nginx, redis"
 }
 
 stop_pid() {

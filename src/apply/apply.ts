@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { KaiduError, isKaiduError } from '../errors/kaidu-error.js';
 import type { CommandRunner, Delegate, DelegateContext, DesiredNode, ExitEvent } from '../delegates/types.js';
 import { servedPorts } from './served-ports.js';
+import { hostedOnOf } from './hosted-on.js';
 import type { Action, Plan } from '../plan/model.js';
 import { desiredFingerprint, needsOf } from '../plan/plan.js';
 import { hasUnknown, nodeStateOf, resolveNode, stateKey } from '../plan/resolve.js';
@@ -227,6 +228,8 @@ async function runAction(
   };
   const ports = servedPorts(instance, opts.topology, snapshot);
   if (ports.length) node.ports = ports;
+  const hostedOn = hostedOnOf(instance, opts.topology, snapshot);
+  if (hostedOn) node.hostedOn = hostedOn;
   const delegate = opts.delegates.select({ types: node.types, interfaces: node.interfaces });
   if (!delegate) throw new KaiduError('E_DELEGATE_UNKNOWN', `no delegate can apply ${node.type}`, { hint: 'use a kaidu: type, add Standard interface scripts, or a plugin in kaidu.yaml' });
   svc.nodes[action.key] = {

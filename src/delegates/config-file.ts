@@ -4,6 +4,8 @@ import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import { writeFileAtomic } from '../state/write-file.js';
 import { hostPath } from './host-path.js';
+import { insideOf, recordedInside } from './nesting.js';
+import { inspectPath, insidePath, NestedConfigFile } from './nested-files.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 /**
@@ -31,17 +33,23 @@ export function renderTemplate(text: string, variables: Record<string, PlainValu
 export class ConfigFileDelegate implements Delegate {
   readonly name = 'config-file';
   readonly handles = ['kaidu:ConfigFile'];
+  private readonly nested = new NestedConfigFile();
 
   async create(ctx: DelegateContext): Promise<DelegateResult> {
     const { path, template, variables, mode } = ctx.node.properties;
     if (typeof path !== 'string' || typeof template !== 'string') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: "path" and "template" are required`);
-    const target = await hostPath(ctx, path, 'path');
+    const inside = insideOf(ctx);
+    const target = inside ? insidePath(ctx, path, 'path') : await hostPath(ctx, path, 'path');
     const source = await ctx.readRepoFile(template);
     if (!source) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: template ${template} is not in the repository`);
     const rendered = renderTemplate(source.toString('utf8'), (variables ?? {}) as Record<string, PlainValue>, template);
     const checksum = createHash('sha256').update(rendered).digest('hex');
     const fileMode = parseInt(typeof mode === 'string' ? mode : '0644', 8);
     if (Number.isNaN(fileMode)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: mode must be octal like "0644"`);
+    if (inside) {
+      await this.nested.write(ctx, inside, target, rendered, fileMode);
+      return { attributes: { path: target, checksum, inside: inside.record } };
+    }
     const current = await readFile(target, 'utf8').catch(() => undefined);
     // Unchanged content is not rewritten (its mtime stays, nothing watching it reloads); a changed mode still applies.
     if (current !== rendered) await writeFileAtomic(target, rendered, fileMode);
@@ -53,6 +61,19 @@ export class ConfigFileDelegate implements Delegate {
   async update(ctx: DelegateContext): Promise<DelegateResult> {
     const result = await this.create(ctx);
     const before = ctx.previous?.attributes.path;
+    const wasInside = recordedInside(ctx);
+    if (wasInside) {
+      // Moved to another path, or into another workload: the old copy goes.
+      const now = result.attributes.inside;
+      const same = JSON.stringify(now ?? null) === JSON.stringify(wasInside.record) && before === result.attributes.path;
+      if (!same && typeof before === 'string') await this.nested.remove(ctx, wasInside, insidePath(ctx, before, 'previous path'));
+      return result;
+    }
+    // From the outer host into a workload: the outer copy goes.
+    if (result.attributes.inside) {
+      if (typeof before === 'string') await rm(await hostPath(ctx, before, 'previous path'), { force: true });
+      return result;
+    }
     // The old path comes from the state file (anyone who can push can edit it): checked like a new one.
     if (typeof before === 'string' && before !== result.attributes.path) await rm(await hostPath(ctx, before, 'previous path'), { force: true });
     return result;
@@ -60,11 +81,15 @@ export class ConfigFileDelegate implements Delegate {
 
   async delete(ctx: DelegateContext): Promise<void> {
     const path = ctx.previous?.attributes.path;
+    const inside = recordedInside(ctx);
+    if (inside) return void (typeof path === 'string' ? await this.nested.remove(ctx, inside, insidePath(ctx, path, 'path')) : undefined);
     if (typeof path === 'string') await rm(await hostPath(ctx, path, 'path'), { force: true });
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
     const path = ctx.previous?.attributes.path;
+    const inside = recordedInside(ctx);
+    if (inside) return inspectPath(ctx, inside, typeof path === 'string' ? path : undefined);
     const exists = typeof path === 'string' && Boolean(await stat(path).catch(() => undefined));
     return { exists, status: exists ? 'running' : 'stopped', attributes: ctx.previous?.attributes ?? {} };
   }

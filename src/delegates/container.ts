@@ -72,6 +72,9 @@ export class ContainerDelegate implements Delegate {
     if (typeof p.stop_timeout === 'number') argv.push('--stop-timeout', String(this.stopTimeout(p)));
     for (const [k, v] of Object.entries({ ...ctx.node.env, ...map(p.env) }).sort()) argv.push('-e', `${k}=${v}`);
     if (!str(p.pod)) for (const port of list(p.ports)) argv.push('-p', port);
+    // The kaidu:Port nodes hosted on this container (see topology/published-ports.ts).
+    if (list(p.publish).length && str(p.pod)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: a container in a pod cannot publish the Ports hosted on it (${list(p.publish).join(', ')}): the pod publishes ports`, { hint: "publish them with the pod's `ports`" });
+    for (const port of list(p.publish)) argv.push('-p', port);
     for (const vol of list(p.volumes)) argv.push('-v', vol);
     // The image was made present (or found absent) by the pull policy already; run never pulls.
     argv.push('--pull', 'never', image, ...list(p.command));

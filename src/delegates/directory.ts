@@ -4,12 +4,15 @@ import { homedir } from 'node:os';
 import { KaiduError } from '../errors/kaidu-error.js';
 import { runChecked } from './command-runner.js';
 import { hostPath, realPathOf } from './host-path.js';
+import { insideOf, recordedInside } from './nesting.js';
+import { inspectPath, insidePath, NestedDirectory } from './nested-files.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 /** A directory with a mode and owner. Its data stays on delete unless `purge: true`. */
 export class DirectoryDelegate implements Delegate {
   readonly name = 'directory';
   readonly handles = ['kaidu:Directory'];
+  private readonly nested = new NestedDirectory();
 
   /** Absolute, and outside the agent's data dir and git mirror (see host-path.ts). */
   private path(ctx: DelegateContext, props = ctx.node.properties): Promise<string> {
@@ -17,9 +20,15 @@ export class DirectoryDelegate implements Delegate {
   }
 
   async create(ctx: DelegateContext): Promise<DelegateResult> {
-    const path = await this.path(ctx);
+    const inside = insideOf(ctx);
+    const path = inside ? insidePath(ctx, ctx.node.properties.path, 'path') : await this.path(ctx);
     const mode = parseInt(typeof ctx.node.properties.mode === 'string' ? ctx.node.properties.mode : '0755', 8);
     if (Number.isNaN(mode)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: mode must be octal like "0755"`);
+    if (inside) {
+      const { owner, group } = ctx.node.properties;
+      await this.nested.make(ctx, inside, path, mode, typeof owner === 'string' ? owner : undefined, typeof group === 'string' ? group : undefined);
+      return { attributes: { path, inside: inside.record } };
+    }
     await mkdir(path, { recursive: true, mode });
     await chmod(path, mode);
     const { owner, group } = ctx.node.properties;
@@ -38,6 +47,8 @@ export class DirectoryDelegate implements Delegate {
   async delete(ctx: DelegateContext): Promise<void> {
     const props = ctx.previous?.properties ?? ctx.node.properties;
     if (props.purge !== true) return;
+    const inside = recordedInside(ctx);
+    if (inside) return this.nested.purge(ctx, inside, insidePath(ctx, ctx.previous?.attributes.path ?? props.path, 'path'));
     const path = await this.path(ctx, props);
     const forbidden = ['/', resolve(homedir()), '/home', '/root', '/etc', '/usr', '/var', '/tmp', '/opt', '/srv', '/boot', '/proc', '/sys', '/dev', '/run', '/mnt', '/media', '/var/lib', '/var/tmp', '/usr/local'];
     const real = await realPathOf(path);
@@ -54,6 +65,8 @@ export class DirectoryDelegate implements Delegate {
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
     const path = typeof ctx.previous?.attributes.path === 'string' ? ctx.previous.attributes.path : undefined;
+    const inside = recordedInside(ctx);
+    if (inside) return inspectPath(ctx, inside, path);
     const exists = path ? Boolean(await stat(path).catch(() => undefined)) : false;
     return { exists, status: exists ? 'running' : 'stopped', attributes: path ? { path } : {} };
   }

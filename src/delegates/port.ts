@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { KaiduError } from '../errors/kaidu-error.js';
 import { runChecked } from './command-runner.js';
+import { insideOf, recordedInside, type NestedHost } from './nesting.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 /** True when nothing holds the port: proven by binding it for a moment. */
@@ -67,13 +68,40 @@ export class PortDelegate implements Delegate {
     }
   }
 
+  /**
+   * A Port hosted on a container is the port inside, published on the same port of the outer
+   * host when the container was created (topology/published-ports.ts): proven by asking the runtime.
+   */
+  private async published(ctx: DelegateContext, inside: NestedHost): Promise<DelegateResult> {
+    const fixed = ctx.node.properties.port;
+    if (typeof fixed !== 'number') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: a Port hosted on ${inside.description} needs a fixed \`port\`: the container publishes it when it is created`);
+    if (!inside.published) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: ${inside.description} cannot publish ports`);
+    const proto = this.protocol(ctx);
+    const seen = await inside.published(ctx.runner, fixed, proto);
+    if (!seen) throw new KaiduError('E_PORT_IN_USE', `${ctx.node.id}: ${inside.description} does not publish port ${fixed}/${proto}`, { hint: 'it was created before this Port was hosted on it; the next apply recreates it with the port' });
+    if (ctx.reservedPorts.has(seen.port)) throw new KaiduError('E_PORT_IN_USE', `${ctx.node.id}: port ${seen.port}/${proto} is already reserved by another node on ${ctx.host}`);
+    if (ctx.node.properties.expose === true) await this.firewall(ctx, seen.port, true);
+    const loopback = !seen.address || seen.address === '0.0.0.0' || seen.address === '::' ? '127.0.0.1' : seen.address;
+    return { attributes: { port: seen.port, address: this.explicitAddress(ctx) ?? loopback, protocol: proto, container_port: fixed, inside: inside.record } };
+  }
+
+  private explicitAddress(ctx: DelegateContext): string | undefined {
+    return typeof ctx.node.properties.address === 'string' ? ctx.node.properties.address : undefined;
+  }
+
   async create(ctx: DelegateContext): Promise<DelegateResult> {
+    const inside = insideOf(ctx);
+    if (inside) return this.published(ctx, inside);
     const port = await this.allocate(ctx);
     if (ctx.node.properties.expose === true) await this.firewall(ctx, port, true);
     return { attributes: { port, address: this.address(ctx), protocol: this.protocol(ctx) } };
   }
 
   async update(ctx: DelegateContext): Promise<DelegateResult> {
+    if (insideOf(ctx) || recordedInside(ctx)) {
+      await this.delete(ctx);
+      return this.create(ctx);
+    }
     const before = ctx.previous?.attributes.port;
     const wasExposed = ctx.previous?.properties.expose === true;
     const result = await this.create({ ...ctx, node: { ...ctx.node, properties: { ...ctx.node.properties, expose: false } } });
@@ -89,6 +117,13 @@ export class PortDelegate implements Delegate {
   }
 
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
+    const inside = recordedInside(ctx);
+    const a = ctx.previous?.attributes;
+    if (inside && typeof a?.container_port === 'number' && inside.published) {
+      const s = await inside.state(ctx.runner);
+      const seen = s === 'running' ? await inside.published(ctx.runner, a.container_port, a.protocol === 'udp' ? 'udp' : 'tcp') : undefined;
+      return { exists: seen?.port === a.port, status: seen?.port === a.port ? 'running' : 'stopped', attributes: a };
+    }
     return { exists: typeof ctx.previous?.attributes.port === 'number', status: 'running', attributes: ctx.previous?.attributes ?? {} };
   }
 }

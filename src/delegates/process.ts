@@ -11,6 +11,8 @@ import { dataPath } from './data-dir.js';
 import { NodeCgroups, openCgroups } from './cgroup.js';
 import { SUPERVISOR_SOURCE } from './process-supervisor.js';
 import { connectAddress, waitUntilReady } from './readiness.js';
+import { insideOf, recordedInside } from './nesting.js';
+import { NestedProcess } from './nested-process.js';
 import type { CommandRunner, Delegate, DelegateContext, DelegateResult, ExitEvent, InspectResult } from './types.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -125,6 +127,9 @@ export class ProcessDelegate implements Delegate {
   /** Data dir → its cgroups (undefined where the agent cannot make any), looked up once. */
   private readonly cgroupsByDataDir = new Map<string, Promise<NodeCgroups | undefined>>();
 
+  /** The same node inside a container (or another workload) it is hosted on. */
+  private readonly nested = new NestedProcess();
+
   constructor(private readonly opts: ProcessDelegateOptions) {}
 
   private paths(ctx: DelegateContext): ProcessPaths {
@@ -223,6 +228,8 @@ export class ProcessDelegate implements Delegate {
   }
 
   async create(ctx: DelegateContext): Promise<DelegateResult> {
+    const inside = insideOf(ctx);
+    if (inside) return this.nested.create(ctx, inside);
     if (ctx.node.properties.systemd === true) return this.createUnit(ctx);
     const p = this.paths(ctx);
     const argv = this.command(ctx);
@@ -385,6 +392,9 @@ export class ProcessDelegate implements Delegate {
 
   /** SIGTERM to the process group, SIGKILL after `stop_grace`. Idempotent. */
   async delete(ctx: DelegateContext): Promise<void> {
+    // Where the running copy was made (its state says), not where the templates now put it.
+    const inside = recordedInside(ctx);
+    if (inside) return this.nested.delete(ctx, inside);
     if (ctx.previous?.properties.systemd === true || (!ctx.previous && ctx.node.properties.systemd === true)) return this.deleteUnit(ctx);
     const p = this.paths(ctx);
     const fromFile = await readPidFile(p.pidFile);
@@ -433,6 +443,8 @@ export class ProcessDelegate implements Delegate {
    * never mistaken for ours. Also (re)starts watching for its exit.
    */
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
+    const inside = recordedInside(ctx);
+    if (inside) return this.nested.inspect(ctx, inside);
     if (ctx.previous?.properties.systemd === true) return this.inspectUnit(ctx);
     const p = this.paths(ctx);
     const a = ctx.previous?.attributes ?? {};

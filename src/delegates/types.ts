@@ -26,6 +26,18 @@ export interface DesiredNode {
   fingerprint: string;
   /** Ports this node serves (see `servedPorts` in readiness.ts): it is ready when they accept connections. */
   ports?: ServedPort[];
+  /** The workload this node runs inside (its `host` requirement names a Container, ...); absent on the machine itself. */
+  hostedOn?: HostedOn;
+}
+
+/** A hosting node as its nested nodes see it: its type and what its state recorded. */
+export interface HostedOn {
+  /** Instance id of the hosting node. */
+  node: string;
+  type: string;
+  types: string[];
+  properties: Record<string, PlainValue>;
+  attributes: Record<string, PlainValue>;
 }
 
 export interface CommandSpec {

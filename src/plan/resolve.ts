@@ -4,6 +4,7 @@ import { isFunctionCall } from '../tosca/model.js';
 import { edgesFrom, instancesOf } from '../topology/build.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
 import { hostOfNode } from '../topology/lookup.js';
+import { hostedPortSpecs } from '../topology/published-ports.js';
 import { evaluateStandard } from '../tosca/functions-standard.js';
 import { containsCall } from '../tosca/values.js';
 import { KNOWN_AFTER_APPLY } from './model.js';
@@ -41,6 +42,14 @@ export function envPrefix(name: string): string {
  * environment `ConnectsTo` injects. Pure: the same topology and state give the same answer.
  */
 export function resolveNode(instance: NodeInstance, topology: Topology, snapshot: StateSnapshot): ResolvedNode {
+  const resolved = resolveOwn(instance, topology, snapshot);
+  // A container publishes the Ports hosted on it: part of what it is created with.
+  const publish = hostedPortSpecs(instance, topology);
+  if (publish.length === 0) return resolved;
+  return { ...resolved, properties: { ...resolved.properties, publish }, display: { ...resolved.display, publish }, plain: false };
+}
+
+function resolveOwn(instance: NodeInstance, topology: Topology, snapshot: StateSnapshot): ResolvedNode {
   const edges = edgesFrom(topology, instance.id);
   if (!hasCalls(instance.template.properties) && !edges.some((e) => e.kind === 'connects')) {
     // Nothing to fill in (most nodes): the properties are their own display form.

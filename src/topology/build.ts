@@ -346,3 +346,16 @@ export function edgesFrom(topology: Pick<Topology, 'edges'>, id: string): Topolo
   }
   return index.get(id) ?? [];
 }
+
+const edgeToIndex = new WeakMap<Topology['edges'], Map<string, TopologyEdge[]>>();
+
+/** Edges arriving at an instance, indexed once per topology like `edgesFrom`. */
+export function edgesTo(topology: Pick<Topology, 'edges'>, id: string): TopologyEdge[] {
+  let index = edgeToIndex.get(topology.edges);
+  if (!index) {
+    index = new Map();
+    for (const e of topology.edges) (index.get(e.target) ?? index.set(e.target, []).get(e.target)!).push(e);
+    edgeToIndex.set(topology.edges, index);
+  }
+  return index.get(id) ?? [];
+}

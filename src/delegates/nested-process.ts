@@ -1,0 +1,217 @@
+/**
+ * A kaidu:Process inside the workload it is hosted on. A small POSIX sh launcher (run by the
+ * workload's exec) starts the command in a session of its own, records its pid, waits for it and
+ * records its exit code, all in a folder inside the workload; probes read those files and
+ * /proc/<pid>/stat there. Only `sh`, `sed`, `kill` and `sleep` are needed inside (busybox has them).
+ * User values travel as positional arguments, never as shell text.
+ */
+import { createHash } from 'node:crypto';
+import { KaiduError } from '../errors/kaidu-error.js';
+import type { PlainValue } from '../state/model.js';
+import { execFailed, notThere, type NestedHost } from './nested-host.js';
+import { connectAddress, waitUntilReady } from './readiness.js';
+import type { DelegateContext, DelegateResult, InspectResult } from './types.js';
+
+const STARTUP_CHECK_MS = 300;
+const READINESS_TIMEOUT_MS = 30_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** $1 folder, $2 spec hash, then the argv. Prints the pid. */
+const LAUNCH = `d=$1; h=$2; shift 2
+mkdir -p "$d" || exit 70
+rm -f "$d/pid" "$d/exit"
+printf '%s\\n' "$h" >"$d/spec"
+(
+  if command -v setsid >/dev/null 2>&1; then setsid "$@" >>"$d/out" 2>>"$d/err" </dev/null &
+  else "$@" >>"$d/out" 2>>"$d/err" </dev/null &
+  fi
+  c=$!
+  echo "$c" >"$d/pid.new" && mv -f "$d/pid.new" "$d/pid"
+  wait "$c"; echo "$?" >"$d/exit.new"; mv -f "$d/exit.new" "$d/exit"
+) >/dev/null 2>&1 </dev/null &
+i=0
+while [ ! -s "$d/pid" ]; do i=$((i+1)); [ "$i" -gt 400 ] && exit 71; sleep 0.05 2>/dev/null || sleep 1; done
+echo "pid=$(cat "$d/pid")"
+echo end=ok`;
+
+/** $1 folder. Prints what the folder and /proc say, then end=ok (so a failed exec is never read as "nothing there"). */
+const PROBE = `d=$1
+p=$(cat "$d/pid" 2>/dev/null)
+echo "pid=$p"
+echo "exit=$(cat "$d/exit" 2>/dev/null)"
+echo "spec=$(cat "$d/spec" 2>/dev/null)"
+if [ -n "$p" ] && [ -r "/proc/$p/stat" ]; then echo "stat=$(sed 's/.*) //' "/proc/$p/stat")"; fi
+echo end=ok`;
+
+/** $1 pid, $2 start time (may be empty), $3 grace in tenths of a second. SIGTERM to the session, SIGKILL after the grace. */
+const STOP = `p=$1; st=$2; n=$3
+alive() {
+  s=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || return 1
+  [ -n "$s" ] || return 1
+  set -- $s
+  case $1 in Z|X|x) return 1;; esac
+  [ -z "$st" ] || [ "\${20}" = "$st" ]
+}
+if alive; then
+  kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
+  i=0; while alive && [ "$i" -lt "$n" ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done
+  if alive; then
+    kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
+    i=0; while alive && [ "$i" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done
+  fi
+  alive && exit 72
+fi
+echo end=ok`;
+
+/** $1 file: its last 15 lines. */
+const TAIL = `tail -n 15 "$1" 2>/dev/null; echo end=ok`;
+
+interface Probe {
+  pid?: number;
+  exit?: number;
+  spec: string;
+  running: boolean;
+  startTime?: string;
+}
+
+const safe = (s: string) => s.replace(/#/g, '@').replace(/[^\p{L}\p{N}\p{M}_.@-]+/gu, '_');
+
+export class NestedProcess {
+  /** The node's folder inside the workload: pid, exit code, spec hash, stdout and stderr logs. */
+  dir(ctx: DelegateContext): string {
+    return `/run/kaidu/${safe(ctx.node.service)}/${safe(ctx.node.key)}`;
+  }
+
+  private user(props: Record<string, PlainValue>): string | undefined {
+    return typeof props.user === 'string' && props.user ? props.user : undefined;
+  }
+
+  private async sh(ctx: DelegateContext, host: NestedHost, what: string, script: string, args: string[], opts: { env?: Record<string, string>; cwd?: string; user?: string } = {}): Promise<Record<string, string>> {
+    const r = await host.exec(ctx.runner, ['sh', '-c', script, 'kaidu', ...args], { ...opts, signal: ctx.signal });
+    const fields: Record<string, string> = {};
+    for (const line of r.stdout.split('\n')) {
+      const i = line.indexOf('=');
+      if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1);
+    }
+    if (r.exitCode === 0 && fields.end === 'ok') return fields;
+    const s = await host.state(ctx.runner);
+    if (s !== 'running') throw notThere(host, s, `${what} for ${ctx.node.id}`);
+    throw execFailed(host, `${what} for ${ctx.node.id}`, r);
+  }
+
+  private async probe(ctx: DelegateContext, host: NestedHost, user: string | undefined): Promise<Probe> {
+    const f = await this.sh(ctx, host, 'reading the process state', PROBE, [this.dir(ctx)], user ? { user } : {});
+    const pid = /^\d+$/.test(f.pid ?? '') ? Number(f.pid) : undefined;
+    const exit = /^\d+$/.test(f.exit ?? '') ? Number(f.exit) : undefined;
+    const stat = (f.stat ?? '').trim().split(/\s+/);
+    const state = stat[0] ?? '';
+    const startTime = stat[19];
+    const running = pid !== undefined && exit === undefined && stat.length >= 20 && !['Z', 'X', 'x'].includes(state);
+    return { ...(pid !== undefined ? { pid } : {}), ...(exit !== undefined ? { exit } : {}), spec: f.spec ?? '', running, ...(startTime ? { startTime } : {}) };
+  }
+
+  private command(ctx: DelegateContext): string[] {
+    const cmd = ctx.node.properties.command;
+    if (!Array.isArray(cmd) || cmd.length === 0 || !cmd.every((c) => typeof c === 'string' || typeof c === 'number')) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: "command" must be a non-empty list of strings`);
+    return cmd.map(String);
+  }
+
+  private env(ctx: DelegateContext): Record<string, string> {
+    const own = ctx.node.properties.env;
+    const out: Record<string, string> = { KAIDU_NODE: ctx.node.id, KAIDU_HOST: ctx.host, ...ctx.node.env };
+    if (own && typeof own === 'object' && !Array.isArray(own)) for (const [k, v] of Object.entries(own)) if (v !== null) out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    return out;
+  }
+
+  private grace(ctx: DelegateContext): number {
+    const g = ctx.node.properties.stop_grace ?? ctx.previous?.properties.stop_grace;
+    return typeof g === 'number' && g >= 0 ? g : 10;
+  }
+
+  private async stop(ctx: DelegateContext, host: NestedHost, pid: number, startTime: string | undefined, user: string | undefined): Promise<void> {
+    await this.sh(ctx, host, 'stopping the process', STOP, [String(pid), startTime ?? '', String(Math.ceil(this.grace(ctx) * 10))], user ? { user } : {});
+  }
+
+  async create(ctx: DelegateContext, host: NestedHost): Promise<DelegateResult> {
+    if (ctx.node.properties.systemd === true) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: systemd: true is not supported for a process inside ${host.description}`);
+    const argv = this.command(ctx);
+    const env = this.env(ctx);
+    const user = this.user(ctx.node.properties);
+    const cwd = typeof ctx.node.properties.cwd === 'string' && ctx.node.properties.cwd ? ctx.node.properties.cwd : undefined;
+    const hash = createHash('sha256').update(JSON.stringify({ argv, env: Object.entries(env).sort(), cwd: cwd ?? null, user: user ?? null, inside: host.record })).digest('hex');
+    // A copy that already runs in there (a create retried): adopted if it runs the same thing, stopped otherwise.
+    const before = await this.probe(ctx, host, user);
+    if (before.running && before.pid !== undefined) {
+      if (before.spec === hash) {
+        ctx.logger.info({ node: ctx.node.id, pid: before.pid }, `adopting the copy that already runs in ${host.description}`);
+        return { attributes: this.attributes(host, before.pid, before.startTime) };
+      }
+      await this.stop(ctx, host, before.pid, before.startTime, user);
+    }
+    const launched = await this.sh(ctx, host, 'starting the process', LAUNCH, [this.dir(ctx), hash, ...argv], { env, ...(cwd ? { cwd } : {}), ...(user ? { user } : {}) });
+    const pid = Number(launched.pid);
+    // Started means: still there after the startup window, or (serving ports) accepting connections
+    // on them from the outer host, through the published ports.
+    const tcp = (ctx.node.ports ?? []).filter((x) => x.protocol === 'tcp');
+    let seen: Probe | undefined;
+    if (tcp.length) {
+      const ready = await waitUntilReady(
+        tcp.map((x) => ({ kind: 'tcp' as const, host: connectAddress(x.address), port: x.port })),
+        {
+          timeoutMs: READINESS_TIMEOUT_MS,
+          signal: ctx.signal,
+          maxDelayMs: 250,
+          gone: async () => {
+            seen = await this.probe(ctx, host, user);
+            return seen.running ? undefined : `exited (exit code ${seen.exit ?? 'unknown'})`;
+          },
+        },
+      );
+      if (!ready.ready && !('gone' in ready)) {
+        await this.stop(ctx, host, pid, undefined, user);
+        throw new KaiduError('E_PROCESS_NOT_READY', `${ctx.node.id} did not accept connections on ${tcp.map((x) => `${connectAddress(x.address)}:${x.port}`).join(', ')} within ${Math.round(ready.ms / 1000)} s (${ready.lastError}); stopped it in ${host.description}: ${argv.join(' ')}${await this.stderrTail(ctx, host, user)}`, {
+          hint: `does it listen on the port inside, and does ${host.description} publish it?`,
+        });
+      }
+    } else {
+      await sleep(STARTUP_CHECK_MS);
+      seen = await this.probe(ctx, host, user);
+    }
+    seen ??= await this.probe(ctx, host, user);
+    if (!seen.running || seen.pid !== pid) {
+      const how = seen.exit === undefined ? 'did not start' : seen.exit > 128 ? `exited at once (signal ${seen.exit - 128})` : `exited at once (exit code ${seen.exit})`;
+      throw new KaiduError('E_PROCESS_EXITED', `${ctx.node.id} ${how} in ${host.description}: ${argv.join(' ')}${await this.stderrTail(ctx, host, user)}`, { details: { exitCode: seen.exit ?? null }, hint: `its output is in ${this.dir(ctx)}/err inside ${host.description}` });
+    }
+    return { attributes: this.attributes(host, pid, seen.startTime) };
+  }
+
+  private async stderrTail(ctx: DelegateContext, host: NestedHost, user: string | undefined): Promise<string> {
+    const r = await host.exec(ctx.runner, ['sh', '-c', TAIL, 'kaidu', `${this.dir(ctx)}/err`], user ? { user } : {}).catch(() => undefined);
+    const text = r?.exitCode === 0 ? r.stdout.replace(/end=ok\n?$/, '').trim() : '';
+    return text ? `\nstderr:\n${text}` : '';
+  }
+
+  private attributes(host: NestedHost, pid: number, startTime: string | undefined): Record<string, PlainValue> {
+    return { pid, status: 'running', started_at: new Date().toISOString(), exit_code: null, start_time: startTime ?? null, inside: host.record };
+  }
+
+  /** Stops the recorded copy; one whose workload is gone or stopped went with it. */
+  async delete(ctx: DelegateContext, host: NestedHost): Promise<void> {
+    const s = await host.state(ctx.runner);
+    if (s !== 'running') return;
+    const user = this.user(ctx.previous?.properties ?? ctx.node.properties);
+    const seen = await this.probe(ctx, host, user);
+    if (seen.running && seen.pid !== undefined) await this.stop(ctx, host, seen.pid, seen.startTime, user);
+  }
+
+  async inspect(ctx: DelegateContext, host: NestedHost): Promise<InspectResult> {
+    const s = await host.state(ctx.runner);
+    if (s !== 'running') return { exists: false, status: 'stopped', attributes: { status: s === 'absent' ? 'gone' : 'exited', exit_code: null } };
+    const seen = await this.probe(ctx, host, this.user(ctx.previous?.properties ?? ctx.node.properties));
+    const recorded = ctx.previous?.attributes;
+    const samePid = typeof recorded?.pid !== 'number' || recorded.pid === seen.pid;
+    const sameStart = typeof recorded?.start_time !== 'string' || !seen.startTime || recorded.start_time === seen.startTime;
+    if (seen.running && samePid && sameStart) return { exists: true, status: 'running', attributes: { pid: seen.pid!, status: 'running', inside: host.record } };
+    return { exists: false, status: 'stopped', attributes: { status: 'exited', exit_code: seen.exit ?? null } };
+  }
+}

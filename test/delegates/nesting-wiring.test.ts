@@ -1,0 +1,93 @@
+/**
+ * How nesting is wired, without a runtime: the Ports hosted on a container become its `publish`
+ * (so adding one recreates it, and its nested nodes with it); apply hands a nested node the
+ * container it runs in; workloads without a runner fail instead of running on the outer machine.
+ */
+import { describe, expect, it } from 'vitest';
+import { hostedOnOf } from '../../src/apply/hosted-on.js';
+import { ContainerDelegate, ProcessDelegate, RecordingRunner } from '../../src/delegates/index.js';
+import { plan, resolveNode } from '../../src/plan/index.js';
+import type { StateSnapshot } from '../../src/state/model.js';
+import { buildTopology } from '../../src/topology/index.js';
+import { context, desired } from '../support/delegate-context.js';
+import { host, node, service } from '../support/compiled.js';
+
+const topology = (ports: Array<Record<string, string | number | boolean>>) =>
+  buildTopology([
+    service('svc', [
+      host('h'),
+      node('c', { type: 'kaidu:Container', host: 'h', properties: { image: 'busybox' } }),
+      ...ports.map((p, i) => node(`p${i}`, { type: 'kaidu:Port', host: 'c', properties: p })),
+      node('web', { host: 'c', dependsOn: ports.length ? ['p0'] : [], properties: { command: ['httpd'] } }),
+      node('outside', { host: 'h', properties: { command: ['true'] } }),
+    ]),
+  ]);
+
+const snapshotWith = (nodes: Record<string, { type: string; fingerprint: string; properties: Record<string, never> | Record<string, unknown>; attributes: Record<string, unknown> }>): StateSnapshot =>
+  ({ h: { svc: { schema: 'kaidu/state/v1', host: 'h', service: 'svc', revision: 'r0', updatedAt: 'x', nodes: Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, { ...n, status: 'running', revision: 'r0', appliedAt: 'x' }])) } } }) as StateSnapshot;
+
+describe('nesting wiring', () => {
+  it('a container publishes the fixed Ports hosted on it: on loopback, or everywhere when exposed or reached elsewhere; allocated ones cannot be', () => {
+    const t = topology([{ port: 8080 }, { port: 9090, expose: true }, { port: 5353, protocol: 'udp', address: '10.0.0.5' }, { protocol: 'tcp' }]);
+    const c = resolveNode(t.nodes['svc/c']!, t, {});
+    expect(c.display.publish).toEqual(['127.0.0.1:8080:8080/tcp', '5353:5353/udp', '9090:9090/tcp']);
+    // A container that hosts no Port has no `publish` (and keeps its plain fingerprint).
+    const bare = topology([]);
+    expect(resolveNode(bare.nodes['svc/c']!, bare, {}).display.publish).toBeUndefined();
+  });
+
+  it('adding a Port to a running container recreates it, and restarts what runs inside it', () => {
+    const before = topology([]);
+    const applied = plan(before, {}, { revision: 'r0', host: 'h' });
+    const state: Parameters<typeof snapshotWith>[0] = {};
+    for (const a of applied.hosts[0]!.waves.flat()) state[a.key] = { type: a.type, fingerprint: a.desired!.fingerprint, properties: {}, attributes: a.key === 'c' ? { container_id: 'abc' } : {} };
+    const snapshot = snapshotWith(state);
+    expect(plan(before, snapshot, { revision: 'r1', host: 'h' }).summary).toMatchObject({ create: 0, update: 0 });
+    const after = plan(topology([{ port: 8080 }]), snapshot, { revision: 'r1', host: 'h' });
+    const actions = Object.fromEntries(after.hosts[0]!.waves.flat().map((a) => [a.key, a]));
+    expect(actions.c).toMatchObject({ kind: 'update', destructive: true });
+    expect(actions.c!.changes.map((ch) => ch.path)).toContain('publish');
+    expect(actions.web).toMatchObject({ kind: 'update', reason: expect.stringContaining('svc/c') });
+    expect(actions.p0).toMatchObject({ kind: 'create' });
+    expect(actions.outside).toMatchObject({ kind: 'noop' });
+  });
+
+  it('apply hands a node hosted on a container that container (with its recorded id); a node on the machine gets none', () => {
+    const t = topology([{ port: 8080 }]);
+    const snapshot = snapshotWith({ c: { type: 'kaidu:Container', fingerprint: 'x', properties: { runtime: 'docker' } as Record<string, unknown>, attributes: { container_id: 'abc123' } } });
+    expect(hostedOnOf(t.nodes['svc/web']!, t, snapshot)).toMatchObject({ node: 'svc/c', type: 'kaidu:Container', properties: { runtime: 'docker' }, attributes: { container_id: 'abc123' } });
+    expect(hostedOnOf(t.nodes['svc/outside']!, t, snapshot)).toBeUndefined();
+    expect(hostedOnOf(t.nodes['svc/c']!, t, snapshot)).toBeUndefined();
+  });
+
+  it('a nested process runs through the engine exec by container id; a workload without a runner fails instead of running outside', async () => {
+    // The first probe finds nothing there; the ones after the launch find it running.
+    let probes = 0;
+    const isProbe = (argv: string[]) => argv.join(' ').includes('sh -c d=$1\np=');
+    const runner = new RecordingRunner()
+      .on(/ sh -c d=\$1; h=\$2/, { stdout: 'pid=7\nend=ok\n' })
+      .on((argv) => isProbe(argv) && probes++ > 0, { stdout: 'pid=7\nexit=\nspec=\nstat=S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242\nend=ok\n' })
+      .on(isProbe, { stdout: 'pid=\nexit=\nspec=\nend=ok\n' });
+    const d = new ProcessDelegate({ dataDir: '/nonexistent-kaidu-data', runner, startupCheckMs: 0 });
+    const hostedOn = { node: 'svc/c', type: 'kaidu:Container', types: ['kaidu:Container'], properties: { runtime: 'docker' }, attributes: { container_id: 'abc123' } };
+    const r = await d.create(context('/nonexistent-kaidu-data', desired('kaidu:Process', { command: ['httpd', '-f'], env: { A: '$(x)' } }, { name: 'web', hostedOn }), { runner }));
+    expect(r.attributes).toMatchObject({ pid: 7, start_time: '4242', inside: { kind: 'container', runtime: 'docker', container_id: 'abc123' } });
+    const launch = runner.calls.find((c) => c.argv.includes('httpd'))!.argv;
+    expect(launch.slice(0, 3)).toEqual(['docker', 'exec', '-i']);
+    expect(launch).toContain('A=$(x)');
+    expect(launch.slice(launch.indexOf('abc123') + 1, launch.indexOf('abc123') + 3)).toEqual(['sh', '-c']);
+    expect(launch.slice(-2)).toEqual(['httpd', '-f']);
+    // Nothing ran on the machine itself: every command went through docker exec.
+    expect(runner.calls.every((c) => c.argv[0] === 'docker')).toBe(true);
+
+    const nspawn = { ...hostedOn, type: 'kaidu:Nspawn', types: ['kaidu:Nspawn'] };
+    await expect(d.create(context('/nonexistent-kaidu-data', desired('kaidu:Process', { command: ['true'] }, { hostedOn: nspawn }), { runner }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('inside a kaidu:Nspawn (svc/c) is not supported yet') });
+  });
+
+  it('a container publishes its hosted Ports with -p; in a pod it cannot, and says so', () => {
+    const d = new ContainerDelegate();
+    const argv = d.runArgv(context('/d', desired('kaidu:Container', { image: 'busybox', publish: ['127.0.0.1:8080:8080/tcp'] })));
+    expect(argv.join(' ')).toContain('-p 127.0.0.1:8080:8080/tcp');
+    expect(() => d.runArgv(context('/d', desired('kaidu:Container', { image: 'busybox', pod: 'p', publish: ['127.0.0.1:8080:8080/tcp'] })))).toThrow(/the pod publishes ports/);
+  });
+});
