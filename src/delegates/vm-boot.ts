@@ -25,7 +25,7 @@ export interface VmReadiness {
 }
 
 /** Default seconds a guest has to boot: software emulation under load is slow. */
-export const VM_BOOT_TIMEOUT_S = 240;
+export const VM_BOOT_TIMEOUT_S = 600;
 
 /** Reads the `readiness` property (`{ address: true }` or `{ console: TEXT }`, optional `timeout`). */
 export function parseVmReadiness(v: PlainValue | undefined, nodeId: string): VmReadiness {
