@@ -32,8 +32,14 @@ command -v busybox >/dev/null && busybox --list | grep -qx udhcpc || die "busybo
 command -v qemu-img >/dev/null || die "qemu-img is not installed (apt-get install qemu-utils)"
 
 # The kernel package the meta-package points at, and its version, from apt's lists (no network).
-kernel_pkg=$(apt-cache depends "$KERNEL_META" 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
-[[ -n $kernel_pkg ]] || die "apt knows no $KERNEL_META (run apt-get update)"
+kernel_of() { apt-cache depends "$KERNEL_META" 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }'; }
+kernel_pkg=$(kernel_of)
+if [[ -z $kernel_pkg ]]; then
+  # apt's lists are missing (a fresh image): fetch them once.
+  apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null 2>&1 || die "apt-get update failed"
+  kernel_pkg=$(kernel_of)
+fi
+[[ -n $kernel_pkg ]] || die "apt knows no $KERNEL_META"
 kernel_ver=$(apt-cache policy "$kernel_pkg" | awk '/Candidate:/ { print $2 }')
 busybox_ver=$(dpkg-query -W -f='${Version}' busybox-static)
 script_hash=$(sha256sum "$0" | cut -c1-12)
@@ -140,5 +146,7 @@ touch "$stage/complete"
 rm -rf "$out"
 mv "$stage" "$out"
 chmod 755 "$out"
+# Guests of older keys (another kernel, an older script) are not used again.
+find "$CACHE_DIR/vm" -mindepth 1 -maxdepth 1 -type d ! -name "$key" ! -name "$key.tmp.*" -exec rm -rf {} +
 log "built $out"
 print_paths
