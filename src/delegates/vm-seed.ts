@@ -35,14 +35,14 @@ export function parseAgentSeed(v: PlainValue | undefined, nodeId: string, defaul
   if (typeof v !== 'object' || Array.isArray(v)) throw bad('must be a map with hub, package and optionally host, listen');
   for (const k of Object.keys(v)) if (!['hub', 'host', 'package', 'listen'].includes(k)) throw bad(`has an unknown key "${k}" (hub, host, package, listen)`);
   const hub = v.hub;
-  if (typeof hub !== 'string' || !/^(https?|ssh|git|file):\/\//.test(hub) || !TOKEN.test(hub)) throw bad(`hub "${String(hub)}" is not a URL (http, https, ssh, git, file) without spaces or quotes`);
+  if (typeof hub !== 'string' || !/^(https?|ssh|git|file):\/\//.test(hub) || !TOKEN.test(hub)) throw bad(`hub ${JSON.stringify(hub)} is not a URL (http, https, ssh, git, file) without spaces or quotes`);
   const pkg = v.package;
-  if (typeof pkg !== 'string' || pkg.startsWith('-') || !TOKEN.test(pkg)) throw bad(`package "${String(pkg)}" is not an npm package spec or tarball URL`);
+  if (typeof pkg !== 'string' || pkg.startsWith('-') || !TOKEN.test(pkg)) throw bad(`package ${JSON.stringify(pkg)} is not an npm package spec or tarball URL`);
   const host = v.host ?? defaultHost;
-  if (typeof host !== 'string' || !HOSTNAME.test(host)) throw bad(`host "${String(host)}" is not a host name (letters, digits, inner dashes, at most 63)`);
+  if (typeof host !== 'string' || !HOSTNAME.test(host)) throw bad(`host ${JSON.stringify(host)} is not a host name (letters, digits, inner dashes, at most 63)`);
   const seed: AgentSeed = { hub, host, package: pkg };
   if (v.listen !== undefined && v.listen !== null) {
-    if (typeof v.listen !== 'string' || !/^[\w.:[\]-]+:\d{1,5}$/.test(v.listen)) throw bad(`listen "${String(v.listen)}" is not host:port`);
+    if (typeof v.listen !== 'string' || !/^[\w.:[\]-]+:\d{1,5}$/.test(v.listen)) throw bad(`listen ${JSON.stringify(v.listen)} is not host:port`);
     seed.listen = v.listen;
   }
   return seed;
