@@ -136,7 +136,7 @@ export async function waitBooted(check: BootCheck, opts: BootWaitOptions): Promi
         }
         wake = done;
       });
-      delay = Math.min(delay * 2, 2000);
+      delay = Math.min(delay * 2, 1000);
     }
   } finally {
     opts.signal.removeEventListener('abort', onAbort);
