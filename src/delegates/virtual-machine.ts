@@ -33,7 +33,10 @@ export class VirtualMachineDelegate implements Delegate {
   constructor(private readonly opts: { dataDir: string; kvmPresent?: () => boolean }) {}
 
   private nameOf(ctx: DelegateContext, props = ctx.node.properties): string {
-    return str(props.domain_name) ?? workloadName(ctx);
+    const name = str(props.domain_name) ?? workloadName(ctx);
+    // It becomes a virsh argument and a file name: no option, no path, no markup.
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$/.test(name)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: domain_name ${JSON.stringify(name)} is not a libvirt domain name Kaidu uses (letters, digits, _ . + -, not first; at most 64)`);
+    return name;
   }
 
   /** The agent's files for a domain (definition, console log, seed staging). */
@@ -74,8 +77,10 @@ export class VirtualMachineDelegate implements Delegate {
     const file = this.runFile(ctx, name, '.xml');
     const accelerator = chooseAccelerator(p, ctx.node.id, (this.opts.kvmPresent ?? (() => existsSync('/dev/kvm')))());
     await writeFileAtomic(file, domainXml(name, p, ctx.node.id, { accelerator, consoleLog, ...(seedImage ? { seedImage } : {}) }));
-    // Our own domain left running (a create after a failed one): stop it, so the new definition is what runs.
-    if (owner !== undefined) await this.destroy(ctx, name);
+    // Our own domain left from a create that failed: virsh refuses to define a name that exists
+    // (under another uuid), and a fresh definition gets a fresh MAC, so no old DHCP lease can pass
+    // for this boot's address.
+    if (owner !== undefined) await this.stopAndUndefine(ctx, name);
     await runChecked(ctx.runner, { argv: ['virsh', 'define', file], signal: ctx.signal });
     await runChecked(ctx.runner, { argv: ['virsh', 'start', name], signal: ctx.signal });
     await waitBooted(readiness.check, {

@@ -3,6 +3,7 @@
  * overlay backed by it, so the template is never written) or blank, and removed with the VM.
  */
 import { rm, stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import { runChecked } from './command-runner.js';
@@ -32,6 +33,7 @@ export async function ensureDisk(ctx: DelegateContext, disk: string, p: Record<s
   const size = typeof p.disk_size === 'number' ? String(Math.round(p.disk_size)) : undefined;
   if (template) {
     if (diskFormat(disk) !== 'qcow2') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: a disk made from disk_template is a qcow2 overlay: name it .qcow2, not ${disk}`);
+    if (!isAbsolute(template)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: disk_template must be an absolute path, not ${JSON.stringify(template)}`);
     if (!(await fileExists(template))) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: disk_template ${template} does not exist`);
     const info = await runChecked(ctx.runner, { argv: ['qemu-img', 'info', '--output=json', template], signal: ctx.signal });
     const format = (JSON.parse(info.stdout) as { format?: string }).format;
