@@ -19,7 +19,7 @@ const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 function run(argv: string[]): string | undefined {
   try {
-    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout: 120_000 }).toString();
+    return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout: 900_000 }).toString();
   } catch {
     return undefined;
   }

@@ -27,9 +27,10 @@ interface Guest { kernel: string; initrd: string; template: string }
 
 /** What this machine lacks for the test, or the stand-in guest's files. */
 function prerequisites(): { guest: Guest } | { missing: string } {
-  const ok = (argv: string[]) => {
+  // Generous limits: on a loaded machine even apt-cache takes seconds.
+  const ok = (argv: string[], timeout = 60_000) => {
     try {
-      return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout: 20_000 }).toString();
+      return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout }).toString();
     } catch {
       return undefined;
     }
@@ -39,7 +40,7 @@ function prerequisites(): { guest: Guest } | { missing: string } {
   for (const tool of ['qemu-system-x86_64', 'qemu-img', 'genisoimage']) if (ok(['which', tool]) === undefined) return { missing: `${tool} is not installed` };
   if (!/Active:\s+yes/.test(ok(['virsh', 'net-info', 'default']) ?? '')) return { missing: "libvirt's default network is not active (.ci/runtimes.sh up)" };
   // Builds the guest when it is not cached (about 20 s); prints KEY=path lines.
-  const out = ok(['bash', join(ROOT, '.ci', 'vm-image.sh')]);
+  const out = ok(['bash', join(ROOT, '.ci', 'vm-image.sh')], 900_000);
   if (!out) return { missing: '.ci/vm-image.sh could not build the stand-in guest' };
   const v = Object.fromEntries(out.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
   return { guest: { kernel: v.KAIDU_VM_KERNEL!, initrd: v.KAIDU_VM_INITRD!, template: v.KAIDU_VM_DISK_TEMPLATE! } };
@@ -115,14 +116,34 @@ function httpGet(url: string): Promise<string> {
   });
 }
 
+async function removeTestVm(name: string): Promise<void> {
+  await virsh('destroy', name);
+  await virsh('undefine', name);
+  const disk = `/var/lib/libvirt/images/${name}.qcow2`;
+  await rm(disk, { force: true });
+  await rm(`${disk}.cidata.iso`, { force: true });
+  await rm(join('/var/tmp', `${name}-work`), { recursive: true, force: true });
+}
+
+/** VMs of earlier runs of this file that were killed before their cleanup (their pid is gone). */
+async function removeLeftovers(): Promise<void> {
+  for (const name of (await virsh('list', '--all', '--name')).stdout.split('\n').map((l) => l.trim())) {
+    const pid = /^kaidu-test-vm-(\d+)$/.exec(name)?.[1];
+    if (!pid || Number(pid) === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(Number(pid), 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) await removeTestVm(name);
+  }
+}
+
 afterAll(async () => {
   if (missing) return;
   // Whatever happened above: no domain, disk or seed of this test is left behind.
-  await virsh('destroy', NAME);
-  await virsh('undefine', NAME);
-  await rm(DISK, { force: true });
-  await rm(`${DISK}.cidata.iso`, { force: true });
-  await rm(work, { recursive: true, force: true });
+  await removeTestVm(NAME);
 });
 
 describe.skipIf(missing !== undefined && !CI)(`VirtualMachine on libvirt/qemu, for real${missing ? ` (skipped: ${missing})` : ''}`, () => {
@@ -130,6 +151,7 @@ describe.skipIf(missing !== undefined && !CI)(`VirtualMachine on libvirt/qemu, f
 
   it('kaidu apply of examples/vm creates the VM from the template image and reports it running only once the guest booted', { timeout: 20 * 60_000 }, async () => {
     expect(missing, 'CI=true: the VM test must run (sudo .ci/runtimes.sh up)').toBeUndefined();
+    await removeLeftovers();
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
     await cp(join(ROOT, 'examples', 'vm'), repo, { recursive: true });
