@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Brings up the container runtimes Kaidu's runtime tests use, from Debian packages only, with no
 # internet: podman (runc, cgroupfs), a loopback image registry on 127.0.0.1:5000 standing in for
-# docker.io, dockerd using it as its mirror, libvirtd (qemu driver), and a busybox image built FROM scratch from
-# busybox-static and pushed as docker.io/library/busybox:1.36; .ci/images.sh adds nginx and redis stand-ins.
+# docker.io, dockerd using it as its mirror, libvirtd (qemu driver) with its default network, a busybox image
+# built FROM scratch from busybox-static and pushed as docker.io/library/busybox:1.36, the VM
+# tests' stand-in guest (.ci/vm-image.sh); .ci/images.sh adds nginx and redis stand-ins.
 #
 #   .ci/runtimes.sh up     install (when missing), configure, start, seed the image; idempotent
 #   .ci/runtimes.sh down   stop what `up` started, by the pids it recorded
@@ -20,7 +21,8 @@ IMAGE_PATH=library/busybox
 IMAGE_TAG=1.36
 PACKAGES=(podman runc conmon containernetworking-plugins slirp4netns uidmap fuse-overlayfs catatonit
   docker.io docker-registry busybox-static iptables curl
-  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients)
+  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
+  qemu-system-x86 qemu-utils genisoimage dnsmasq-base)
 
 log() { printf 'runtimes: %s\n' "$*" >&2; }
 die() { printf 'runtimes: error: %s\n' "$*" >&2; exit 1; }
@@ -133,6 +135,21 @@ start_libvirtd() {
   wait_for "libvirtd" 60 virsh --connect qemu:///system list
 }
 
+start_libvirt_network() {
+  # libvirt's NAT network "default" (virbr0, dnsmasq for DHCP): VM guests take an address there,
+  # which is how the VM tests see a guest booted. Started without systemd, like libvirtd.
+  local info
+  # (Read first: with pipefail, grep -q closing the pipe early would fail virsh.)
+  if info=$(virsh --connect qemu:///system net-info default 2>/dev/null); then
+    [[ $info =~ Active:[[:space:]]+yes ]] && return 0
+  else
+    virsh --connect qemu:///system net-define /usr/share/libvirt/networks/default.xml >/dev/null
+  fi
+  log "starting libvirt's default network"
+  virsh --connect qemu:///system net-start default >/dev/null
+  touch "$RUN_DIR/libvirt-network.started"
+}
+
 # The image exists in the registry when its manifest answers.
 image_in_registry() {
   curl -fs -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
@@ -171,10 +188,13 @@ up() {
   start_registry
   start_dockerd
   start_libvirtd
+  start_libvirt_network
   seed_image
   # The stand-in nginx and redis images examples/containers pulls (built from the Debian rootfs).
   bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" up
-  log "up: podman, dockerd, libvirtd, registry $REGISTRY, images docker.io/$IMAGE_PATH:$IMAGE_TAG, nginx, redis"
+  # The VM tests' stand-in guest (kernel + busybox initramfs), built once and cached.
+  bash "$(dirname "${BASH_SOURCE[0]}")/vm-image.sh" >/dev/null
+  log "up: podman, dockerd, libvirtd (default network), registry $REGISTRY, images docker.io/$IMAGE_PATH:$IMAGE_TAG, nginx, redis, VM guest"
 }
 
 stop_pid() {
@@ -194,6 +214,10 @@ down() {
   # dockerd stops its own containers on the way down; the tests remove theirs themselves.
   stop_pid dockerd
   stop_pid registry
+  if [[ -e $RUN_DIR/libvirt-network.started ]]; then
+    virsh --connect qemu:///system net-destroy default >/dev/null 2>&1 || true
+    rm -f "$RUN_DIR/libvirt-network.started"
+  fi
   stop_pid libvirtd
   stop_pid virtlogd
 }

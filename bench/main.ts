@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [startup|compile|plan|replan|git|agent|hello|containers|fuzz]...`: runs the named benchmarks (all by default) and
+ * `npm run bench -- [startup|compile|plan|replan|git|agent|hello|containers|vm|fuzz]...`: runs the named benchmarks (all by default) and
  * writes bench-report.json. Each benchmark reports its numbers with ratios against a baseline
  * measured in the same process, and the target it is meant to meet.
  */
@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   agent: async () => (await import('./agent.js')).benchAgent,
   hello: async () => (await import('./hello.js')).benchHello,
   containers: async () => (await import('./containers.js')).benchContainers,
+  vm: async () => (await import('./vm.js')).benchVm,
   fuzz: async () => (await import('./fuzz.js')).benchFuzz as Bench,
 };
 

@@ -5,10 +5,10 @@
  * anything not listed here is an error.
  *
  * The texts were collected by running the tools: podman 4.3 (and the shorter 5.x inspect texts),
- * docker client 20.10 and 28 against dockerd 20.10, virsh, machinectl.
+ * docker client 20.10 and 28 against dockerd 20.10, virsh (libvirt 9.0), machinectl.
  */
 
-export type Absent = 'container' | 'pod' | 'image' | 'domain' | 'domain-not-running' | 'machine';
+export type Absent = 'container' | 'pod' | 'image' | 'domain' | 'domain-not-running' | 'domifaddr-not-running' | 'machine';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -28,6 +28,8 @@ function linesFor(tool: string, what: Absent, name: string): RegExp[] {
   if (tool === 'virsh') {
     if (what === 'domain') return any(`error: failed to get domain '${n}'`, `error: Domain not found: no domain with matching name '${n}'`);
     if (what === 'domain-not-running') return any(`error: Failed to destroy domain '?${n}'?`, `error: Requested operation is not valid: domain is not running`);
+    // virsh 9.0 `domifaddr` of a defined domain that is shut off (it has no address to report).
+    if (what === 'domifaddr-not-running') return any(`error: Failed to query for interfaces addresses`, `error: Requested operation is not valid: domain is not running`);
   }
   if (tool === 'machinectl' && what === 'machine') return any(`(Could not [^:]+: )?No machine '${n}' known\\.?`);
   return [];

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -146,32 +146,42 @@ describe('runtime command sequences (more, pinned)', () => {
   });
 
   it('virtual machine: creates a missing disk, builds a cloud-init seed from the repository, attaches it; update redefines', async () => {
-    const runner = new RecordingRunner().on('virsh dominfo', { stdout: 'UUID:           9f0e\nState:          running\n' });
+    const runner = new RecordingRunner()
+      .on('virsh dumpxml', { exitCode: 1, stderr: "error: failed to get domain 'db-vm'\n" })
+      .on('virsh dominfo', { stdout: 'UUID:           9f0e\nState:          running\n' })
+      .on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.7/24\n' });
     const disk = join(dir, 'disk<1>.qcow2');
     const props = { memory: 512 * 1024 ** 2, vcpus: 1, disk, disk_size: 10 * 1024 ** 3, network: 'br"0', cloud_init: 'vm/user-data', os_variant: 'fedora40', domain_name: 'db-vm' };
     const files = { 'vm/user-data': '#cloud-config\npackages: [postgresql]\n' };
-    const d = new VirtualMachineDelegate({ dataDir: dir });
-    const r = await d.create(context(dir, desired('kaidu:VirtualMachine', props, { name: 'db' }), { runner, files }));
-    expect(r).toEqual({ attributes: { state: 'running', uuid: '9f0e', address: null }, status: 'running' });
-    const run = join(dir, 'run', 'libvirt');
+    const data = join(dir, 'data');
+    const d = new VirtualMachineDelegate({ dataDir: data });
+    const r = await d.create(context(data, desired('kaidu:VirtualMachine', props, { name: 'db' }), { runner, files }));
+    expect(r).toEqual({ attributes: { state: 'running', uuid: '9f0e', address: '192.168.122.7' }, status: 'running' });
+    const run = join(data, 'run', 'libvirt');
+    const seed = `${disk}.cidata.iso`;
     expect(runner.lines).toEqual([
-      `qemu-img create -f qcow2 ${disk} ${10 * 1024 ** 3}`,
-      `cloud-localds ${run}/db-vm.seed.iso ${run}/db-vm.user-data ${run}/db-vm.meta-data`,
+      'virsh dumpxml db-vm',
+      `qemu-img create -q -f qcow2 ${disk} ${10 * 1024 ** 3}`,
+      `genisoimage -quiet -output ${seed} -volid cidata -joliet -rock user-data meta-data`,
       `virsh define ${run}/db-vm.xml`,
       'virsh start db-vm',
+      'virsh domifaddr db-vm',
       'virsh dominfo db-vm',
       'virsh domifaddr db-vm',
     ]);
-    expect(await readFile(join(run, 'db-vm.user-data'), 'utf8')).toBe(files['vm/user-data']);
+    expect(runner.calls[2]!.cwd).toBe(join(run, 'db-vm.seed'));
+    expect(await readFile(join(run, 'db-vm.seed', 'user-data'), 'utf8')).toBe(files['vm/user-data']);
     const xml = await readFile(join(run, 'db-vm.xml'), 'utf8');
     expect(xml).toContain(`<source file='${join(dir, 'disk&lt;1&gt;.qcow2')}'/>`);
     expect(xml).toContain("<source network='br&quot;0'/>");
-    expect(xml).toContain(`<source file='${run}/db-vm.seed.iso'/>`);
+    expect(xml).toContain(`<source file='${join(dir, 'disk&lt;1&gt;.qcow2.cidata.iso')}'/>`);
     expect(xml).toContain("<memory unit='KiB'>524288</memory>");
     expect(xml).toContain("os_variant='fedora40'");
+    // The disk qemu-img would have made; update keeps it and redefines the domain.
+    await writeFile(disk, '');
     runner.clear();
-    await d.update(context(dir, desired('kaidu:VirtualMachine', { ...props, cloud_init: null, disk_size: null, vcpus: 4 }, { name: 'db' }), { runner, previous: stateOf('kaidu:VirtualMachine', props, r.attributes) }));
-    expect(runner.lines).toEqual(['virsh destroy db-vm', 'virsh undefine db-vm', `virsh define ${run}/db-vm.xml`, 'virsh start db-vm', 'virsh dominfo db-vm', 'virsh domifaddr db-vm']);
+    await d.update(context(data, desired('kaidu:VirtualMachine', { ...props, cloud_init: null, vcpus: 4 }, { name: 'db' }), { runner, previous: stateOf('kaidu:VirtualMachine', props, r.attributes) }));
+    expect(runner.lines).toEqual(['virsh destroy db-vm', 'virsh undefine db-vm', 'virsh dumpxml db-vm', `virsh define ${run}/db-vm.xml`, 'virsh start db-vm', 'virsh domifaddr db-vm', 'virsh dominfo db-vm', 'virsh domifaddr db-vm']);
     expect(await readFile(join(run, 'db-vm.xml'), 'utf8')).toContain('<vcpu>4</vcpu>');
   });
 });

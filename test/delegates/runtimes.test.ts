@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -102,18 +102,28 @@ describe('command sequences (pinned)', () => {
     ]);
   });
 
-  it('virtual machine: a generated, escaped domain XML; define, start, dominfo, domifaddr; destroy, undefine', async () => {
-    const runner = new RecordingRunner().on('virsh dominfo', { stdout: 'UUID:           1234-abcd\nState:          running\n' }).on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.50/24\n' });
-    const d = new VirtualMachineDelegate({ dataDir: dir });
-    const node = desired('kaidu:VirtualMachine', { memory: 2 * 1024 ** 3, vcpus: 2, disk: "/img/a'b.qcow2", network: 'default' }, { name: 'vm' });
-    const r = await d.create(context(dir, node, { runner }));
-    expect(r.attributes).toEqual({ state: 'running', uuid: '1234-abcd', address: '192.168.122.50' });
-    await d.delete(context(dir, node, { runner }));
-    const xmlFile = join(dir, 'run', 'libvirt', 'kaidu-svc-vm.xml');
-    expect(runner.lines).toEqual([`virsh define ${xmlFile}`, 'virsh start kaidu-svc-vm', 'virsh dominfo kaidu-svc-vm', 'virsh domifaddr kaidu-svc-vm', 'virsh destroy kaidu-svc-vm', 'virsh undefine kaidu-svc-vm']);
-    const xml = await readFile(xmlFile, 'utf8');
+  it('virtual machine: a generated, escaped domain XML; define, start, wait for an address, dominfo; destroy, undefine', async () => {
+    const absent = { exitCode: 1, stderr: "error: failed to get domain 'kaidu-svc-vm'\n" };
+    const runner = new RecordingRunner()
+      .on('virsh dumpxml', absent)
+      .on('virsh dominfo', { stdout: 'UUID:           1234-abcd\nState:          running\n' })
+      .on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.50/24\n' });
+    const d = new VirtualMachineDelegate({ dataDir: dir, kvmPresent: () => true });
+    const disk = join(dir, "img", "a'b.qcow2");
+    await mkdir(join(dir, 'img'));
+    await writeFile(disk, '');
+    const node = desired('kaidu:VirtualMachine', { memory: 2 * 1024 ** 3, vcpus: 2, disk, network: 'default' }, { name: 'vm' });
+    const data = join(dir, 'data');
+    const r = await d.create(context(data, node, { runner }));
+    expect(r).toEqual({ attributes: { state: 'running', uuid: '1234-abcd', address: '192.168.122.50' }, status: 'running' });
+    await d.delete(context(data, node, { runner: new RecordingRunner() }));
+    const xmlFile = join(data, 'run', 'libvirt', 'kaidu-svc-vm.xml');
+    expect(runner.lines).toEqual(['virsh dumpxml kaidu-svc-vm', `virsh define ${xmlFile}`, 'virsh start kaidu-svc-vm', 'virsh domifaddr kaidu-svc-vm', 'virsh dominfo kaidu-svc-vm', 'virsh domifaddr kaidu-svc-vm']);
+    // A disk that was there before is the user's: delete keeps it.
+    expect(await readFile(disk, 'utf8')).toBe('');
+    const xml = domainXml('kaidu-svc-vm', node.properties, 'svc/vm');
     expect(xml).toContain("<memory unit='KiB'>2097152</memory>");
-    expect(xml).toContain("<source file='/img/a&apos;b.qcow2'/>");
+    expect(xml).toContain(`<source file='${disk.replace("'", '&apos;')}'/>`);
     expect(() => domainXml('x', {}, 'svc/vm')).toThrow(/"disk" is required/);
   });
 
@@ -129,11 +139,17 @@ describe('command sequences (pinned)', () => {
     expect(chooseAccelerator({ ...props, accelerator: 'kvm' }, 'svc/vm', false)).toBe('kvm');
     expect(() => chooseAccelerator({ ...props, accelerator: 'hvf' }, 'svc/vm', true)).toThrow(/accelerator "hvf" is not one of auto, kvm, tcg/);
     // The delegate asks at create time: no /dev/kvm means a qemu domain that libvirt can define here.
-    const runner = new RecordingRunner().on('virsh dominfo', { stdout: 'UUID: u\nState: running\n' });
-    await new VirtualMachineDelegate({ dataDir: dir, kvmPresent: () => false }).create(context(dir, desired('kaidu:VirtualMachine', props, { name: 'vm' }), { runner }));
-    expect(await readFile(join(dir, 'run', 'libvirt', 'kaidu-svc-vm.xml'), 'utf8')).toMatch(/^<domain type='qemu'>/);
-    await new VirtualMachineDelegate({ dataDir: dir, kvmPresent: () => true }).create(context(dir, desired('kaidu:VirtualMachine', props, { name: 'vm' }), { runner }));
-    expect(await readFile(join(dir, 'run', 'libvirt', 'kaidu-svc-vm.xml'), 'utf8')).toMatch(/^<domain type='kvm'>/);
+    const runner = new RecordingRunner()
+      .on('virsh dumpxml', { exitCode: 1, stderr: "error: failed to get domain 'kaidu-svc-vm'\n" })
+      .on('virsh dominfo', { stdout: 'UUID: u\nState: running\n' })
+      .on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.50/24\n' });
+    const disk = join(dir, 'a.qcow2');
+    await writeFile(disk, '');
+    const data = join(dir, 'data');
+    await new VirtualMachineDelegate({ dataDir: data, kvmPresent: () => false }).create(context(data, desired('kaidu:VirtualMachine', { disk }, { name: 'vm' }), { runner }));
+    expect(await readFile(join(data, 'run', 'libvirt', 'kaidu-svc-vm.xml'), 'utf8')).toMatch(/^<domain type='qemu'>/);
+    await new VirtualMachineDelegate({ dataDir: data, kvmPresent: () => true }).create(context(data, desired('kaidu:VirtualMachine', { disk }, { name: 'vm' }), { runner }));
+    expect(await readFile(join(data, 'run', 'libvirt', 'kaidu-svc-vm.xml'), 'utf8')).toMatch(/^<domain type='kvm'>/);
   });
 
   it('virtual machine: a domain already gone is absent; any other virsh failure is an error, never "absent"', async () => {
