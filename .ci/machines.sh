@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Boots a Debian bookworm container with systemd as its PID 1 (systemd-nspawn --boot), so the tests
+# of what needs systemd (machinectl and nested nspawn machines, `systemd-run --user` units) run on a
+# host whose own PID 1 is not systemd. Commands run inside it with `nsenter --target <leader> --all`.
+#
+#   .ci/machines.sh up     build the machine's tree (once, cached), boot a copy, wait until its systemd
+#                          is up and the test user's manager answers; idempotent
+#   .ci/machines.sh down   power it off (by the pid `up` recorded) and remove the copy
+#   .ci/machines.sh env    print what tests read: KAIDU_TEST_MACHINE_LEADER (pid of the container's
+#                          init, for nsenter), KAIDU_TEST_MACHINE_USER, KAIDU_TEST_MACHINE_BASE
+#
+# The tree is .ci/debian-rootfs.sh's root filesystem plus systemd-container (machinectl,
+# systemd-nspawn), libpam-systemd and dbus-user-session (user managers), and a user `kaidu` whose
+# manager starts at boot (lingering). It is cached in $KAIDU_CI_CACHE under a name that changes with
+# that recipe; each `up` boots a fresh copy under $KAIDU_CI_MACHINES, so nothing a test does
+# survives. The tree itself is bound read-only into the machine at $BASE_IN_MACHINE: tests copy it to
+# make the machines they start inside. Needs root.
+set -euo pipefail
+
+RUN_DIR=${KAIDU_CI_RUN:-/run/kaidu-ci}
+CACHE_DIR=${KAIDU_CI_CACHE:-/var/cache/kaidu-ci}
+MACHINES_DIR=${KAIDU_CI_MACHINES:-/var/lib/kaidu-ci/machines}
+NAME=kaidu-ci-host
+TEST_USER=kaidu
+EXTRA=systemd-container,libpam-systemd,dbus-user-session
+# The base tree's services are for other tests' images: not started in this machine.
+MASK="nginx.service redis-server.service"
+BASE_IN_MACHINE=/var/lib/kaidu-ci/base
+HERE=$(cd "$(dirname "$0")" && pwd)
+
+log() { printf 'machines: %s\n' "$*" >&2; }
+die() { printf 'machines: error: %s\n' "$*" >&2; exit 1; }
+
+alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# The container's init: the descendant of systemd-nspawn whose pid in its own namespace is 1.
+leader_of() {
+  local pid=$1 c
+  for c in $(pgrep -P "$pid"); do
+    if awk '/^NSpid:/ { exit !($NF == 1 && NF > 2) }' "/proc/$c/status" 2>/dev/null; then echo "$c"; return 0; fi
+    leader_of "$c" && return 0
+  done
+  return 1
+}
+
+in_machine() { nsenter --target "$(cat "$RUN_DIR/machine.leader")" --all -- "$@"; }
+
+tree() {
+  local base key target tmp
+  base=$(bash "$HERE/debian-rootfs.sh" path)
+  key=$(printf '%s %s %s %s' "$base" "$EXTRA" "$TEST_USER" "$MASK" | sha1sum | cut -c1-12)
+  target="$CACHE_DIR/machines/tree-$key"
+  mkdir -p "$CACHE_DIR/machines"
+  exec 8>"$CACHE_DIR/machines/.lock"
+  flock 8
+  if [[ ! -d $target ]]; then
+    tmp=$(mktemp -d "$CACHE_DIR/machines/.build-XXXXXX")
+    log "building the machine tree in $tmp (from $base, adding ${EXTRA//,/ })"
+    cp -a --reflink=auto "$base/." "$tmp/"
+    # mktemp made it 0700 (and so is the base tree's top): the machine's daemons that drop root
+    # (dbus) could not even reach /usr.
+    chmod 755 "$tmp"
+    # Installed by running apt inside the tree (standalone nspawn: no systemd needed on the host).
+    if ! systemd-nspawn -q --register=no --keep-unit -D "$tmp" -- sh -ec "
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 ${EXTRA//,/ }
+        apt-get clean
+        useradd --create-home --shell /bin/bash $TEST_USER
+        mkdir -p /var/lib/systemd/linger $BASE_IN_MACHINE /var/lib/machines
+        touch /var/lib/systemd/linger/$TEST_USER
+        systemctl mask $MASK" >"$tmp.log" 2>&1; then
+      tail -30 "$tmp.log" >&2
+      rm -rf "$tmp" "$tmp.log"
+      die "could not build the machine tree (log above)"
+    fi
+    mv "$tmp" "$target"
+    rm -f "$tmp.log"
+  fi
+  exec 8>&-
+  printf '%s\n' "$target"
+}
+
+# Wait (bounded) until a command succeeds; each try itself is bounded by `timeout`.
+wait_for() {
+  local what=$1 limit=$2 i; shift 2
+  for ((i = 0; i < limit * 10; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  die "$what within ${limit}s (log: $RUN_DIR/machine.log)"
+}
+
+up() {
+  [[ $(id -u) -eq 0 ]] || die "needs root"
+  command -v systemd-nspawn >/dev/null && command -v nsenter >/dev/null || die "needs systemd-nspawn (systemd-container) and nsenter (util-linux)"
+  mkdir -p "$RUN_DIR" "$MACHINES_DIR"
+  exec 9>"$RUN_DIR/machine.lock"
+  flock 9
+  if alive "$RUN_DIR/machine.pid" && [[ -s $RUN_DIR/machine.leader ]] && kill -0 "$(cat "$RUN_DIR/machine.leader")" 2>/dev/null; then
+    log "up already (leader pid $(cat "$RUN_DIR/machine.leader"))"
+    return 0
+  fi
+  local src root pid leader
+  src=$(tree)
+  root="$MACHINES_DIR/$NAME"
+  rm -rf "$root"
+  mkdir -p "$root"
+  chmod 755 "$root"
+  cp -a --reflink=auto "$src/." "$root/"
+  log "booting $NAME"
+  # --register=no --keep-unit: the host has no systemd (no machined, no units) to register with.
+  # --private-network: nothing in it listens on the host's ports.
+  setsid systemd-nspawn --boot --register=no --keep-unit --machine="$NAME" --directory="$root" \
+    --bind-ro="$src:$BASE_IN_MACHINE" --private-network --capability=all </dev/null >"$RUN_DIR/machine.log" 2>&1 9>&- &
+  pid=$!
+  echo "$pid" >"$RUN_DIR/machine.pid"
+  # A machine that did not come up is not left behind.
+  trap 'log "tearing down after the failure"; down' ERR EXIT
+  rm -f "$RUN_DIR/machine.leader"
+  wait_for "the container's init did not start" 30 leader_of "$pid"
+  leader=$(leader_of "$pid")
+  echo "$leader" >"$RUN_DIR/machine.leader"
+  # Its systemd says when booting has finished, once it listens; "degraded" (a unit failed) is shown
+  # but not fatal.
+  wait_for "the container's systemd did not listen" 60 in_machine test -S /run/systemd/private
+  local state
+  state=$(timeout 180 nsenter --target "$leader" --all -- systemctl is-system-running --wait || true)
+  case $state in
+    running) ;;
+    degraded) log "booted degraded: $(in_machine systemctl --failed --no-legend --plain | tr '\n' ' ')" ;;
+    *) die "$NAME did not finish booting (systemctl is-system-running: ${state:-no answer})" ;;
+  esac
+  local uid
+  uid=$(in_machine id -u "$TEST_USER")
+  wait_for "the user manager of $TEST_USER did not answer" 60 \
+    in_machine timeout 10 setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups env XDG_RUNTIME_DIR="/run/user/$uid" systemctl --user is-system-running
+  trap - ERR EXIT
+  log "up: $NAME (nspawn pid $pid, leader pid $leader)"
+}
+
+down() {
+  local file=$RUN_DIR/machine.pid pid i
+  [[ -s $file ]] || { rm -rf "${MACHINES_DIR:?}/$NAME"; return 0; }
+  pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null; then
+    log "powering off $NAME (nspawn pid $pid)"
+    # systemd-nspawn turns SIGTERM into an orderly poweroff of the container.
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 600; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { log "still running after 60s: killing"; kill -KILL "$pid" 2>/dev/null || true; }
+  fi
+  rm -f "$file" "$RUN_DIR/machine.leader"
+  rm -rf "${MACHINES_DIR:?}/$NAME"
+}
+
+env_() {
+  [[ -s $RUN_DIR/machine.leader ]] && kill -0 "$(cat "$RUN_DIR/machine.leader")" 2>/dev/null || die "not up (run: $0 up)"
+  echo "KAIDU_TEST_MACHINE_LEADER=$(cat "$RUN_DIR/machine.leader")"
+  echo "KAIDU_TEST_MACHINE_USER=$TEST_USER"
+  echo "KAIDU_TEST_MACHINE_BASE=$BASE_IN_MACHINE"
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  env) env_ ;;
+  *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+esac
