@@ -5,9 +5,19 @@
 #
 #   .ci/machines.sh up     build the machine's tree (once, cached), boot a copy, wait until its systemd
 #                          is up and the test user's manager answers; idempotent
-#   .ci/machines.sh down   power it off (by the pid `up` recorded) and remove the copy
+#   .ci/machines.sh box    only the distrobox part of `up` (below); idempotent; prints
+#                          KAIDU_TEST_BOX_USER and KAIDU_TEST_BOX_IMAGE
+#   .ci/machines.sh down   power it off (by the pid `up` recorded), remove the copy and the box
+#                          user's containers
 #   .ci/machines.sh env    print what tests read: KAIDU_TEST_MACHINE_LEADER (pid of the container's
-#                          init, for nsenter), KAIDU_TEST_MACHINE_USER, KAIDU_TEST_MACHINE_BASE
+#                          init, for nsenter), KAIDU_TEST_MACHINE_USER, KAIDU_TEST_MACHINE_BASE,
+#                          KAIDU_TEST_BOX_USER
+#
+# Distrobox refuses to run as root, so `up` (and `box`) also prepare a normal user on the host,
+# $BOX_USER, with subuid/subgid ranges and rootless podman (runc, cgroupfs, vfs storage, no systemd),
+# install Debian's distrobox, turn off its desktop entries (container_generate_entry=0, else it
+# downloads an icon), and put the test image (from the loopback registry of .ci/runtimes.sh, which
+# must be up) into that user's podman store.
 #
 # The tree is .ci/debian-rootfs.sh's root filesystem plus systemd-container (machinectl,
 # systemd-nspawn), libpam-systemd and dbus-user-session (user managers), and a user `kaidu` whose
@@ -27,6 +37,8 @@ EXTRA=systemd-container,libpam-systemd,dbus-user-session
 MASK="nginx.service redis-server.service"
 BASE_IN_MACHINE=/var/lib/kaidu-ci/base
 HERE=$(cd "$(dirname "$0")" && pwd)
+BOX_USER=kaidu-box
+BOX_IMAGE=docker.io/library/busybox:1.36
 
 log() { printf 'machines: %s\n' "$*" >&2; }
 die() { printf 'machines: error: %s\n' "$*" >&2; exit 1; }
@@ -90,8 +102,36 @@ wait_for() {
   die "$what within ${limit}s (log: $RUN_DIR/machine.log)"
 }
 
+as_box_user() { (cd / && setpriv --reuid="$BOX_USER" --regid="$BOX_USER" --init-groups --reset-env "$@"); }
+
+box() {
+  [[ $(id -u) -eq 0 ]] || die "needs root"
+  if ! command -v distrobox >/dev/null; then
+    log "installing distrobox"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 distrobox >/dev/null 2>&1 \
+      || { apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 distrobox >/dev/null; } \
+      || die "cannot install distrobox"
+  fi
+  mkdir -p /etc/distrobox
+  grep -qs '^container_generate_entry=0' /etc/distrobox/distrobox.conf \
+    || printf '# Written by Kaidu%ss .ci/machines.sh: no desktop entries (they download an icon)\ncontainer_generate_entry=0\n' "'" >>/etc/distrobox/distrobox.conf
+  id "$BOX_USER" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$BOX_USER"
+  # useradd gives ranges only where login.defs says so: make sure (newuidmap needs them).
+  grep -q "^$BOX_USER:" /etc/subuid || usermod --add-subuids 300000-365535 "$BOX_USER"
+  grep -q "^$BOX_USER:" /etc/subgid || usermod --add-subgids 300000-365535 "$BOX_USER"
+  local uid
+  uid=$(id -u "$BOX_USER")
+  # Without logind nothing makes the user's runtime directory; podman keeps its state there.
+  install -d -m 700 -o "$BOX_USER" -g "$BOX_USER" "/run/user/$uid"
+  as_box_user podman info >/dev/null 2>"$RUN_DIR/box-podman.err" || { cat "$RUN_DIR/box-podman.err" >&2; die "rootless podman does not work for $BOX_USER"; }
+  as_box_user podman image exists "$BOX_IMAGE" || as_box_user podman pull -q "$BOX_IMAGE" >/dev/null \
+    || die "cannot pull $BOX_IMAGE for $BOX_USER (is .ci/runtimes.sh up?)"
+}
+
 up() {
   [[ $(id -u) -eq 0 ]] || die "needs root"
+  mkdir -p "$RUN_DIR"
+  box
   command -v systemd-nspawn >/dev/null && command -v nsenter >/dev/null || die "needs systemd-nspawn (systemd-container) and nsenter (util-linux)"
   mkdir -p "$RUN_DIR" "$MACHINES_DIR"
   exec 9>"$RUN_DIR/machine.lock"
@@ -139,6 +179,8 @@ up() {
 }
 
 down() {
+  # The box user's boxes are containers in its podman: all of them are the tests' leftovers.
+  if id "$BOX_USER" >/dev/null 2>&1 && command -v podman >/dev/null; then as_box_user podman rm -af -t 0 >/dev/null 2>&1 || true; fi
   local file=$RUN_DIR/machine.pid pid i
   [[ -s $file ]] || { rm -rf "${MACHINES_DIR:?}/$NAME"; return 0; }
   pid=$(cat "$file")
@@ -158,11 +200,14 @@ env_() {
   echo "KAIDU_TEST_MACHINE_LEADER=$(cat "$RUN_DIR/machine.leader")"
   echo "KAIDU_TEST_MACHINE_USER=$TEST_USER"
   echo "KAIDU_TEST_MACHINE_BASE=$BASE_IN_MACHINE"
+  echo "KAIDU_TEST_BOX_USER=$BOX_USER"
+  echo "KAIDU_TEST_BOX_IMAGE=$BOX_IMAGE"
 }
 
 case ${1:-} in
   up) up ;;
+  box) box && printf 'KAIDU_TEST_BOX_USER=%s\nKAIDU_TEST_BOX_IMAGE=%s\n' "$BOX_USER" "$BOX_IMAGE" ;;
   down) down ;;
   env) env_ ;;
-  *) echo "usage: $0 up|down|env" >&2; exit 2 ;;
+  *) echo "usage: $0 up|box|down|env" >&2; exit 2 ;;
 esac
