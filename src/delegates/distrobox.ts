@@ -86,8 +86,10 @@ export class DistroboxDelegate implements Delegate {
     const props = appliedProperties(ctx);
     if (!(await this.look(ctx, props)).exists) return;
     const { spec, result } = await this.run(ctx, props, { argv: ['distrobox', 'rm', '--force', this.nameOf(ctx, props)], timeoutMs: 120_000 });
-    if (result.exitCode !== 0) throw commandFailed(result, spec);
-    if ((await this.look(ctx, props)).exists) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: distrobox rm succeeded but distrobox list still shows ${this.nameOf(ctx, props)}`);
+    const still = (await this.look(ctx, props)).exists;
+    // A failed rm is fine only when the box is gone anyway (removed meanwhile): what list shows decides.
+    if (result.exitCode !== 0 && still) throw commandFailed(result, spec);
+    if (still) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: distrobox rm succeeded but distrobox list still shows ${this.nameOf(ctx, props)}`);
   }
 
   inspect(ctx: DelegateContext): Promise<InspectResult> {

@@ -49,6 +49,12 @@ describe('distrobox delegate (pinned commands)', () => {
       'distrobox rm --force kaidu-svc-tools',
       'distrobox list --no-color',
     ]);
+    // A failed rm is an error while list still shows the box; fine when the box is gone anyway.
+    const stuck = new RecordingRunner().on('distrobox list', { stdout: `${TABLE}1a2b3c | kaidu-svc-tools | Up 2 minutes | fedora\n` }).on('distrobox rm', { exitCode: 1, stderr: 'Error: cannot remove container: device busy' });
+    await expect(d.delete(context(dir, node, { runner: stuck }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED', message: expect.stringContaining('device busy') });
+    let looks = 0;
+    const raced = new RecordingRunner().on((a) => a[1] === 'list' && ++looks === 1, { stdout: `${TABLE}1a2b3c | kaidu-svc-tools | Up 2 minutes | fedora\n` }).on('distrobox list', { stdout: TABLE }).on('distrobox rm', { exitCode: 125, stderr: 'Error: inspecting object: no such container kaidu-svc-tools' });
+    await d.delete(context(dir, node, { runner: raced }));
     // A box whose image (not name) is the name asked about is not that box.
     const other = new RecordingRunner().on('distrobox list', { stdout: `${TABLE}1a2b3c | other | Created | kaidu-svc-tools\n` });
     expect((await d.inspect(context(dir, node, { runner: other }))).exists).toBe(false);
