@@ -132,7 +132,13 @@ up() {
   [[ $(id -u) -eq 0 ]] || die "needs root"
   mkdir -p "$RUN_DIR"
   box
-  command -v systemd-nspawn >/dev/null && command -v nsenter >/dev/null || die "needs systemd-nspawn (systemd-container) and nsenter (util-linux)"
+  if ! command -v systemd-nspawn >/dev/null; then
+    log "installing systemd-container"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 systemd-container >/dev/null 2>&1 \
+      || { apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 systemd-container >/dev/null; } \
+      || die "cannot install systemd-container"
+  fi
+  command -v nsenter >/dev/null || die "needs nsenter (util-linux)"
   mkdir -p "$RUN_DIR" "$MACHINES_DIR"
   exec 9>"$RUN_DIR/machine.lock"
   flock 9
