@@ -11,7 +11,7 @@
 #                          user's containers
 #   .ci/machines.sh env    print what tests read: KAIDU_TEST_MACHINE_LEADER (pid of the container's
 #                          init, for nsenter), KAIDU_TEST_MACHINE_USER, KAIDU_TEST_MACHINE_BASE,
-#                          KAIDU_TEST_BOX_USER
+#                          KAIDU_TEST_BOX_USER, KAIDU_TEST_BOX_IMAGE
 #
 # Distrobox refuses to run as root, so `up` (and `box`) also prepare a normal user on the host,
 # $BOX_USER, with subuid/subgid ranges and rootless podman (runc, cgroupfs, vfs storage, no systemd),
@@ -190,7 +190,8 @@ down() {
   local file=$RUN_DIR/machine.pid pid i
   [[ -s $file ]] || { rm -rf "${MACHINES_DIR:?}/$NAME"; return 0; }
   pid=$(cat "$file")
-  if kill -0 "$pid" 2>/dev/null; then
+  # Only the systemd-nspawn we started: a recycled pid is left alone.
+  if kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == systemd-nspawn ]]; then
     log "powering off $NAME (nspawn pid $pid)"
     # systemd-nspawn turns SIGTERM into an orderly poweroff of the container.
     kill -TERM "$pid" 2>/dev/null || true
