@@ -5,10 +5,10 @@
  * anything not listed here is an error.
  *
  * The texts were collected by running the tools: podman 4.3 (and the shorter 5.x inspect texts),
- * docker client 20.10 and 28 against dockerd 20.10, virsh (libvirt 9.0), machinectl.
+ * docker client 20.10 and 28 against dockerd 20.10, virsh (libvirt 9.0), machinectl and systemctl (systemd 252).
  */
 
-export type Absent = 'container' | 'pod' | 'image' | 'domain' | 'domain-not-running' | 'domifaddr-not-running' | 'machine';
+export type Absent = 'container' | 'pod' | 'image' | 'domain' | 'domain-not-running' | 'domifaddr-not-running' | 'machine' | 'unit';
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -32,6 +32,8 @@ function linesFor(tool: string, what: Absent, name: string): RegExp[] {
     if (what === 'domifaddr-not-running') return any(`error: Failed to query for interfaces addresses`, `error: Requested operation is not valid: domain is not running`);
   }
   if (tool === 'machinectl' && what === 'machine') return any(`(Could not [^:]+: )?No machine '${n}' known\\.?`);
+  // systemd 252 (`systemctl [--user] stop`); `show` of an unknown unit succeeds with LoadState=not-found.
+  if (tool === 'systemctl' && what === 'unit') return any(`Failed to stop ${n}: Unit ${n} not loaded\\.`);
   return [];
 }
 

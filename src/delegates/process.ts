@@ -10,6 +10,7 @@ import { cmdline, isOurs, startTime } from './proc-info.js';
 import { dataPath } from './data-dir.js';
 import { NodeCgroups, openCgroups } from './cgroup.js';
 import { SUPERVISOR_SOURCE } from './process-supervisor.js';
+import { inspectUserUnit, startUserUnit, stopUserUnit } from './systemd-user-unit.js';
 import { connectAddress, waitUntilReady } from './readiness.js';
 import { insideOf, recordedInside } from './nesting.js';
 import { NestedProcess } from './nested-process.js';
@@ -471,30 +472,22 @@ export class ProcessDelegate implements Delegate {
   // --- systemd user units -------------------------------------------------------------------
 
   private async createUnit(ctx: DelegateContext): Promise<DelegateResult> {
-    const unit = this.unitName(ctx);
-    const argv = ['systemd-run', '--user', `--unit=${unit}`, '--collect', '--property=KillMode=mixed', `--property=TimeoutStopSec=${this.grace(ctx)}`];
-    if (typeof ctx.node.properties.cwd === 'string') argv.push(`--working-directory=${ctx.node.properties.cwd}`);
-    for (const [k, v] of Object.entries(this.ownEnv(ctx)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))) argv.push(`--setenv=${k}=${v}`);
-    argv.push('--', ...this.command(ctx));
-    await runChecked(ctx.runner, { argv, signal: ctx.signal });
-    const show = await runChecked(ctx.runner, { argv: ['systemctl', '--user', 'show', '-p', 'MainPID,ActiveState', `${unit}.service`] });
-    const pid = Number(/MainPID=(\d+)/.exec(show.stdout)?.[1] ?? 0);
-    return { attributes: { pid, unit: `${unit}.service`, status: /ActiveState=(\w+)/.exec(show.stdout)?.[1] ?? 'unknown', started_at: new Date().toISOString(), exit_code: null } };
+    const cwd = typeof ctx.node.properties.cwd === 'string' && ctx.node.properties.cwd ? ctx.node.properties.cwd : undefined;
+    return startUserUnit(ctx, { unit: this.unitName(ctx), command: this.command(ctx), env: this.ownEnv(ctx), graceSeconds: this.grace(ctx), ...(cwd ? { cwd } : {}), ...unitUser(ctx.node.properties) });
   }
 
   private async deleteUnit(ctx: DelegateContext): Promise<void> {
-    const unit = `${this.unitName(ctx)}.service`;
-    const r = await ctx.runner.run({ argv: ['systemctl', '--user', 'stop', unit] });
-    if (r.exitCode !== 0 && !/not loaded|not found/i.test(r.stderr)) throw new KaiduError('E_COMMAND_FAILED', `systemctl --user stop ${unit} exited with ${r.exitCode}\n${tail(r.stderr)}`);
+    await stopUserUnit(ctx, this.unitName(ctx), unitUser(ctx.previous?.properties ?? ctx.node.properties).user, this.grace(ctx));
   }
 
   private async inspectUnit(ctx: DelegateContext): Promise<InspectResult> {
-    const r = await ctx.runner.run({ argv: ['systemctl', '--user', 'show', '-p', 'MainPID,ActiveState', `${this.unitName(ctx)}.service`] });
-    const state = /ActiveState=(\w+)/.exec(r.stdout)?.[1] ?? 'inactive';
-    const pid = Number(/MainPID=(\d+)/.exec(r.stdout)?.[1] ?? 0);
-    const active = state === 'active' || state === 'activating' || state === 'reloading';
-    return { exists: active, status: active ? 'running' : 'stopped', attributes: { pid, status: state } };
+    return inspectUserUnit(ctx, this.unitName(ctx), unitUser(ctx.previous?.properties ?? ctx.node.properties).user);
   }
+}
+
+/** The user whose manager runs a `systemd: true` process (none: the agent's own). */
+function unitUser(props: Record<string, PlainValue>): { user?: string } {
+  return typeof props.user === 'string' && props.user ? { user: props.user } : {};
 }
 
 /** The process leads its own group (it is one of our supervisors, not a recycled pid). */

@@ -85,12 +85,21 @@ describe('process delegate (more)', () => {
   });
 
   it('systemd: delete stops the unit, inspect reads MainPID and ActiveState (commands pinned)', async () => {
-    const runner = new RecordingRunner().on('systemctl --user show', { stdout: 'MainPID=0\nActiveState=failed\n' }).on('systemctl --user stop', { exitCode: 5, stderr: 'Failed to stop kaidu-svc-n1.service: Unit kaidu-svc-n1.service not loaded.' });
+    const runner = new RecordingRunner().on('systemctl --user show', { stdout: 'MainPID=0\nActiveState=failed\nLoadState=loaded\nResult=exit-code\n' }).on('systemctl --user stop', { exitCode: 5, stderr: 'Failed to stop kaidu-svc-n1.service: Unit kaidu-svc-n1.service not loaded.' });
     const d = new ProcessDelegate({ dataDir: dir, runner });
     const node = desired('kaidu:Process', { command: ['/usr/bin/app'], systemd: true });
     const previous = stateOf('kaidu:Process', node.properties, { pid: 4242 });
     expect(await d.inspect(context(dir, node, { runner, previous }))).toEqual({ exists: false, status: 'stopped', attributes: { pid: 0, status: 'failed' } });
     await d.delete(context(dir, node, { runner, previous }));
-    expect(runner.lines).toEqual(['systemctl --user show -p MainPID,ActiveState kaidu-svc-n1.service', 'systemctl --user stop kaidu-svc-n1.service']);
+    expect(runner.lines).toEqual(['systemctl --user show --property=MainPID,ActiveState,LoadState,Result kaidu-svc-n1.service', 'systemctl --user stop kaidu-svc-n1.service']);
+    // Any other stop failure (or a show that failed) is an error, never "stopped".
+    const denied = new RecordingRunner().on('systemctl --user stop', { exitCode: 1, stderr: 'Failed to stop kaidu-svc-n1.service: Access denied' }).on('systemctl --user show', { exitCode: 1, stderr: 'Failed to connect to bus: No medium found' });
+    await expect(d.delete(context(dir, node, { runner: denied, previous }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+    await expect(d.inspect(context(dir, node, { runner: denied, previous }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
+    // With a user: that user's manager, through --machine=<user>@.host.
+    const theirs = new RecordingRunner().on('systemctl', { stdout: 'MainPID=0\nActiveState=inactive\nLoadState=not-found\n' });
+    const withUser = desired('kaidu:Process', { command: ['/usr/bin/app'], systemd: true, user: 'alice' });
+    await d.inspect(context(dir, withUser, { runner: theirs, previous: stateOf('kaidu:Process', withUser.properties, {}) }));
+    expect(theirs.lines).toEqual(['systemctl --user --machine=alice@.host show --property=MainPID,ActiveState,LoadState,Result kaidu-svc-n1.service']);
   });
 });

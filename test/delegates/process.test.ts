@@ -94,12 +94,12 @@ describe('process delegate', () => {
   });
 
   it('runs as a user-mode systemd unit when asked (commands pinned)', async () => {
-    const runner = new RecordingRunner().on('systemctl --user show', { stdout: 'MainPID=4242\nActiveState=active\n' });
+    const runner = new RecordingRunner().on('systemctl --user show', { stdout: 'MainPID=4242\nActiveState=active\nLoadState=loaded\nResult=success\n' });
     const d = new ProcessDelegate({ dataDir: dir, runner });
     const r = await d.create(context(dir, desired('kaidu:Process', { command: ['/usr/bin/app', '--port', '80'], env: { A: '1' }, systemd: true, stop_grace: 5 }), { runner }));
     expect(runner.lines).toEqual([
       'systemd-run --user --unit=kaidu-svc-n1 --collect --property=KillMode=mixed --property=TimeoutStopSec=5 --setenv=A=1 -- /usr/bin/app --port 80',
-      'systemctl --user show -p MainPID,ActiveState kaidu-svc-n1.service',
+      'systemctl --user show --property=MainPID,ActiveState,LoadState,Result kaidu-svc-n1.service',
     ]);
     expect(r.attributes).toMatchObject({ pid: 4242, status: 'active' });
   });

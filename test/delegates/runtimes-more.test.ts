@@ -134,12 +134,14 @@ describe('runtime command sequences (more, pinned)', () => {
   });
 
   it('distrobox without packages or init; nspawn from an image without boot', async () => {
-    const runner = new RecordingRunner();
-    await new DistroboxDelegate().create(context(dir, desired('kaidu:Distrobox', { image: 'ubuntu:24.04', box_name: 'dev', init: false, additional_packages: [] }), { runner }));
+    const runner = new RecordingRunner().on('distrobox list', { stdout: 'ID | NAME | STATUS | IMAGE\nab12 | dev | Created | ubuntu:24.04\n' }).on('machinectl show', { stdout: 'State=running\nLeader=77\n' });
+    // As the agent's own (non-root) user: no user switch.
+    await new DistroboxDelegate({ uid: 1000 }).create(context(dir, desired('kaidu:Distrobox', { image: 'ubuntu:24.04', box_name: 'dev', init: false, additional_packages: [] }), { runner }));
     await new NspawnDelegate().create(context(dir, desired('kaidu:Nspawn', { image: '/var/lib/machines/a.raw', boot: false, bind: [] }, { name: 'm' }), { runner }));
     expect(runner.lines).toEqual([
       'distrobox create --yes --name dev --image ubuntu:24.04',
-      'systemd-run --unit=kaidu-nspawn-kaidu-svc-m --property=KillMode=mixed -- systemd-nspawn --machine=kaidu-svc-m --quiet --keep-unit --image=/var/lib/machines/a.raw',
+      'distrobox list --no-color',
+      'systemd-run --unit=kaidu-nspawn-kaidu-svc-m.service --collect --property=KillMode=mixed -- systemd-nspawn --machine=kaidu-svc-m --quiet --keep-unit --image=/var/lib/machines/a.raw',
       'machinectl show kaidu-svc-m --property=State --property=Leader',
     ]);
     await expect(new NspawnDelegate().create(context(dir, desired('kaidu:Nspawn', {}), { runner }))).rejects.toMatchObject({ code: 'E_DELEGATE' });

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ContainerDelegate, DistroboxDelegate, NspawnDelegate, PodDelegate, RecordingRunner, SystemCommandRunner, VirtualMachineDelegate, chooseAccelerator, domainXml } from '../../src/delegates/index.js';
+import { ContainerDelegate, PodDelegate, RecordingRunner, SystemCommandRunner, VirtualMachineDelegate, chooseAccelerator, domainXml } from '../../src/delegates/index.js';
 import { context, desired, stateOf } from '../support/delegate-context.js';
 
 let dir: string;
@@ -24,8 +24,6 @@ function works(argv: string[]): boolean {
   }
 }
 const virsh = works(['virsh', '--connect', 'qemu:///system', 'list']);
-const distrobox = works(['distrobox', 'version']);
-const machinectl = works(['machinectl', 'list']);
 
 describe('command sequences (pinned)', () => {
   it('container: image present, no leftover, run with labels, env, ports, volumes; inspect; stop and remove', async () => {
@@ -74,32 +72,6 @@ describe('command sequences (pinned)', () => {
     const foreign = new RecordingRunner().on('podman pod inspect', { stdout: 'svc/other\n' });
     await expect(d.create(context(dir, node, { runner: foreign }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('(it belongs to svc/other)') });
     expect(foreign.lines.some((l) => l.includes(' rm '))).toBe(false);
-  });
-
-  it('distrobox: create with init and packages, list, remove', async () => {
-    const runner = new RecordingRunner().on('distrobox list', { stdout: 'ID | NAME | STATUS | IMAGE\n1 | kaidu-svc-tools | Up 2 minutes | fedora\n' });
-    // A failed list says nothing about the box: it is an error, not "gone".
-    await expect(new DistroboxDelegate().inspect(context(dir, desired('kaidu:Distrobox', { image: 'x' }), { runner: new RecordingRunner().on('distrobox list', { exitCode: 1, stderr: 'Error: podman: command not found' }) }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
-    const d = new DistroboxDelegate();
-    const node = desired('kaidu:Distrobox', { image: 'fedora-toolbox:40', init: true, additional_packages: ['git', 'make'] }, { name: 'tools' });
-    await d.create(context(dir, node, { runner }));
-    expect((await d.inspect(context(dir, node, { runner }))).attributes).toEqual({ status: 'Up 2 minutes' });
-    await d.delete(context(dir, node, { runner }));
-    expect(runner.lines).toEqual(['distrobox create --yes --name kaidu-svc-tools --image fedora-toolbox:40 --init --additional-packages git make', 'distrobox list --no-color', 'distrobox list --no-color', 'distrobox rm --force kaidu-svc-tools']);
-  });
-
-  it('nspawn: a transient unit running systemd-nspawn, machinectl to inspect and power off', async () => {
-    const runner = new RecordingRunner().on('machinectl show', { stdout: 'State=running\nLeader=123\n' });
-    const d = new NspawnDelegate();
-    const node = desired('kaidu:Nspawn', { machine: 'legacy', directory: '/var/lib/machines/legacy', boot: true, bind: ['/srv'] });
-    expect((await d.create(context(dir, node, { runner }))).attributes).toMatchObject({ status: 'running', machine: 'legacy' });
-    await d.delete(context(dir, node, { runner }));
-    expect(runner.lines).toEqual([
-      'systemd-run --unit=kaidu-nspawn-legacy --property=KillMode=mixed -- systemd-nspawn --machine=legacy --quiet --keep-unit --directory=/var/lib/machines/legacy --bind=/srv --boot',
-      'machinectl show legacy --property=State --property=Leader',
-      'machinectl poweroff legacy',
-      'systemctl stop kaidu-nspawn-legacy.service',
-    ]);
   });
 
   it('virtual machine: a generated, escaped domain XML; define, start, wait for an address, dominfo; destroy, undefine', async () => {
@@ -177,17 +149,5 @@ describe.skipIf(!virsh && process.env.CI !== 'true')(`libvirt real run${virsh ? 
     expect(r.exists).toBe(false);
   });
 });
-// distrobox refuses root and machinectl needs systemd as PID 1: CI (root, no systemd) has neither
-// yet, so these two still skip there (issue 13: a user with rootless podman, a booted nspawn).
-describe.skipIf(!distrobox)(`distrobox real run${distrobox ? '' : ' (skipped: distrobox is not installed here)'}`, () => {
-  it('lists boxes', async () => {
-    const r = await new DistroboxDelegate().inspect(context(dir, desired('kaidu:Distrobox', { image: 'x' }, { name: 'kaidu-absent' }), { runner: new SystemCommandRunner() }));
-    expect(r.exists).toBe(false);
-  });
-});
-describe.skipIf(!machinectl)(`machinectl real run${machinectl ? '' : ' (skipped: systemd-machined is not running here)'}`, () => {
-  it('reports an unknown machine as absent', async () => {
-    const r = await new NspawnDelegate().inspect(context(dir, desired('kaidu:Nspawn', { directory: '/x' }, { name: 'kaidu-absent' }), { runner: new SystemCommandRunner() }));
-    expect(r.exists).toBe(false);
-  });
-});
+// Nspawn, systemd user units (inside a booted systemd container) and Distrobox (as a user) have
+// their own files: nspawn.test.ts, distrobox.test.ts.
