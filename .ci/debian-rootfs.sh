@@ -40,6 +40,8 @@ build() {
   fi
   # A booted container must not wait for hardware or a network it does not have.
   : >"$tmp/etc/machine-id"
+  # mktemp made the top directory 0700: a booted container's services (dbus) could not reach /usr.
+  chmod 755 "$tmp"
   echo kaidu-ci >"$tmp/etc/hostname"
   mv "$tmp" "$target"
   rm -f "$tmp.log"
