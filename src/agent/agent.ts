@@ -7,7 +7,7 @@ import type { RepoEvent } from '../events/index.js';
 import { PassQueue } from '../events/index.js';
 import { openHub, type GitAuth, type Hub } from '../git/index.js';
 import { plan as makePlan, type Plan, type PlanOptions } from '../plan/index.js';
-import { loadRepository, ServiceMemo } from '../repository/index.js';
+import { loadRepository, ServiceMemo, type RepoSettings } from '../repository/index.js';
 import { reclaimAfterPass } from './heap.js';
 import { serializeServiceState, stateFilePath } from '../state/serialize.js';
 import type { NodeStatus, ServiceState, StateSnapshot } from '../state/model.js';
@@ -91,6 +91,8 @@ export interface LatestCompile {
   /** Every host's recorded state at that revision (this host's own is `localState()`). */
   snapshot: StateSnapshot;
   planOptions: PlanOptions;
+  /** kaidu.yaml at that revision (the relay reads `fleet:` from it). */
+  settings?: RepoSettings;
 }
 
 /**
@@ -333,6 +335,7 @@ export class Agent {
       frozen,
     });
     this.latest = { revision: tip, topology: repo.topology, snapshot: repo.state.snapshot, planOptions: { revision: tip, host: this.opts.host, fileIds: repo.fileIds, diagnostics: repo.diagnostics, failedServices: repo.failedServices, frozen } };
+    this.latest.settings = repo.settings;
     this.dependsOnHosts = remoteHosts(thePlan, this.opts.host);
     this.lastTip = tip;
     this.forceNext = false;

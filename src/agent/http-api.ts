@@ -2,6 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { verifyToken, webhookRoutes } from '../events/index.js';
 import type { Agent } from './agent.js';
+import { EventRelay } from './relay.js';
 import { AgentFleetView } from '../ui/agent-view.js';
 import { ApiToken, requireApiToken } from '../ui/api-token.js';
 import { registerUiRoutes } from '../ui/routes.js';
@@ -52,11 +53,20 @@ export async function buildHttpApi(opts: HttpApiOptions): Promise<FastifyInstanc
   registerUiRoutes(app, { view: fleet, ...(apiToken ? { token: apiToken } : {}) });
   app.addHook('onClose', () => fleet.close());
 
+  // Every webhook goes through the relay: it wakes only the hosts a state push concerns, and passes events on along the fleet's tree.
+  const relaySecret = opts.secrets.generic ?? opts.secrets.github;
+  const relay = new EventRelay({ self: agent.status().host, ...(relaySecret ? { secret: relaySecret } : {}), compiled: () => agent.latestCompile(), trigger: (e) => agent.trigger(e), logger: opts.logger, metrics: agent.metrics });
+  const unsubscribe = agent.onPassEnd(() => relay.compiledChanged());
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    relay.close();
+  });
   await app.register(webhookRoutes, {
     branch: opts.branch,
     secrets: opts.secrets,
-    onEvent: (e) => agent.trigger(e),
+    onEvent: (e) => relay.fromSource(e),
     logger: opts.logger,
+    relay: { ...(relaySecret ? { secret: relaySecret } : {}), accept: (m) => relay.fromRelay(m), refused: () => relay.refused() },
   });
   return app;
 }

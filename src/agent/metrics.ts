@@ -18,6 +18,24 @@ export class AgentMetrics {
   readonly hubRetries = new Counter({ name: 'kaidu_hub_retries_total', help: 'Passes run again after the hub could not be reached or kept refusing a push', registers: [this.registry] });
   readonly stateRepairs = new Counter({ name: 'kaidu_state_repairs_total', help: "This host's damaged state files rebuilt from what runs", labelNames: ['service'] as const, registers: [this.registry] });
   readonly skippedServices = new Gauge({ name: 'kaidu_skipped_services', help: 'Services the last plan left alone because their templates have errors', registers: [this.registry] });
+  readonly relaySent = new Counter({
+    name: 'kaidu_relay_sent_total',
+    help: 'Relayed copies sent to other agents, by result: delivered, retried (a try failed, another follows), failed (gave up after the last try), refused (the child answered 4xx)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly relayReceived = new Counter({
+    name: 'kaidu_relay_received_total',
+    help: 'Relayed copies received, by result: accepted, duplicate (another parent sent it first), loop, refused (signature, shape or age)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly eventsDropped = new Counter({
+    name: 'kaidu_events_dropped_total',
+    help: "Events that started no pass, by reason: state (a state push of a host this one does not depend on), own-state (this host's own state push)",
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly nodes = new Gauge({ name: 'kaidu_nodes', help: 'Nodes on this host, by status', labelNames: ['status'] as const, registers: [this.registry] });
 
   constructor(withDefaults = true) {

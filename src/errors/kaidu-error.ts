@@ -32,7 +32,9 @@ export type KaiduErrorCode =
   | 'E_API_RATE_LIMIT'
   | 'E_API_NOT_FOUND'
   | 'E_PATH_CONFINED'
-  | 'E_REPO_SYMLINK';
+  | 'E_REPO_SYMLINK'
+  | 'E_RELAY_STALE'
+  | 'E_RELAY_LOOP';
 
 export class KaiduError extends Error {
   readonly code: KaiduErrorCode;

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 
 /** Who said "look again". */
-export type RepoEventSource = 'github' | 'gitlab' | 'gitea' | 'generic' | 'watch' | 'hook' | 'exit' | 'start' | 'sync' | 'retry';
+export type RepoEventSource = 'github' | 'gitlab' | 'gitea' | 'generic' | 'watch' | 'hook' | 'exit' | 'start' | 'sync' | 'retry' | 'relay';
 
 /**
  * Something that says "look again": events decide when a pass runs, never what it does. The pass

@@ -1,12 +1,17 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { KaiduErrorCode } from '../errors/kaidu-error.js';
 import type { EventLogger, RepoEvent } from './event.js';
+import { checkRelay, DEFAULT_RELAY_MAX_AGE_MS, type RelayEnvelope } from './relay-message.js';
 import { verifyGitea, verifyGithub, verifyToken } from './signature.js';
+import { stateHostOfRef } from './state-ref.js';
 
 export type WebhookProvider = 'github' | 'gitlab' | 'gitea' | 'generic';
 
 /** One secret per provider; a provider without one is refused (404), never accepted unsigned. */
 export type WebhookSecrets = Partial<Record<WebhookProvider, string>>;
+
+/** A git object id: SHA-1, or SHA-256 for repositories in that format. */
+const OBJECT_ID = '^([0-9a-f]{40}|[0-9a-f]{64})$';
 
 export interface WebhookOptions {
   /** The deployed branch (`main`); pushes to other refs are answered but start nothing. */
@@ -18,9 +23,42 @@ export interface WebhookOptions {
   logger?: EventLogger;
   /** How many recent delivery ids are remembered for de-duplication; default 1,000. */
   deliveryMemory?: number;
+  /** `POST /hooks/relay`: events other agents pass on along the relay tree (absent: 404). */
+  relay?: RelayRouteOptions;
 }
 
+/** A copy of an event another agent relayed, once its signature, envelope and age are checked. */
+export interface RelayedEvent {
+  envelope: RelayEnvelope;
+  event: RepoEvent;
+}
+
+export interface RelayRouteOptions {
+  /** The HMAC key (the webhook secret); without one every relayed copy is refused. */
+  secret?: string;
+  /** Takes a checked copy: new (the sender gets 202), already seen (200), or one that came round in a loop (409). */
+  accept: (m: RelayedEvent) => 'accepted' | 'duplicate' | 'loop';
+  /** A copy refused before `accept` (bad signature, shape or age), for metrics. */
+  refused?: (code: string) => void;
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+/** `POST /hooks/relay`: what a push said, as the entry point received it. */
+const relayBodySchema = {
+  type: 'object',
+  required: ['ref'],
+  properties: {
+    ref: { type: 'string', minLength: 1, maxLength: 1024 },
+    after: { type: 'string', pattern: OBJECT_ID },
+    before: { type: 'string', pattern: OBJECT_ID },
+    source: { type: 'string', enum: ['github', 'gitlab', 'gitea', 'generic', 'hook'] },
+  },
+} as const;
+
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** A relayed body holds a ref and two ids: anything bigger is not one. */
+const RELAY_BODY_LIMIT = 16 * 1024;
 
 /**
  * Recently seen delivery ids, least recently seen dropped first: a webhook the sender redelivers
@@ -52,8 +90,6 @@ interface PushBody {
   repository?: { full_name?: unknown; path_with_namespace?: unknown };
 }
 
-/** A git object id: SHA-1, or SHA-256 for repositories in that format. */
-const OBJECT_ID = '^([0-9a-f]{40}|[0-9a-f]{64})$';
 
 const providerPushSchema = {
   type: 'object',
@@ -71,6 +107,7 @@ const genericBodySchema = {
   properties: {
     ref: { type: 'string', minLength: 1 },
     after: { type: 'string', pattern: '^[0-9a-f]{4,64}$' },
+    before: { type: 'string', pattern: OBJECT_ID },
   },
 } as const;
 
@@ -90,6 +127,7 @@ const replySchemas = {
       after: { type: 'string' },
       /** Why nothing starts: `branch` (another ref) or `event` (not a push). */
       reason: { type: 'string', enum: ['branch', 'event'] },
+      duplicate: { type: 'boolean' },
       ref: { type: 'string' },
       event: { type: 'string' },
     },
@@ -280,7 +318,8 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
         }
         const given = body.ref ?? branchRef;
         const ref = given.startsWith('refs/') ? given : `refs/heads/${given}`;
-        if (ref !== branchRef) {
+        // A host's state branch is news too, for the hosts that depend on it (the receiver decides).
+        if (ref !== branchRef && !stateHostOfRef(ref)) {
           if (key) deliveries.add(key);
           return reply.code(202).send({ accepted: false, reason: 'branch', ref });
         }
@@ -302,6 +341,66 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
       },
     );
   }
+  if (opts.relay) relayRoute(app, opts.relay, branchRef, log);
+}
+
+/**
+ * `POST /hooks/relay`: a copy of an event another agent passes on. The HMAC over the envelope
+ * headers and the raw body comes first, then the envelope's shape and age, then the body; the
+ * receiver (`accept`) decides whether it is new. It answers at once: relaying on and the pass
+ * happen after the reply.
+ */
+function relayRoute(app: FastifyInstance, relay: RelayRouteOptions, branchRef: string, log: EventLogger | undefined): void {
+  const now = relay.now ?? Date.now;
+  const refuse = (reply: FastifyReply, status: number, code: KaiduErrorCode, error: string) => {
+    relay.refused?.(code);
+    log?.warn({ code, error }, 'relayed event refused');
+    return fail(reply, status, code, error);
+  };
+  app.post<{ Body: { ref: string; after?: string; before?: string; source?: string } }>(
+    '/hooks/relay',
+    {
+      bodyLimit: RELAY_BODY_LIMIT,
+      // A body the schema refuses is counted like any refused copy (below), not left to the error handler.
+      attachValidation: true,
+      schema: { body: relayBodySchema, response: replySchemas },
+      onRequest: async (_req, reply) => {
+        if (!relay.secret) return fail(reply, 404, 'E_CONFIG', 'relayed events are not enabled on this agent: it was started without a webhook secret');
+        return undefined;
+      },
+      preValidation: async (req, reply) => {
+        const raw = rawBody(req.body);
+        const checked = checkRelay(req.headers, raw, relay.secret!, now(), relay.maxAgeMs ?? DEFAULT_RELAY_MAX_AGE_MS);
+        if (!checked.ok) return refuse(reply, checked.status, checked.code, checked.error);
+        const parsed = parsePayload('application/json', raw, false);
+        if (!parsed.ok) return refuse(reply, 400, 'E_WEBHOOK_PAYLOAD', parsed.error);
+        req.body = parsed.value as { ref: string };
+        (req as FastifyRequest & { relayEnvelope?: RelayEnvelope }).relayEnvelope = checked.envelope;
+        return undefined;
+      },
+    },
+    async (req, reply) => {
+      if (req.validationError) return refuse(reply, 400, 'E_WEBHOOK_PAYLOAD', req.validationError.message);
+      const envelope = (req as FastifyRequest & { relayEnvelope?: RelayEnvelope }).relayEnvelope!;
+      const { ref, after, before, source } = req.body;
+      if (ref !== branchRef && !stateHostOfRef(ref)) return reply.code(202).send({ accepted: false, reason: 'branch', ref });
+      const event: RepoEvent = {
+        source: 'relay',
+        ref,
+        ...(after ? { after } : {}),
+        deliveryId: envelope.id,
+        receivedAt: new Date().toISOString(),
+        detail: { from: envelope.path[envelope.path.length - 1], hop: envelope.path.length, ...(source ? { origin: source } : {}), ...(before ? { before } : {}) },
+      };
+      const verdict = relay.accept({ envelope, event });
+      if (verdict === 'duplicate') return reply.code(200).send({ duplicate: true });
+      if (verdict === 'loop') {
+        log?.warn({ path: envelope.path }, 'relayed event refused: it already passed through this host');
+        return fail(reply, 409, 'E_RELAY_LOOP', 'the event already passed through this host');
+      }
+      return reply.code(202).send({ accepted: true, ...(after ? { after } : {}) });
+    },
+  );
 }
 
 /** A fastify instance with only the webhook routes (tests, or a process that serves nothing else). */

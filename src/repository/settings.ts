@@ -1,6 +1,7 @@
 import { isMap } from 'yaml';
 import type { Diagnostic } from '../tosca/diagnostic.js';
 import { parseLimited, SETTINGS_LIMITS } from '../tosca/yaml-limits.js';
+import { parseFleetSettings, type FleetSettings } from './fleet-settings.js';
 
 /** One agent the hub's post-receive hook notifies. */
 export interface AgentEndpoint {
@@ -30,6 +31,8 @@ export interface RepoSettings {
   inputs: Record<string, Record<string, unknown>>;
   /** Agent defaults. */
   agent: { concurrency: number; actionTimeout: number };
+  /** Agent URLs and the relay tree (`fleet:`); absent: no relaying. */
+  fleet?: FleetSettings;
 }
 
 export const DEFAULT_SETTINGS: RepoSettings = {
@@ -43,7 +46,7 @@ export const DEFAULT_SETTINGS: RepoSettings = {
   agent: { concurrency: 4, actionTimeout: 300 },
 };
 
-const KNOWN = new Set(['branch', 'services_dir', 'state_dir', 'profiles', 'agents', 'plugins', 'inputs', 'agent']);
+const KNOWN = new Set(['branch', 'services_dir', 'state_dir', 'profiles', 'agents', 'plugins', 'inputs', 'agent', 'fleet']);
 
 /** Parses kaidu.yaml; problems are diagnostics with line and column, defaults fill the rest. */
 export function parseSettings(text: string | undefined, file = 'kaidu.yaml'): { settings: RepoSettings; diagnostics: Diagnostic[] } {
@@ -110,6 +113,11 @@ export function parseSettings(text: string | undefined, file = 'kaidu.yaml'): { 
       if (typeof a.concurrency === 'number' && a.concurrency >= 1) settings.agent.concurrency = Math.floor(a.concurrency);
       if (typeof a.action_timeout === 'number' && a.action_timeout > 0) settings.agent.actionTimeout = a.action_timeout;
     } else bad('agent', 'a map');
+  }
+  if (raw.fleet !== undefined) {
+    const fleet = parseFleetSettings(raw.fleet, doc, lc, file);
+    diagnostics.push(...fleet.diagnostics);
+    if (fleet.fleet) settings.fleet = fleet.fleet;
   }
   return { settings, diagnostics };
 }

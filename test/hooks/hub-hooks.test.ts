@@ -75,7 +75,8 @@ describe('hub hooks', () => {
     const r = agent.received[0]!;
     expect(r.url).toBe('/hooks/generic');
     expect(r.headers.authorization).toBe(`Bearer ${TOKEN}`);
-    expect(JSON.parse(r.raw.toString())).toEqual({ ref: 'refs/heads/main', after: sha });
+    // `before` (the hook's oldrev) lets receivers tell this push from a later one back to the same commit.
+    expect(JSON.parse(r.raw.toString())).toEqual({ ref: 'refs/heads/main', after: sha, before: expect.stringMatching(/^[0-9a-f]{40}$/) });
     expect(push.stderr).toContain('could not notify host-1');
     expect(readFileSync(sb.calls, 'utf8')).toContain('validate');
   });
@@ -99,7 +100,7 @@ describe('hub hooks', () => {
   it('lets a push that only touches state/ through without validating (agents’ state commits)', async () => {
     agent = await startReceiver();
     const sb = createSandbox({ KAIDU_HOOK_TOKEN: TOKEN });
-    sb.commit({ 'kaidu.yaml': settings([agent.url]), 'services/hello.yaml': VALID_SERVICE }, 'hello');
+    const first = sb.commit({ 'kaidu.yaml': settings([agent.url]), 'services/hello.yaml': VALID_SERVICE }, 'hello');
     expect((await sb.gitAsync(['push', '-q', 'origin', 'main'])).status).toBe(0); // before the hooks: no validation yet
     sb.installHubHook('pre-receive');
     sb.installHubHook('post-receive');
@@ -109,7 +110,7 @@ describe('hub hooks', () => {
     expect(push.status).toBe(0);
     expect(readFileSync(sb.calls, 'utf8')).not.toContain('validate');
     // post-receive still tells the agents: other hosts may depend on that state.
-    expect(JSON.parse(agent.received[0]!.raw.toString())).toEqual({ ref: 'refs/heads/main', after: sha });
+    expect(JSON.parse(agent.received[0]!.raw.toString())).toEqual({ ref: 'refs/heads/main', after: sha, before: first });
   });
 
   it('ignores other branches and deletions', async () => {

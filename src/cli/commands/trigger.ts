@@ -60,6 +60,7 @@ export function register(program: Command, ctx: CommandContext): void {
 interface NotifyFlags {
   rev: string;
   ref?: string;
+  before?: string;
   tokenEnv: string;
   json?: boolean;
 }
@@ -73,20 +74,22 @@ export function registerNotify(program: Command, ctx: CommandContext): void {
     .command('notify')
     .description("tell the agents in kaidu.yaml about a pushed revision (a bare hub's post-receive hook)")
     .requiredOption('--rev <rev>', 'the pushed revision')
-    .option('--ref <ref>', 'the updated ref (other refs than the deployed branch are ignored)')
+    .option('--ref <ref>', 'the updated ref (other refs than the deployed branch and the hosts\' state branches are ignored)')
+    .option('--before <rev>', 'the ref\'s previous commit id (the hook\'s oldrev)')
     .option('--token-env <name>', 'environment variable holding the bearer token (else the file named by KAIDU_HOOK_TOKEN_FILE)', 'KAIDU_HOOK_TOKEN')
     .option('--json', 'print the result as JSON')
     .action(async (flags: NotifyFlags) => {
       try {
         const token = await hookToken(ctx.env, flags.tokenEnv);
-        const [{ locateRepository }, { notifyAgents }] = await Promise.all([import('../../review/git-revision.js'), import('../../review/notify.js')]);
+        const [{ locateRepository }, { notifyAgents }, { profilesReader }] = await Promise.all([import('../../review/git-revision.js'), import('../../review/notify.js'), import('../fs-reader.js')]);
         const repo = await locateRepository(ctx.cwd, ctx.env);
-        const result = await notifyAgents({ repo, rev: flags.rev, ...(flags.ref ? { ref: fullRef(flags.ref) } : {}), ...(token ? { token } : {}) });
+        const result = await notifyAgents({ repo, rev: flags.rev, profiles: profilesReader(), ...(flags.ref ? { ref: fullRef(flags.ref) } : {}), ...(flags.before ? { before: flags.before } : {}), ...(token ? { token } : {}) });
         if (flags.json) {
           ctx.stdout.write(JSON.stringify(result) + '\n');
           return;
         }
         if (result.skipped) ctx.stdout.write(`kaidu notify: nobody notified: ${result.skipped}\n`);
+        if (result.fleet) ctx.stdout.write(`kaidu notify: calling the relay tree's roots (${result.fleet.roots.join(', ')}); they pass it on to the fleet\n`);
         for (const a of result.agents) {
           ctx.stdout.write(a.ok ? `kaidu notify: ${a.host} (${a.url}): ${a.detail}\n` : `kaidu notify: could not notify ${a.host} (${a.url}): ${a.detail}\n`);
         }
