@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { verifyToken, webhookRoutes } from '../events/index.js';
+import { hostOfStateBranch } from '../git/state-refs.js';
 import type { Agent } from './agent.js';
 import { AgentFleetView } from '../ui/agent-view.js';
 import { ApiToken, requireApiToken } from '../ui/api-token.js';
@@ -54,6 +55,8 @@ export async function buildHttpApi(opts: HttpApiOptions): Promise<FastifyInstanc
 
   await app.register(webhookRoutes, {
     branch: opts.branch,
+    // Another host's state commit may be what this one waits for (the pass reads only the branches it needs).
+    alsoRefs: (ref) => hostOfStateBranch(ref) !== undefined,
     secrets: opts.secrets,
     onEvent: (e) => agent.trigger(e),
     logger: opts.logger,

@@ -11,6 +11,8 @@ export type WebhookSecrets = Partial<Record<WebhookProvider, string>>;
 export interface WebhookOptions {
   /** The deployed branch (`main`); pushes to other refs are answered but start nothing. */
   branch: string;
+  /** Other refs whose pushes start a pass too (the hosts' state branches, `refs/heads/kaidu/state/<host>`). */
+  alsoRefs?: (ref: string) => boolean;
   secrets: WebhookSecrets;
   onEvent: (e: RepoEvent) => void;
   /** Bytes; default 1 MiB. Larger bodies get 413. */
@@ -280,7 +282,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
         }
         const given = body.ref ?? branchRef;
         const ref = given.startsWith('refs/') ? given : `refs/heads/${given}`;
-        if (ref !== branchRef) {
+        if (ref !== branchRef && !opts.alsoRefs?.(ref)) {
           if (key) deliveries.add(key);
           return reply.code(202).send({ accepted: false, reason: 'branch', ref });
         }
