@@ -3,12 +3,12 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
 import { KaiduError } from '../errors/kaidu-error.js';
-import { openHub } from '../git/index.js';
+import { openHub, type Hub } from '../git/index.js';
 import { plan as makePlan, type Plan } from '../plan/index.js';
 import { fingerprint } from '../state/fingerprint.js';
 import { loadRepository, type LoadedRepository } from '../repository/index.js';
 import { parseSettings } from '../repository/settings.js';
-import { loadState } from '../state/load.js';
+import { fleetStateReader } from './fleet-source.js';
 import { BlobIdIndex } from './blob-ids.js';
 import { DiskCompileStore } from './compile-store.js';
 import type { SourceReader } from '../tosca/model.js';
@@ -76,6 +76,8 @@ export interface RepoView {
   index?: BlobIdIndex;
   /** Commit oid, or `working-tree` outside git. */
   revision: string;
+  /** The git repository the folder is in (its hosts' state branches are read from it). */
+  git?: Hub;
 }
 
 /** Templates as they are on disk; the revision is HEAD's commit when in a git repository. */
@@ -83,16 +85,17 @@ export async function workingTree(cwd: string, cacheDir?: string): Promise<RepoV
   const root = findRepoRoot(cwd);
   const gitRoot = findGitDir(root);
   let revision = 'working-tree';
+  let git: Hub | undefined;
   if (gitRoot) {
     try {
-      const hub = await openHub({ url: gitRoot, dataDir: join(tmpdir(), 'kaidu-cli'), branch: 'HEAD' });
-      revision = await hub.resolve('HEAD');
+      git = await openHub({ url: gitRoot, dataDir: join(tmpdir(), 'kaidu-cli'), branch: 'HEAD' });
+      revision = await git.resolve('HEAD');
     } catch {
       // A repository with no commit yet: plan the files as they are.
     }
   }
   const index = cacheDir ? await BlobIdIndex.open(root, join(cacheDir, 'blob-ids')) : undefined;
-  return { root, reader: fsReader(root, index ? { index } : {}), revision, ...(index ? { index } : {}) };
+  return { root, reader: fsReader(root, index ? { index } : {}), revision, ...(index ? { index } : {}), ...(git ? { git } : {}) };
 }
 
 /** Templates and state at a git revision, read from the object store (no checkout). */
@@ -105,7 +108,7 @@ export async function atRevision(cwd: string, rev: string): Promise<RepoView> {
     throw new KaiduError('E_USAGE', `unknown revision "${rev}"`, { cause: err });
   });
   const prefix = root === gitRoot ? '' : root.slice(gitRoot.length + 1).split('\\').join('/');
-  return { root, reader: subReader(hub.reader(oid), prefix), revision: oid };
+  return { root, reader: subReader(hub.reader(oid), prefix), revision: oid, git: hub };
 }
 
 /**
@@ -169,7 +172,10 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
   const view = opts.head ? await atRevision(opts.cwd, opts.head) : await workingTree(opts.cwd, cacheDir);
   const headIds = new Map<string, string | null>();
   const headReader = opts.digest ? recordingIds(view.reader, headIds) : view.reader;
-  const repo = await loadRepository(headReader, { profiles, ...(opts.inputs ? { inputs: opts.inputs } : {}), ...(store ? { store } : {}) });
+  // State: the hosts' state branches in this repository (else state/ in the templates), never the head's templates alone.
+  const readHeadState = fleetStateReader(view.git ? { hub: view.git, remote: false } : undefined, headReader);
+  const repo = await loadRepository(headReader, { profiles, readState: readHeadState, ...(opts.inputs ? { inputs: opts.inputs } : {}), ...(store ? { store } : {}) });
+  let stateOrigins = (repo.state as Awaited<ReturnType<typeof readHeadState>>).origins;
   let baseRevision: string | undefined;
   let baseIds: Map<string, string | null> | undefined;
   if (opts.base) {
@@ -178,9 +184,13 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
     const baseReader = opts.digest ? recordingIds(base.reader, baseIds) : base.reader;
     // Only the base's state is used: its templates are not compiled.
     const { settings } = parseSettings((await baseReader.readFile('kaidu.yaml'))?.text);
-    repo.state = await loadState(baseReader, settings.stateDir);
+    const baseState = await fleetStateReader(base.git ? { hub: base.git, remote: false } : undefined, baseReader)(settings.stateDir);
+    repo.state = baseState;
+    stateOrigins = baseState.origins;
     baseRevision = base.revision;
   }
+  // A state commit is part of what the plan was computed from: a newer one makes a saved plan stale.
+  if (opts.digest) for (const [host, o] of Object.entries(stateOrigins)) if (o.commit) headIds.set(`refs/heads/kaidu/state/${host}`, o.commit);
   await Promise.all([store?.flush(), view.index?.save().catch(() => undefined)]);
   // A host that only state/ names is known too (its services were removed: apply deletes them).
   checkHostOption(opts.host, [...new Set([...Object.keys(repo.topology.hosts), ...Object.keys(repo.state.snapshot)])], repo.diagnostics);

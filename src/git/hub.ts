@@ -77,8 +77,12 @@ export interface Hub {
    * created with a root commit holding only `files`.
    */
   commitAndPush(change: CommitChange, opts?: { maxRetries?: number; branch?: string }): Promise<CommitResult>;
-  /** The hub's branches whose name starts with `prefix` (`kaidu/state/`), name → tip, read in one request (a local hub: its refs). */
-  listBranches(prefix: string): Promise<Map<string, string>>;
+  /**
+   * The hub's branches whose name starts with `prefix` (`kaidu/state/`), name → tip, read in one
+   * request. A local repository: its branches, or with `remote` its tracking branches of that
+   * remote (`refs/remotes/origin/kaidu/state/…` in a clone).
+   */
+  listBranches(prefix: string, opts?: { remote?: string }): Promise<Map<string, string>>;
   /**
    * Bring one more branch into the mirror (remote hub) and return its tip, or undefined when the
    * hub has no such branch. `known`: the tip a listing just gave; when the mirror already holds
@@ -332,13 +336,13 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
         await sleep(Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random()));
       }
     },
-    async listBranches(prefix) {
-      if (!remote) {
-        const names = await wrapRead('listing branches', () => git.listBranches({ fs, gitdir }));
+    async listBranches(prefix, o = {}) {
+      if (!remote || o.remote) {
+        const names = await wrapRead('listing branches', () => git.listBranches({ fs, gitdir, ...(o.remote ? { remote: o.remote } : {}) }));
         const out = new Map<string, string>();
         for (const name of names) {
           if (!name.startsWith(prefix) || name.endsWith('.lock')) continue;
-          const oid = await readRef(`refs/heads/${name}`);
+          const oid = await readRef(o.remote ? `refs/remotes/${o.remote}/${name}` : `refs/heads/${name}`);
           if (oid) out.set(name, oid);
         }
         return out;
