@@ -7,6 +7,7 @@
 import { parseSettings, type AgentEndpoint } from '../repository/settings.js';
 import { readFileAtRevision, resolveRevision, type RepoLocation } from './git-revision.js';
 import { post } from './trigger.js';
+import { hostOfStateBranch } from '../git/state-refs.js';
 
 export interface NotifyOptions {
   repo: RepoLocation;
@@ -40,17 +41,20 @@ const DELETED = /^0+$/;
 export async function notifyAgents(opts: NotifyOptions): Promise<NotifyResult> {
   if (DELETED.test(opts.rev)) return { skipped: 'the ref was deleted', ref: opts.ref ?? '', after: opts.rev, agents: [] };
   const after = await resolveRevision(opts.repo, opts.rev);
-  const text = await readFileAtRevision(opts.repo, after, 'kaidu.yaml');
+  // A host's state commit (its own branch, which holds no kaidu.yaml) is news for the other hosts: the agents are those of the hub's HEAD.
+  const stateHost = opts.ref ? hostOfStateBranch(opts.ref) : undefined;
+  const settingsAt = stateHost ? await resolveRevision(opts.repo, 'HEAD') : after;
+  const text = await readFileAtRevision(opts.repo, settingsAt, 'kaidu.yaml');
   const { settings, diagnostics } = parseSettings(text);
   const branchRef = `refs/heads/${settings.branch}`;
   const ref = opts.ref ?? branchRef;
-  if (ref !== branchRef) return { skipped: `${ref} is not the deployed branch (${branchRef})`, ref, after, agents: [] };
+  if (ref !== branchRef && !stateHost) return { skipped: `${ref} is not the deployed branch (${branchRef})`, ref, after, agents: [] };
   if (diagnostics.some((d) => d.severity === 'error')) {
     return { skipped: `kaidu.yaml at ${after.slice(0, 12)} is invalid: ${diagnostics[0]!.message}`, ref, after, agents: [] };
   }
   if (settings.agents.length === 0) return { skipped: 'kaidu.yaml lists no agents', ref, after, agents: [] };
   const body = JSON.stringify({ ref, after });
-  const agents = await Promise.all(settings.agents.map((agent) => notifyOne(agent, body, opts)));
+  const agents = await Promise.all(settings.agents.filter((a) => a.host !== stateHost).map((agent) => notifyOne(agent, body, opts)));
   return { ref, after, agents };
 }
 
