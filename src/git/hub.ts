@@ -350,7 +350,12 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
       try {
         // Protocol v1: one GET of info/refs, which every smart-HTTP server (forges, http-backend) answers.
         const refs = await git.listServerRefs({ http, url, headers, protocolVersion: 1, prefix: `refs/heads/${prefix}`, ...(onAuth ? { onAuth } : {}) });
-        return new Map(refs.filter((r) => r.ref.startsWith(`refs/heads/${prefix}`)).map((r) => [r.ref.slice('refs/heads/'.length), r.oid]));
+        const listed = new Map(refs.filter((r) => r.ref.startsWith(`refs/heads/${prefix}`)).map((r) => [r.ref.slice('refs/heads/'.length), r.oid]));
+        // The mirror forgets a branch the hub no longer has: a write must not take its old tip for the hub's.
+        for (const name of await git.listBranches({ fs, gitdir })) {
+          if (name.startsWith(prefix) && !listed.has(name) && name !== opts.branch) await git.deleteRef({ fs, gitdir, ref: `refs/heads/${name}` });
+        }
+        return listed;
       } catch (err) {
         throw gitError(err, `listing the branches ${prefix}* on the hub`, secrets);
       }
