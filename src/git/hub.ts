@@ -374,7 +374,7 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
 
 /** A branch name that stays a path below refs/heads (no climbing out, no lock files). */
 function checkBranchName(name: string): void {
-  if (!name || name.split('/').some((part) => part === '' || part === '.' || part === '..' || part.endsWith('.lock') || part.startsWith('.')) || /[\x00-\x20~^:?*[\\]/.test(name)) {
+  if (!name || name.endsWith('.') || name.includes('..') || name.includes('@{') || name.split('/').some((part) => part === '' || part.endsWith('.lock') || part.startsWith('.')) || /[\x00-\x20\x7f~^:?*[\\]/.test(name)) {
     throw new KaiduError('E_GIT', `"${name}" is not a branch name git accepts`);
   }
 }

@@ -17,6 +17,16 @@ export function stateBranch(host: string): string {
   return `${STATE_BRANCH_PREFIX}${host}`;
 }
 
+/**
+ * Why `host`'s state branch would be a name git (and so GitHub, GitLab, Gitea) refuses, or
+ * undefined. Safe host names pass, except the two git forbids at a name's end: `.lock` and `.`.
+ */
+export function stateBranchProblem(host: string): string | undefined {
+  if (host.endsWith('.lock')) return 'git refuses a branch name ending in ".lock" (its state branch would be kaidu/state/' + host + ')';
+  if (host.endsWith('.')) return 'git refuses a branch name ending in "." (its state branch would be kaidu/state/' + host + ')';
+  return undefined;
+}
+
 /** The host a state branch (`kaidu/state/H` or `refs/heads/kaidu/state/H`) belongs to; undefined for any other ref. */
 export function hostOfStateBranch(ref: string): string | undefined {
   const name = ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : ref;

@@ -113,3 +113,12 @@ describe('state branches in a local repository', () => {
     await expect(local.commitAndPush({ files: { x: 'x' }, message: 'm', author }, { branch: 'kaidu/../../x' })).rejects.toMatchObject({ code: 'E_GIT' });
   });
 });
+
+describe('state branch names', () => {
+  it('a safe host name whose branch git would refuse is named before anything starts', async () => {
+    const { stateBranchProblem } = await import('../../src/git/index.js');
+    expect(stateBranchProblem('web-1.example.com')).toBeUndefined();
+    expect(stateBranchProblem('db.lock')).toMatch(/\.lock/);
+    expect(stateBranchProblem('db.')).toMatch(/"\."/);
+  });
+});
