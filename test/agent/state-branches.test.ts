@@ -151,6 +151,19 @@ describe('agents and their state branches', () => {
     expect(await git(hubDir(h), 'rev-parse', 'refs/heads/kaidu/state/host-a')).toBe(migrated);
   }, 300_000);
 
+  it('a hub on a local path: with no webhook at all, host-a sees host-b’s state branch move (the watcher) and converges', async () => {
+    h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web-db.yaml': WEB_DB });
+    h.relay = false;
+    const a = await h.startAgent('host-a', [], hubDir(h));
+    const b = await h.startAgent('host-b', [], hubDir(h));
+    await Promise.all([h.waitReady(a), h.waitReady(b)]);
+    await h.until('both hosts running', async () => {
+      const s = await h!.state();
+      return s['host-a']?.['web-db']?.nodes.web?.status === 'running' && s['host-b']?.['web-db']?.nodes.db?.status === 'running';
+    });
+    expect(await git(hubDir(h), 'log', '--format=%B', 'main')).not.toContain('Kaidu-Host');
+  }, 300_000);
+
   it('a foreign commit on the host’s branch: the next state commit builds on it, and a later change applies', async () => {
     h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web.yaml': webService('host-a', 'one') });
     const a = await h.startAgent('host-a', FAST_RETRY);

@@ -122,7 +122,8 @@ export function register(program: Command, ctx: CommandContext): void {
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : listen.port;
       logger.info({ listen: `${listen.host}:${port}`, page: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/`, repo: isLocal ? repo : repo.replace(/\/\/[^@/]*@/, '//'), host: flags.host, dataDir }, 'agent listening');
-      const watcher = isLocal && flags.watch ? await watchRepository({ path: repo, branch: flags.branch, onEvent: (e) => agent.trigger(e), logger }) : undefined;
+      // The hosts' state branches move too: another host's state commit may be what this one waits for.
+      const watcher = isLocal && flags.watch ? await watchRepository({ path: repo, branch: flags.branch, branchFolders: ['kaidu/state'], onEvent: (e) => agent.trigger(e), logger }) : undefined;
 
       let stopping: Promise<void> | undefined;
       const done = new Promise<void>((resolveDone) => {
