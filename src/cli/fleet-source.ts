@@ -65,8 +65,3 @@ export async function fleetLag(fleet: FleetState, hub: Hub | undefined, template
   }
   return out;
 }
-
-/** `3 behind`, `up to date`, `unknown`: for tables. */
-export function lagText(lag: HostLag): string {
-  return lag.behind === null ? 'unknown' : lag.behind === 0 ? 'up to date' : `${lag.behind} behind`;
-}

@@ -7,7 +7,8 @@ import type { PlainValue, StateSnapshot } from '../../state/model.js';
 import type { SourceReader } from '../../tosca/model.js';
 import type { CommandContext } from '../context.js';
 import type { Hub } from '../../git/index.js';
-import { lagText, type HostLag } from '../fleet-source.js';
+// Types only: the git stack loads when the command runs, not when the CLI starts.
+import type { HostLag } from '../fleet-source.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
 
 /** Attributes worth a column: what a sysadmin looks for first. */
@@ -71,6 +72,11 @@ export function renderStatusTable(rows: StatusRow[], empty = 'No nodes recorded.
   }
   const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
   return table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
+/** `3 behind`, `up to date`, `unknown`. */
+function lagText(lag: HostLag): string {
+  return lag.behind === null ? 'unknown' : lag.behind === 0 ? 'up to date' : `${lag.behind} behind`;
 }
 
 /** Per host: where its state was read, the last state commit, the templates revision it was computed from, how far behind. */
