@@ -313,6 +313,25 @@ function drawPasses(snap) {
   if (snap.passes.length === 0) body.append(el('tr', {}, el('td', { colspan: 6, class: 'muted', text: 'no pass recorded yet' })));
 }
 
+// Per host: where its state is read, its last state commit, and how far it lags behind the templates.
+function drawLag(snap) {
+  const rows = snap.lag || [];
+  document.getElementById('lag-section').hidden = rows.length === 0;
+  document.querySelector('#lag tbody').replaceChildren(
+    ...rows.map((l) =>
+      el(
+        'tr',
+        { 'data-host': l.host },
+        el('td', { text: l.host }),
+        el('td', { text: l.source === 'branch' ? 'kaidu/state/' + l.host : 'templates branch (not migrated)' }),
+        el('td', {}, el('code', { text: l.stateCommit ? shortRev(l.stateCommit) : '-' })),
+        el('td', {}, el('code', { text: l.templatesRevision ? shortRev(l.templatesRevision) : 'unknown' })),
+        el('td', { class: 'lag', text: l.behind === null ? 'unknown' : l.behind === 0 ? 'up to date' : l.behind + ' behind' }),
+      ),
+    ),
+  );
+}
+
 function drawDiagnostics(snap) {
   const list = document.getElementById('diagnostics');
   const ds = snap.diagnostics || [];
@@ -357,6 +376,7 @@ async function refresh() {
     drawNodes(snap);
     drawPlan(snap);
     drawPasses(snap);
+    drawLag(snap);
     drawDiagnostics(snap);
     drawGraph(snap);
     showProblem('');

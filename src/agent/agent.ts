@@ -5,12 +5,13 @@ import type { CommandRunner, ExitEvent } from '../delegates/types.js';
 import { isKaiduError } from '../errors/kaidu-error.js';
 import type { RepoEvent } from '../events/index.js';
 import { PassQueue } from '../events/index.js';
-import { openHub, type GitAuth, type Hub } from '../git/index.js';
+import { openHub, readStateBranches, stateBranch, type GitAuth, type Hub, type StateBranchTip } from '../git/index.js';
 import { plan as makePlan, type Plan, type PlanOptions } from '../plan/index.js';
 import { loadRepository, ServiceMemo, type RepoSettings } from '../repository/index.js';
 import { reclaimAfterPass } from './heap.js';
 import { serializeServiceState, stateFilePath } from '../state/serialize.js';
 import type { NodeStatus, ServiceState, StateSnapshot } from '../state/model.js';
+import { readFleetState } from '../state/fleet-state.js';
 import { createCompileCache, type CompileCache } from '../tosca/index.js';
 import type { SourceReader } from '../tosca/model.js';
 import type { Diagnostic } from '../tosca/diagnostic.js';
@@ -114,6 +115,10 @@ export class Agent {
   private lastDiff: { from: string; to: string; paths: string[] } | undefined;
   private appliedRevision: string | null = null;
   private dependsOnHosts = new Set<string>();
+  /** Tips of the state branches of the hosts this one depends on, as last planned with. */
+  private stateTips = new Map<string, string>();
+  /** This host's state branch as this agent last pushed or took it over (undefined: none yet). */
+  private ownTip: string | undefined;
   private pendingPush = false;
   private hubReachable = false;
   private ready = false;
@@ -300,40 +305,55 @@ export class Agent {
 
   private async runPass(event: RepoEvent): Promise<string> {
     const tip = await this.atHub(() => this.hub.fetch());
+    // Only the state branches this host reads: its own and those of the hosts it depends on.
+    let readHosts = new Set([this.opts.host, ...this.dependsOnHosts]);
+    let branches = await this.atHub(() => readStateBranches(this.hub, { hosts: readHosts }));
+    const own = branches.find((b) => b.host === this.opts.host);
 
     if (!this.recovered) {
-      await this.recover(tip);
+      await this.recover(tip, own);
       this.recovered = true;
     }
+    // Someone else's commit on this host's branch (before this pass writes on top of it).
+    const ownEdited = own !== undefined && own.commit !== this.ownTip && (await this.editedByOthers(this.ownTip, own.commit));
+    if (own) this.ownTip = own.commit;
     if (this.pendingPush) await this.pushLocal(this.appliedRevision ?? tip, 'record state that was not pushed yet');
     if (this.exits.length > 0) await this.recordExits(tip);
 
-    const force = this.forceNext;
-    if (!force && tip === this.lastTip) return 'unchanged';
-    if (!force && this.lastTip && !(await this.relevant(this.lastTip, tip))) {
+    const force = this.forceNext || ownEdited;
+    const tips = tipsOf(branches, this.opts.host);
+    if (!force && tip === this.lastTip && sameTips(tips, this.stateTips)) return 'unchanged';
+    if (!force && this.lastTip && sameTips(tips, this.stateTips) && !(await this.relevant(this.lastTip, tip))) {
       this.lastTip = tip;
       return 'irrelevant';
     }
 
     const reader = this.hub.reader(tip);
-    const repo = await loadRepository(reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, revision: tip, ...(await this.changesSinceLoad(tip)) });
+    const readState = (stateDir: string) => readFleetState({ templates: reader, stateDir, branches, hosts: readHosts });
+    const repo = await loadRepository(reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, revision: tip, readState, ...(await this.changesSinceLoad(tip)) });
     this.stateDir = repo.settings.stateDir;
     const errors = repo.diagnostics.filter((x) => x.severity === 'error');
     for (const d of errors.slice(0, MAX_STATUS_DIAGNOSTICS)) this.log.error({ diagnostic: d }, 'template problem');
     this.problems = { skipped: [...repo.failedServices], diagnostics: errors.slice(0, MAX_STATUS_DIAGNOSTICS) };
     this.metrics.skippedServices.set(repo.failedServices.length);
     await this.repairOwnState(repo, tip);
-    const snapshot: StateSnapshot = { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) };
+    let snapshot: StateSnapshot = { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) };
     // This host's damaged files were rebuilt above: only other hosts' stay frozen.
-    const { [this.opts.host]: _mine, ...frozen } = repo.state.frozen;
-    const thePlan = makePlan(repo.topology, snapshot, {
-      revision: tip,
-      host: this.opts.host,
-      fileIds: repo.fileIds,
-      diagnostics: repo.diagnostics,
-      failedServices: repo.failedServices,
-      frozen,
-    });
+    let { [this.opts.host]: _mine, ...frozen } = repo.state.frozen;
+    let thePlan = makePlan(repo.topology, snapshot, { revision: tip, host: this.opts.host, fileIds: repo.fileIds, diagnostics: repo.diagnostics, failedServices: repo.failedServices, frozen });
+    // The templates name hosts this one now depends on whose state was not read: read it and plan again.
+    const needed = remoteHosts(thePlan, this.opts.host);
+    if ([...needed].some((h) => !readHosts.has(h))) {
+      readHosts = new Set([...readHosts, ...needed]);
+      branches = await this.atHub(() => readStateBranches(this.hub, { hosts: readHosts }));
+      const stale = new Set(repo.state.diagnostics);
+      repo.state = await readState(this.stateDir);
+      repo.diagnostics = [...repo.diagnostics.filter((d) => !stale.has(d)), ...repo.state.diagnostics];
+      snapshot = { ...repo.state.snapshot, [this.opts.host]: structuredClone(this.local) };
+      ({ [this.opts.host]: _mine, ...frozen } = repo.state.frozen);
+      thePlan = makePlan(repo.topology, snapshot, { revision: tip, host: this.opts.host, fileIds: repo.fileIds, diagnostics: repo.diagnostics, failedServices: repo.failedServices, frozen });
+    }
+    this.stateTips = tipsOf(branches, this.opts.host);
     this.latest = { revision: tip, topology: repo.topology, snapshot: repo.state.snapshot, planOptions: { revision: tip, host: this.opts.host, fileIds: repo.fileIds, diagnostics: repo.diagnostics, failedServices: repo.failedServices, frozen } };
     this.latest.settings = repo.settings;
     this.dependsOnHosts = remoteHosts(thePlan, this.opts.host);
@@ -422,11 +442,19 @@ export class Agent {
     await this.pushLocal(tip, `rebuild damaged state from what runs: ${repairs.map((r) => `${r.file} (${r.error})`).join('; ')}`, rebuilt);
   }
 
-  /** On start: unpushed state from a crash is taken over, then what runs is re-adopted. */
-  private async recover(tip: string): Promise<void> {
-    const repo = await loadRepository(this.hub.reader(tip), { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, stateHost: this.opts.host, revision: tip, ...(await this.changesSinceLoad(tip)) });
+  /**
+   * On start: this host's state is taken from its state branch (or, before it has one, from the
+   * templates tree: migration), unpushed state from a crash is taken over, then what runs is re-adopted.
+   */
+  private async recover(tip: string, own: StateBranchTip | undefined): Promise<void> {
+    const reader = this.hub.reader(tip);
+    const readState = (stateDir: string) => readFleetState({ templates: reader, stateDir, branches: own ? [own] : [], hosts: new Set([this.opts.host]) });
+    const repo = await loadRepository(reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, readState, revision: tip, ...(await this.changesSinceLoad(tip)) });
     this.stateDir = repo.settings.stateDir;
     this.local = structuredClone(repo.state.snapshot[this.opts.host] ?? {});
+    this.ownTip = own?.commit;
+    // Before migration this host's state is on the templates branch: the first push writes all of it to the host's own branch.
+    if (!own && Object.keys(this.local).length > 0) this.pendingPush = true;
     const journaled = await this.journal.read(this.opts.host);
     if (journaled) {
       this.log.warn({ revision: journaled.revision }, 'found state that was not pushed before the agent stopped; taking it over');
@@ -491,10 +519,18 @@ export class Agent {
     await this.pushLocal(this.appliedRevision ?? tip, `record exit of ${exits.map((e) => e.nodeId).join(', ')}`);
   }
 
-  /** Commits this host's state files (only its own) and pushes, retrying on a moved tip. */
+  /**
+   * Commits this host's state files to its own state branch (`kaidu/state/<host>`: every file of
+   * `this.local`, and the removal of each service `states` ends) and pushes. Only this agent writes
+   * that branch, so a rejection means a crash left it behind or someone else wrote it: the change
+   * is rebuilt on the branch's new tip. When the hub keeps refusing, the error ends the pass and
+   * the pass runs again with backoff, the state waiting in the journal: never dropped.
+   */
   private async pushLocal(revision: string, summary: string, states: Record<string, ServiceState | null> = this.local): Promise<void> {
     const files: Record<string, string | null> = {};
-    for (const [service, st] of Object.entries(states)) {
+    const all: Record<string, ServiceState | null> = { ...this.local };
+    for (const [service, st] of Object.entries(states)) if (st === null) all[service] = null;
+    for (const [service, st] of Object.entries(all)) {
       const path = stateFilePath(this.stateDir, this.opts.host, service);
       files[path] = st ? serializeServiceState({ ...st, host: this.opts.host, service }) : null;
       // Remembered before the push: its webhook may arrive before the push call returns.
@@ -509,9 +545,10 @@ export class Agent {
         author: this.opts.author ?? { name: `kaidu agent ${this.opts.host}`, email: `kaidu@${this.opts.host}` },
         trailers: { 'Kaidu-Host': this.opts.host, 'Kaidu-Revision': revision },
       },
-      { maxRetries: 8 },
+      { maxRetries: 8, branch: stateBranch(this.opts.host) },
     ));
     if (res.retries > 0) this.metrics.pushRetries.inc(res.retries);
+    this.ownTip = res.oid ?? (await this.hub.branchTip(stateBranch(this.opts.host)));
     this.pendingPush = false;
     await this.journal.clear();
     this.log.info({ commit: res.oid ?? null, retries: res.retries }, res.oid ? 'state pushed' : 'state unchanged');
@@ -524,6 +561,15 @@ export class Agent {
     if (from === tip) return { changedSince: { revision: from, paths: [] } };
     const paths = this.lastDiff?.from === from && this.lastDiff.to === tip ? this.lastDiff.paths : await this.hub.changedPaths(from, tip);
     return { changedSince: { revision: from, paths } };
+  }
+
+  /** Did a commit other than this agent's change its own state files between two tips of its state branch? */
+  private async editedByOthers(from: string | undefined, to: string): Promise<boolean> {
+    const prefix = `${this.stateDir}/${this.opts.host}/`;
+    for (const p of await this.hub.changedPaths(from, to)) {
+      if (p.startsWith(prefix) && !(await this.isOwnWrite(to, p))) return true;
+    }
+    return false;
   }
 
   /** Does moving from `from` to `to` touch anything this host runs or depends on? */
@@ -558,6 +604,17 @@ export class Agent {
     this.metrics.nodes.reset();
     for (const [status, n] of counts) this.metrics.nodes.set({ status }, n);
   }
+}
+
+/** State branch tips of the other hosts read. */
+function tipsOf(branches: readonly StateBranchTip[], me: string): Map<string, string> {
+  return new Map(branches.filter((b) => b.host !== me).map((b) => [b.host, b.commit]));
+}
+
+function sameTips(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
 }
 
 function textHash(text: string | null): string {

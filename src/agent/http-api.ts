@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { verifyToken, webhookRoutes } from '../events/index.js';
+import { hostOfStateBranch } from '../git/state-refs.js';
 import type { Agent } from './agent.js';
 import { EventRelay } from './relay.js';
 import { AgentFleetView } from '../ui/agent-view.js';
@@ -63,6 +64,8 @@ export async function buildHttpApi(opts: HttpApiOptions): Promise<FastifyInstanc
   });
   await app.register(webhookRoutes, {
     branch: opts.branch,
+    // Another host's state commit may be what this one waits for (the pass reads only the branches it needs).
+    alsoRefs: (ref) => hostOfStateBranch(ref) !== undefined,
     secrets: opts.secrets,
     onEvent: (e) => relay.fromSource(e),
     logger: opts.logger,

@@ -3,12 +3,14 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { homedir, tmpdir } from 'node:os';
 import { KaiduError } from '../errors/kaidu-error.js';
-import { headCommit } from '../git/head-commit.js';
+import { headCommit, mayHaveStateBranches } from '../git/head-commit.js';
+import type { Hub } from '../git/index.js';
 import { plan as makePlan, type Plan } from '../plan/index.js';
 import { fingerprint } from '../state/fingerprint.js';
 import { loadRepository, type LoadedRepository } from '../repository/index.js';
 import { parseSettings } from '../repository/settings.js';
 import { loadState } from '../state/load.js';
+import type { FleetState } from '../state/fleet-state.js';
 import { BlobIdIndex } from './blob-ids.js';
 import { DiskCompileStore, DiskStateStore } from './compile-store.js';
 import type { SourceReader } from '../tosca/model.js';
@@ -76,6 +78,14 @@ export interface RepoView {
   index?: BlobIdIndex;
   /** Commit oid, or `working-tree` outside git. */
   revision: string;
+  /** The git repository the folder is in (its hosts' state branches are read from it). */
+  git?: Hub;
+}
+
+/** The fleet's state through the repository's state branches (the git stack is loaded only here). */
+async function fleetReader(hub: Hub, templates: SourceReader): Promise<(stateDir: string) => Promise<FleetState>> {
+  const { fleetStateReader } = await import('./fleet-source.js');
+  return fleetStateReader({ hub, remote: false }, templates);
 }
 
 /** Templates as they are on disk; the revision is HEAD's commit when in a git repository. */
@@ -83,21 +93,23 @@ export async function workingTree(cwd: string, cacheDir?: string): Promise<RepoV
   const root = findRepoRoot(cwd);
   const gitRoot = findGitDir(root);
   let revision = 'working-tree';
+  let git: Hub | undefined;
   if (gitRoot) {
     const head = await headCommit(gitRoot);
     if (head && 'oid' in head) revision = head.oid;
-    else if (!head) {
+    // The git library is loaded only when git's files do not tell HEAD, or for hosts' state branches.
+    if (!head || (await mayHaveStateBranches(gitRoot))) {
       try {
         const { openHub } = await import('../git/index.js');
-        const hub = await openHub({ url: gitRoot, dataDir: join(tmpdir(), 'kaidu-cli'), branch: 'HEAD' });
-        revision = await hub.resolve('HEAD');
+        git = await openHub({ url: gitRoot, dataDir: join(tmpdir(), 'kaidu-cli'), branch: 'HEAD' });
+        if (!head) revision = await git.resolve('HEAD');
       } catch {
         // A repository with no commit yet: plan the files as they are.
       }
     }
   }
   const index = cacheDir ? await BlobIdIndex.open(root, join(cacheDir, 'blob-ids')) : undefined;
-  return { root, reader: fsReader(root, index ? { index } : {}), revision, ...(index ? { index } : {}) };
+  return { root, reader: fsReader(root, index ? { index } : {}), revision, ...(index ? { index } : {}), ...(git ? { git } : {}) };
 }
 
 /** Templates and state at a git revision, read from the object store (no checkout). */
@@ -111,7 +123,7 @@ export async function atRevision(cwd: string, rev: string): Promise<RepoView> {
     throw new KaiduError('E_USAGE', `unknown revision "${rev}"`, { cause: err });
   });
   const prefix = root === gitRoot ? '' : root.slice(gitRoot.length + 1).split('\\').join('/');
-  return { root, reader: subReader(hub.reader(oid), prefix), revision: oid };
+  return { root, reader: subReader(hub.reader(oid), prefix), revision: oid, git: hub };
 }
 
 /**
@@ -176,7 +188,10 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
   const view = opts.head ? await atRevision(opts.cwd, opts.head) : await workingTree(opts.cwd, cacheDir);
   const headIds = new Map<string, string | null>();
   const headReader = opts.digest ? recordingIds(view.reader, headIds) : view.reader;
-  const repo = await loadRepository(headReader, { profiles, ...(opts.inputs ? { inputs: opts.inputs } : {}), ...(store ? { store } : {}), ...(stateStore ? { stateStore } : {}) });
+  // State: the hosts' state branches in this repository, else state/ in the templates (parsed through the cache).
+  const readHeadState = view.git ? await fleetReader(view.git, headReader) : undefined;
+  const repo = await loadRepository(headReader, { profiles, ...(readHeadState ? { readState: readHeadState } : {}), ...(opts.inputs ? { inputs: opts.inputs } : {}), ...(store ? { store } : {}), ...(stateStore ? { stateStore } : {}) });
+  let stateOrigins: FleetState['origins'] = readHeadState ? (repo.state as FleetState).origins : {};
   let baseRevision: string | undefined;
   let baseIds: Map<string, string | null> | undefined;
   if (opts.base) {
@@ -185,9 +200,15 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
     const baseReader = opts.digest ? recordingIds(base.reader, baseIds) : base.reader;
     // Only the base's state is used: its templates are not compiled.
     const { settings } = parseSettings((await baseReader.readFile('kaidu.yaml'))?.text);
-    repo.state = await loadState(baseReader, settings.stateDir, undefined, stateStore);
+    if (base.git) {
+      const baseState = await (await fleetReader(base.git, baseReader))(settings.stateDir);
+      repo.state = baseState;
+      stateOrigins = baseState.origins;
+    } else repo.state = await loadState(baseReader, settings.stateDir, undefined, stateStore);
     baseRevision = base.revision;
   }
+  // A state commit is part of what the plan was computed from: a newer one makes a saved plan stale.
+  if (opts.digest) for (const [host, o] of Object.entries(stateOrigins)) if (o.commit) headIds.set(`refs/heads/kaidu/state/${host}`, o.commit);
   await Promise.all([store?.flush(), stateStore?.flush(), view.index?.save().catch(() => undefined)]);
   // A host that only state/ names is known too (its services were removed: apply deletes them).
   checkHostOption(opts.host, [...new Set([...Object.keys(repo.topology.hosts), ...Object.keys(repo.state.snapshot)])], repo.diagnostics);

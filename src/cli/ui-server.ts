@@ -14,6 +14,23 @@ import { registerUiRoutes } from '../ui/routes.js';
 import type { CommandContext } from './context.js';
 import { profilesReader } from './fs-reader.js';
 import { findRepoRoot, workingTree } from './plan-source.js';
+import { fleetLag, localStateBranches, type FleetSource } from './fleet-source.js';
+import { readStateBranches } from '../git/index.js';
+import { readFleetState, type FleetState } from '../state/fleet-state.js';
+import type { RepositoryOpening } from '../ui/repository-view.js';
+
+/** The page reads the hosts' state through their state branches, lists their state commits as passes, and shows each host's lag. */
+async function withFleetState(opening: RepositoryOpening, source: FleetSource | undefined): Promise<RepositoryOpening> {
+  if (!source) return opening;
+  const branches = source.remote ? await readStateBranches(source.hub) : await localStateBranches(source.hub);
+  const readState = (stateDir: string) => readFleetState({ templates: opening.reader, stateDir, branches });
+  return {
+    ...opening,
+    readState,
+    stateHeads: branches.map((b) => b.commit),
+    lag: (state) => fleetLag(state as FleetState, source.hub, opening.head),
+  };
+}
 import { parseListen } from './commands/agent.js';
 
 export interface UiFlags {
@@ -66,7 +83,7 @@ export async function serveUi(path: string | undefined, flags: UiFlags, ctx: Com
         // A URL is fetched again for every snapshot: reloading the page looks again.
         open: async () => {
           const tip = await hub.fetch();
-          return { reader: hub.reader(tip), revision: tip, head: tip };
+          return withFleetState({ reader: hub.reader(tip), revision: tip, head: tip }, { hub, remote: isUrl });
         },
         history: hub,
         profiles: profilesReader(),
@@ -85,7 +102,7 @@ export async function serveUi(path: string | undefined, flags: UiFlags, ctx: Com
         open: async () => {
           const view = await workingTree(dir);
           const head = hub ? await hub.resolve('HEAD').catch(() => undefined) : undefined;
-          return { reader: view.reader, revision: view.revision, ...(head ? { head } : {}) };
+          return withFleetState({ reader: view.reader, revision: view.revision, ...(head ? { head } : {}) }, hub ? { hub, remote: false } : undefined);
         },
         ...(hub ? { history: hub } : {}),
         profiles: profilesReader(),

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { openHub, readStateBranches } from '../git/index.js';
+import { readFleetState } from '../state/fleet-state.js';
 import { createBareRepo, startHubServer, type HubServer } from '../git/hub-server.js';
 import { killManaged } from './kill-managed.js';
 import { deliverPushWebhook } from './webhook-relay.js';
@@ -79,17 +80,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
   let listeners: Array<() => void> = [];
   const pushed = () => new Promise<void>((resolve) => listeners.push(resolve));
 
+  // Each host's state as the hub holds it: its state branch (kaidu/state/<host>), read through the fleet-state module.
   const readState = async (): Promise<Record<string, Record<string, Record<string, StateNode>>>> => {
-    const work = join(dir, 'peek');
-    await rm(work, { recursive: true, force: true });
-    await git(dir, 'clone', '-q', join(dir, 'hub', 'hub.git'), work);
+    const repo = await openHub({ url: join(dir, 'hub', 'hub.git'), dataDir: dir, branch: 'main' });
+    const tip = await repo.fetch();
+    const fleet = await readFleetState({ templates: repo.reader(tip), stateDir: 'state', branches: await readStateBranches(repo, { fetch: false }) });
     const out: Record<string, Record<string, Record<string, StateNode>>> = {};
-    const stateDir = join(work, 'state');
-    for (const host of await readdir(stateDir).catch(() => [] as string[])) {
-      for (const f of await readdir(join(stateDir, host))) {
-        const doc = parse(await readFile(join(stateDir, host, f), 'utf8')) as { nodes: Record<string, StateNode> };
-        ((out[host] ??= {})[f.replace(/\.yaml$/, '')] = doc.nodes ?? {});
-      }
+    for (const [host, services] of Object.entries(fleet.snapshot)) {
+      for (const [service, st] of Object.entries(services)) (out[host] ??= {})[service] = st.nodes as Record<string, StateNode>;
     }
     return out;
   };

@@ -8,6 +8,8 @@ export interface WatchOptions {
   /** A git directory (bare, or a working repository's `.git`), or a working repository. */
   path: string;
   branch: string;
+  /** Folders of branches watched as well (`kaidu/state`: the hosts' state branches); each move of one is an event with its ref. */
+  branchFolders?: string[];
   onEvent: (e: RepoEvent) => void;
   logger?: EventLogger;
 }
@@ -77,13 +79,23 @@ export async function watchRepository(opts: WatchOptions): Promise<RepositoryWat
   // Everything else is ignored, so chokidar neither descends into objects/ nor watches the index.
   const traversed = new Set([gitDir, commonDir, join(commonDir, 'refs')]);
   for (let dir = dirname(refFile); dir.startsWith(headsDir); dir = dirname(dir)) traversed.add(dir);
-  const allowed = (p: string) => relevant.has(p) || traversed.has(p);
+  // Branch folders (which may not exist yet): the folder and its parents are traversed, the branches in it are events.
+  const folders = new Set<string>();
+  for (const f of opts.branchFolders ?? []) {
+    if (f.split('/').some((part) => part === '' || part === '.' || part === '..')) throw new KaiduError('E_CONFIG', `"${f}" is not a branch folder`);
+    const folder = join(headsDir, ...f.split('/'));
+    folders.add(folder);
+    for (let dir = folder; dir.startsWith(headsDir); dir = dirname(dir)) traversed.add(dir);
+  }
+  const inFolder = (p: string) => folders.has(dirname(p)) && !p.endsWith('.lock');
+  const allowed = (p: string) => relevant.has(p) || traversed.has(p) || inFolder(p);
 
   let closed = false;
   const fire = (path: string, kind: string) => {
-    if (closed || !relevant.has(path)) return;
+    if (closed || !(relevant.has(path) || inFolder(path))) return;
     opts.logger?.debug({ path, kind }, 'repository changed');
-    opts.onEvent({ source: 'watch', ref, receivedAt: new Date().toISOString(), detail: { path, kind } });
+    const moved = relevant.has(path) ? ref : `refs/heads/${path.slice(headsDir.length + 1).split('\\').join('/')}`;
+    opts.onEvent({ source: 'watch', ref: moved, receivedAt: new Date().toISOString(), detail: { path, kind } });
   };
 
   const watcher = chokidarWatch([...new Set([gitDir, commonDir])], {

@@ -16,6 +16,8 @@ const OBJECT_ID = '^([0-9a-f]{40}|[0-9a-f]{64})$';
 export interface WebhookOptions {
   /** The deployed branch (`main`); pushes to other refs are answered but start nothing. */
   branch: string;
+  /** Other refs whose pushes start a pass too (the hosts' state branches, `refs/heads/kaidu/state/<host>`). */
+  alsoRefs?: (ref: string) => boolean;
   secrets: WebhookSecrets;
   onEvent: (e: RepoEvent) => void;
   /** Bytes; default 1 MiB. Larger bodies get 413. */
@@ -319,7 +321,7 @@ export async function webhookRoutes(app: FastifyInstance, opts: WebhookOptions):
         const given = body.ref ?? branchRef;
         const ref = given.startsWith('refs/') ? given : `refs/heads/${given}`;
         // A host's state branch is news too, for the hosts that depend on it (the receiver decides).
-        if (ref !== branchRef && !stateHostOfRef(ref)) {
+        if (ref !== branchRef && !stateHostOfRef(ref) && !opts.alsoRefs?.(ref)) {
           if (key) deliveries.add(key);
           return reply.code(202).send({ accepted: false, reason: 'branch', ref });
         }

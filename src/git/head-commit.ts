@@ -77,3 +77,19 @@ export async function headCommit(workTree: string): Promise<HeadCommit> {
   }
   return undefined;
 }
+
+/**
+ * Whether the repository may hold hosts' state branches (`kaidu/state/*`, local or origin's), read
+ * from git's files like `headCommit`: `kaidu plan` opens the git library for them only when so.
+ * Anything it cannot tell (a reftable repository, an odd `.git`) answers true: look with the library.
+ */
+export async function mayHaveStateBranches(workTree: string): Promise<boolean> {
+  const dirs = await gitDirOf(workTree);
+  if (!dirs) return true;
+  if (await exists(join(dirs.common, 'reftable'))) return true;
+  for (const dir of ['refs/heads/kaidu/state', 'refs/remotes/origin/kaidu/state']) {
+    if (await exists(join(dirs.common, dir))) return true;
+  }
+  const packed = await text(join(dirs.common, 'packed-refs'));
+  return packed !== undefined && /^[0-9a-f]+ refs\/(?:heads|remotes\/origin)\/kaidu\/state\//m.test(packed);
+}

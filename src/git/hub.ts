@@ -72,9 +72,25 @@ export interface Hub {
   /**
    * Write `files` on top of the branch tip and push. A rejected push (someone pushed first) is
    * rebuilt on the new tip and retried with jittered backoff, at most `maxRetries` times (default
-   * 8), then E_GIT_PUSH_REJECTED. No commit when the tree does not change.
+   * 8), then E_GIT_PUSH_REJECTED. No commit when the tree does not change. `branch` writes
+   * another branch than the hub's (a host's state branch); a branch that does not exist yet is
+   * created with a root commit holding only `files`.
    */
-  commitAndPush(change: CommitChange, opts?: { maxRetries?: number }): Promise<CommitResult>;
+  commitAndPush(change: CommitChange, opts?: { maxRetries?: number; branch?: string }): Promise<CommitResult>;
+  /**
+   * The hub's branches whose name starts with `prefix` (`kaidu/state/`), name → tip, read in one
+   * request. A local repository: its branches, or with `remote` its tracking branches of that
+   * remote (`refs/remotes/origin/kaidu/state/…` in a clone).
+   */
+  listBranches(prefix: string, opts?: { remote?: string }): Promise<Map<string, string>>;
+  /**
+   * Bring one more branch into the mirror (remote hub) and return its tip, or undefined when the
+   * hub has no such branch. `known`: the tip a listing just gave; when the mirror already holds
+   * it, nothing travels. A local hub only reads its ref.
+   */
+  fetchBranch(name: string, known?: string): Promise<string | undefined>;
+  /** A branch's tip in the mirror (or the local hub), without the network. */
+  branchTip(name: string): Promise<string | undefined>;
 }
 
 const isUrl = (s: string) => /^https?:\/\//i.test(s);
@@ -114,7 +130,8 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
       // The URL never carries the token (onAuth / header supply it), so the config holds no secret;
       // a mirror written by an older Kaidu may hold one: the URL is replaced and the file made private.
       await git.setConfig({ fs, gitdir, path: 'remote.origin.url', value: url });
-      await git.setConfig({ fs, gitdir, path: 'remote.origin.fetch', value: `+refs/heads/${opts.branch}:refs/remotes/origin/${opts.branch}` });
+      // Every branch maps to a tracking ref: the templates branch and the hosts' state branches are fetched one by one.
+      await git.setConfig({ fs, gitdir, path: 'remote.origin.fetch', value: '+refs/heads/*:refs/remotes/origin/*' });
       await chmod(join(gitdir, 'config'), 0o600);
     } catch (err) {
       throw new KaiduError('E_IO', `cannot create the hub mirror in ${gitdir}: ${(err as Error).message}`, { cause: err });
@@ -134,36 +151,38 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
   const resolve = (ref: string): Promise<string> =>
     resolveRevisionExpression(gitdir, ref, cache, remote ? 'fetch first: only the hub branch is mirrored' : undefined);
 
-  const readTip = async (): Promise<string | undefined> => {
+  const readRef = async (ref: string): Promise<string | undefined> => {
     try {
-      return await git.resolveRef({ fs, gitdir, ref: branchRef });
+      return await git.resolveRef({ fs, gitdir, ref });
     } catch {
       return undefined;
     }
   };
+  const readTip = (): Promise<string | undefined> => readRef(branchRef);
 
-  /** The hub's tip after fetching, or undefined when the hub has no such branch yet (empty hub). */
-  const fetchOrEmpty = async (): Promise<string | undefined> => {
-    if (!remote) return readTip();
+  /** A branch's tip after fetching it into the mirror, or undefined when the hub has no such branch (yet). */
+  const fetchOrEmpty = async (branch: string = opts.branch): Promise<string | undefined> => {
+    const ref = branch === opts.branch ? branchRef : `refs/heads/${branch}`;
+    if (!remote) return readRef(ref);
     const started = Date.now();
     try {
-      const res = await git.fetch({ fs, http, gitdir, remote: 'origin', url, ref: opts.branch, singleBranch: true, tags: false, cache, headers, ...(onAuth ? { onAuth } : {}) });
+      const res = await git.fetch({ fs, http, gitdir, remote: 'origin', url, ref, remoteRef: `refs/heads/${branch}`, singleBranch: true, tags: false, cache, headers, ...(onAuth ? { onAuth } : {}) });
       const oid = res.fetchHead ?? undefined;
-      if (!oid) return readTip();
+      if (!oid) return readRef(ref);
       // Our mirror's branch is the hub's branch: later fetches announce it as a "have".
-      await git.writeRef({ fs, gitdir, ref: branchRef, value: oid, force: true });
-      log?.debug({ tip: oid, ms: Date.now() - started }, 'fetched the hub');
+      await git.writeRef({ fs, gitdir, ref, value: oid, force: true });
+      log?.debug({ branch, tip: oid, ms: Date.now() - started }, 'fetched the hub');
       return oid;
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'NotFoundError' || code === 'EmptyServerResponseError' || code === 'NoRefspecError') {
         // Distinguish "no such branch" (an empty hub, which a first commit fixes) from other failures.
         const refs = await advertiseReceivePack(pushTarget).catch((e: unknown) => {
-          throw gitError(e, `fetching ${opts.branch}`, secrets);
+          throw gitError(e, `fetching ${branch}`, secrets);
         });
-        if (!refs.refs.has(branchRef)) return undefined;
+        if (!refs.refs.has(`refs/heads/${branch}`)) return undefined;
       }
-      throw gitError(err, `fetching ${opts.branch} from the hub`, secrets);
+      throw gitError(err, `fetching ${branch} from the hub`, secrets);
     }
   };
 
@@ -174,30 +193,30 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
   };
 
   /** Offer the commit to the hub; false when the hub's branch is no longer `parent`. */
-  const publish = async (parent: string | undefined, oid: string, objects: string[]): Promise<boolean> => {
+  const publish = async (ref: string, parent: string | undefined, oid: string, objects: string[]): Promise<boolean> => {
     if (!remote) {
-      const swap = await compareAndSwapRef(gitdir, branchRef === 'HEAD' ? await headTarget() : branchRef, parent, oid);
+      const swap = await compareAndSwapRef(gitdir, ref === 'HEAD' ? await headTarget() : ref, parent, oid);
       if (!swap.ok && swap.reason === 'locked' && (swap.lockAgeMs ?? 0) > 60_000) {
-        log?.warn({ ref: branchRef, lockAgeMs: swap.lockAgeMs }, 'the hub branch has an old lock file; a crashed writer may have left it');
+        log?.warn({ ref, lockAgeMs: swap.lockAgeMs }, 'the hub branch has an old lock file; a crashed writer may have left it');
       }
       return swap.ok;
     }
     try {
       const adv = await advertiseReceivePack(pushTarget);
-      const current = adv.refs.get(branchRef);
+      const current = adv.refs.get(ref);
       if (current !== parent) {
-        log?.debug({ hub: current, ours: parent }, 'the hub moved before our push');
+        log?.debug({ ref, hub: current, ours: parent }, 'the hub moved before our push');
         return false;
       }
-      const res = await receivePack(pushTarget, gitdir, cache, { ref: branchRef, oldOid: parent ?? ZERO_OID, newOid: oid, oids: objects }, adv.capabilities);
+      const res = await receivePack(pushTarget, gitdir, cache, { ref, oldOid: parent ?? ZERO_OID, newOid: oid, oids: objects }, adv.capabilities);
       if (!res.ok) {
-        log?.debug({ reason: res.reason }, 'push rejected');
+        log?.debug({ ref, reason: res.reason }, 'push rejected');
         return false;
       }
-      await git.writeRef({ fs, gitdir, ref: branchRef, value: oid, force: true });
+      await git.writeRef({ fs, gitdir, ref, value: oid, force: true });
       return true;
     } catch (err) {
-      throw gitError(err, `pushing to ${opts.branch} on the hub`, secrets);
+      throw gitError(err, `pushing to ${ref.replace(/^refs\/heads\//, '')} on the hub`, secrets);
     }
   };
 
@@ -281,11 +300,14 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
       }),
     async commitAndPush(change, o = {}) {
       const maxRetries = o.maxRetries ?? 8;
+      const branch = o.branch ?? opts.branch;
+      if (o.branch !== undefined) checkBranchName(o.branch);
+      const ref = branch === opts.branch ? branchRef : `refs/heads/${branch}`;
       const changes = new Map(Object.entries(change.files).map(([p, c]) => [normalizePath(p), c] as const));
       const message = withTrailers(change.message, change.trailers);
       for (let attempt = 0; ; attempt++) {
         // First try on the tip we already know (the agent has just fetched); after a rejection, fetch.
-        const parent = attempt === 0 ? ((await readTip()) ?? (await fetchOrEmpty())) : await fetchOrEmpty();
+        const parent = attempt === 0 ? ((await readRef(ref)) ?? (await fetchOrEmpty(branch))) : await fetchOrEmpty(branch);
         const parentTree = parent ? await wrapRead('reading the tip', () => trees.rootTree(parent)) : undefined;
         const written: string[] = [];
         let tree = await wrapRead('writing the change', () => trees.update(parentTree, changes, written));
@@ -299,12 +321,12 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
         const oid = await git.writeCommit({ fs, gitdir, commit: { message, tree, parent: parent ? [parent] : [], author: who, committer: who } });
         written.push(oid);
         const started = Date.now();
-        if (await publish(parent, oid, written)) {
-          log?.debug({ oid, parent, objects: written.length, retries: attempt, ms: Date.now() - started }, 'pushed');
+        if (await publish(ref, parent, oid, written)) {
+          log?.debug({ branch, oid, parent, objects: written.length, retries: attempt, ms: Date.now() - started }, 'pushed');
           return { oid, retries: attempt };
         }
         if (attempt >= maxRetries) {
-          throw new KaiduError('E_GIT_PUSH_REJECTED', `the hub rejected the push ${attempt + 1} times: the branch ${opts.branch} kept moving`, {
+          throw new KaiduError('E_GIT_PUSH_REJECTED', `the hub rejected the push ${attempt + 1} times: the branch ${branch} kept moving`, {
             hint: 'the agent keeps the change (in its journal) and pushes it again after a backoff delay',
             details: { attempts: attempt + 1 },
           });
@@ -314,8 +336,47 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
         await sleep(Math.min(2000, 25 * 2 ** attempt) * (0.5 + Math.random()));
       }
     },
+    async listBranches(prefix, o = {}) {
+      if (!remote || o.remote) {
+        const names = await wrapRead('listing branches', () => git.listBranches({ fs, gitdir, ...(o.remote ? { remote: o.remote } : {}) }));
+        const out = new Map<string, string>();
+        for (const name of names) {
+          if (!name.startsWith(prefix) || name.endsWith('.lock')) continue;
+          const oid = await readRef(o.remote ? `refs/remotes/${o.remote}/${name}` : `refs/heads/${name}`);
+          if (oid) out.set(name, oid);
+        }
+        return out;
+      }
+      try {
+        // Protocol v1: one GET of info/refs, which every smart-HTTP server (forges, http-backend) answers.
+        const refs = await git.listServerRefs({ http, url, headers, protocolVersion: 1, prefix: `refs/heads/${prefix}`, ...(onAuth ? { onAuth } : {}) });
+        const listed = new Map(refs.filter((r) => r.ref.startsWith(`refs/heads/${prefix}`)).map((r) => [r.ref.slice('refs/heads/'.length), r.oid]));
+        // The mirror forgets a branch the hub no longer has: a write must not take its old tip for the hub's.
+        for (const name of await git.listBranches({ fs, gitdir })) {
+          if (name.startsWith(prefix) && !listed.has(name) && name !== opts.branch) await git.deleteRef({ fs, gitdir, ref: `refs/heads/${name}` });
+        }
+        return listed;
+      } catch (err) {
+        throw gitError(err, `listing the branches ${prefix}* on the hub`, secrets);
+      }
+    },
+    async fetchBranch(name, known) {
+      checkBranchName(name);
+      const ref = `refs/heads/${name}`;
+      if (!remote) return readRef(ref);
+      if (known !== undefined && (await readRef(ref)) === known) return known;
+      return fetchOrEmpty(name);
+    },
+    branchTip: (name) => readRef(name === opts.branch ? branchRef : `refs/heads/${name}`),
   };
   return hub;
+}
+
+/** A branch name that stays a path below refs/heads (no climbing out, no lock files). */
+function checkBranchName(name: string): void {
+  if (!name || name.endsWith('.') || name.includes('..') || name.includes('@{') || name.split('/').some((part) => part === '' || part.endsWith('.lock') || part.startsWith('.')) || /[\x00-\x20\x7f~^:?*[\\]/.test(name)) {
+    throw new KaiduError('E_GIT', `"${name}" is not a branch name git accepts`);
+  }
 }
 
 function normalizePath(path: string): string {

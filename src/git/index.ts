@@ -29,3 +29,4 @@ export { openHub, type Hub, type HubOptions, type CommitChange, type CommitMessa
 export type { GitAuth } from './auth.js';
 export { parseTrailers, withTrailers } from './trailers.js';
 export { gitError, redact } from './errors.js';
+export { STATE_BRANCH_PREFIX, REVISION_TRAILER, stateBranch, stateBranchProblem, hostOfStateBranch, readStateBranches, tipOf, commitsBehind, type StateBranchTip, type ReadStateBranchesOptions } from './state-refs.js';

@@ -40,6 +40,11 @@ export interface LoadOptions {
   store?: CompileStore;
   /** Parsed state files kept between runs (on disk, for the CLI), by path and blob id. */
   stateStore?: StateStore;
+  /**
+   * Reads the recorded state instead of `<stateDir>/` in the reader: the fleet's state branches
+   * (`state/fleet-state.ts`). Without it, the templates tree's `<stateDir>/` is read.
+   */
+  readState?: (stateDir: string) => Promise<LoadedState>;
 }
 
 /** A compile result with what it read: each file's id (null: absent) and each folder listing. */
@@ -187,7 +192,7 @@ export async function loadRepository(reader: SourceReader, opts: LoadOptions): P
   }
   if (opts.memo) opts.memo.revision = opts.revision;
   const topology = buildTopology(services);
-  const state = await loadState(reader, settings.stateDir, opts.stateHost, opts.stateStore);
+  const state = opts.readState ? await opts.readState(settings.stateDir) : await loadState(reader, settings.stateDir, opts.stateHost, opts.stateStore);
   const fileIds: Record<string, string> = {};
   const wanted = new Map<string, SourceLocation>();
   for (const n of nodeList(topology)) for (const f of filesOf(n)) if (!wanted.has(f)) wanted.set(f, n.template.source);

@@ -76,7 +76,7 @@ export async function notifyAgents(opts: NotifyOptions): Promise<NotifyResult> {
     return { ref, after, agents, fleet: { hosts, roots } };
   }
   if (settings.agents.length === 0) return { skipped: 'kaidu.yaml lists no agents', ref, after, agents: [] };
-  const agents = await Promise.all(settings.agents.map((agent) => notifyOne(agent, body, opts)));
+  const agents = await Promise.all(settings.agents.filter((a) => a.host !== stateHost).map((agent) => notifyOne(agent, body, opts)));
   return { ref, after, agents };
 }
 

@@ -5,6 +5,8 @@ import { plan as makePlan } from '../plan/index.js';
 import { createCompileCache } from '../tosca/index.js';
 import type { SourceReader } from '../tosca/model.js';
 import { loadRepository, ServiceMemo } from '../repository/index.js';
+import type { LoadedState } from '../state/load.js';
+import type { UiHostLag } from './snapshot.js';
 import { Listeners, type FleetView } from './fleet-view.js';
 import { buildSnapshot, type UiPass, type UiSnapshot } from './snapshot.js';
 
@@ -12,8 +14,14 @@ export interface RepositoryOpening {
   reader: SourceReader;
   /** Commit oid, or `working-tree`. */
   revision: string;
-  /** The commit whose history holds the state commits (the checkout's HEAD, the hub's tip). */
+  /** The templates commit (the checkout's HEAD, the hub's tip). */
   head?: string;
+  /** The hosts' state through their state branches (`cli/fleet-source.ts`); default `state/` in `reader`. */
+  readState?: (stateDir: string) => Promise<LoadedState>;
+  /** The tips of the hosts' state branches, whose histories hold the state commits (passes). */
+  stateHeads?: string[];
+  /** Per host: its last state commit and lag, from the state `readState` read. */
+  lag?: (state: LoadedState) => Promise<UiHostLag[]>;
 }
 
 export interface RepositoryViewOptions {
@@ -64,7 +72,7 @@ export class RepositoryFleetView implements FleetView {
 
   async snapshot(): Promise<UiSnapshot> {
     const opened = await this.opts.open();
-    const repo = await loadRepository(opened.reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo });
+    const repo = await loadRepository(opened.reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, ...(opened.readState ? { readState: opened.readState } : {}) });
     const thePlan = makePlan(repo.topology, repo.state.snapshot, {
       revision: opened.revision,
       fileIds: repo.fileIds,
@@ -72,13 +80,16 @@ export class RepositoryFleetView implements FleetView {
       failedServices: repo.failedServices,
       frozen: repo.state.frozen,
     });
-    const passes = this.opts.history && opened.head ? await statePasses(this.opts.history, opened.head) : [];
+    const heads = [...(opened.head ? [opened.head] : []), ...(opened.stateHeads ?? [])];
+    const passes = this.opts.history && heads.length > 0 ? await statePasses(this.opts.history, heads) : [];
+    const lag = opened.lag ? await opened.lag(repo.state) : undefined;
     return buildSnapshot({
       source: { kind: this.opts.kind, name: this.opts.name, revision: opened.revision, live: this.live },
       topology: repo.topology,
       state: repo.state.snapshot,
       plan: thePlan,
       passes,
+      ...(lag ? { lag } : {}),
     });
   }
 
@@ -89,9 +100,18 @@ export class RepositoryFleetView implements FleetView {
 
 /**
  * Passes as agents recorded them: the state commits (trailer `Kaidu-Host`) on the first-parent
- * history of `head`, newest first. A state commit records no duration, so none is claimed.
+ * histories of `heads` (the hosts' state branches, and the templates branch, which holds those
+ * of a repository from before state branches), newest first. A state commit records no
+ * duration, so none is claimed.
  */
-export async function statePasses(hub: Hub, head: string, limit = PASSES, maxWalk = MAX_WALK): Promise<UiPass[]> {
+export async function statePasses(hub: Hub, heads: string | string[], limit = PASSES, maxWalk = MAX_WALK): Promise<UiPass[]> {
+  const all: UiPass[] = [];
+  for (const head of typeof heads === 'string' ? [heads] : heads) all.push(...(await passesOn(hub, head, limit, maxWalk)));
+  // Newest first; a stable sort keeps each branch's own order among equal times.
+  return all.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0)).slice(0, limit);
+}
+
+async function passesOn(hub: Hub, head: string, limit: number, maxWalk: number): Promise<UiPass[]> {
   const out: UiPass[] = [];
   const subjects = new Map<string, string | undefined>();
   const subjectOf = async (oid: string): Promise<string | undefined> => {

@@ -79,11 +79,23 @@ export interface UiSource {
   live: boolean;
 }
 
+/** One host's last state commit and how far it lags behind the templates (a repository view; see `cli/fleet-source.ts`). */
+export interface UiHostLag {
+  host: string;
+  source: 'branch' | 'templates';
+  stateCommit: string | null;
+  templatesRevision: string | null;
+  /** Commits of the templates branch since `templatesRevision`; null: unknown. */
+  behind: number | null;
+}
+
 export interface UiSnapshot {
   schema: typeof UI_SNAPSHOT_SCHEMA;
   source: UiSource;
   generatedAt: string;
   hosts: string[];
+  /** Per host with state: its last state commit and lag (absent when the source cannot tell). */
+  lag?: UiHostLag[];
   nodes: UiNode[];
   edges: UiEdge[];
   passes: UiPass[];
@@ -100,6 +112,7 @@ export interface SnapshotInput {
   passes?: UiPass[];
   diagnostics?: Diagnostic[];
   agent?: UiSnapshot['agent'];
+  lag?: UiHostLag[];
   now?: Date;
 }
 
@@ -156,6 +169,7 @@ export function buildSnapshot(input: SnapshotInput): UiSnapshot {
     source: input.source,
     generatedAt: (input.now ?? new Date()).toISOString(),
     hosts,
+    ...(input.lag ? { lag: input.lag } : {}),
     nodes,
     edges,
     passes: input.passes ?? [],

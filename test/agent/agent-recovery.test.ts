@@ -195,7 +195,8 @@ describe('agent: a damaged state file of its own host', () => {
     await h.waitReady(a);
     const first = await webRunning(h);
     const port = first['web-port']!.attributes.port as number;
-    await h.push({ 'state/host-a/web.yaml': 'schema: kaidu/state/v1\nhost: host-a\nnodes: [unclosed\n' }, 'a bad hand edit');
+    // The host's state lives on its own branch: the damage is done there.
+    await h.push({ 'state/host-a/web.yaml': 'schema: kaidu/state/v1\nhost: host-a\nnodes: [unclosed\n' }, 'a bad hand edit', { branch: 'kaidu/state/host-a' });
     const rev = await pushRacing(h, { 'services/web.yaml': webService('host-a', 'two') }, 'change after the damage');
     await h.until('the change applied', async () => {
       const n = (await h!.state())['host-a']?.web?.nodes.web;
@@ -214,7 +215,7 @@ describe('agent: a damaged state file of its own host', () => {
     // An agent that starts on a damaged file and knows nothing of it inspects what runs.
     a.proc.kill('SIGTERM');
     expect(await a.exited).toBe(0);
-    await h.push({ 'state/host-a/web.yaml': '{{{ not yaml\n' }, 'damaged while the agent was stopped');
+    await h.push({ 'state/host-a/web.yaml': '{{{ not yaml\n' }, 'damaged while the agent was stopped', { branch: 'kaidu/state/host-a' });
     const b = await h.startAgent('host-a', FAST_RETRY);
     await h.waitReady(b);
     const rebuilt = await h.until('rebuilt and running', async () => {

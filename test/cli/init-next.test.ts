@@ -93,6 +93,9 @@ describe('kaidu init, followed as printed', () => {
     await git('commit', '-qam', 'change the greeting');
     const head = await git('rev-parse', 'HEAD');
 
+    // As actions/checkout leaves it: the repository's remote is origin (the workflow fetches the hosts' state branches from it).
+    await exec('git', ['clone', '-q', '--bare', dir, join(root, 'origin.git')], { env });
+    await git('remote', 'add', 'origin', join(root, 'origin.git'));
     const workflow = parse(readFileSync(join(dir, '.github', 'workflows', 'kaidu.yml'), 'utf8'));
     const event = join(home, 'event.json');
     writeFileSync(event, JSON.stringify({ number: 7, pull_request: { number: 7, head: { sha: head } } }));

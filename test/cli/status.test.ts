@@ -20,13 +20,15 @@ describe('kaidu status says what is true', () => {
   it('with no state file: nothing committed to state/, not a claim about the agents', async () => {
     const r = await kaidu(['status'], await repoWith({}));
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('No state in state/: no state file has been committed there (an agent writes state/<host>/<service>.yaml after its first pass that has something to apply).\n');
+    expect(r.stdout).toBe('No state: no state branch (kaidu/state/<host>) and no state file in state/ (an agent commits state/<host>/<service>.yaml to its branch kaidu/state/<host> after its first pass that has something to apply).\n');
     expect(r.stdout).not.toContain('no agent has applied anything');
   });
 
   it('with state files that list no node (all removed): names them', async () => {
     const r = await kaidu(['status'], await repoWith({ 'state/host-a/web.yaml': stateFile(' {}') }));
-    expect(r.stdout).toBe('No nodes recorded: state/host-a/web.yaml lists none (their nodes were deleted, or not applied yet).\n');
+    expect(r.stdout.split('\n\n')[0]).toBe('No nodes recorded: state/host-a/web.yaml lists none (their nodes were deleted, or not applied yet).');
+    // Outside git: where the state was read, and no lag claimed.
+    expect(r.stdout).toMatch(/\nhost-a\s+templates branch \(not migrated\)\s+-\s+working-tree\s+unknown\n/);
   });
 
   it('shows a waiting node as waiting, and a revision that is not a commit id whole', async () => {

@@ -72,6 +72,22 @@ async function handlesSettleAt(expected: number): Promise<number> {
 }
 
 describe('watchRepository', () => {
+  it('branch folders: a state branch created (its folders did not exist) and moved is an event naming its ref', async () => {
+    const { dir, git } = await workingRepo();
+    const events = observer<RepoEvent>();
+    const w = await watchRepository({ path: dir, branch: 'main', branchFolders: ['kaidu/state'], onEvent: (e) => events.add(e) });
+    watches.push(w);
+    const head = await git('rev-parse', 'HEAD');
+    await git('update-ref', 'refs/heads/kaidu/state/host-b', head);
+    await events.until((e) => e.ref === 'refs/heads/kaidu/state/host-b', 'the new state branch');
+    await git('commit', '-q', '--allow-empty', '-m', 'two');
+    const two = await git('rev-parse', 'HEAD');
+    await git('update-ref', 'refs/heads/kaidu/state/host-c', two);
+    await events.until((e) => e.ref === 'refs/heads/kaidu/state/host-c', 'a second state branch');
+    expect(events.seen.every((e) => e.ref === 'refs/heads/main' || e.ref!.startsWith('refs/heads/kaidu/state/'))).toBe(true);
+    expect(events.seen.some((e) => e.ref!.endsWith('.lock'))).toBe(false);
+  });
+
   it('two quick commits: after the events settle, re-reading the ref gives the last commit', async () => {
     const { dir, git } = await workingRepo();
     const reads = observer<string>();

@@ -53,6 +53,23 @@ describe('kaidu notify', () => {
     expect((await notifyAgents({ repo, rev: sha })).skipped).toContain('no agents');
   });
 
+  it("a host's state commit (its branch kaidu/state/<host>, no kaidu.yaml there) goes to the other agents of the hub's HEAD, not back to that host", async () => {
+    agent = await startReceiver(() => 202);
+    const { hub } = hubWith(`agents:\n  - host: a\n    url: ${agent.url}/\n  - host: b\n    url: ${agent.url}/b\n`);
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: hub, env }).toString().trim();
+    // A root commit holding only state/b/, as an agent writes its branch.
+    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: hub, env, input: 'schema: kaidu/state/v1\n' }).toString().trim();
+    const inner = execFileSync('git', ['mktree'], { cwd: hub, env, input: `100644 blob ${blob}\tweb.yaml\n` }).toString().trim();
+    const mid = execFileSync('git', ['mktree'], { cwd: hub, env, input: `040000 tree ${inner}\tb\n` }).toString().trim();
+    const root = execFileSync('git', ['mktree'], { cwd: hub, env, input: `040000 tree ${mid}\tstate\n` }).toString().trim();
+    const commit = git('commit-tree', root, '-m', 'kaidu(b): apply');
+    git('update-ref', 'refs/heads/kaidu/state/b', commit);
+    const res = await notifyAgents({ repo: { gitdir: hub }, rev: commit, ref: 'refs/heads/kaidu/state/b' });
+    expect(res.skipped).toBeUndefined();
+    expect(res.agents.map((a) => a.host)).toEqual(['a']);
+    expect(agent.received.map((r) => JSON.parse(r.raw.toString()))).toEqual([{ ref: 'refs/heads/kaidu/state/b', after: commit }]);
+  });
+
   it('never fails, even outside a repository', async () => {
     const run = await runKaidu(['notify', '--rev', 'HEAD'], [registerNotify], { cwd: tmpdir(), env: {} });
     expect(run.code).toBe(0);

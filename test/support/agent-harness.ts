@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { openHub, readStateBranches } from '../../src/git/index.js';
+import { readFleetState } from '../../src/state/fleet-state.js';
 import { createBareRepo, startHubServer, type HubServer } from '../../src/git/hub-server.js';
 import { deliverPushWebhook } from '../../src/demo/webhook-relay.js';
 import { freePort } from '../../src/demo/run-demo.js';
@@ -42,8 +43,12 @@ export interface Harness {
   pushes: { ref: string; before: string; after: string }[];
   startAgent(host: string, extra?: string[], repo?: string): Promise<RunningAgent>;
   waitReady(agent: RunningAgent, timeoutMs?: number): Promise<void>;
-  /** `behindTheServer`: straight into the hub's repository on disk, as if pushed while the server is down. */
-  push(files: Record<string, string | null>, message: string, opts?: { behindTheServer?: boolean }): Promise<string>;
+  /**
+   * `behindTheServer`: straight into the hub's repository on disk, as if pushed while the server is down.
+   * `branch`: another branch than main (a host's state branch `kaidu/state/<host>`, created when missing).
+   */
+  push(files: Record<string, string | null>, message: string, opts?: { behindTheServer?: boolean; branch?: string }): Promise<string>;
+  /** Every host's state as the fleet-state module reads it from the hub (state branches, else main's state/). */
   state(): Promise<Record<string, Record<string, { nodes: Record<string, { status: string; attributes: Record<string, unknown>; revision: string; error?: string }> }>>>;
   log(): Promise<string[]>;
   until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs?: number): Promise<T>;
@@ -92,7 +97,13 @@ export async function startHarness(files: Record<string, string>): Promise<Harne
     },
     async push(changes, message, opts) {
       const work = join(dir, `work-${Math.random().toString(36).slice(2)}`);
+      const branch = opts?.branch ?? 'main';
       await git(dir, 'clone', '-q', opts?.behindTheServer ? join(dir, 'hub', 'hub.git') : h.url, work);
+      if (branch !== 'main') {
+        const exists = await git(work, 'rev-parse', '-q', '--verify', `refs/remotes/origin/${branch}`).then(() => true, () => false);
+        await git(work, 'checkout', '-q', ...(exists ? ['-b', branch, `origin/${branch}`] : ['--orphan', branch]));
+        if (!exists) await git(work, 'rm', '-rqf', '--ignore-unmatch', '.');
+      }
       for (const [path, content] of Object.entries(changes)) {
         if (content === null) await git(work, 'rm', '-q', path);
         else {
@@ -102,25 +113,21 @@ export async function startHarness(files: Record<string, string>): Promise<Harne
       }
       await git(work, 'add', '-A');
       await git(work, 'commit', '-qm', message);
-      await git(work, 'push', '-q', 'origin', 'HEAD:main');
+      await git(work, 'push', '-q', 'origin', `HEAD:refs/heads/${branch}`);
       const { stdout } = await git(work, 'rev-parse', 'HEAD');
       await rm(work, { recursive: true, force: true });
       return stdout.trim();
     },
     async state() {
-      const work = join(dir, `peek-${Math.random().toString(36).slice(2)}`);
-      await git(dir, 'clone', '-q', join(dir, 'hub', 'hub.git'), work);
-      const out: Awaited<ReturnType<Harness['state']>> = {};
-      const { stdout } = await git(work, 'ls-files', 'state');
-      for (const f of stdout.split('\n').filter(Boolean)) {
-        const [, host, file] = f.split('/');
-        (out[host!] ??= {})[file!.replace(/\.yaml$/, '')] = parse(await readFile(join(work, f), 'utf8'));
-      }
-      await rm(work, { recursive: true, force: true });
-      return out;
+      // Straight from the hub's repository on disk, through the module every reader of state uses.
+      const hub = await openHub({ url: join(dir, 'hub', 'hub.git'), dataDir: dir, branch: 'main' });
+      const tip = await hub.fetch();
+      const fleet = await readFleetState({ templates: hub.reader(tip), stateDir: 'state', branches: await readStateBranches(hub, { fetch: false }) });
+      return fleet.snapshot as unknown as Awaited<ReturnType<Harness['state']>>;
     },
     async log() {
-      const { stdout } = await git(join(dir, 'hub', 'hub.git'), 'log', '--format=%H %s%n%b', 'main');
+      // The templates branch and every host's state branch, newest first.
+      const { stdout } = await git(join(dir, 'hub', 'hub.git'), 'log', '--format=%H %s%n%b', '--branches');
       return stdout.split('\n').filter(Boolean);
     },
     async until(what, check, timeoutMs = 150_000) {

@@ -144,6 +144,37 @@ describe('kaidu ui', () => {
     expect(refused.headers.get('retry-after')).toBe('10');
   }, 60_000);
 
+  it('on a hub path with state branches: the state from the branch, its state commits as passes, and the lag per host', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'hub'));
+    // main also holds a stale state/ (as before state branches): the branch wins.
+    await createBareRepo(join(dir, 'hub'), 'hub.git', { files: { 'kaidu.yaml': 'branch: main\n', 'services/web.yaml': webService('host-a', 'hi'), 'state/host-a/web.yaml': stateFile('failed', 'stale') } });
+    const gitdir = join(dir, 'hub', 'hub.git');
+    const templates = (await git(gitdir, 'rev-parse', 'main')).stdout.trim();
+    const work = join(dir, 'work');
+    await git(dir, 'clone', '-q', gitdir, work);
+    await git(work, 'checkout', '-q', '--orphan', 'kaidu/state/host-a');
+    await git(work, 'rm', '-rqf', '.');
+    await mkdir(join(work, 'state', 'host-a'), { recursive: true });
+    await writeFile(join(work, 'state', 'host-a', 'web.yaml'), stateFile('running'));
+    await git(work, 'add', 'state');
+    await git(work, 'commit', '-qm', `kaidu(host-a): apply ${templates.slice(0, 12)}: 2 created, 0 updated, 0 deleted\n\nKaidu-Host: host-a\nKaidu-Revision: ${templates}`);
+    await git(work, 'push', '-q', 'origin', 'HEAD:refs/heads/kaidu/state/host-a');
+    const stateCommit = (await git(work, 'rev-parse', 'HEAD')).stdout.trim();
+    // One more templates commit: host-a's state is one behind.
+    await git(work, 'checkout', '-q', 'main');
+    await writeFile(join(work, 'README.md'), 'more\n');
+    await git(work, 'add', 'README.md');
+    await git(work, 'commit', '-qm', 'docs');
+    await git(work, 'push', '-q', 'origin', 'main');
+
+    const ui = await startUi(['--repo', gitdir]);
+    const snap = await snapshot(ui.url);
+    expect(snap.nodes.find((n) => n.id === 'web/web')!.status).toBe('running');
+    expect(snap.lag).toEqual([{ host: 'host-a', source: 'branch', stateCommit, templatesRevision: templates, behind: 1 }]);
+    expect(snap.passes).toEqual([expect.objectContaining({ host: 'host-a', revision: templates, result: 'applied' })]);
+  }, 60_000);
+
   it('a path that is not there is a usage error, before any URL is printed', async () => {
     const dir = await tempDir();
     const r = await exec(process.execPath, [BIN, 'ui', join(dir, 'nope'), '--listen', '127.0.0.1:0']).then(

@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SAFE_NAME_RULE, unsafeNameReason } from '../../tosca/safe-name.js';
+import { stateBranchProblem } from '../../git/state-refs.js';
 import { KaiduError } from '../../errors/kaidu-error.js';
 import type { CommandContext } from '../context.js';
 
@@ -83,6 +84,8 @@ export function register(program: Command, ctx: CommandContext): void {
       // The host name names state/<host>/ in the hub and the default data dir: never a path.
       const unsafeHost = unsafeNameReason(flags.host);
       if (unsafeHost) throw new KaiduError('E_USAGE', `--host ${JSON.stringify(flags.host)} is not a safe name: ${unsafeHost}`, { hint: `use ${SAFE_NAME_RULE}` });
+      const branchProblem = stateBranchProblem(flags.host);
+      if (branchProblem) throw new KaiduError('E_USAGE', `--host ${JSON.stringify(flags.host)} cannot have a state branch: ${branchProblem}`);
       const listen = parseListen(flags.listen);
       const retry = { baseMs: milliseconds(flags.retryBaseMs, '--retry-base-ms')!, maxMs: milliseconds(flags.retryMaxMs, '--retry-max-ms')! };
       const logger = cliLogger({ stream: ctx.stdout, env: ctx.env, json: Boolean(flags.json), ...(flags.logLevel ? { level: flags.logLevel } : {}), name: 'kaidu-agent' });
@@ -119,7 +122,8 @@ export function register(program: Command, ctx: CommandContext): void {
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : listen.port;
       logger.info({ listen: `${listen.host}:${port}`, page: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/`, repo: isLocal ? repo : repo.replace(/\/\/[^@/]*@/, '//'), host: flags.host, dataDir }, 'agent listening');
-      const watcher = isLocal && flags.watch ? await watchRepository({ path: repo, branch: flags.branch, onEvent: (e) => agent.trigger(e), logger }) : undefined;
+      // The hosts' state branches move too: another host's state commit may be what this one waits for.
+      const watcher = isLocal && flags.watch ? await watchRepository({ path: repo, branch: flags.branch, branchFolders: ['kaidu/state'], onEvent: (e) => agent.trigger(e), logger }) : undefined;
 
       let stopping: Promise<void> | undefined;
       const done = new Promise<void>((resolveDone) => {

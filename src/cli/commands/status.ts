@@ -6,6 +6,9 @@ import { KaiduError, isKaiduError } from '../../errors/kaidu-error.js';
 import type { PlainValue, StateSnapshot } from '../../state/model.js';
 import type { SourceReader } from '../../tosca/model.js';
 import type { CommandContext } from '../context.js';
+import type { Hub } from '../../git/index.js';
+// Types only: the git stack loads when the command runs, not when the CLI starts.
+import type { HostLag } from '../fleet-source.js';
 import { DIR_OPTION, repoDir } from '../repo-dir.js';
 
 /** Attributes worth a column: what a sysadmin looks for first. */
@@ -43,7 +46,7 @@ export function emptyStatus(snapshot: StateSnapshot, stateDir: string, onlyHost?
   if (files.length > 0) {
     return `No nodes recorded: ${files.join(', ')} list${files.length === 1 ? 's' : ''} none (their nodes were deleted, or not applied yet).\n`;
   }
-  return `No state in ${stateDir}/${onlyHost ? ` for host ${onlyHost}` : ''}: no state file has been committed there (an agent writes ${stateDir}/<host>/<service>.yaml after its first pass that has something to apply).\n`;
+  return `No state${onlyHost ? ` for host ${onlyHost}` : ''}: no state branch (kaidu/state/<host>) and no state file in ${stateDir}/ (an agent commits ${stateDir}/<host>/<service>.yaml to its branch kaidu/state/<host> after its first pass that has something to apply).\n`;
 }
 
 /** A commit id is cut to 10 characters; anything else (`working-tree`) is shown whole. */
@@ -71,6 +74,21 @@ export function renderStatusTable(rows: StatusRow[], empty = 'No nodes recorded.
   return table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
 }
 
+/** `3 behind`, `up to date`, `unknown`. */
+function lagText(lag: HostLag): string {
+  return lag.behind === null ? 'unknown' : lag.behind === 0 ? 'up to date' : `${lag.behind} behind`;
+}
+
+/** Per host: where its state was read, the last state commit, the templates revision it was computed from, how far behind. */
+export function renderLagTable(hosts: HostLag[]): string {
+  const table = [['HOST', 'STATE', 'STATE COMMIT', 'TEMPLATES REVISION', 'LAG']];
+  for (const l of hosts) {
+    table.push([l.host, l.source === 'branch' ? 'kaidu/state/' + l.host : 'templates branch (not migrated)', l.stateCommit?.slice(0, 10) ?? '-', l.templatesRevision ? shortRevision(l.templatesRevision) : 'unknown', lagText(l)]);
+  }
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+  return table.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n') + '\n';
+}
+
 /** The git layer's hints speak to an agent (retries, --git-token-env); `status --repo` is a one-off read. */
 function forStatus(err: unknown): unknown {
   if (!isKaiduError(err)) return err;
@@ -86,7 +104,7 @@ function forStatus(err: unknown): unknown {
 export function register(program: Command, ctx: CommandContext): void {
   program
     .command('status')
-    .description('hosts × services × nodes with their status, from state/ (no agent needed)')
+    .description("hosts × services × nodes with their status, and each host's last state commit and lag, from the state branches (no agent needed)")
     .argument('[path]', 'deprecated: use -C')
     .option(...DIR_OPTION)
     .option('--repo <url>', 'read a remote repository (smart HTTP URL or path) instead of a checkout')
@@ -94,13 +112,15 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--host <name>', 'only this host')
     .option('--json', 'machine-readable output')
     .action(async (path: string | undefined, flags: { repo?: string; branch: string; host?: string; json?: boolean; dir?: string }) => {
-      const [{ loadState }, { formatDiagnostic }, { parseSettings }, { workingTree }] = await Promise.all([
-        import('../../state/load.js'),
+      const [{ fleetStateReader, fleetLag }, { formatDiagnostic }, { parseSettings }, { workingTree }] = await Promise.all([
+        import('../fleet-source.js'),
         import('../../tosca/diagnostic.js'),
         import('../../repository/settings.js'),
         import('../plan-source.js'),
       ]);
       let reader: SourceReader;
+      let source: { hub: Hub; remote: boolean } | undefined;
+      let templatesTip: string | undefined;
       let cleanup: (() => Promise<void>) | undefined;
       if (flags.repo) {
         const dataDir = await mkdtemp(join(tmpdir(), 'kaidu-status-'));
@@ -109,21 +129,32 @@ export function register(program: Command, ctx: CommandContext): void {
         try {
           const { openHub } = await import('../../git/index.js');
           const hub = await openHub({ url: flags.repo, dataDir, branch: flags.branch, ...(tokenEnv ? { auth: { tokenEnv } } : {}) });
-          reader = hub.reader(await hub.fetch());
+          templatesTip = await hub.fetch();
+          reader = hub.reader(templatesTip);
+          source = { hub, remote: true };
         } catch (err) {
           await cleanup();
           throw forStatus(err);
         }
       } else {
-        reader = (await workingTree(repoDir(ctx, 'status', flags.dir, path))).reader;
+        const view = await workingTree(repoDir(ctx, 'status', flags.dir, path));
+        reader = view.reader;
+        if (view.git) source = { hub: view.git, remote: false };
+        if (view.revision !== 'working-tree') templatesTip = view.revision;
       }
       try {
         const { settings } = parseSettings((await reader.readFile('kaidu.yaml'))?.text);
-        const loaded = await loadState(reader, settings.stateDir, flags.host);
+        const loaded = await fleetStateReader(source, reader, flags.host ? new Set([flags.host]) : undefined)(settings.stateDir).catch((err: unknown) => {
+          throw forStatus(err);
+        });
+        const hosts = await fleetLag(loaded, source?.hub, templatesTip);
         for (const d of loaded.diagnostics) ctx.stderr.write(formatDiagnostic(d) + '\n');
         const rows = statusRows(loaded.snapshot);
-        if (flags.json) ctx.stdout.write(JSON.stringify({ nodes: rows, diagnostics: loaded.diagnostics }, null, 2) + '\n');
-        else ctx.stdout.write(renderStatusTable(rows, emptyStatus(loaded.snapshot, settings.stateDir, flags.host)));
+        if (flags.json) ctx.stdout.write(JSON.stringify({ nodes: rows, hosts, ...(templatesTip ? { templatesRevision: templatesTip } : {}), diagnostics: loaded.diagnostics }, null, 2) + '\n');
+        else {
+          ctx.stdout.write(renderStatusTable(rows, emptyStatus(loaded.snapshot, settings.stateDir, flags.host)));
+          if (hosts.length > 0) ctx.stdout.write('\n' + renderLagTable(hosts));
+        }
         if (loaded.diagnostics.some((d) => d.severity === 'error')) ctx.setExitCode(1);
       } finally {
         await cleanup?.();
