@@ -37,14 +37,28 @@ async function refs(gitdir: string): Promise<Map<string, string>> {
   return new Map(stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
 }
 
+export interface HubRequest {
+  method: string;
+  /** `git-upload-pack` (fetch), `git-receive-pack` (push), or the path for anything else. */
+  service: string;
+  remoteAddress: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  ms: number;
+}
+
 export interface HubServerOptions {
   /** Folder holding the bare repositories (`<root>/<name>.git`). */
   root: string;
-  host?: '127.0.0.1' | 'localhost' | '::1';
+  /** Default 127.0.0.1; the fleet bench binds an address of its own private bridge. */
+  host?: string;
   /** 0 (default): any free port. */
   port?: number;
   /** Called after each push that moved a branch, as a forge's webhook would be. */
   onPush?: (p: PushNotice) => void;
+  /** Called when a request to the git backend finished (the fleet bench counts fetches and pushes per client). */
+  onRequest?: (r: HubRequest) => void;
   /** Require this token (Basic password with any user name, or Bearer); 401 otherwise. */
   token?: string;
 }
@@ -95,6 +109,11 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       ...(req.headers['content-length'] ? { CONTENT_LENGTH: String(req.headers['content-length']) } : {}),
     };
     const cgi = spawn(backend, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const started = performance.now();
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let status = 200;
+    if (opts.onRequest) req.on('data', (c: Buffer) => (bytesIn += c.length));
     const exited = new Promise<void>((r) => cgi.once('close', () => r()));
     running.add(exited);
     void exited.then(() => running.delete(exited));
@@ -110,6 +129,7 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     let head = Buffer.alloc(0);
     let headersDone = false;
     cgi.stdout.on('data', (chunk: Buffer) => {
+      bytesOut += chunk.length;
       if (headersDone) {
         res.write(chunk);
         return;
@@ -120,7 +140,6 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       if (end < 0 && endLf < 0) return;
       const cut = end >= 0 ? end : endLf;
       const sep = end >= 0 ? 4 : 2;
-      let status = 200;
       const headers: Record<string, string> = {};
       for (const line of head.subarray(0, cut).toString('latin1').split(/\r?\n/)) {
         const i = line.indexOf(':');
@@ -141,6 +160,11 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
         if (!res.headersSent) res.writeHead(500).end('git http-backend failed\n');
       }
       else res.end();
+      if (opts.onRequest) {
+        const last = url.pathname.split('/').pop() ?? '';
+        const service = last === 'git-upload-pack' || last === 'git-receive-pack' ? last : url.pathname;
+        opts.onRequest({ method: req.method ?? 'GET', service, remoteAddress: req.socket.remoteAddress ?? '', status: headersDone ? status : 500, bytesIn, bytesOut, ms: performance.now() - started });
+      }
       if (before && opts.onPush) {
         const after = await refs(gitdir);
         for (const [ref, oid] of after) {
@@ -156,7 +180,10 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve);
+  });
   const { port } = server.address() as { port: number };
   const host = opts.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
