@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [startup|compile|plan|replan|git|agent|hello|containers|fuzz]...`: runs the named benchmarks (all by default) and
+ * `npm run bench -- [startup|compile|plan|replan|git|agent|hello|containers|fuzz|fleet]...`: runs the named benchmarks (all by default) and
  * writes bench-report.json. Each benchmark reports its numbers with ratios against a baseline
  * measured in the same process, and the target it is meant to meet.
  */
@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   hello: async () => (await import('./hello.js')).benchHello,
   containers: async () => (await import('./containers.js')).benchContainers,
   fuzz: async () => (await import('./fuzz.js')).benchFuzz as Bench,
+  fleet: async () => (await import('./fleet/bench-fleet.js')).benchFleet,
 };
 
 async function main(): Promise<void> {

@@ -6,7 +6,7 @@
  * `deliver` chooses. Torn down by `close()`, and also on Ctrl-C or when the process exits.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -89,8 +89,12 @@ export function parseMetrics(text: string): Map<string, number> {
 
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   const net = await createNetwork({ prefix: opts.prefix, base: opts.base, count: opts.hosts.length });
-  // Ctrl-C or a crash must not leave namespaces and agents behind.
-  const onExit = () => cleanNetworkSync(opts.prefix);
+  const dir = await mkdtemp(join(tmpdir(), `kaidu-fleet-${opts.prefix}-`));
+  // Ctrl-C or a crash must not leave namespaces, agents (killed with their namespace) or files behind.
+  const onExit = () => {
+    cleanNetworkSync(opts.prefix);
+    rmSync(dir, { recursive: true, force: true });
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     onExit();
     process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -98,7 +102,6 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
   process.once('exit', onExit);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const dir = await mkdtemp(join(tmpdir(), `kaidu-fleet-${opts.prefix}-`));
   const secret = 'fleet-' + Math.random().toString(36).slice(2);
   await writeFile(join(dir, 'secret'), secret);
   const gitdir = await createBareRepo(join(dir, 'hub'), 'hub.git', { files: opts.files });
