@@ -3,7 +3,7 @@
  * small node:http server on 127.0.0.1. It also plays the forge's part: after a push it reports the
  * ref updates (`onPush`), which the demo and tests turn into webhooks.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -77,6 +77,7 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
   let down = false;
   // Running CGI processes: close() waits for them, so a test can delete the repositories after.
   const running = new Set<Promise<void>>();
+  const processes = new Set<ChildProcess>();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (down) {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('hub is down\n');
@@ -116,7 +117,11 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     if (opts.onRequest) req.on('data', (c: Buffer) => (bytesIn += c.length));
     const exited = new Promise<void>((r) => cgi.once('close', () => r()));
     running.add(exited);
-    void exited.then(() => running.delete(exited));
+    processes.add(cgi);
+    void exited.then(() => {
+      running.delete(exited);
+      processes.delete(cgi);
+    });
     // A client that hangs up, or a backend that exits before reading the body, must not crash us.
     cgi.stdin.on('error', () => undefined);
     cgi.on('error', () => {
@@ -198,6 +203,8 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
         server.closeAllConnections();
         server.close(() => resolve());
       });
+      // A backend still waiting for the body of a client that is gone would never end: stop it.
+      for (const cgi of processes) if (cgi.exitCode === null && cgi.signalCode === null) cgi.kill();
       await Promise.all([...running]);
     },
   };
