@@ -20,7 +20,7 @@
  * `KAIDU_BENCH_FLEET_BUDGET_MIB`, default half of MemAvailable, at the largest agent peak RSS
  * measured so far). Root only: it creates network namespaces `kfb-*` on 10.77.0.0/16.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import type { HubRequest, PushNotice } from '../../src/git/hub-server.js';
 import { round } from '../measure.js';
 import { startFleet, type Fleet, type FleetAgent } from './fleet.js';
@@ -287,6 +287,7 @@ export async function runFleet(n: number): Promise<RunFigures> {
     };
   } finally {
     await fleet.close();
+    await rm('/tmp/kaidu-fleet-bench', { recursive: true, force: true }); // the hosts' directories
   }
 }
 
