@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [startup|compile|plan|replan|git|agent|hello|containers|vm|fuzz|relay]...`: runs the named benchmarks (all by default) and
+ * `npm run bench -- [startup|compile|plan|replan|git|agent|hello|containers|vm|fuzz|relay|fleet]...`: runs the named benchmarks (all by default) and
  * writes bench-report.json. Each benchmark reports its numbers with ratios against a baseline
  * measured in the same process, and the target it is meant to meet.
  */
@@ -19,6 +19,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   vm: async () => (await import('./vm.js')).benchVm,
   fuzz: async () => (await import('./fuzz.js')).benchFuzz as Bench,
   relay: async () => (await import('./relay.js')).benchRelay,
+  fleet: async () => (await import('./fleet/bench-fleet.js')).benchFleet,
 };
 
 async function main(): Promise<void> {

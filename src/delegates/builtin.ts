@@ -14,7 +14,7 @@ import { runtimeDelegates } from './runtimes.js';
 export function builtinRegistry(opts: BuiltinOptions): DelegateRegistry {
   const registry = new DelegateRegistry({ fallback: recordOnly });
   registry.register(new ProcessDelegate(opts));
-  registry.register(new PortDelegate());
+  registry.register(new PortDelegate(opts.advertiseAddress ? { advertise: opts.advertiseAddress } : {}));
   registry.register(new DirectoryDelegate());
   registry.register(new ConfigFileDelegate());
   for (const d of runtimeDelegates(opts)) registry.register(d);

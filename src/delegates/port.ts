@@ -23,17 +23,25 @@ export function portIsFree(port: number, protocol: 'tcp' | 'udp' = 'tcp'): Promi
 /**
  * A reserved TCP/UDP port: fixed, or the first free one of `range` that no other node of this host
  * holds; kept across passes while it stays free; optionally opened in firewalld.
+ *
+ * Its discovered `address` is where other hosts reach it (ConnectsTo's `<PREFIX>_HOST`), and what
+ * a process that binds to it listens on: the node's `address` property, else the address this
+ * host advertises (the agent's `--address`), else 127.0.0.1 (both ends on one machine).
  */
 export class PortDelegate implements Delegate {
   readonly name = 'port';
   readonly handles = ['kaidu:Port'];
+
+  /** `advertise`: this host's address as other hosts reach it (an IP literal, checked by the caller). */
+  constructor(private readonly opts: { advertise?: string } = {}) {}
 
   private protocol(ctx: DelegateContext): 'tcp' | 'udp' {
     return ctx.node.properties.protocol === 'udp' ? 'udp' : 'tcp';
   }
 
   private address(ctx: DelegateContext): string {
-    return typeof ctx.node.properties.address === 'string' ? ctx.node.properties.address : '127.0.0.1';
+    const given = ctx.node.properties.address;
+    return typeof given === 'string' ? given : (this.opts.advertise ?? '127.0.0.1');
   }
 
   private async allocate(ctx: DelegateContext): Promise<number> {

@@ -6,6 +6,8 @@ import { hasScriptOperations, ScriptDelegate, SCRIPT_DELEGATE } from './script.j
 export interface BuiltinOptions {
   dataDir: string;
   runner: CommandRunner;
+  /** The address this host advertises to others (agent `--address`): a Port's discovered address. */
+  advertiseAddress?: string;
 }
 
 /**

@@ -3,7 +3,7 @@
  * small node:http server on 127.0.0.1. It also plays the forge's part: after a push it reports the
  * ref updates (`onPush`), which the demo and tests turn into webhooks.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,14 +37,28 @@ async function refs(gitdir: string): Promise<Map<string, string>> {
   return new Map(stdout.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
 }
 
+export interface HubRequest {
+  method: string;
+  /** `git-upload-pack` (fetch), `git-receive-pack` (push), or the path for anything else. */
+  service: string;
+  remoteAddress: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  ms: number;
+}
+
 export interface HubServerOptions {
   /** Folder holding the bare repositories (`<root>/<name>.git`). */
   root: string;
-  host?: '127.0.0.1' | 'localhost' | '::1';
+  /** Default 127.0.0.1; the fleet bench binds an address of its own private bridge. */
+  host?: string;
   /** 0 (default): any free port. */
   port?: number;
   /** Called after each push that moved a branch, as a forge's webhook would be. */
   onPush?: (p: PushNotice) => void;
+  /** Called when a request to the git backend finished (the fleet bench counts fetches and pushes per client). */
+  onRequest?: (r: HubRequest) => void;
   /** Require this token (Basic password with any user name, or Bearer); 401 otherwise. */
   token?: string;
 }
@@ -63,6 +77,7 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
   let down = false;
   // Running CGI processes: close() waits for them, so a test can delete the repositories after.
   const running = new Set<Promise<void>>();
+  const processes = new Set<ChildProcess>();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (down) {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('hub is down\n');
@@ -95,9 +110,18 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       ...(req.headers['content-length'] ? { CONTENT_LENGTH: String(req.headers['content-length']) } : {}),
     };
     const cgi = spawn(backend, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const started = performance.now();
+    let bytesIn = 0;
+    let bytesOut = 0;
+    let status = 200;
+    if (opts.onRequest) req.on('data', (c: Buffer) => (bytesIn += c.length));
     const exited = new Promise<void>((r) => cgi.once('close', () => r()));
     running.add(exited);
-    void exited.then(() => running.delete(exited));
+    processes.add(cgi);
+    void exited.then(() => {
+      running.delete(exited);
+      processes.delete(cgi);
+    });
     // A client that hangs up, or a backend that exits before reading the body, must not crash us.
     cgi.stdin.on('error', () => undefined);
     cgi.on('error', () => {
@@ -110,6 +134,7 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     let head = Buffer.alloc(0);
     let headersDone = false;
     cgi.stdout.on('data', (chunk: Buffer) => {
+      bytesOut += chunk.length;
       if (headersDone) {
         res.write(chunk);
         return;
@@ -120,7 +145,6 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       if (end < 0 && endLf < 0) return;
       const cut = end >= 0 ? end : endLf;
       const sep = end >= 0 ? 4 : 2;
-      let status = 200;
       const headers: Record<string, string> = {};
       for (const line of head.subarray(0, cut).toString('latin1').split(/\r?\n/)) {
         const i = line.indexOf(':');
@@ -141,6 +165,11 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
         if (!res.headersSent) res.writeHead(500).end('git http-backend failed\n');
       }
       else res.end();
+      if (opts.onRequest) {
+        const last = url.pathname.split('/').pop() ?? '';
+        const service = last === 'git-upload-pack' || last === 'git-receive-pack' ? last : url.pathname;
+        opts.onRequest({ method: req.method ?? 'GET', service, remoteAddress: req.socket.remoteAddress ?? '', status: headersDone ? status : 500, bytesIn, bytesOut, ms: performance.now() - started });
+      }
       if (before && opts.onPush) {
         const after = await refs(gitdir);
         for (const [ref, oid] of after) {
@@ -156,7 +185,10 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
       res.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve);
+  });
   const { port } = server.address() as { port: number };
   const host = opts.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -171,6 +203,8 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
         server.closeAllConnections();
         server.close(() => resolve());
       });
+      // A backend still waiting for the body of a client that is gone would never end: stop it.
+      for (const cgi of processes) if (cgi.exitCode === null && cgi.signalCode === null) cgi.kill();
       await Promise.all([...running]);
     },
   };

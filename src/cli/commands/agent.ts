@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { isIP } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SAFE_NAME_RULE, unsafeNameReason } from '../../tosca/safe-name.js';
@@ -13,6 +14,7 @@ interface AgentFlags {
   host: string;
   branch: string;
   listen: string;
+  address?: string;
   dataDir?: string;
   webhookSecretFile?: string;
   tokenFile?: string;
@@ -50,6 +52,14 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host: m[1] ?? m[2]!, port: Number(m[3]) };
 }
 
+/** `--address`: an IP literal other hosts can reach; the unspecified address (0.0.0.0, ::) reaches nobody. */
+export function parseAdvertisedAddress(value: string): string {
+  const v = value.trim();
+  if (isIP(v) === 0) throw new KaiduError('E_USAGE', `--address expects an IP address, got "${value}"`);
+  if (v === '0.0.0.0' || /^[0:]+$/.test(v)) throw new KaiduError('E_USAGE', `--address ${v} is the unspecified address: give the address other hosts reach this one at`);
+  return v;
+}
+
 export function register(program: Command, ctx: CommandContext): void {
   program
     .command('agent')
@@ -58,6 +68,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .requiredOption('--host <name>', 'this machine, as named by a kaidu:Host')
     .option('--branch <name>', 'branch to follow', 'main')
     .option('--listen <host:port>', 'HTTP API and webhooks', '127.0.0.1:7070')
+    .option('--address <ip>', "this host's address as other hosts reach it: the discovered address of its Ports (default 127.0.0.1)")
     .option('--data-dir <dir>', 'clone, logs, journal (default ~/.local/state/kaidu/<host>)')
     .option('--webhook-secret-file <file>', 'secret for GitHub/Gitea signatures, the GitLab token and the generic bearer token')
     .option('--token-file <file>', 'bearer token for POST /sync (default: the webhook secret)')
@@ -87,6 +98,7 @@ export function register(program: Command, ctx: CommandContext): void {
       const branchProblem = stateBranchProblem(flags.host);
       if (branchProblem) throw new KaiduError('E_USAGE', `--host ${JSON.stringify(flags.host)} cannot have a state branch: ${branchProblem}`);
       const listen = parseListen(flags.listen);
+      const advertiseAddress = flags.address === undefined ? undefined : parseAdvertisedAddress(flags.address);
       const retry = { baseMs: milliseconds(flags.retryBaseMs, '--retry-base-ms')!, maxMs: milliseconds(flags.retryMaxMs, '--retry-max-ms')! };
       const logger = cliLogger({ stream: ctx.stdout, env: ctx.env, json: Boolean(flags.json), ...(flags.logLevel ? { level: flags.logLevel } : {}), name: 'kaidu-agent' });
       const dataDir = resolve(ctx.cwd, flags.dataDir ?? join(ctx.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state'), 'kaidu', flags.host));
@@ -96,7 +108,7 @@ export function register(program: Command, ctx: CommandContext): void {
       const isLocal = !/^https?:\/\//.test(flags.repo);
       const repo = isLocal ? (isAbsolute(flags.repo) ? flags.repo : resolve(ctx.cwd, flags.repo)) : flags.repo;
       if (isLocal && !existsSync(repo)) throw new KaiduError('E_USAGE', `--repo ${repo} does not exist`);
-      const runtime = await createHostRuntime({ dataDir, logger });
+      const runtime = await createHostRuntime({ dataDir, logger, ...(advertiseAddress ? { advertiseAddress } : {}) });
       const agent = new Agent({
         repo,
         host: flags.host,
@@ -121,7 +133,7 @@ export function register(program: Command, ctx: CommandContext): void {
       await app.listen({ host: listen.host, port: listen.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address ? address.port : listen.port;
-      logger.info({ listen: `${listen.host}:${port}`, page: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/`, repo: isLocal ? repo : repo.replace(/\/\/[^@/]*@/, '//'), host: flags.host, dataDir }, 'agent listening');
+      logger.info({ listen: `${listen.host}:${port}`, page: `http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${port}/`, repo: isLocal ? repo : repo.replace(/\/\/[^@/]*@/, '//'), host: flags.host, dataDir, ...(advertiseAddress ? { address: advertiseAddress } : {}) }, 'agent listening');
       // The hosts' state branches move too: another host's state commit may be what this one waits for.
       const watcher = isLocal && flags.watch ? await watchRepository({ path: repo, branch: flags.branch, branchFolders: ['kaidu/state'], onEvent: (e) => agent.trigger(e), logger }) : undefined;
 
