@@ -8,18 +8,17 @@ import type {
   CompileResult, CompiledArtifact, CompiledCapability, CompiledGroup, CompiledInput, CompiledInterface, CompiledNode,
   CompiledOperation, CompiledPolicy, CompiledRelationship, CompiledRequirement, CompiledService, SourceReader, Value,
 } from './model.js';
-import { isFunctionCall } from './model.js';
-import { evaluateStandard } from './functions-standard.js';
 import { joinPath, Loader, ParseCache, PRIMITIVES, type Family, type Unit } from './loader.js';
 import { containsCall, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
 import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
 import { checkGrammar } from './grammar/check-units.js';
-import { unknownFunction } from './function-names.js';
-import { unknownAttribute } from './function-targets.js';
 import { didYouMean } from './suggest.js';
 import type { GrammarChecker } from './grammar/index.js';
 import { unsafeNameDiagnostics } from './safe-name.js';
+import { FunctionEvaluator } from './functions/evaluate.js';
+import { keepCallSite, recordCallSites } from './functions/call-sites.js';
+import { interfaceTypeOperations } from './functions/operations.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -69,8 +68,6 @@ interface RawTemplate {
   loc: SourceLocation;
 }
 
-const HOSTED_ON = new Set(['tosca.relationships.HostedOn', 'tosca:HostedOn', 'kaidu:HostedOn']);
-
 class ServiceCompiler {
   private loader!: Loader;
   private checker!: ValueChecker;
@@ -83,7 +80,7 @@ class ServiceCompiler {
   /** The same, in order: listing a 100,000-key record costs more than keeping this. */
   private readonly nodeList: CompiledNode[] = [];
   private inputs: Record<string, CompiledInput> = {};
-  private readonly evaluating = new Set<string>();
+  private functions!: FunctionEvaluator;
 
   constructor(
     private readonly entryPath: string,
@@ -143,7 +140,17 @@ class ServiceCompiler {
       this.compileNode(t, raw, relTemplates);
       releaseNode(t.node); // its YAML is not needed any more (read again if it is)
     }
-    for (const n of this.nodeList) this.evaluateNode(n);
+    this.functions = new FunctionEvaluator({
+      nodes: this.nodes,
+      templateNames: this.templateNames,
+      inputs: this.inputs,
+      declared: unit.functions,
+      dollar: unit.version === 2,
+      definitions: (family, type, key) => this.checker.definitions(family, type, key),
+      operations: (types) => interfaceTypeOperations(this.loader, types),
+      report: (code, message, at, hint, severity = 'error') => this.report(severity, code, message, at, hint),
+    });
+    for (const n of this.nodeList) this.functions.evaluateNode(n);
 
     const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');
     const service: CompiledService = {
@@ -175,7 +182,9 @@ class ServiceCompiler {
   }
 
   private value(node: YamlNode | null | undefined, unit = this.unit): Value {
-    return toValue(toJS(unit.src, node), unit);
+    const v = toValue(toJS(unit.src, node), unit);
+    if (v !== null && typeof v === 'object') recordCallSites(v, node, unit.src);
+    return v;
   }
 
   private compileInputs(tpl: YamlNode): void {
@@ -665,121 +674,9 @@ class ServiceCompiler {
         this.report('error', 'E_TOSCA_UNKNOWN_TYPE', `output "${name}" has an unknown data type "${typeRef}"`, this.at(field(node, 'type')), didYouMean(typeRef, [...PRIMITIVES, ...this.loader.typeNames(this.unit, 'data')]));
       }
       const v = field(node, 'value');
-      out[name] = this.evaluate(this.value(v !== undefined ? v : node), undefined, this.at(node));
+      out[name] = this.functions.evaluate(this.value(v !== undefined ? v : node), {}, this.at(node));
     }
     return out;
-  }
-
-  // --- functions ---------------------------------------------------------------------------
-
-  private evaluateNode(n: CompiledNode): void {
-    for (const k of Object.keys(n.properties)) n.properties[k] = this.evaluateProperty(n, k);
-    // Only values holding a call are written: shared (frozen) defaults hold none.
-    evaluateIn(n.attributes, (v) => this.evaluate(v, n.name, n.source));
-    for (const c of Object.values(n.capabilities)) evaluateIn(c.properties, (v) => this.evaluate(v, n.name, n.source));
-    for (const r of n.requirements) evaluateIn(r.relationship.properties, (v) => this.evaluate(v, n.name, r.source));
-    for (const i of Object.values(n.interfaces)) for (const op of Object.values(i.operations)) evaluateIn(op.inputs, (v) => this.evaluate(v, n.name, n.source));
-  }
-
-  private evaluateProperty(n: CompiledNode, key: string): Value {
-    // Most values hold no call: nothing to evaluate, no cycle to watch for.
-    if (!containsCall(n.properties[key]!)) return n.properties[key]!;
-    const id = `${n.name}\0${key}`;
-    if (this.evaluating.has(id)) {
-      this.report('error', 'E_TOSCA_FUNCTION', `property "${key}" of node "${n.name}" depends on itself through get_property`, n.source);
-      return null;
-    }
-    this.evaluating.add(id);
-    try {
-      n.properties[key] = this.evaluate(n.properties[key]!, n.name, n.source);
-      return n.properties[key]!;
-    } finally {
-      this.evaluating.delete(id);
-    }
-  }
-
-  private entity(name: Value, self: string | undefined, at: SourceLocation, fn: string): string | undefined {
-    if (name === 'SELF') return self;
-    if (name === 'HOST') {
-      const host = self ? this.nodes[self]?.requirements.find((r) => r.relationship.types.some((x) => HOSTED_ON.has(x)) || r.name === 'host') : undefined;
-      return host?.target;
-    }
-    if (name === 'SOURCE' || name === 'TARGET') return undefined;
-    if (typeof name === 'string' && this.nodes[name]) return name;
-    if (typeof name === 'string') this.report('error', 'E_TOSCA_FUNCTION', `${fn}: "${name}" is not a node template`, at, didYouMean(name, this.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
-    return undefined;
-  }
-
-  private evaluate(v: Value, self: string | undefined, at: SourceLocation): Value {
-    if (v === null || typeof v !== 'object' || !containsCall(v)) return v;
-    // What evaluates to itself is kept, not copied: most calls here are deferred `get_attribute`s.
-    if (Array.isArray(v)) {
-      let out: Value[] | undefined;
-      for (let i = 0; i < v.length; i++) {
-        const e = this.evaluate(v[i]!, self, at);
-        if (e !== v[i]) (out ??= v.slice())[i] = e;
-      }
-      return out ?? v;
-    }
-    if (!isFunctionCall(v)) {
-      let out: Record<string, Value> | undefined;
-      for (const k of Object.keys(v)) {
-        const x = (v as Record<string, Value>)[k]!;
-        const e = this.evaluate(x, self, at);
-        if (e !== x) (out ??= { ...(v as Record<string, Value>) })[k] = e;
-      }
-      return out ?? v;
-    }
-    const fn = v.$fn;
-    if (fn === 'get_attribute') {
-      const [who, ...path] = v.args;
-      const name = who === 'SELF' || who === 'HOST' ? (this.entity(who, self, at, fn) ?? who) : who;
-      if (typeof name === 'string' && name !== 'SOURCE' && name !== 'TARGET' && !this.nodes[name] && name !== 'SELF' && name !== 'HOST') {
-        this.report('error', 'E_TOSCA_FUNCTION', `get_attribute: "${name}" is not a node template`, at, didYouMean(name, this.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
-      }
-      const evaluated = path.map((p) => this.evaluate(p, self, at));
-      const target = typeof name === 'string' ? this.nodes[name] : undefined;
-      if (target && typeof evaluated[0] === 'string') {
-        const problem = unknownAttribute(target, evaluated[0], this.checker.definitions('node', target.type, 'attributes'), this.checker.definitions('node', target.type, 'properties'));
-        if (problem) this.report('error', 'E_TOSCA_FUNCTION', problem.message, at, problem.hint);
-      }
-      if (name !== undefined && name === who && evaluated.every((p, i) => p === path[i])) return v;
-      return { $fn: fn, args: [name ?? null, ...evaluated] };
-    }
-    if (fn === 'get_input') {
-      const [name, ...path] = v.args.map((a) => this.evaluate(a, self, at));
-      const first = Array.isArray(name) ? name[0] : name;
-      const rest = Array.isArray(name) ? name.slice(1) : path;
-      if (typeof first !== 'string' || !this.inputs[first]) {
-        this.report('error', 'E_TOSCA_FUNCTION', `get_input: no input named ${JSON.stringify(first)}`, at, `inputs: ${Object.keys(this.inputs).join(', ') || 'none'}`);
-        return null;
-      }
-      return walk(this.inputs[first]!.value ?? null, rest);
-    }
-    if (fn === 'get_property') {
-      const [who, ...path] = v.args.map((a) => this.evaluate(a, self, at));
-      const target = this.entity(who ?? null, self, at, fn);
-      if (!target) return v;
-      const node = this.nodes[target]!;
-      if (typeof path[0] === 'string' && path.length > 1 && node.capabilities[path[0]] && !(path[0] in node.properties)) {
-        return walk(node.capabilities[path[0]]!.properties[String(path[1])] ?? null, path.slice(2));
-      }
-      if (typeof path[0] === 'string' && node.requirements.some((r) => r.name === path[0])) return { $fn: fn, args: [target, ...path] };
-      if (typeof path[0] === 'string' && !(path[0] in node.properties)) {
-        this.report('error', 'E_TOSCA_FUNCTION', `get_property: node "${target}" has no property "${path[0]}"`, at);
-        return null;
-      }
-      return walk(typeof path[0] === 'string' ? this.evaluateProperty(node, path[0]) : null, path.slice(1));
-    }
-    const args = v.args.map((a) => this.evaluate(a, self, at));
-    const unknown = unknownFunction(fn, this.unit.functions);
-    if (unknown) {
-      this.report(unknown.severity, unknown.code, unknown.message, at, unknown.hint);
-      return unknown.severity === 'error' ? null : { $fn: fn, args };
-    }
-    if (args.some(containsCall)) return { $fn: fn, args };
-    const result = evaluateStandard(fn, args);
-    return result === undefined ? { $fn: fn, args } : result;
   }
 }
 
@@ -813,10 +710,6 @@ function sharedPerType<T extends object>(cache: Map<string, T>, key: string, mak
   return made;
 }
 
-function evaluateIn(values: Record<string, Value>, evaluate: (v: Value) => Value): void {
-  for (const k in values) if (containsCall(values[k]!)) values[k] = evaluate(values[k]!);
-}
-
 /**
  * Frozen all the way down: what several templates share can never be changed through one of them
  * (a change would throw, not leak into every other node).
@@ -835,16 +728,7 @@ function copyValue(v: Value): Value {
   if (Array.isArray(v)) return v.map(copyValue);
   const out: Record<string, Value> = {};
   for (const k of Object.keys(v)) out[k] = copyValue((v as Record<string, Value>)[k]!);
-  return out as Value;
-}
-
-function walk(v: Value, path: Value[]): Value {
-  let cur: Value = v;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object' || isFunctionCall(cur)) return null;
-    cur = Array.isArray(cur) ? (typeof p === 'number' ? (cur[p] ?? null) : null) : ((cur as Record<string, Value>)[String(p)] ?? null);
-  }
-  return cur;
+  return keepCallSite(v, out as Value);
 }
 
 export type { TypeSpec };

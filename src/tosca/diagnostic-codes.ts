@@ -46,7 +46,7 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_INPUT_REQUIRED: 'a required input has no value, but the template may be substituted',
   W_TOSCA_UNKNOWN_INPUT: 'an input was given that the template does not declare',
   // functions
-  E_TOSCA_FUNCTION: 'a function call is wrong: unknown target, property or input, or a cycle',
+  E_TOSCA_FUNCTION: 'a function call is wrong, reported at the call: unknown target (or HOST with no host, SOURCE/TARGET outside a relationship), a property, capability, interface, operation or input the target does not have, wrong arguments (count or kind), a list index out of range, or a cycle',
   E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo)',
   W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
   // kept, not acted on
