@@ -19,6 +19,7 @@ import { unsafeNameDiagnostics } from './safe-name.js';
 import { FunctionEvaluator } from './functions/evaluate.js';
 import { keepCallSite, recordCallSites } from './functions/call-sites.js';
 import { interfaceTypeOperations } from './functions/operations.js';
+import { RequirementChecks } from './requirements/check.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -81,6 +82,7 @@ class ServiceCompiler {
   private readonly nodeList: CompiledNode[] = [];
   private inputs: Record<string, CompiledInput> = {};
   private functions!: FunctionEvaluator;
+  private requirementTargets!: RequirementChecks;
 
   constructor(
     private readonly entryPath: string,
@@ -135,6 +137,14 @@ class ServiceCompiler {
     this.compileInputs(tpl);
     const raw = this.rawTemplates(tpl);
     this.templateNames = [...raw.keys()];
+    this.requirementTargets = new RequirementChecks({
+      loader: this.loader,
+      unit,
+      capabilitiesOf: (types) => this.mergedDefs(types, 'capabilities'),
+      templateTypes: (name) => this.templateTypes(raw, name),
+      relationshipProperties: (type) => this.checker.definitions('relationship', type, 'properties'),
+      report: (code, message, at, hint) => this.report('error', code, message, at, hint),
+    });
     const relTemplates = new Map(entries(field(tpl, 'relationship_templates')).map(([n, node]) => [n, node]));
     for (const t of raw.values()) {
       this.compileNode(t, raw, relTemplates);
@@ -412,7 +422,7 @@ class ServiceCompiler {
 
   private compileRequirements(t: RawTemplate, types: string[], raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): CompiledRequirement[] {
     const defs = this.requirementDefs(types);
-    return this.assignRequirements(t, defs, raw, relTemplates);
+    return this.assignRequirements(t, defs, raw, relTemplates, types);
   }
 
   private readonly reqDefCache = new Map<string, Map<string, ReqDef>>();
@@ -448,7 +458,7 @@ class ServiceCompiler {
     return defs;
   }
 
-  private assignRequirements(t: RawTemplate, defs: Map<string, ReqDef>, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): CompiledRequirement[] {
+  private assignRequirements(t: RawTemplate, defs: Map<string, ReqDef>, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>, types: string[]): CompiledRequirement[] {
     const out: CompiledRequirement[] = [];
     const counts = new Map<string, number>();
     for (const item of seqItems(this.get(t, 'requirements'))) {
@@ -498,6 +508,7 @@ class ServiceCompiler {
           else if (tt) relationship = { ...tt, properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), assigned, `relationship of requirement "${name}"`, loc), attributes: {}, interfaces: {} };
         }
         if (!relationship) continue;
+        this.requirementTargets.check({ source: t.name, types, requirement: name, def, target, capRef, relationship, implicit: !relRef && !def.relationship, assigned: relRef !== undefined && relTemplates.has(relRef) ? true : field(relNode, 'properties') !== undefined, at: this.at(field(node, 'node') ?? node ?? pair), loc });
         const targetNode = this.nodes[target];
         const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
         // plain literals, not a spread: each of 150,000 requirements keeps a compact shape
@@ -540,6 +551,16 @@ class ServiceCompiler {
       this.targetCache.set(key, found);
     }
     return found.find((n) => n !== self);
+  }
+
+  /** A node template's type chain, compiled yet or not. */
+  private templateTypes(raw: Map<string, RawTemplate>, name: string): readonly string[] | undefined {
+    const compiled = this.nodes[name];
+    if (compiled) return compiled.types;
+    const t = raw.get(name);
+    const ref = t ? str(this.get(t, 'type')) : undefined;
+    const canonical = ref ? this.loader.resolve(this.unit, 'node', ref) : undefined;
+    return canonical ? this.loader.chain('node', canonical) : undefined;
   }
 
   private scanTargets(nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>): string[] {

@@ -36,6 +36,7 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_UNKNOWN_INTERFACE: 'an interface the node type does not declare',
   E_TOSCA_UNKNOWN_REQUIREMENT: 'a requirement the node type does not declare',
   E_TOSCA_UNRESOLVED_REQUIREMENT: 'a requirement names no node template, or none matches it',
+  E_TOSCA_REQUIREMENT_TARGET: "a requirement's target does not fit: not of the requirement's node type, no capability of a compatible type (or of the name given), or refused by the relationship's valid target or capability types or by the capability's valid source types",
   E_TOSCA_OCCURRENCES: 'a requirement is assigned more often than its type allows',
   W_TOSCA_OCCURRENCES: 'a requirement is assigned less often than its type asks',
   W_TOSCA_NODE_FILTER: 'a node filter is kept but not evaluated',
