@@ -20,6 +20,7 @@ import { FunctionEvaluator } from './functions/evaluate.js';
 import { keepCallSite, recordCallSites } from './functions/call-sites.js';
 import { interfaceTypeOperations } from './functions/operations.js';
 import { RequirementChecks } from './requirements/check.js';
+import { NodeFilters, type NodeFilter } from './requirements/filters.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -58,6 +59,8 @@ interface ReqDef {
   relationship?: string;
   unit: Unit;
   loc: SourceLocation;
+  /** The definition's node filter (2.0 §8.6, 1.3 §3.6.5). */
+  filter?: NodeFilter;
 }
 
 interface RawTemplate {
@@ -83,6 +86,7 @@ class ServiceCompiler {
   private inputs: Record<string, CompiledInput> = {};
   private functions!: FunctionEvaluator;
   private requirementTargets!: RequirementChecks;
+  private nodeFilters!: NodeFilters;
 
   constructor(
     private readonly entryPath: string,
@@ -137,6 +141,15 @@ class ServiceCompiler {
     this.compileInputs(tpl);
     const raw = this.rawTemplates(tpl);
     this.templateNames = [...raw.keys()];
+    this.nodeFilters = new NodeFilters({
+      nodes: this.nodes,
+      capabilitiesNamed: (node, nameOrType) => {
+        if (node.capabilities[nameOrType]) return [nameOrType];
+        const type = this.loader.resolve(this.unit, 'capability', nameOrType);
+        return type ? Object.keys(node.capabilities).filter((c) => node.capabilities[c]!.types.includes(type)) : [];
+      },
+      report: (severity, code, message, at, hint) => this.report(severity, code, message, at, hint),
+    });
     this.requirementTargets = new RequirementChecks({
       loader: this.loader,
       unit,
@@ -161,6 +174,7 @@ class ServiceCompiler {
       report: (code, message, at, hint, severity = 'error') => this.report(severity, code, message, at, hint),
     });
     for (const n of this.nodeList) this.functions.evaluateNode(n);
+    this.nodeFilters.apply();
 
     const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');
     const service: CompiledService = {
@@ -449,6 +463,7 @@ class ServiceCompiler {
             capability: str(node) ?? str(field(node, 'capability')) ?? prev?.capability,
             node: str(field(node, 'node')) ?? prev?.node,
             relationship: rel ?? prev?.relationship,
+            filter: field(node, 'node_filter') !== undefined ? { filter: toJS(def.unit.src, field(node, 'node_filter')), version: def.unit.version, at: locate(def.unit.src, field(node, 'node_filter')) } : prev?.filter,
             unit: def.unit,
             loc: locate(def.unit.src, node),
           } as ReqDef);
@@ -477,12 +492,15 @@ class ServiceCompiler {
         const nodeRef = str(node) ?? str(field(node, 'node'));
         const capRef = str(field(node, 'capability'));
         const relNode = field(node, 'relationship');
-        if (field(node, 'node_filter')) this.report('warning', 'W_TOSCA_NODE_FILTER', 'node filters are kept but not acted on', this.at(pairOf(node, 'node_filter')));
+        const filters = def.filter ? [def.filter] : [];
+        if (field(node, 'node_filter') !== undefined) filters.push({ filter: toJS(this.unit.src, field(node, 'node_filter')), version: this.unit.version, at: this.at(field(node, 'node_filter')) });
         let target: string | undefined;
+        let byType: string | undefined;
+        let wantCap: string | undefined;
         if (nodeRef && raw.has(nodeRef)) target = nodeRef;
         else {
-          const byType = nodeRef ? this.loader.resolve(this.unit, 'node', nodeRef) : def.node ? this.loader.resolve(def.unit, 'node', def.node) : undefined;
-          const wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? this.loader.resolve(this.unit, 'capability', capRef) : def.capability ? this.loader.resolve(def.unit, 'capability', def.capability) : undefined;
+          byType = nodeRef ? this.loader.resolve(this.unit, 'node', nodeRef) : def.node ? this.loader.resolve(def.unit, 'node', def.node) : undefined;
+          wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? this.loader.resolve(this.unit, 'capability', capRef) : def.capability ? this.loader.resolve(def.unit, 'capability', def.capability) : undefined;
           if (nodeRef && !byType) {
             this.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, this.at(node), didYouMean(nodeRef, raw.keys()) ?? `node templates: ${[...raw.keys()].slice(0, 20).join(', ')}`);
             continue;
@@ -512,7 +530,23 @@ class ServiceCompiler {
         const targetNode = this.nodes[target];
         const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
         // plain literals, not a spread: each of 150,000 requirements keeps a compact shape
-        out.push(capName ? { name, target, capability: capName, relationship, source: loc } : { name, target, relationship, source: loc });
+        const compiled: CompiledRequirement = capName ? { name, target, capability: capName, relationship, source: loc } : { name, target, relationship, source: loc };
+        out.push(compiled);
+        if (filters.length) {
+          const question = { source: t.name, types, requirement: name, def, capRef, relationship, implicit: !relRef && !def.relationship };
+          const [nodeType, capType] = [byType, wantCap];
+          this.nodeFilters.add({
+            source: t.name,
+            requirement: compiled,
+            explicit: Boolean(nodeRef && raw.has(nodeRef)),
+            filters,
+            candidates: () => this.candidates(nodeType, capType, raw),
+            fits: (candidate) => {
+              const a = this.requirementTargets.answer({ ...question, target: candidate });
+              return { ok: !a.problem, ...(a.capability ? { capability: a.capability } : {}) };
+            },
+          });
+        }
       }
     }
     // Too few is a warning: a placement policy can stand in for `host`, and TOSCA tools may fill the rest.
@@ -563,10 +597,15 @@ class ServiceCompiler {
     return canonical ? this.loader.chain('node', canonical) : undefined;
   }
 
-  private scanTargets(nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>): string[] {
+  /** Every node template of a node type and/or with a capability of a type, in declaration order (for node filters). */
+  private candidates(nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>): string[] {
+    return this.scanTargets(nodeType, capType, raw, Infinity);
+  }
+
+  private scanTargets(nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>, limit = 2): string[] {
     const out: string[] = [];
     for (const name of raw.keys()) {
-      if (out.length >= 2) break;
+      if (out.length >= limit) break;
       const tref = str(this.get(raw.get(name)!, 'type'));
       const canonical = tref ? this.loader.resolve(this.unit, 'node', tref) : undefined;
       if (!canonical) continue;

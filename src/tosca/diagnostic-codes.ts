@@ -39,7 +39,8 @@ export const DIAGNOSTIC_CODES = {
   E_TOSCA_REQUIREMENT_TARGET: "a requirement's target does not fit: not of the requirement's node type, no capability of a compatible type (or of the name given), or refused by the relationship's valid target or capability types or by the capability's valid source types",
   E_TOSCA_OCCURRENCES: 'a requirement is assigned more often than its type allows',
   W_TOSCA_OCCURRENCES: 'a requirement is assigned less often than its type asks',
-  W_TOSCA_NODE_FILTER: 'a node filter is kept but not evaluated',
+  E_TOSCA_NODE_FILTER: 'a requirement\'s target does not match its node filter, or no node template matches it',
+  W_TOSCA_NODE_FILTER: 'a node filter is not evaluated: on a node template (it selects from outside the service), or it reads a value known only at run time',
   // values
   E_TOSCA_VALUE_TYPE: 'a value is not of its declared type (in TOSCA 2.0 a number or boolean is not a string: quote it)',
   E_TOSCA_VALIDATION: 'a value fails its validation clause or constraint',

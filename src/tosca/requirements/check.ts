@@ -7,7 +7,7 @@ import type { Loader, Unit } from '../loader.js';
 import type { CompiledRelationship } from '../model.js';
 import type { PropertyDef } from '../values.js';
 import type { YamlNode } from '../yaml-source.js';
-import { TargetChecker } from './target.js';
+import { TargetChecker, type TargetAnswer } from './target.js';
 
 export interface ResolvedRequirement {
   source: string;
@@ -47,25 +47,35 @@ export class RequirementChecks {
     this.targets = new TargetChecker(ctx.loader, ctx.capabilitiesOf);
   }
 
-  check(r: ResolvedRequirement): void {
+  /** Whether the target fits, without reporting: the capability reached (or undefined), or the problem. */
+  answer(r: Omit<ResolvedRequirement, 'at' | 'loc' | 'assigned'>): TargetAnswer {
     const targetTypes = this.ctx.templateTypes(r.target);
-    if (targetTypes) {
-      const { loader, unit } = this.ctx;
-      const nodeType = r.def.node ? loader.resolve(r.def.unit, 'node', r.def.node) : undefined;
-      const capType = r.def.capability ? loader.resolve(r.def.unit, 'capability', r.def.capability) : undefined;
-      const offered = r.capRef !== undefined && this.targets.offers(targetTypes).some((o) => o.name === r.capRef);
-      const assignedType = r.capRef !== undefined && !offered ? loader.resolve(unit, 'capability', r.capRef) : undefined;
-      const answer = this.targets.check({
-        source: { name: r.source, types: r.types },
-        target: { name: r.target, types: targetTypes },
-        ...(nodeType ? { nodeType } : {}),
-        // Not a known capability type: with a node type it may name one of that type's capabilities; else it is an unknown type (reported where declared).
-        ...(capType ? { capabilityType: capType } : r.def.capability && nodeType && this.targets.offers(loader.chain('node', nodeType)).some((o) => o.name === r.def.capability) ? { capabilityName: r.def.capability } : {}),
-        ...(assignedType ? { assignedType } : r.capRef !== undefined ? { assignedName: r.capRef } : {}),
-        relationshipTypes: r.implicit ? [] : r.relationship.types,
-      });
-      if (answer.problem) this.ctx.report('E_TOSCA_REQUIREMENT_TARGET', `requirement "${r.requirement}" of node "${r.source}": ${answer.problem.message}`, r.at, answer.problem.hint);
-    }
+    if (!targetTypes) return {};
+    const { loader, unit } = this.ctx;
+    const nodeType = r.def.node ? loader.resolve(r.def.unit, 'node', r.def.node) : undefined;
+    const capType = r.def.capability ? loader.resolve(r.def.unit, 'capability', r.def.capability) : undefined;
+    const offered = r.capRef !== undefined && this.targets.offers(targetTypes).some((o) => o.name === r.capRef);
+    const assignedType = r.capRef !== undefined && !offered ? loader.resolve(unit, 'capability', r.capRef) : undefined;
+    return this.targets.check({
+      source: { name: r.source, types: r.types },
+      target: { name: r.target, types: targetTypes },
+      ...(nodeType ? { nodeType } : {}),
+      // Not a known capability type: with a node type it may name one of that type's capabilities; else it is an unknown type (reported where declared).
+      ...(capType ? { capabilityType: capType } : r.def.capability && nodeType && this.targets.offers(loader.chain('node', nodeType)).some((o) => o.name === r.def.capability) ? { capabilityName: r.def.capability } : {}),
+      ...(assignedType ? { assignedType } : r.capRef !== undefined ? { assignedName: r.capRef } : {}),
+      relationshipTypes: r.implicit ? [] : r.relationship.types,
+    });
+  }
+
+  /** Reports what does not fit; returns the capability the relationship reaches, if known. */
+  check(r: ResolvedRequirement): string | undefined {
+    const answer = this.answer(r);
+    if (answer.problem) this.ctx.report('E_TOSCA_REQUIREMENT_TARGET', `requirement "${r.requirement}" of node "${r.source}": ${answer.problem.message}`, r.at, answer.problem.hint);
+    this.checkRelationship(r);
+    return answer.capability;
+  }
+
+  private checkRelationship(r: ResolvedRequirement): void {
     if (!r.assigned) {
       // A relationship with nothing assigned is shared per type and checked once: each requirement is told here.
       for (const d of this.ctx.relationshipProperties(r.relationship.type).values()) {
