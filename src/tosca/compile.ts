@@ -21,6 +21,7 @@ import { keepCallSite, recordCallSites } from './functions/call-sites.js';
 import { interfaceTypeOperations } from './functions/operations.js';
 import { RequirementChecks } from './requirements/check.js';
 import { NodeFilters, type NodeFilter } from './requirements/filters.js';
+import { checkSubstitution } from './substitution/check.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -175,6 +176,8 @@ class ServiceCompiler {
     });
     for (const n of this.nodeList) this.functions.evaluateNode(n);
     this.nodeFilters.apply();
+    const mappings = field(tpl, 'substitution_mappings');
+    if (mappings) this.checkSubstitution(mappings, tpl);
 
     const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');
     const service: CompiledService = {
@@ -194,6 +197,32 @@ class ServiceCompiler {
     if (field(tpl, 'workflows')) this.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', this.at(pairOf(tpl, 'workflows')));
     if (field(tpl, 'substitution_mappings')) this.report('warning', 'W_TOSCA_SUBSTITUTION', 'substitution mappings are kept but Kaidu does not substitute nodes yet', this.at(pairOf(tpl, 'substitution_mappings')));
     return finish({ service, typesOnly: false });
+  }
+
+  private checkSubstitution(mappings: YamlNode, tpl: YamlNode): void {
+    const typeNode = field(mappings, 'node_type');
+    const tt = this.typeChain('node', str(typeNode), this.at(typeNode ?? mappings));
+    if (!tt) return;
+    checkSubstitution(mappings, str(typeNode)!, {
+      src: this.unit.src,
+      declared: {
+        properties: [...this.checker.definitions('node', tt.type, 'properties').keys()],
+        attributes: [...this.checker.definitions('node', tt.type, 'attributes').keys()],
+        capabilities: new Map([...this.mergedDefs(tt.types, 'capabilities')].map(([k, { node, unit }]) => {
+          const ref = str(node) ?? str(field(node, 'type'));
+          return [k, (ref ? this.loader.resolve(unit, 'capability', ref) : undefined) ?? ''];
+        })),
+        requirements: [...this.requirementDefs(tt.types).keys()],
+        interfaces: [...this.mergedDefs(tt.types, 'interfaces').keys()],
+      },
+      nodes: this.nodes,
+      inputs: Object.keys(this.inputs),
+      outputs: entries(field(tpl, 'outputs')).map(([k]) => k),
+      workflows: entries(field(tpl, 'workflows')).map(([k]) => k),
+      requirementsOf: (node) => [...this.requirementDefs(node.types).keys()],
+      attributesOf: (node) => [...this.checker.definitions('node', node.type, 'attributes').keys(), ...this.checker.definitions('node', node.type, 'properties').keys()],
+      report: (message, at, hint) => this.report('error', 'E_TOSCA_SUBSTITUTION', message, at, hint),
+    });
   }
 
   private stringMap(node: YamlNode | null | undefined): Record<string, string> {

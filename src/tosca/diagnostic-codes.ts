@@ -53,6 +53,7 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
   // kept, not acted on
   W_TOSCA_WORKFLOWS: 'workflows are kept but not run',
+  E_TOSCA_SUBSTITUTION: 'a substitution mapping names what the substituted node type does not declare, or what this service does not have (input, output, node template, its capability, requirement, attribute or interface, workflow), or a capability of an incompatible type',
   W_TOSCA_SUBSTITUTION: 'substitution mappings are kept but not applied',
 } as const;
 
