@@ -8,18 +8,20 @@ import type {
   CompileResult, CompiledArtifact, CompiledCapability, CompiledGroup, CompiledInput, CompiledInterface, CompiledNode,
   CompiledOperation, CompiledPolicy, CompiledRelationship, CompiledRequirement, CompiledService, SourceReader, Value,
 } from './model.js';
-import { isFunctionCall } from './model.js';
-import { evaluateStandard } from './functions-standard.js';
 import { joinPath, Loader, ParseCache, PRIMITIVES, type Family, type Unit } from './loader.js';
 import { containsCall, toValue, ValueChecker, type PropertyDef, type Problem, type TypeSpec } from './values.js';
 import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
 import { checkGrammar } from './grammar/check-units.js';
-import { unknownFunction } from './function-names.js';
-import { unknownAttribute } from './function-targets.js';
 import { didYouMean } from './suggest.js';
 import type { GrammarChecker } from './grammar/index.js';
 import { unsafeNameDiagnostics } from './safe-name.js';
+import { FunctionEvaluator } from './functions/evaluate.js';
+import { keepCallSite, recordCallSites } from './functions/call-sites.js';
+import { interfaceTypeOperations } from './functions/operations.js';
+import { RequirementChecks } from './requirements/check.js';
+import { NodeFilters, type NodeFilter } from './requirements/filters.js';
+import { checkSubstitution } from './substitution/check.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -58,6 +60,8 @@ interface ReqDef {
   relationship?: string;
   unit: Unit;
   loc: SourceLocation;
+  /** The definition's node filter (2.0 §8.6, 1.3 §3.6.5). */
+  filter?: NodeFilter;
 }
 
 interface RawTemplate {
@@ -68,8 +72,6 @@ interface RawTemplate {
   base?: YamlNode | null;
   loc: SourceLocation;
 }
-
-const HOSTED_ON = new Set(['tosca.relationships.HostedOn', 'tosca:HostedOn', 'kaidu:HostedOn']);
 
 class ServiceCompiler {
   private loader!: Loader;
@@ -83,7 +85,9 @@ class ServiceCompiler {
   /** The same, in order: listing a 100,000-key record costs more than keeping this. */
   private readonly nodeList: CompiledNode[] = [];
   private inputs: Record<string, CompiledInput> = {};
-  private readonly evaluating = new Set<string>();
+  private functions!: FunctionEvaluator;
+  private requirementTargets!: RequirementChecks;
+  private nodeFilters!: NodeFilters;
 
   constructor(
     private readonly entryPath: string,
@@ -138,12 +142,42 @@ class ServiceCompiler {
     this.compileInputs(tpl);
     const raw = this.rawTemplates(tpl);
     this.templateNames = [...raw.keys()];
+    this.nodeFilters = new NodeFilters({
+      nodes: this.nodes,
+      capabilitiesNamed: (node, nameOrType) => {
+        if (node.capabilities[nameOrType]) return [nameOrType];
+        const type = this.loader.resolve(this.unit, 'capability', nameOrType);
+        return type ? Object.keys(node.capabilities).filter((c) => node.capabilities[c]!.types.includes(type)) : [];
+      },
+      report: (severity, code, message, at, hint) => this.report(severity, code, message, at, hint),
+    });
+    this.requirementTargets = new RequirementChecks({
+      loader: this.loader,
+      unit,
+      capabilitiesOf: (types) => this.mergedDefs(types, 'capabilities'),
+      templateTypes: (name) => this.templateTypes(raw, name),
+      relationshipProperties: (type) => this.checker.definitions('relationship', type, 'properties'),
+      report: (code, message, at, hint) => this.report('error', code, message, at, hint),
+    });
     const relTemplates = new Map(entries(field(tpl, 'relationship_templates')).map(([n, node]) => [n, node]));
     for (const t of raw.values()) {
       this.compileNode(t, raw, relTemplates);
       releaseNode(t.node); // its YAML is not needed any more (read again if it is)
     }
-    for (const n of this.nodeList) this.evaluateNode(n);
+    this.functions = new FunctionEvaluator({
+      nodes: this.nodes,
+      templateNames: this.templateNames,
+      inputs: this.inputs,
+      declared: unit.functions,
+      dollar: unit.version === 2,
+      definitions: (family, type, key) => this.checker.definitions(family, type, key),
+      operations: (types) => interfaceTypeOperations(this.loader, types),
+      report: (code, message, at, hint, severity = 'error') => this.report(severity, code, message, at, hint),
+    });
+    for (const n of this.nodeList) this.functions.evaluateNode(n);
+    this.nodeFilters.apply();
+    const mappings = field(tpl, 'substitution_mappings');
+    if (mappings) this.checkSubstitution(mappings, tpl);
 
     const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');
     const service: CompiledService = {
@@ -165,6 +199,32 @@ class ServiceCompiler {
     return finish({ service, typesOnly: false });
   }
 
+  private checkSubstitution(mappings: YamlNode, tpl: YamlNode): void {
+    const typeNode = field(mappings, 'node_type');
+    const tt = this.typeChain('node', str(typeNode), this.at(typeNode ?? mappings));
+    if (!tt) return;
+    checkSubstitution(mappings, str(typeNode)!, {
+      src: this.unit.src,
+      declared: {
+        properties: [...this.checker.definitions('node', tt.type, 'properties').keys()],
+        attributes: [...this.checker.definitions('node', tt.type, 'attributes').keys()],
+        capabilities: new Map([...this.mergedDefs(tt.types, 'capabilities')].map(([k, { node, unit }]) => {
+          const ref = str(node) ?? str(field(node, 'type'));
+          return [k, (ref ? this.loader.resolve(unit, 'capability', ref) : undefined) ?? ''];
+        })),
+        requirements: [...this.requirementDefs(tt.types).keys()],
+        interfaces: [...this.mergedDefs(tt.types, 'interfaces').keys()],
+      },
+      nodes: this.nodes,
+      inputs: Object.keys(this.inputs),
+      outputs: entries(field(tpl, 'outputs')).map(([k]) => k),
+      workflows: entries(field(tpl, 'workflows')).map(([k]) => k),
+      requirementsOf: (node) => [...this.requirementDefs(node.types).keys()],
+      attributesOf: (node) => [...this.checker.definitions('node', node.type, 'attributes').keys(), ...this.checker.definitions('node', node.type, 'properties').keys()],
+      report: (message, at, hint) => this.report('error', 'E_TOSCA_SUBSTITUTION', message, at, hint),
+    });
+  }
+
   private stringMap(node: YamlNode | null | undefined): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of entries(node)) {
@@ -175,7 +235,9 @@ class ServiceCompiler {
   }
 
   private value(node: YamlNode | null | undefined, unit = this.unit): Value {
-    return toValue(toJS(unit.src, node), unit);
+    const v = toValue(toJS(unit.src, node), unit);
+    if (v !== null && typeof v === 'object') recordCallSites(v, node, unit.src);
+    return v;
   }
 
   private compileInputs(tpl: YamlNode): void {
@@ -403,7 +465,7 @@ class ServiceCompiler {
 
   private compileRequirements(t: RawTemplate, types: string[], raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): CompiledRequirement[] {
     const defs = this.requirementDefs(types);
-    return this.assignRequirements(t, defs, raw, relTemplates);
+    return this.assignRequirements(t, defs, raw, relTemplates, types);
   }
 
   private readonly reqDefCache = new Map<string, Map<string, ReqDef>>();
@@ -430,6 +492,7 @@ class ServiceCompiler {
             capability: str(node) ?? str(field(node, 'capability')) ?? prev?.capability,
             node: str(field(node, 'node')) ?? prev?.node,
             relationship: rel ?? prev?.relationship,
+            filter: field(node, 'node_filter') !== undefined ? { filter: toJS(def.unit.src, field(node, 'node_filter')), version: def.unit.version, at: locate(def.unit.src, field(node, 'node_filter')) } : prev?.filter,
             unit: def.unit,
             loc: locate(def.unit.src, node),
           } as ReqDef);
@@ -439,7 +502,7 @@ class ServiceCompiler {
     return defs;
   }
 
-  private assignRequirements(t: RawTemplate, defs: Map<string, ReqDef>, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>): CompiledRequirement[] {
+  private assignRequirements(t: RawTemplate, defs: Map<string, ReqDef>, raw: Map<string, RawTemplate>, relTemplates: Map<string, YamlNode | null>, types: string[]): CompiledRequirement[] {
     const out: CompiledRequirement[] = [];
     const counts = new Map<string, number>();
     for (const item of seqItems(this.get(t, 'requirements'))) {
@@ -458,12 +521,15 @@ class ServiceCompiler {
         const nodeRef = str(node) ?? str(field(node, 'node'));
         const capRef = str(field(node, 'capability'));
         const relNode = field(node, 'relationship');
-        if (field(node, 'node_filter')) this.report('warning', 'W_TOSCA_NODE_FILTER', 'node filters are kept but not acted on', this.at(pairOf(node, 'node_filter')));
+        const filters = def.filter ? [def.filter] : [];
+        if (field(node, 'node_filter') !== undefined) filters.push({ filter: toJS(this.unit.src, field(node, 'node_filter')), version: this.unit.version, at: this.at(field(node, 'node_filter')) });
         let target: string | undefined;
+        let byType: string | undefined;
+        let wantCap: string | undefined;
         if (nodeRef && raw.has(nodeRef)) target = nodeRef;
         else {
-          const byType = nodeRef ? this.loader.resolve(this.unit, 'node', nodeRef) : def.node ? this.loader.resolve(def.unit, 'node', def.node) : undefined;
-          const wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? this.loader.resolve(this.unit, 'capability', capRef) : def.capability ? this.loader.resolve(def.unit, 'capability', def.capability) : undefined;
+          byType = nodeRef ? this.loader.resolve(this.unit, 'node', nodeRef) : def.node ? this.loader.resolve(def.unit, 'node', def.node) : undefined;
+          wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? this.loader.resolve(this.unit, 'capability', capRef) : def.capability ? this.loader.resolve(def.unit, 'capability', def.capability) : undefined;
           if (nodeRef && !byType) {
             this.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, this.at(node), didYouMean(nodeRef, raw.keys()) ?? `node templates: ${[...raw.keys()].slice(0, 20).join(', ')}`);
             continue;
@@ -489,10 +555,27 @@ class ServiceCompiler {
           else if (tt) relationship = { ...tt, properties: this.assignProperties(this.checker.definitions('relationship', tt.type, 'properties'), assigned, `relationship of requirement "${name}"`, loc), attributes: {}, interfaces: {} };
         }
         if (!relationship) continue;
+        this.requirementTargets.check({ source: t.name, types, requirement: name, def, target, capRef, relationship, implicit: !relRef && !def.relationship, assigned: relRef !== undefined && relTemplates.has(relRef) ? true : field(relNode, 'properties') !== undefined, at: this.at(field(node, 'node') ?? node ?? pair), loc });
         const targetNode = this.nodes[target];
         const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
         // plain literals, not a spread: each of 150,000 requirements keeps a compact shape
-        out.push(capName ? { name, target, capability: capName, relationship, source: loc } : { name, target, relationship, source: loc });
+        const compiled: CompiledRequirement = capName ? { name, target, capability: capName, relationship, source: loc } : { name, target, relationship, source: loc };
+        out.push(compiled);
+        if (filters.length) {
+          const question = { source: t.name, types, requirement: name, def, capRef, relationship, implicit: !relRef && !def.relationship };
+          const [nodeType, capType] = [byType, wantCap];
+          this.nodeFilters.add({
+            source: t.name,
+            requirement: compiled,
+            explicit: Boolean(nodeRef && raw.has(nodeRef)),
+            filters,
+            candidates: () => this.candidates(nodeType, capType, raw),
+            fits: (candidate) => {
+              const a = this.requirementTargets.answer({ ...question, target: candidate });
+              return { ok: !a.problem, ...(a.capability ? { capability: a.capability } : {}) };
+            },
+          });
+        }
       }
     }
     // Too few is a warning: a placement policy can stand in for `host`, and TOSCA tools may fill the rest.
@@ -533,10 +616,25 @@ class ServiceCompiler {
     return found.find((n) => n !== self);
   }
 
-  private scanTargets(nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>): string[] {
+  /** A node template's type chain, compiled yet or not. */
+  private templateTypes(raw: Map<string, RawTemplate>, name: string): readonly string[] | undefined {
+    const compiled = this.nodes[name];
+    if (compiled) return compiled.types;
+    const t = raw.get(name);
+    const ref = t ? str(this.get(t, 'type')) : undefined;
+    const canonical = ref ? this.loader.resolve(this.unit, 'node', ref) : undefined;
+    return canonical ? this.loader.chain('node', canonical) : undefined;
+  }
+
+  /** Every node template of a node type and/or with a capability of a type, in declaration order (for node filters). */
+  private candidates(nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>): string[] {
+    return this.scanTargets(nodeType, capType, raw, Infinity);
+  }
+
+  private scanTargets(nodeType: string | undefined, capType: string | undefined, raw: Map<string, RawTemplate>, limit = 2): string[] {
     const out: string[] = [];
     for (const name of raw.keys()) {
-      if (out.length >= 2) break;
+      if (out.length >= limit) break;
       const tref = str(this.get(raw.get(name)!, 'type'));
       const canonical = tref ? this.loader.resolve(this.unit, 'node', tref) : undefined;
       if (!canonical) continue;
@@ -665,121 +763,9 @@ class ServiceCompiler {
         this.report('error', 'E_TOSCA_UNKNOWN_TYPE', `output "${name}" has an unknown data type "${typeRef}"`, this.at(field(node, 'type')), didYouMean(typeRef, [...PRIMITIVES, ...this.loader.typeNames(this.unit, 'data')]));
       }
       const v = field(node, 'value');
-      out[name] = this.evaluate(this.value(v !== undefined ? v : node), undefined, this.at(node));
+      out[name] = this.functions.evaluate(this.value(v !== undefined ? v : node), {}, this.at(node));
     }
     return out;
-  }
-
-  // --- functions ---------------------------------------------------------------------------
-
-  private evaluateNode(n: CompiledNode): void {
-    for (const k of Object.keys(n.properties)) n.properties[k] = this.evaluateProperty(n, k);
-    // Only values holding a call are written: shared (frozen) defaults hold none.
-    evaluateIn(n.attributes, (v) => this.evaluate(v, n.name, n.source));
-    for (const c of Object.values(n.capabilities)) evaluateIn(c.properties, (v) => this.evaluate(v, n.name, n.source));
-    for (const r of n.requirements) evaluateIn(r.relationship.properties, (v) => this.evaluate(v, n.name, r.source));
-    for (const i of Object.values(n.interfaces)) for (const op of Object.values(i.operations)) evaluateIn(op.inputs, (v) => this.evaluate(v, n.name, n.source));
-  }
-
-  private evaluateProperty(n: CompiledNode, key: string): Value {
-    // Most values hold no call: nothing to evaluate, no cycle to watch for.
-    if (!containsCall(n.properties[key]!)) return n.properties[key]!;
-    const id = `${n.name}\0${key}`;
-    if (this.evaluating.has(id)) {
-      this.report('error', 'E_TOSCA_FUNCTION', `property "${key}" of node "${n.name}" depends on itself through get_property`, n.source);
-      return null;
-    }
-    this.evaluating.add(id);
-    try {
-      n.properties[key] = this.evaluate(n.properties[key]!, n.name, n.source);
-      return n.properties[key]!;
-    } finally {
-      this.evaluating.delete(id);
-    }
-  }
-
-  private entity(name: Value, self: string | undefined, at: SourceLocation, fn: string): string | undefined {
-    if (name === 'SELF') return self;
-    if (name === 'HOST') {
-      const host = self ? this.nodes[self]?.requirements.find((r) => r.relationship.types.some((x) => HOSTED_ON.has(x)) || r.name === 'host') : undefined;
-      return host?.target;
-    }
-    if (name === 'SOURCE' || name === 'TARGET') return undefined;
-    if (typeof name === 'string' && this.nodes[name]) return name;
-    if (typeof name === 'string') this.report('error', 'E_TOSCA_FUNCTION', `${fn}: "${name}" is not a node template`, at, didYouMean(name, this.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
-    return undefined;
-  }
-
-  private evaluate(v: Value, self: string | undefined, at: SourceLocation): Value {
-    if (v === null || typeof v !== 'object' || !containsCall(v)) return v;
-    // What evaluates to itself is kept, not copied: most calls here are deferred `get_attribute`s.
-    if (Array.isArray(v)) {
-      let out: Value[] | undefined;
-      for (let i = 0; i < v.length; i++) {
-        const e = this.evaluate(v[i]!, self, at);
-        if (e !== v[i]) (out ??= v.slice())[i] = e;
-      }
-      return out ?? v;
-    }
-    if (!isFunctionCall(v)) {
-      let out: Record<string, Value> | undefined;
-      for (const k of Object.keys(v)) {
-        const x = (v as Record<string, Value>)[k]!;
-        const e = this.evaluate(x, self, at);
-        if (e !== x) (out ??= { ...(v as Record<string, Value>) })[k] = e;
-      }
-      return out ?? v;
-    }
-    const fn = v.$fn;
-    if (fn === 'get_attribute') {
-      const [who, ...path] = v.args;
-      const name = who === 'SELF' || who === 'HOST' ? (this.entity(who, self, at, fn) ?? who) : who;
-      if (typeof name === 'string' && name !== 'SOURCE' && name !== 'TARGET' && !this.nodes[name] && name !== 'SELF' && name !== 'HOST') {
-        this.report('error', 'E_TOSCA_FUNCTION', `get_attribute: "${name}" is not a node template`, at, didYouMean(name, this.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
-      }
-      const evaluated = path.map((p) => this.evaluate(p, self, at));
-      const target = typeof name === 'string' ? this.nodes[name] : undefined;
-      if (target && typeof evaluated[0] === 'string') {
-        const problem = unknownAttribute(target, evaluated[0], this.checker.definitions('node', target.type, 'attributes'), this.checker.definitions('node', target.type, 'properties'));
-        if (problem) this.report('error', 'E_TOSCA_FUNCTION', problem.message, at, problem.hint);
-      }
-      if (name !== undefined && name === who && evaluated.every((p, i) => p === path[i])) return v;
-      return { $fn: fn, args: [name ?? null, ...evaluated] };
-    }
-    if (fn === 'get_input') {
-      const [name, ...path] = v.args.map((a) => this.evaluate(a, self, at));
-      const first = Array.isArray(name) ? name[0] : name;
-      const rest = Array.isArray(name) ? name.slice(1) : path;
-      if (typeof first !== 'string' || !this.inputs[first]) {
-        this.report('error', 'E_TOSCA_FUNCTION', `get_input: no input named ${JSON.stringify(first)}`, at, `inputs: ${Object.keys(this.inputs).join(', ') || 'none'}`);
-        return null;
-      }
-      return walk(this.inputs[first]!.value ?? null, rest);
-    }
-    if (fn === 'get_property') {
-      const [who, ...path] = v.args.map((a) => this.evaluate(a, self, at));
-      const target = this.entity(who ?? null, self, at, fn);
-      if (!target) return v;
-      const node = this.nodes[target]!;
-      if (typeof path[0] === 'string' && path.length > 1 && node.capabilities[path[0]] && !(path[0] in node.properties)) {
-        return walk(node.capabilities[path[0]]!.properties[String(path[1])] ?? null, path.slice(2));
-      }
-      if (typeof path[0] === 'string' && node.requirements.some((r) => r.name === path[0])) return { $fn: fn, args: [target, ...path] };
-      if (typeof path[0] === 'string' && !(path[0] in node.properties)) {
-        this.report('error', 'E_TOSCA_FUNCTION', `get_property: node "${target}" has no property "${path[0]}"`, at);
-        return null;
-      }
-      return walk(typeof path[0] === 'string' ? this.evaluateProperty(node, path[0]) : null, path.slice(1));
-    }
-    const args = v.args.map((a) => this.evaluate(a, self, at));
-    const unknown = unknownFunction(fn, this.unit.functions);
-    if (unknown) {
-      this.report(unknown.severity, unknown.code, unknown.message, at, unknown.hint);
-      return unknown.severity === 'error' ? null : { $fn: fn, args };
-    }
-    if (args.some(containsCall)) return { $fn: fn, args };
-    const result = evaluateStandard(fn, args);
-    return result === undefined ? { $fn: fn, args } : result;
   }
 }
 
@@ -813,10 +799,6 @@ function sharedPerType<T extends object>(cache: Map<string, T>, key: string, mak
   return made;
 }
 
-function evaluateIn(values: Record<string, Value>, evaluate: (v: Value) => Value): void {
-  for (const k in values) if (containsCall(values[k]!)) values[k] = evaluate(values[k]!);
-}
-
 /**
  * Frozen all the way down: what several templates share can never be changed through one of them
  * (a change would throw, not leak into every other node).
@@ -835,16 +817,7 @@ function copyValue(v: Value): Value {
   if (Array.isArray(v)) return v.map(copyValue);
   const out: Record<string, Value> = {};
   for (const k of Object.keys(v)) out[k] = copyValue((v as Record<string, Value>)[k]!);
-  return out as Value;
-}
-
-function walk(v: Value, path: Value[]): Value {
-  let cur: Value = v;
-  for (const p of path) {
-    if (cur === null || typeof cur !== 'object' || isFunctionCall(cur)) return null;
-    cur = Array.isArray(cur) ? (typeof p === 'number' ? (cur[p] ?? null) : null) : ((cur as Record<string, Value>)[String(p)] ?? null);
-  }
-  return cur;
+  return keepCallSite(v, out as Value);
 }
 
 export type { TypeSpec };

@@ -36,9 +36,11 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_UNKNOWN_INTERFACE: 'an interface the node type does not declare',
   E_TOSCA_UNKNOWN_REQUIREMENT: 'a requirement the node type does not declare',
   E_TOSCA_UNRESOLVED_REQUIREMENT: 'a requirement names no node template, or none matches it',
+  E_TOSCA_REQUIREMENT_TARGET: "a requirement's target does not fit: not of the requirement's node type, no capability of a compatible type (or of the name given), or refused by the relationship's valid target or capability types or by the capability's valid source types",
   E_TOSCA_OCCURRENCES: 'a requirement is assigned more often than its type allows',
   W_TOSCA_OCCURRENCES: 'a requirement is assigned less often than its type asks',
-  W_TOSCA_NODE_FILTER: 'a node filter is kept but not evaluated',
+  E_TOSCA_NODE_FILTER: 'a requirement\'s target does not match its node filter, or no node template matches it',
+  W_TOSCA_NODE_FILTER: 'a node filter is not evaluated: on a node template (it selects from outside the service), or it reads a value known only at run time',
   // values
   E_TOSCA_VALUE_TYPE: 'a value is not of its declared type (in TOSCA 2.0 a number or boolean is not a string: quote it)',
   E_TOSCA_VALIDATION: 'a value fails its validation clause or constraint',
@@ -46,11 +48,12 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_INPUT_REQUIRED: 'a required input has no value, but the template may be substituted',
   W_TOSCA_UNKNOWN_INPUT: 'an input was given that the template does not declare',
   // functions
-  E_TOSCA_FUNCTION: 'a function call is wrong: unknown target, property or input, or a cycle',
+  E_TOSCA_FUNCTION: 'a function call is wrong, reported at the call: unknown target (or HOST with no host, SOURCE/TARGET outside a relationship), a property, capability, interface, operation or input the target does not have, wrong arguments (count or kind), a list index out of range, or a cycle',
   E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo)',
   W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
   // kept, not acted on
   W_TOSCA_WORKFLOWS: 'workflows are kept but not run',
+  E_TOSCA_SUBSTITUTION: 'a substitution mapping names what the substituted node type does not declare, or what this service does not have (input, output, node template, its capability, requirement, attribute or interface, workflow), or a capability of an incompatible type',
   W_TOSCA_SUBSTITUTION: 'substitution mappings are kept but not applied',
 } as const;
 

@@ -10,6 +10,7 @@ import { evaluateStandard } from './functions-standard.js';
 import { PRIMITIVES, type Family, type Loader, type Unit } from './loader.js';
 import { compareVersions, parseCustomScalar, parseScalar, SCALAR_KINDS, type ScalarKind } from './scalars.js';
 import { entries, field, str, toJS, type YamlNode } from './yaml-source.js';
+import { recordCallSites } from './functions/call-sites.js';
 
 /** Functions TOSCA 1.x (and Puccini's 2.0 examples) write without a `$`. */
 const BARE_FUNCTIONS = new Set(['get_input', 'get_property', 'get_attribute', 'get_operation_output', 'get_nodes_of_type', 'get_artifact', 'concat', 'join', 'token']);
@@ -144,8 +145,8 @@ export class ValueChecker {
       ...(spec ? { spec } : {}),
       required: req !== undefined ? toJS(unit.src, req) !== false : (inherited?.required ?? requiredByDefault),
       hasDefault: def !== undefined || Boolean(inherited?.hasDefault),
-      ...(def !== undefined ? { default: toValue(toJS(unit.src, def), unit) } : inherited?.hasDefault ? { default: inherited.default! } : {}),
-      ...(val !== undefined ? { value: toValue(toJS(unit.src, val), unit) } : {}),
+      ...(def !== undefined ? { default: located(def, unit) } : inherited?.hasDefault ? { default: inherited.default! } : {}),
+      ...(val !== undefined ? { value: located(val, unit) } : {}),
       node,
       unit,
     };
@@ -374,6 +375,13 @@ export class ValueChecker {
       if (ok === false) problem('E_TOSCA_VALIDATION', `${what}: ${JSON.stringify(value)} violates the constraint ${op}: ${JSON.stringify(arg)}`, 'error');
     }
   }
+}
+
+/** A value read from YAML, its calls remembered where they were written. */
+function located(node: YamlNode | null, unit: Unit): Value {
+  const v = toValue(toJS(unit.src, node), unit);
+  if (v !== null && typeof v === 'object') recordCallSites(v, node, unit.src);
+  return v;
 }
 
 function k(o: object, key: string): boolean {
