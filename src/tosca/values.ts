@@ -367,7 +367,8 @@ export class ValueChecker {
       const ok = evalExpr(spec.validation);
       if (ok === false) problem('E_TOSCA_VALIDATION', `${what}: ${JSON.stringify(value)} fails its validation ${JSON.stringify(spec.validation)}`, 'error');
     }
-    for (const c of spec.constraints ?? []) {
+    // A malformed `constraints` (not a list) is reported by the grammar check; it constrains nothing here.
+    for (const c of Array.isArray(spec.constraints) ? spec.constraints : []) {
       if (!c || typeof c !== 'object') continue;
       const [op, arg] = Object.entries(c as Record<string, unknown>)[0] ?? [];
       if (!op) continue;
