@@ -76,6 +76,9 @@ interface Probe {
 
 const safe = (s: string) => s.replace(/#/g, '@').replace(/[^\p{L}\p{N}\p{M}_.@-]+/gu, '_');
 
+/** Exits 0 when something listens on TCP port $1 (4 hex digits) in the workload's network namespace. */
+const LISTENING_INSIDE = 'grep -qiE "^ *[0-9]+: [0-9A-F]+:$1 [0-9A-F]+:[0-9A-F]+ 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null';
+
 export class NestedProcess {
   /** The node's folder inside the workload: pid, exit code, spec hash, stdout and stderr logs. */
   dir(ctx: DelegateContext): string {
@@ -156,8 +159,15 @@ export class NestedProcess {
     let seen: Probe | undefined;
     if (tcp.length) {
       const ready = await waitUntilReady(
-        tcp.map((x) => ({ kind: 'tcp' as const, host: connectAddress(x.address), port: x.port })),
+        [
+          // Listening inside first: docker's userland proxy accepts on the published port even when
+          // nothing listens in the container (and then closes), so a connection from outside alone
+          // would read a process that is not serving yet as ready.
+          ...tcp.map((x) => ({ kind: 'command' as const, argv: host.execArgv(['sh', '-c', LISTENING_INSIDE, 'kaidu', x.port.toString(16).toUpperCase().padStart(4, '0')]) })),
+          ...tcp.map((x) => ({ kind: 'tcp' as const, host: connectAddress(x.address), port: x.port })),
+        ],
         {
+          runner: ctx.runner,
           timeoutMs: READINESS_TIMEOUT_MS,
           signal: ctx.signal,
           maxDelayMs: 250,
