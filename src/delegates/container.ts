@@ -4,6 +4,7 @@ import type { PlainValue } from '../state/model.js';
 import { commandFailed, runChecked } from './command-runner.js';
 import { saysAbsent } from './not-found.js';
 import { parseReadiness, waitReady } from './readiness-probe.js';
+import { containerPortFor, listensInNamespaceOf } from './published-port.js';
 import { appliedProperties, list, map, STOP_TIMEOUT_S, str, workloadName } from './runtime-common.js';
 import type { CommandRunner, CommandSpec, Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
 
@@ -116,10 +117,32 @@ export class ContainerDelegate implements Delegate {
         const now = await this.look(ctx.runner, cli, name);
         return !now ? 'the container is gone' : now.status !== 'running' ? `the container is ${now.status}` : undefined;
       });
+      if (readiness.tcp) await this.waitListeningInside(ctx, cli, name, readiness.tcp.port, readiness.timeoutS * 1000, what);
     }
     const seen = await this.inspect({ ...ctx, previous: undefined });
     if (!seen.exists) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: ${cli} run succeeded but container ${name} is gone`);
     return { attributes: { container_id: run.stdout.trim().split('\n').pop() ?? '', ...seen.attributes }, status: seen.status };
+  }
+
+  /**
+   * A tcp probe on a published port also needs the port listening inside (see published-port.ts):
+   * docker's proxy accepts on it with nothing behind. Read from the container's network namespace
+   * through its main process, so it needs nothing in the image. A host port it cannot map is left
+   * to the probe alone.
+   */
+  private async waitListeningInside(ctx: DelegateContext, cli: Cli, name: string, hostPort: number, timeoutMs: number, what: string): Promise<void> {
+    const inner = containerPortFor(hostPort, [...list(ctx.node.properties.ports), ...list(ctx.node.properties.publish)]);
+    if (inner === undefined) return;
+    const r = await runChecked(ctx.runner, { argv: [cli, 'container', 'inspect', '--format', '{{.State.Pid}}', name], signal: ctx.signal });
+    const pid = Number(r.stdout.trim());
+    if (!Number.isInteger(pid) || pid <= 0) throw new KaiduError('E_DELEGATE', `${what}: the container has no running process (pid ${r.stdout.trim()})`);
+    const start = Date.now();
+    while (!(await listensInNamespaceOf(pid, inner).catch((err: unknown) => {
+      throw new KaiduError('E_DELEGATE', `${what}: cannot read the container's sockets (${(err as Error).message}); its process ${pid} is gone?`);
+    }))) {
+      if (Date.now() - start > timeoutMs || ctx.signal?.aborted) throw new KaiduError('E_DELEGATE_TIMEOUT', `${what} was not ready within ${Math.round(timeoutMs / 1000)}s: port ${hostPort} accepts, but nothing listens on ${inner} inside the container`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
   /** Applies the pull policy: `always` pulls, `missing` pulls only an absent image, `never` requires it present. */

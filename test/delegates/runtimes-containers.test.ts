@@ -151,6 +151,14 @@ for (const cli of ['podman', 'docker'] as const) {
       expect(res.status).toBe(200);
       await d.delete(context(dir, web, { runner }));
 
+      // A tcp probe on the published port: docker's proxy accepts there before anything listens
+      // inside, so create must also see the port listening in the container.
+      const tcpPort = await freePort();
+      const late = node('ready-tcp', { command: ['sh', '-c', 'sleep 2; exec httpd -f -h /etc -p 8080'], ports: [`127.0.0.1:${tcpPort}:8080`], readiness: { tcp: tcpPort, timeout: 60 } });
+      await d.create(context(dir, late, { runner }));
+      expect((await fetch(`http://127.0.0.1:${tcpPort}/passwd`)).status).toBe(200);
+      await d.delete(context(dir, late, { runner }));
+
       const file = node('ready-cmd', { command: ['sh', '-c', 'sleep 1; touch /tmp/ready; exec sleep 600'], readiness: { command: ['test', '-e', '/tmp/ready'], timeout: 60 } });
       await d.create(context(dir, file, { runner }));
       expect(inside(`kaidu-svc-ready-cmd-${tag}`, 'test', '-e', '/tmp/ready').ok).toBe(true);
