@@ -7,7 +7,7 @@ import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHubServer } from '../../src/git/hub-server.js';
-import { startHarness, webService, type Harness, type RunningAgent } from '../support/agent-harness.js';
+import { startHarness, webService, type Harness, type RunningAgent, metric } from '../support/agent-harness.js';
 
 const KAIDU_YAML = 'branch: main\n';
 const FAST_RETRY = ['--retry-base-ms', '100', '--retry-max-ms', '800'];
@@ -29,14 +29,6 @@ interface Status {
 
 const status = async (a: RunningAgent) => (await (await fetch(`${a.url}/status`)).json()) as Status;
 const readyz = async (a: RunningAgent) => (await fetch(`${a.url}/readyz`)).status;
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
 
 /** Stops the hub's HTTP server (connections refused from now on); the returned function starts it again on the same port. */
 async function stopHub(harness: Harness): Promise<() => Promise<void>> {

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { createHmac, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, webService, type Harness } from '../support/agent-harness.js';
+import { startHarness, webService, type Harness, metric, WEB_DB_SERVICE } from '../support/agent-harness.js';
 
 const KAIDU_YAML = 'branch: main\n';
 let h: Harness | undefined;
@@ -10,14 +10,6 @@ afterEach(async () => {
   await h?.close();
   h = undefined;
 });
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
 
 /** Processes whose command line contains `marker`, from /proc. */
 async function processesWith(marker: string): Promise<number[]> {
@@ -52,27 +44,7 @@ describe('agent', () => {
   }, 300_000);
 
   it('two hosts with a cross-host dependency converge by reacting to each other’s state commits', async () => {
-    const svc = `tosca_definitions_version: tosca_2_0
-service_template:
-  node_templates:
-    host-a: { type: kaidu:Host }
-    host-b: { type: kaidu:Host }
-    db-port:
-      type: kaidu:Port
-      requirements: [ { host: host-b } ]
-    db:
-      type: kaidu:Process
-      properties:
-        command: [node, -e, "require('http').createServer((q,s)=>s.end('db says hi')).listen(+process.env.PORT,'127.0.0.1')"]
-        env: { PORT: { $get_attribute: [db-port, port] } }
-      requirements: [ { host: host-b }, { dependency: db-port } ]
-    web:
-      type: kaidu:Process
-      properties:
-        command: [node, -e, "setInterval(()=>{},1e6)"]
-      requirements: [ { host: host-a }, { connection: db-port } ]
-`;
-    h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web-db.yaml': svc });
+    h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web-db.yaml': WEB_DB_SERVICE });
     const a = await h.startAgent('host-a');
     const b = await h.startAgent('host-b');
     await Promise.all([h.waitReady(a), h.waitReady(b)]);

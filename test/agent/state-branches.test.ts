@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BIN, startHarness, webService, type Harness, type RunningAgent } from '../support/agent-harness.js';
+import { BIN, startHarness, webService, type Harness, type RunningAgent, WEB_DB_SERVICE } from '../support/agent-harness.js';
 
 const exec = promisify(execFile);
 const KAIDU_YAML = 'branch: main\n';
@@ -54,30 +54,9 @@ async function branchesOnHub(harness: Harness, names: string[]): Promise<void> {
   });
 }
 
-const WEB_DB = `tosca_definitions_version: tosca_2_0
-service_template:
-  node_templates:
-    host-a: { type: kaidu:Host }
-    host-b: { type: kaidu:Host }
-    db-port:
-      type: kaidu:Port
-      requirements: [ { host: host-b } ]
-    db:
-      type: kaidu:Process
-      properties:
-        command: [node, -e, "require('http').createServer((q,s)=>s.end('db says hi')).listen(+process.env.PORT,'127.0.0.1')"]
-        env: { PORT: { $get_attribute: [db-port, port] } }
-      requirements: [ { host: host-b }, { dependency: db-port } ]
-    web:
-      type: kaidu:Process
-      properties:
-        command: [node, -e, "setInterval(()=>{},1e6)"]
-      requirements: [ { host: host-a }, { connection: db-port } ]
-`;
-
 describe('agents and their state branches', () => {
   it('each host writes only kaidu/state/<host>, recording the templates revision; the templates branch gets no agent commit; an agent fetches only its own and its dependencies’ branches of 32', async () => {
-    h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web-db.yaml': WEB_DB });
+    h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web-db.yaml': WEB_DB_SERVICE });
     await branchesOnHub(h, Array.from({ length: 30 }, (_, i) => `kaidu/state/other-${i}`));
     const a = await h.startAgent('host-a');
     const b = await h.startAgent('host-b');
@@ -152,7 +131,7 @@ describe('agents and their state branches', () => {
   }, 300_000);
 
   it('a hub on a local path: with no webhook at all, host-a sees host-b’s state branch move (the watcher) and converges', async () => {
-    h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web-db.yaml': WEB_DB });
+    h = await startHarness({ 'kaidu.yaml': KAIDU_YAML, 'services/web-db.yaml': WEB_DB_SERVICE });
     h.relay = false;
     const a = await h.startAgent('host-a', [], hubDir(h));
     const b = await h.startAgent('host-b', [], hubDir(h));

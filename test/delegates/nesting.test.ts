@@ -5,10 +5,8 @@
  * and a node whose container is gone is "already gone". Busybox from the loopback registry
  * (.ci/runtimes.sh). In CI (CI=true) a runtime that cannot run fails; elsewhere the tests are skipped.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -16,33 +14,10 @@ import { ConfigFileDelegate, ContainerDelegate, DirectoryDelegate, PortDelegate,
 import type { DelegateResult, DesiredNode, HostedOn } from '../../src/delegates/types.js';
 import type { PlainValue } from '../../src/state/model.js';
 import { context, desired, stateOf } from '../support/delegate-context.js';
+import { engineUnavailable, freePort, runTool, TEST_IMAGE } from '../support/container-engine.js';
 
-const IMAGE = process.env.KAIDU_TEST_IMAGE ?? 'docker.io/library/busybox:1.36';
+const IMAGE = TEST_IMAGE;
 const inCI = process.env.CI === 'true';
-
-function run(argv: string[]): { ok: boolean; out: string } {
-  try {
-    return { ok: true, out: execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 }) };
-  } catch (e) {
-    return { ok: false, out: String((e as { stderr?: string }).stderr ?? (e as Error).message) };
-  }
-}
-
-function unavailable(cli: 'podman' | 'docker'): string | undefined {
-  const info = run([cli, 'info']);
-  if (!info.ok) return `${cli} does not work here; run .ci/runtimes.sh up`;
-  const present = cli === 'podman' ? run(['podman', 'image', 'exists', IMAGE]) : run(['docker', 'image', 'inspect', IMAGE]);
-  if (!present.ok) return `${IMAGE} is not in ${cli}'s local store; run .ci/runtimes.sh up`;
-  return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 let dir: string;
 beforeEach(async () => {
@@ -53,7 +28,7 @@ afterEach(async () => {
 });
 
 for (const cli of ['podman', 'docker'] as const) {
-  const why = unavailable(cli);
+  const why = engineUnavailable(cli);
   describe.skipIf(why !== undefined && !inCI)(`nesting in a ${cli} container, for real${why ? ` (skipped: ${why})` : ''}`, () => {
     const tag = `${cli}-${process.pid}`;
     const made: string[] = [];
@@ -62,7 +37,7 @@ for (const cli of ['podman', 'docker'] as const) {
       if (why) throw new Error(`CI=true and ${cli} cannot run: ${why}`);
     });
     afterAll(() => {
-      for (const name of made) run([cli, 'rm', '-f', name]);
+      for (const name of made) runTool([cli, 'rm', '-f', name]);
     });
 
     /** A busybox container that publishes `publish`, as the compiler makes it for the Ports it hosts. */
@@ -74,7 +49,7 @@ for (const cli of ['podman', 'docker'] as const) {
       const result = await new ContainerDelegate().create(context(dir, node, { runner }));
       return { name, node, result, hostedOn: { node: node.id, type: 'kaidu:Container', types: ['kaidu:Container', 'tosca:Root'], properties: props, attributes: result.attributes } };
     }
-    const inside = (name: string, ...argv: string[]) => run([cli, 'exec', name, ...argv]);
+    const inside = (name: string, ...argv: string[]) => runTool([cli, 'exec', name, ...argv]);
     const nested = (type: string, props: Record<string, PlainValue>, hostedOn: HostedOn, extra: Partial<DesiredNode> = {}) => desired(type, props, { hostedOn, ...extra });
 
     it('a Process hosted on a container runs inside it, serves through the published Port, is re-adopted, is not running once it died, updates and deletes inside', async () => {
@@ -158,10 +133,10 @@ for (const cli of ['podman', 'docker'] as const) {
       // Stopped container: its files still exist, so removing one cannot succeed.
       const again = await cf.create(context(dir, conf, { runner, files }));
       const againPrev = stateOf('kaidu:ConfigFile', conf.properties, again.attributes);
-      expect(run([cli, 'stop', '-t', '0', c.name]).ok).toBe(true);
+      expect(runTool([cli, 'stop', '-t', '0', c.name]).ok).toBe(true);
       await expect(cf.delete(context(dir, conf, { runner, previous: againPrev }))).rejects.toMatchObject({ message: expect.stringContaining('is not running') });
       // Gone: everything inside went with it; deletes succeed, inspects say gone, creates fail.
-      expect(run([cli, 'rm', '-f', c.name]).ok).toBe(true);
+      expect(runTool([cli, 'rm', '-f', c.name]).ok).toBe(true);
       await cf.delete(context(dir, conf, { runner, previous: againPrev }));
       expect((await cf.inspect(context(dir, conf, { runner, previous: againPrev }))).exists).toBe(false);
       await dd.delete(context(dir, dirNode, { runner, previous: dirPrev }));

@@ -5,9 +5,7 @@
  * docker.io/library/busybox:1.36, so nothing is pulled from the internet. In CI (CI=true) a runtime
  * that cannot run fails these tests; elsewhere they are skipped with the reason in their title.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,35 +13,11 @@ import { ContainerDelegate, PodDelegate, SystemCommandRunner } from '../../src/d
 import type { DesiredNode } from '../../src/delegates/types.js';
 import type { PlainValue } from '../../src/state/model.js';
 import { context, desired, stateOf } from '../support/delegate-context.js';
+import { engineUnavailable, freePort, runTool, TEST_IMAGE } from '../support/container-engine.js';
 
-const IMAGE = process.env.KAIDU_TEST_IMAGE ?? 'docker.io/library/busybox:1.36';
+const IMAGE = TEST_IMAGE;
 const REGISTRY = '127.0.0.1:5000';
 const inCI = process.env.CI === 'true';
-
-function run(argv: string[]): { ok: boolean; out: string } {
-  try {
-    return { ok: true, out: execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20_000 }) };
-  } catch (e) {
-    return { ok: false, out: String((e as { stderr?: string }).stderr ?? (e as Error).message) };
-  }
-}
-
-/** Why `cli` cannot run these tests here, or undefined when it can. */
-function unavailable(cli: 'podman' | 'docker'): string | undefined {
-  const info = run([cli, 'info']);
-  if (!info.ok) return `${cli} does not work here (${cli} info: ${info.out.trim().split('\n').pop() ?? 'failed'}); run .ci/runtimes.sh up`;
-  const present = cli === 'podman' ? run(['podman', 'image', 'exists', IMAGE]) : run(['docker', 'image', 'inspect', IMAGE]);
-  if (!present.ok) return `${IMAGE} is not in ${cli}'s local store; run .ci/runtimes.sh up`;
-  return undefined;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 let dir: string;
 beforeEach(async () => {
@@ -54,7 +28,7 @@ afterEach(async () => {
 });
 
 for (const cli of ['podman', 'docker'] as const) {
-  const why = unavailable(cli);
+  const why = engineUnavailable(cli);
   describe.skipIf(why !== undefined && !inCI)(`${cli} containers, for real${why ? ` (skipped: ${why})` : ''}`, () => {
     // Unique per run, so a leftover of a killed run never collides.
     const tag = `${process.pid}`;
@@ -63,7 +37,7 @@ for (const cli of ['podman', 'docker'] as const) {
       if (why) throw new Error(`CI=true and ${cli} cannot run: ${why}`);
     });
     afterAll(() => {
-      for (const name of made) run([cli, 'rm', '-f', name]);
+      for (const name of made) runTool([cli, 'rm', '-f', name]);
     });
 
     const node = (key: string, props: Record<string, PlainValue>): DesiredNode => {
@@ -71,8 +45,8 @@ for (const cli of ['podman', 'docker'] as const) {
       return desired('kaidu:Container', { image: IMAGE, runtime: cli, init: true, pull_policy: 'never', ...props }, { name: `${key}-${tag}` });
     };
     const runner = new SystemCommandRunner();
-    const inside = (name: string, ...argv: string[]) => run([cli, 'exec', name, ...argv]);
-    const ids = (name: string) => run([cli, 'ps', '-aq', '--no-trunc', '--filter', `name=^${name}$`]).out.trim();
+    const inside = (name: string, ...argv: string[]) => runTool([cli, 'exec', name, ...argv]);
+    const ids = (name: string) => runTool([cli, 'ps', '-aq', '--no-trunc', '--filter', `name=^${name}$`]).out.trim();
 
     it('creates, inspects, updates a changed property, is re-adopted by a new agent, deletes, and finds it already gone', async () => {
       const n1 = node('life', { command: ['sleep', '600'], env: { GREETING: 'one' } });
@@ -114,7 +88,7 @@ for (const cli of ['podman', 'docker'] as const) {
       const d = new ContainerDelegate();
       await d.create(context(dir, n, { runner }));
       // `true` exits at once; wait for the runtime to say so (bounded, event-free runtimes need polling).
-      for (let i = 0; i < 200 && run([cli, 'container', 'inspect', '--format', '{{.State.Status}}', name]).out.trim() === 'running'; i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 200 && runTool([cli, 'container', 'inspect', '--format', '{{.State.Status}}', name]).out.trim() === 'running'; i++) await new Promise((r) => setTimeout(r, 100));
       expect(await d.inspect(context(dir, n, { runner }))).toMatchObject({ exists: true, status: 'stopped', attributes: { status: 'exited' } });
       await d.delete(context(dir, n, { runner }));
       expect(ids(name)).toBe('');
@@ -127,13 +101,13 @@ for (const cli of ['podman', 'docker'] as const) {
       await expect(d.create(context(dir, node('missing', { image: 'localhost:1/kaidu-absent:0', pull_policy: 'missing' }), { runner }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
       const foreign = `kaidu-svc-foreign-${tag}`;
       made.push(foreign);
-      expect(run([cli, 'run', '-d', '--init', '--name', foreign, IMAGE, 'sleep', '600']).ok).toBe(true);
+      expect(runTool([cli, 'run', '-d', '--init', '--name', foreign, IMAGE, 'sleep', '600']).ok).toBe(true);
       const before = ids(foreign);
       await expect(d.create(context(dir, node('foreign', { container_name: foreign, command: ['sleep', '600'] }), { runner }))).rejects.toMatchObject({ message: expect.stringContaining('not made by Kaidu') });
       expect(ids(foreign)).toBe(before);
     }, 60_000);
 
-    const registryUp = run(['curl', '-fsS', `http://${REGISTRY}/v2/`]).ok;
+    const registryUp = runTool(['curl', '-fsS', `http://${REGISTRY}/v2/`]).ok;
     it.skipIf(!registryUp && !inCI)(`pull policy always pulls from the loopback registry${registryUp ? '' : ' (skipped: no registry on 127.0.0.1:5000)'}`, async () => {
       const n = node('always', { image: `${REGISTRY}/library/busybox:1.36`, pull_policy: 'always', command: ['sleep', '600'] });
       const d = new ContainerDelegate();
@@ -197,16 +171,16 @@ for (const cli of ['podman', 'docker'] as const) {
           const prev = stateOf('kaidu:Pod', pod.properties, created.attributes);
           const updated = await pods.update(context(dir, pod2, { runner, previous: prev }));
           expect(updated.attributes.pod_id).not.toBe(created.attributes.pod_id);
-          expect(run(['podman', 'pod', 'inspect', '--format', '{{.Id}}', podName]).out.trim()).toBe(updated.attributes.pod_id);
+          expect(runTool(['podman', 'pod', 'inspect', '--format', '{{.Id}}', podName]).out.trim()).toBe(updated.attributes.pod_id);
 
           const prev2 = stateOf('kaidu:Pod', pod2.properties, updated.attributes);
           expect(await new PodDelegate().inspect(context(dir, pod2, { runner: new SystemCommandRunner(), previous: prev2 }))).toMatchObject({ exists: true, status: 'running', attributes: { pod_id: updated.attributes.pod_id } });
           await pods.delete(context(dir, pod2, { runner, previous: prev2 }));
-          expect(run(['podman', 'pod', 'exists', podName]).ok).toBe(false);
+          expect(runTool(['podman', 'pod', 'exists', podName]).ok).toBe(false);
           expect((await pods.inspect(context(dir, pod2, { runner, previous: prev2 }))).exists).toBe(false);
           await pods.delete(context(dir, pod2, { runner, previous: prev2 }));
         } finally {
-          run(['podman', 'pod', 'rm', '-f', podName]);
+          runTool(['podman', 'pod', 'rm', '-f', podName]);
         }
       }, 120_000);
     }

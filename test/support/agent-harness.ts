@@ -164,10 +164,10 @@ export async function startHarness(files: Record<string, string>): Promise<Harne
   return h;
 }
 
-/** A service with one Port and one Process that serves HTTP on it, placed on `host`. */
 /** Test files run in parallel worker processes on one machine: each gets its own port block. */
 const PORT_BLOCK = 20000 + (process.pid % 90) * 100;
 
+/** A service with one Port and one Process that serves HTTP on it, placed on `host`. */
 export function webService(host: string, greeting: string, name = 'web', range: [number, number] = [PORT_BLOCK, PORT_BLOCK + 99]): string {
   return `tosca_definitions_version: tosca_2_0
 service_template:
@@ -189,4 +189,35 @@ service_template:
         - host: ${host}
         - dependency: ${name}-port
 `;
+}
+
+/** web on host-a connects to db (and its port) on host-b: a cross-host dependency. */
+export const WEB_DB_SERVICE = `tosca_definitions_version: tosca_2_0
+service_template:
+  node_templates:
+    host-a: { type: kaidu:Host }
+    host-b: { type: kaidu:Host }
+    db-port:
+      type: kaidu:Port
+      requirements: [ { host: host-b } ]
+    db:
+      type: kaidu:Process
+      properties:
+        command: [node, -e, "require('http').createServer((q,s)=>s.end('db says hi')).listen(+process.env.PORT,'127.0.0.1')"]
+        env: { PORT: { $get_attribute: [db-port, port] } }
+      requirements: [ { host: host-b }, { dependency: db-port } ]
+    web:
+      type: kaidu:Process
+      properties:
+        command: [node, -e, "setInterval(()=>{},1e6)"]
+      requirements: [ { host: host-a }, { connection: db-port } ]
+`;
+
+/** The sum of a metric's samples (all label sets) on an agent's /metrics. */
+export async function metric(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
+    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
