@@ -7,6 +7,7 @@ import type { PlainValue } from '../state/model.js';
 import { commandFailed } from './command-runner.js';
 import { registerNestedHost, type ExecOptions, type NestedHost, type NestState } from './nested-host.js';
 import { saysAbsent } from './not-found.js';
+import { listensInNamespaceVia } from './published-port.js';
 import type { CommandResult, CommandRunner, HostedOn } from './types.js';
 
 type Cli = 'podman' | 'docker';
@@ -62,6 +63,17 @@ export class ContainerNest implements NestedHost {
     const m = /^\[?([^\]\s]*?)\]?:(\d+)$/m.exec(r.stdout.trim());
     if (!m) throw commandFailed({ ...r, exitCode: 1, stderr: `unexpected output: ${r.stdout.trim()}` }, spec);
     return { address: m[1]!, port: Number(m[2]) };
+  }
+
+  /** Read from the container's network namespace through its main process: nothing needed in the image. */
+  async listening(runner: CommandRunner, port: number, protocol: 'tcp' | 'udp'): Promise<boolean> {
+    const spec = { argv: [this.cli, 'container', 'inspect', '--format', '{{.State.Pid}}', this.id] };
+    const r = await runner.run(spec);
+    if (r.exitCode !== 0) throw commandFailed(r, spec);
+    const pid = Number(r.stdout.trim());
+    // A stopped container has pid 0: nothing listens in it.
+    if (pid === 0 && /^0$/.test(r.stdout.trim())) return false;
+    return listensInNamespaceVia(runner, pid, port, protocol);
   }
 }
 

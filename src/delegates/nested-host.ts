@@ -1,6 +1,6 @@
 /**
- * Nesting: a node hosted on a workload (a Container today; Nspawn machines and Distroboxes plug in
- * the same way) runs and is written *inside* it. One interface, "run a command on this host",
+ * Nesting: a node hosted on a workload (a Container, an Nspawn machine, a Distrobox) runs and is
+ * written *inside* it. One interface, "run a command on this host",
  * implemented per hosting runtime; the Process, ConfigFile, Directory and Port delegates use it
  * instead of the outer machine when a node is nested.
  */
@@ -37,6 +37,13 @@ export interface NestedHost {
   state(runner: CommandRunner): Promise<NestState>;
   /** The host-side address and port a port inside is reached at, or undefined when it is not published. */
   published?(runner: CommandRunner, port: number, protocol: 'tcp' | 'udp'): Promise<{ address: string; port: number } | undefined>;
+  /**
+   * Whether something serves `port` in the workload's network namespace, read from the outside (its
+   * /proc tables through `runner`: nothing needed inside). A process is ready only when its port
+   * listens inside, not merely because a proxy accepts on the published port. Hosts without it are
+   * probed by grepping /proc/net/tcp through `exec`.
+   */
+  listening?(runner: CommandRunner, port: number, protocol: 'tcp' | 'udp'): Promise<boolean>;
 }
 
 /** Makes a NestedHost from the hosting node (at create) or from the record in the nested node's state (delete, inspect). */
@@ -48,8 +55,8 @@ export interface NestedHostFactory {
 const factories = new Map<string, NestedHostFactory>();
 
 /**
- * Registers how nodes hosted on nodes of `type` run inside them. rt-machines' Nspawn and
- * Distrobox runners register here; `kind` is the `kind` field of the records their hosts write.
+ * Registers how nodes hosted on nodes of `type` run inside them (nested-container.ts,
+ * nested-nspawn.ts, nested-distrobox.ts); `kind` is the `kind` field of the records their hosts write.
  */
 export function registerNestedHost(type: string, kind: string, factory: NestedHostFactory): void {
   factories.set(type, factory);
@@ -63,9 +70,9 @@ export function nestingTypes(): string[] {
 
 /**
  * Types that can host nodes in the profile but whose runner is not registered: a node hosted on
- * one must fail, not quietly run on the outer machine.
+ * one must fail, not quietly run on the outer machine. (None today: every hosting type has one.)
  */
-const NOT_NESTABLE_YET = ['kaidu:Nspawn', 'kaidu:Distrobox'];
+const NOT_NESTABLE_YET: string[] = [];
 
 /** True when nodes hosted on a node of these types run inside it (or must fail because they cannot yet). */
 export function isNestingHost(types: readonly string[]): boolean {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import { execFailed, notThere, type NestedHost } from './nested-host.js';
-import { connectAddress, waitUntilReady } from './readiness.js';
+import { connectAddress, waitUntilReady, type ReadinessCheck } from './readiness.js';
 import type { DelegateContext, DelegateResult, InspectResult } from './types.js';
 
 const STARTUP_CHECK_MS = 300;
@@ -76,8 +76,20 @@ interface Probe {
 
 const safe = (s: string) => s.replace(/#/g, '@').replace(/[^\p{L}\p{N}\p{M}_.@-]+/gu, '_');
 
-/** Exits 0 when something listens on TCP port $1 (4 hex digits) in the workload's network namespace. */
+/** Exits 0 when something listens on TCP port $1 (4 hex digits) in the workload's network namespace (needs grep inside). */
 const LISTENING_INSIDE = 'grep -qiE "^ *[0-9]+: [0-9A-F]+:$1 [0-9A-F]+:[0-9A-F]+ 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null';
+
+/**
+ * The check that `port` listens inside: asked of the host from the outside (its namespace's /proc
+ * tables, nothing needed inside) when it can; else grep through its exec, for hosts that cannot.
+ */
+function listeningInside(ctx: DelegateContext, host: NestedHost, port: number): ReadinessCheck {
+  if (host.listening) {
+    const listening = host.listening.bind(host);
+    return { kind: 'probe', what: `port ${port} inside ${host.description}`, probe: async () => ((await listening(ctx.runner, port, 'tcp')) ? undefined : `nothing listens on port ${port} inside ${host.description}`) };
+  }
+  return { kind: 'command', argv: host.execArgv(['sh', '-c', LISTENING_INSIDE, 'kaidu', port.toString(16).toUpperCase().padStart(4, '0')]) };
+}
 
 export class NestedProcess {
   /** The node's folder inside the workload: pid, exit code, spec hash, stdout and stderr logs. */
@@ -163,7 +175,7 @@ export class NestedProcess {
           // Listening inside first: docker's userland proxy accepts on the published port even when
           // nothing listens in the container (and then closes), so a connection from outside alone
           // would read a process that is not serving yet as ready.
-          ...tcp.map((x) => ({ kind: 'command' as const, argv: host.execArgv(['sh', '-c', LISTENING_INSIDE, 'kaidu', x.port.toString(16).toUpperCase().padStart(4, '0')]) })),
+          ...tcp.map((x) => listeningInside(ctx, host, x.port)),
           ...tcp.map((x) => ({ kind: 'tcp' as const, host: connectAddress(x.address), port: x.port })),
         ],
         {

@@ -17,7 +17,9 @@ export type ReadinessCheck =
   /** An HTTP GET answers 2xx or 3xx, as a Kubernetes probe counts it (or exactly the status given). */
   | { kind: 'http'; url: string; status?: number }
   /** The command exits 0. */
-  | { kind: 'command'; argv: string[] };
+  | { kind: 'command'; argv: string[] }
+  /** A check the caller supplies (e.g. a port listening inside a workload): undefined when it passed, else why not. */
+  | { kind: 'probe'; what: string; probe: () => Promise<string | undefined> };
 
 export type ReadinessOutcome =
   | { ready: true; ms: number }
@@ -73,6 +75,7 @@ export function attempt(check: ReadinessCheck, opts: { runner?: CommandRunner; t
       req.end();
     });
   }
+  if (check.kind === 'probe') return check.probe().catch((err: Error) => `${check.what}: ${err.message}`);
   const runner = opts.runner;
   if (!runner) return Promise.resolve('a command check needs a command runner');
   return runner.run({ argv: check.argv, timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) }).then(

@@ -1,11 +1,12 @@
 /**
  * How nesting is wired, without a runtime: the Ports hosted on a container become its `publish`
  * (so adding one recreates it, and its nested nodes with it); apply hands a nested node the
- * container it runs in; workloads without a runner fail instead of running on the outer machine.
+ * workload it runs in (a container, an nspawn machine, a distrobox), and how each is entered.
  */
 import { describe, expect, it } from 'vitest';
 import { hostedOnOf } from '../../src/apply/hosted-on.js';
 import { ContainerDelegate, ProcessDelegate, RecordingRunner } from '../../src/delegates/index.js';
+import { DistroboxNest, NspawnNest } from '../../src/delegates/nesting.js';
 import { plan, resolveNode } from '../../src/plan/index.js';
 import type { StateSnapshot } from '../../src/state/model.js';
 import { buildTopology } from '../../src/topology/index.js';
@@ -60,7 +61,7 @@ describe('nesting wiring', () => {
     expect(hostedOnOf(t.nodes['svc/c']!, t, snapshot)).toBeUndefined();
   });
 
-  it('a nested process runs through the engine exec by container id; a workload without a runner fails instead of running outside', async () => {
+  it('a nested process runs through the engine exec by container id', async () => {
     // The first probe finds nothing there; the ones after the launch find it running.
     let probes = 0;
     const isProbe = (argv: string[]) => argv.join(' ').includes('sh -c d=$1\np=');
@@ -80,8 +81,39 @@ describe('nesting wiring', () => {
     // Nothing ran on the machine itself: every command went through docker exec.
     expect(runner.calls.every((c) => c.argv[0] === 'docker')).toBe(true);
 
-    const nspawn = { ...hostedOn, type: 'kaidu:Nspawn', types: ['kaidu:Nspawn'] };
-    await expect(d.create(context('/nonexistent-kaidu-data', desired('kaidu:Process', { command: ['true'] }, { hostedOn: nspawn }), { runner }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('inside a kaidu:Nspawn (svc/c) is not supported yet') });
+  });
+
+  it('a process nested in an nspawn machine enters the machine\'s current leader (in a scope of the outer host); in a distrobox, podman exec as the box\'s user', async () => {
+    let probes = 0;
+    const isProbe = (argv: string[]) => argv.join(' ').includes('sh -c d=$1\np=');
+    const runner = new RecordingRunner()
+      .on(/ sh -c d=\$1; h=\$2/, { stdout: 'pid=7\nend=ok\n' })
+      .on((argv) => isProbe(argv) && probes++ > 0, { stdout: 'pid=7\nexit=\nspec=\nstat=S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242\nend=ok\n' })
+      .on(isProbe, { stdout: 'pid=\nexit=\nspec=\nend=ok\n' });
+    const d = new ProcessDelegate({ dataDir: '/nonexistent-kaidu-data', runner, startupCheckMs: 0 });
+    const nspawn = { node: 'svc/m', type: 'kaidu:Nspawn', types: ['kaidu:Nspawn'], properties: {}, attributes: { machine: 'legacy', status: 'running' } };
+    const r = await d.create(context('/nonexistent-kaidu-data', desired('kaidu:Process', { command: ['httpd', '-f'], user: 'www', cwd: '/srv' }, { name: 'web', hostedOn: nspawn }), { runner }));
+    expect(r.attributes).toMatchObject({ pid: 7, inside: { kind: 'nspawn', machine: 'legacy' } });
+    const launch = runner.calls.find((c) => c.argv.includes('httpd'))!.argv;
+    expect(launch.slice(0, 5)).toEqual(['systemd-run', '--scope', '--quiet', '--collect', '--description=kaidu: a command in nspawn machine legacy']);
+    // The leader is looked up by name in the same shell that enters it; user values are arguments.
+    expect(launch.slice(6, 8)).toEqual(['sh', '-c']);
+    expect(launch[8]).toContain('machinectl show --property=Leader --value "$1"');
+    expect(launch.slice(9, 13)).toEqual(['kaidu', 'legacy', '--wdns=/srv', '--']);
+    expect(launch.slice(13, 16)).toEqual(['env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+    expect(launch.slice(launch.indexOf('runuser'), launch.indexOf('runuser') + 4)).toEqual(['runuser', '-u', 'www', '--']);
+    expect(runner.calls.every((c) => c.argv[0] === 'systemd-run')).toBe(true);
+    // A machine that was never created has no name in its state: a clear error, nothing run.
+    const before = runner.calls.length;
+    await expect(d.create(context('/nonexistent-kaidu-data', desired('kaidu:Process', { command: ['true'] }, { hostedOn: { ...nspawn, attributes: {} } }), { runner }))).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('the nspawn machine svc/m has no machine name in its state') });
+    expect(runner.calls.length).toBe(before);
+
+    // A distrobox of another user, from an agent running as root: podman as that user, exec as that user inside.
+    const box = new DistroboxNest('tools', 'alice', true);
+    expect(box.execArgv(['id'], { env: { B: '2', A: '1' } })).toEqual(['sh', '-c', expect.stringContaining('exec setpriv --reuid="$u" --regid="$g" --init-groups --reset-env "$@"'), 'kaidu', 'alice', 'podman', 'exec', '-i', '--user', 'alice', '--env', 'A=1', '--env', 'B=2', 'tools', 'id']);
+    expect(new DistroboxNest('tools', 'alice', false).execArgv(['id'], { user: 'root' })).toEqual(['podman', 'exec', '-i', '--user', 'root', 'tools', 'id']);
+    expect(() => new DistroboxNest('-rm', 'alice', true)).toThrow(/not a valid container name/);
+    expect(() => new NspawnNest('a/b')).toThrow(/not a valid host name/);
   });
 
   it('a container publishes its hosted Ports with -p; in a pod it cannot, and says so', () => {
