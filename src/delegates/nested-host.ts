@@ -89,7 +89,7 @@ export function insideOf(ctx: DelegateContext): NestedHost | undefined {
     const type = [hostedOn.type, ...hostedOn.types].find((t) => factories.has(t));
     if (type) return factories.get(type)!.fromHostedOn(hostedOn, ctx);
     const unsupported = [hostedOn.type, ...hostedOn.types].find((t) => NOT_NESTABLE_YET.includes(t));
-    if (unsupported) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: running a node inside a ${unsupported} (${hostedOn.node}) is not supported yet`, { hint: 'host it on the kaidu:Host, or on a kaidu:Container' });
+    if (unsupported) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: running a node inside a ${unsupported} (${hostedOn.node}) is not supported yet`, { hint: 'host it on the kaidu:Host, or on a Container, Nspawn machine or Distrobox' });
   }
   return undefined;
 }
