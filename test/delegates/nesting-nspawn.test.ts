@@ -3,7 +3,8 @@
  * inside the booted systemd container of .ci/machines.sh (reached with a MachineCommandRunner, as
  * the host's PID 1 is not systemd), with a Port, Directory, ConfigFile and Process hosted on the
  * machine. Files are written inside the machine (read back from the machine's tree), the process
- * runs inside it (its pid in the machine's /proc) and listens there, a changed config restarts it,
+ * runs inside it (its pid in the machine's /proc) and listens there, a new delegate re-adopts it
+ * from the state, a changed config restarts it,
  * a command that fails inside is an error naming the machine, deleting removes what was made, and
  * once the machine is gone, deleting what was in it is a clean no-op. One machine for the whole
  * file (a boot is slow under load). In CI (CI=true) it runs or fails.
@@ -12,12 +13,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runChecked } from '../../src/delegates/index.js';
+import { PortDelegate, ProcessDelegate, runChecked } from '../../src/delegates/index.js';
 import { MachineCommandRunner } from '../../src/delegates/machine-runner.js';
 import { NspawnNest } from '../../src/delegates/nesting.js';
 import type { CommandRunner } from '../../src/delegates/types.js';
+import type { NodeState } from '../../src/state/model.js';
 import { applyWithRunner } from '../support/apply-with-runner.js';
 import { type BootedMachine, bootMachine, cannotBoot } from '../support/booted-machine.js';
+import { context, desired } from '../support/delegate-context.js';
 
 const why = cannotBoot();
 const ci = process.env.CI === 'true';
@@ -121,6 +124,8 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
     // The process runs inside: its pid is the machine's, and it listens there.
     const pid1 = nodes().redis!.attributes.pid as number;
     expect((await inside(['cat', `/proc/${pid1}/comm`])).stdout.trim()).toBe('redis-server');
+    // In a scope of the outer host's systemd, not in the cgroup of whoever ran the agent.
+    expect((await inside(['cat', `/proc/${pid1}/cgroup`])).stdout).toMatch(/^0::.*\/run-[^/\n]+\.scope$/m);
     const nest = new NspawnNest(MACHINE);
     let listening = false;
     for (let i = 0; i < 200 && !listening; i++) {
@@ -129,6 +134,11 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
     }
     expect(listening).toBe(true);
     expect(await nest.listening(runner, PORT + 1, 'tcp')).toBe(false);
+    // Re-adoption (a restarted agent): a new delegate finds the process and the Port from the state alone.
+    const dataDir = join(repo, '.kaidu', 'box');
+    const readopt = (key: string, type: string, st: NodeState) => new ProcessDelegate({ dataDir, runner }).inspect(context(dataDir, desired(type, st.properties, { service: 'nest', name: key, id: `nest/${key}` }), { runner, previous: st }));
+    expect(await readopt('redis', 'kaidu:Process', nodes().redis!)).toMatchObject({ exists: true, status: 'running', attributes: { pid: pid1 } });
+    expect(await new PortDelegate().inspect(context(dataDir, desired('kaidu:Port', nodes().port!.properties, { service: 'nest', name: 'port' }), { runner, previous: nodes().port! }))).toMatchObject({ exists: true, status: 'running' });
 
     // A changed config: rewritten inside, and the process that uses it restarted.
     await setTemplates({ note: 'two' });
@@ -166,6 +176,8 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
     expect(again.errors).toBe('');
     await runChecked(runner, { argv: ['systemctl', 'stop', `kaidu-nspawn-${MACHINE}.service`], timeoutMs: 120_000 });
     expect(await nest.state(runner)).toBe('absent');
+    // Inspect reports what was inside gone (observed: machinectl knows no such machine).
+    expect(await readopt('redis', 'kaidu:Process', again.states.nest!.nodes.redis!)).toMatchObject({ exists: false, status: 'stopped', attributes: { status: 'gone' } });
     await rm(join(repo, 'services', 'nest.yaml'));
     const gone = await applyWithRunner(repo, 'box', runner);
     expect(gone.errors).toBe('');
