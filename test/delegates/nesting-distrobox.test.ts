@@ -4,9 +4,10 @@
  * hosting a Port, Directory, ConfigFile and a redis Process. The first command inside starts the box
  * (as `distrobox enter` would); files are written inside the box (read back through podman, absent
  * on the host); the process runs inside as the box's user, listens on the host's network (a box
- * shares it) and answers PING there; a changed config restarts it; a command that fails inside is
- * an error naming the box; deleting removes what was made; with the box gone, deleting what was in
- * it is a clean no-op. One box for the whole file. In CI (CI=true) it runs or fails.
+ * shares it) and answers PING there; a new delegate re-adopts it from the state; a changed config
+ * restarts it; a command that fails inside is an error naming the box; deleting removes what was
+ * made; with the box gone, deleting what was in it is a clean no-op (inspect says gone). One box for
+ * the whole file. In CI (CI=true) it runs or fails.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,7 +19,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { SystemCommandRunner } from '../../src/delegates/index.js';
+import { ProcessDelegate, SystemCommandRunner } from '../../src/delegates/index.js';
+import type { NodeState } from '../../src/state/model.js';
+import { context, desired } from '../support/delegate-context.js';
 import { kaidu } from '../support/run-cli.js';
 
 const run = promisify(execFile);
@@ -159,6 +162,14 @@ ${
     const pid1 = n1.redis!.attributes.pid as number;
     expect((await asUser(['podman', 'exec', BOX, 'sh', '-c', 'cat /proc/$1/comm; stat -c %U /proc/$1', 'x', String(pid1)])).out.split('\n').slice(0, 2)).toEqual(['redis-server', user]);
     expect(await ping(port)).toBe('+PONG');
+    // Re-adoption (a restarted agent): a new delegate finds the process from the state alone.
+    const state1 = parse(await readFile(join(repo, 'state', 'box', 'nest.yaml'), 'utf8')).nodes.redis as NodeState;
+    const readopt = (st: NodeState) => {
+      const runner = new SystemCommandRunner(120_000);
+      const dataDir = join(repo, '.kaidu', 'box');
+      return new ProcessDelegate({ dataDir, runner }).inspect(context(dataDir, desired('kaidu:Process', st.properties, { service: 'nest', name: 'redis', id: 'nest/redis' }), { runner, previous: st }));
+    };
+    expect(await readopt(state1)).toMatchObject({ exists: true, status: 'running', attributes: { pid: pid1 } });
 
     // A changed config: rewritten inside, the process restarted.
     await setTemplates({ note: 'two' });
@@ -191,6 +202,9 @@ ${
     await setTemplates({});
     expect((await apply()).code).toBe(0);
     expect((await asUser(['podman', 'rm', '-f', '-t', '0', BOX])).code).toBe(0);
+    // Inspect reports what was inside gone (observed: podman knows no such container).
+    const state3 = parse(await readFile(join(repo, 'state', 'box', 'nest.yaml'), 'utf8')).nodes.redis as NodeState;
+    expect(await readopt(state3)).toMatchObject({ exists: false, status: 'stopped', attributes: { status: 'gone' } });
     await rm(join(repo, 'services', 'nest.yaml'));
     const gone = await apply();
     expect(gone.stderr).not.toContain('FAILED');
