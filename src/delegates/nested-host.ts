@@ -37,6 +37,11 @@ export interface NestedHost {
   state(runner: CommandRunner): Promise<NestState>;
   /** The host-side address and port a port inside is reached at, or undefined when it is not published. */
   published?(runner: CommandRunner, port: number, protocol: 'tcp' | 'udp'): Promise<{ address: string; port: number } | undefined>;
+  /**
+   * Where a path inside is seen from the outer machine, so the agent can watch a file there with
+   * native file events (a nested process's exit); undefined when the workload does not run.
+   */
+  hostPath?(runner: CommandRunner, path: string): Promise<string | undefined>;
 }
 
 /** Makes a NestedHost from the hosting node (at create) or from the record in the nested node's state (delete, inspect). */

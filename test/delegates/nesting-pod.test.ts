@@ -1,0 +1,123 @@
+/**
+ * Pod hosting through `kaidu apply` on real podman: a Pod with an `image` gets a workload
+ * container (`<pod>-host`, in the pod, with an init) that the Directory, ConfigFile and Process
+ * hosted on the pod are written and run in; the Port hosted on the pod is one of the pod's
+ * published ports, and the page is served through it. Removing the service removes the pod with
+ * its workload container. A Pod without `image` hosts its Ports, but a Process hosted on it fails
+ * with the hint. In CI (CI=true) it runs or fails.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { engineUnavailable, freePort, runTool, TEST_IMAGE } from '../support/container-engine.js';
+import { kaidu } from '../support/run-cli.js';
+
+const exec = promisify(execFile);
+const inCI = process.env.CI === 'true';
+const NAME = `kaidu-test-pod-host-${process.pid}`;
+const BARE = `kaidu-test-pod-bare-${process.pid}`;
+const why = engineUnavailable('podman');
+
+const hosting = (port: number) => `tosca_definitions_version: tosca_2_0
+service_template:
+  node_templates:
+    box: { type: kaidu:Host }
+    pod:
+      type: kaidu:Pod
+      properties: { image: ${TEST_IMAGE}, pull_policy: never, pod_name: ${NAME} }
+      requirements: [ { host: box } ]
+    port:
+      type: kaidu:Port
+      properties: { port: ${port} }
+      requirements: [ { host: pod } ]
+    www:
+      type: kaidu:Directory
+      properties: { path: /srv/kaidu-pod-www }
+      requirements: [ { host: pod } ]
+    page:
+      type: kaidu:ConfigFile
+      properties: { path: /srv/kaidu-pod-www/index.html, template: services/files/page.tmpl, variables: { port: ${port} } }
+      requirements: [ { host: pod }, { dependency: www } ]
+    web:
+      type: kaidu:Process
+      properties: { command: [ httpd, -f, -h, /srv/kaidu-pod-www, -p, '${port}' ] }
+      requirements: [ { host: pod }, { dependency: port }, { dependency: page } ]
+`;
+
+const bare = (port: number) => `tosca_definitions_version: tosca_2_0
+service_template:
+  node_templates:
+    box: { type: kaidu:Host }
+    pod:
+      type: kaidu:Pod
+      properties: { pod_name: ${BARE} }
+      requirements: [ { host: box } ]
+    port:
+      type: kaidu:Port
+      properties: { port: ${port} }
+      requirements: [ { host: pod } ]
+    web:
+      type: kaidu:Process
+      properties: { command: [ sleep, '600' ] }
+      requirements: [ { host: pod }, { dependency: port } ]
+`;
+
+describe.skipIf(why !== undefined && !inCI)(`nodes hosted on a kaidu:Pod, through kaidu apply on podman${why ? ` (skipped: ${why})` : ''}`, () => {
+  let repo: string | undefined;
+  afterAll(async () => {
+    for (const pod of [NAME, BARE]) runTool(['podman', 'pod', 'rm', '-f', '-t', '0', pod]);
+    if (repo) await rm(repo, { recursive: true, force: true });
+  });
+
+  it('runs them in the pod\'s workload container, publishes the Port through the pod, removes both with the pod; without an image a Process fails with the hint', async () => {
+    if (why) throw new Error(`CI=true and podman cannot run: ${why}`);
+    repo = await mkdtemp(join(tmpdir(), 'kaidu-pod-nest-'));
+    const git = (...args: string[]) => exec('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', ...args], { cwd: repo });
+    await mkdir(join(repo, 'services', 'files'), { recursive: true });
+    await writeFile(join(repo, 'kaidu.yaml'), 'branch: main\n');
+    await writeFile(join(repo, '.gitignore'), '.kaidu/\n');
+    await writeFile(join(repo, 'services', 'files', 'page.tmpl'), 'served in the pod on {{ port }}\n');
+    const port = await freePort();
+    await writeFile(join(repo, 'services', 'podnest.yaml'), hosting(port));
+    await git('init', '-q', '-b', 'main');
+    await git('add', '-A');
+    await git('commit', '-qm', 'one');
+
+    const first = await kaidu(['apply', '--yes', '--host', 'box'], repo);
+    expect(first.stderr + first.stdout).toContain('Applied.');
+    expect(first.code).toBe(0);
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(`served in the pod on ${port}\n`);
+    // The workload container is in the pod, runs with an init, and holds what was written.
+    const podId = runTool(['podman', 'pod', 'inspect', '--format', '{{.Id}}', NAME]).out.trim();
+    expect(runTool(['podman', 'container', 'inspect', '--format', '{{.Pod}} {{.HostConfig.Init}} {{.State.Status}}', `${NAME}-host`]).out.trim()).toBe(`${podId} true running`);
+    expect(runTool(['podman', 'exec', `${NAME}-host`, 'cat', '/srv/kaidu-pod-www/index.html']).out).toBe(`served in the pod on ${port}\n`);
+    expect(existsSync('/srv/kaidu-pod-www')).toBe(false);
+    // The pod publishes the Port (the pod owns the network).
+    expect(runTool(['podman', 'pod', 'inspect', '--format', '{{json .InfraConfig.PortBindings}}', NAME]).out).toContain(`"HostPort":"${port}"`);
+
+    await git('rm', '-q', 'services/podnest.yaml');
+    await git('commit', '-qm', 'gone');
+    const gone = await kaidu(['apply', '--yes', '--host', 'box'], repo);
+    expect(gone.code).toBe(0);
+    expect(runTool(['podman', 'pod', 'exists', NAME]).ok).toBe(false);
+    expect(runTool(['podman', 'container', 'exists', `${NAME}-host`]).ok).toBe(false);
+    await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+
+    // No image: the Port is the pod's, the Process has nowhere to run and says what to do.
+    const port2 = await freePort();
+    await writeFile(join(repo, 'services', 'bare.yaml'), bare(port2));
+    await git('add', '-A');
+    await git('commit', '-qm', 'bare');
+    const failed = await kaidu(['apply', '--yes', '--host', 'box'], repo);
+    const out = failed.stderr + failed.stdout;
+    expect(failed.code).toBe(1);
+    expect(out).toContain('bare/web is hosted on the kaidu:Pod bare/pod, which runs no container to host it');
+    expect(out).toContain('give the pod an `image`');
+    expect(out).toContain('+ bare/port: done');
+    expect(runTool(['podman', 'pod', 'inspect', '--format', '{{json .InfraConfig.PortBindings}}', BARE]).out).toContain(`"HostPort":"${port2}"`);
+  }, 300_000);
+});
