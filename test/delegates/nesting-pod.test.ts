@@ -3,8 +3,8 @@
  * container (`<pod>-host`, in the pod, with an init) that the Directory, ConfigFile and Process
  * hosted on the pod are written and run in; the Port hosted on the pod is one of the pod's
  * published ports, and the page is served through it. Removing the service removes the pod with
- * its workload container. A Pod without `image` hosts its Ports, but a Process hosted on it fails
- * with the hint. In CI (CI=true) it runs or fails.
+ * its workload container. A Pod without `image` hosts its Ports, but a Process hosted on it is
+ * reported with the hint (validate, plan) and fails at apply. In CI (CI=true) it runs or fails.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -48,7 +48,7 @@ service_template:
       requirements: [ { host: pod }, { dependency: port }, { dependency: page } ]
 `;
 
-const bare = (port: number) => `tosca_definitions_version: tosca_2_0
+const bare = (port: number, withProcess: boolean) => `tosca_definitions_version: tosca_2_0
 service_template:
   node_templates:
     box: { type: kaidu:Host }
@@ -60,11 +60,15 @@ service_template:
       type: kaidu:Port
       properties: { port: ${port} }
       requirements: [ { host: pod } ]
-    web:
+${
+  withProcess
+    ? `    web:
       type: kaidu:Process
       properties: { command: [ sleep, '600' ] }
       requirements: [ { host: pod }, { dependency: port } ]
-`;
+`
+    : ''
+}`;
 
 describe.skipIf(why !== undefined && !inCI)(`nodes hosted on a kaidu:Pod, through kaidu apply on podman${why ? ` (skipped: ${why})` : ''}`, () => {
   let repo: string | undefined;
@@ -107,17 +111,26 @@ describe.skipIf(why !== undefined && !inCI)(`nodes hosted on a kaidu:Pod, throug
     expect(runTool(['podman', 'container', 'exists', `${NAME}-host`]).ok).toBe(false);
     await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
 
-    // No image: the Port is the pod's, the Process has nowhere to run and says what to do.
+    // No image: a Port hosted on the pod is one of its published ports.
     const port2 = await freePort();
-    await writeFile(join(repo, 'services', 'bare.yaml'), bare(port2));
+    await writeFile(join(repo, 'services', 'bare.yaml'), bare(port2, false));
     await git('add', '-A');
     await git('commit', '-qm', 'bare');
-    const failed = await kaidu(['apply', '--yes', '--host', 'box'], repo);
-    const out = failed.stderr + failed.stdout;
-    expect(failed.code).toBe(1);
-    expect(out).toContain('bare/web is hosted on the kaidu:Pod bare/pod, which runs no container to host it');
-    expect(out).toContain('give the pod an `image`');
-    expect(out).toContain('+ bare/port: done');
+    const ported = await kaidu(['apply', '--yes', '--host', 'box'], repo);
+    expect(ported.code).toBe(0);
+    expect(ported.stderr + ported.stdout).toContain('+ bare/port: done');
     expect(runTool(['podman', 'pod', 'inspect', '--format', '{{json .InfraConfig.PortBindings}}', BARE]).out).toContain(`"HostPort":"${port2}"`);
+    // ... but a Process has nowhere to run: validate and apply say so where it is.
+    await writeFile(join(repo, 'services', 'bare.yaml'), bare(port2, true));
+    await git('commit', '-qam', 'a process in the bare pod');
+    const problem = /services\/bare\.yaml:\d+:5: error E_TOPOLOGY_POD_HOSTING: bare\/web is hosted on the kaidu:Pod bare\/pod, which has no `image`: nothing in the pod can run it\n  hint: give the pod an `image`/;
+    const v = await kaidu(['validate'], repo);
+    expect(v.code).toBe(1);
+    expect(v.stdout + v.stderr).toMatch(problem);
+    const refused = await kaidu(['apply', '--yes', '--host', 'box'], repo);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout + refused.stderr).toMatch(problem);
+    // apply applies the rest (as for any node that fails); the node fails with the same advice.
+    expect(refused.stdout + refused.stderr).toContain('FAILED bare/web: bare/web is hosted on the kaidu:Pod bare/pod, which runs no container to host it: give the pod an `image`');
   }, 300_000);
 });
