@@ -1,6 +1,6 @@
 /**
  * The nesting runners the built-in delegates know: importing this module registers them (the
- * container runner here; rt-machines' Nspawn and Distrobox runners register the same way).
+ * container and pod runners here; rt-machines' Nspawn and Distrobox runners register the same way).
  */
 import './nested-container.js';
 import './nested-pod.js';
