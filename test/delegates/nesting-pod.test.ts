@@ -13,13 +13,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PodDelegate, SystemCommandRunner } from '../../src/delegates/index.js';
 import { engineUnavailable, freePort, runTool, TEST_IMAGE } from '../support/container-engine.js';
+import { context, desired, stateOf } from '../support/delegate-context.js';
 import { kaidu } from '../support/run-cli.js';
 
 const exec = promisify(execFile);
 const inCI = process.env.CI === 'true';
 const NAME = `kaidu-test-pod-host-${process.pid}`;
 const BARE = `kaidu-test-pod-bare-${process.pid}`;
+const LONE = `kaidu-test-pod-lone-${process.pid}`;
 const why = engineUnavailable('podman');
 
 const hosting = (port: number) => `tosca_definitions_version: tosca_2_0
@@ -73,7 +76,8 @@ ${
 describe.skipIf(why !== undefined && !inCI)(`nodes hosted on a kaidu:Pod, through kaidu apply on podman${why ? ` (skipped: ${why})` : ''}`, () => {
   let repo: string | undefined;
   afterAll(async () => {
-    for (const pod of [NAME, BARE]) runTool(['podman', 'pod', 'rm', '-f', '-t', '0', pod]);
+    for (const pod of [NAME, BARE, LONE]) runTool(['podman', 'pod', 'rm', '-f', '-t', '0', pod]);
+    runTool(['podman', 'rm', '-f', '-t', '0', `${LONE}-host`]);
     if (repo) await rm(repo, { recursive: true, force: true });
   });
 
@@ -133,4 +137,29 @@ describe.skipIf(why !== undefined && !inCI)(`nodes hosted on a kaidu:Pod, throug
     // apply applies the rest (as for any node that fails); the node fails with the same advice.
     expect(refused.stdout + refused.stderr).toContain('FAILED bare/web: bare/web is hosted on the kaidu:Pod bare/pod, which runs no container to host it: give the pod an `image`');
   }, 300_000);
+
+  it('a pod whose workload container is gone is not running; a stranger with its name fails the create and leaves no pod behind', async () => {
+    if (why) throw new Error(`CI=true and podman cannot run: ${why}`);
+    const dir = await mkdtemp(join(tmpdir(), 'kaidu-pod-lone-'));
+    const runner = new SystemCommandRunner();
+    const pods = new PodDelegate();
+    const node = desired('kaidu:Pod', { image: TEST_IMAGE, pull_policy: 'never', pod_name: LONE }, { name: 'lone' });
+    try {
+      const made = await pods.create(context(dir, node, { runner }));
+      expect(made).toMatchObject({ status: 'running', attributes: { pod_name: LONE, host_container: `${LONE}-host`, host_container_status: 'running' } });
+      const prev = stateOf('kaidu:Pod', node.properties, made.attributes);
+      expect(runTool(['podman', 'rm', '-f', '-t', '0', `${LONE}-host`]).ok).toBe(true);
+      expect(await pods.inspect(context(dir, node, { runner, previous: prev }))).toMatchObject({ exists: true, status: 'stopped', attributes: { host_container_id: null, host_container_status: 'absent' } });
+      await pods.delete(context(dir, node, { runner, previous: prev }));
+      expect(runTool(['podman', 'pod', 'exists', LONE]).ok).toBe(false);
+
+      // Someone else's container has the workload container's name: podman's error, and no half pod.
+      expect(runTool(['podman', 'run', '-d', '--name', `${LONE}-host`, '--pull', 'never', TEST_IMAGE, 'sleep', '600']).ok).toBe(true);
+      await expect(pods.create(context(dir, node, { runner }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED', message: expect.stringMatching(/already in use/) });
+      expect(runTool(['podman', 'pod', 'exists', LONE]).ok).toBe(false);
+      expect(runTool(['podman', 'container', 'inspect', '--format', '{{.State.Status}}', `${LONE}-host`]).out.trim()).toBe('running');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
 });
