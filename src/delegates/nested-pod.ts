@@ -27,7 +27,8 @@ export class PodNest extends ContainerNest {
   ) {
     super('podman', workload || network, workload ? podHostContainerName(podName) : '');
     this.description = `podman pod ${podName}`;
-    this.record = { kind: 'pod', runtime: 'podman', pod_name: podName, container_id: this.id };
+    // `workload: false`: the id is the infra container's, good for asking about ports, never for running anything.
+    this.record = { kind: 'pod', runtime: 'podman', pod_name: podName, container_id: this.id, workload: workload !== '' };
   }
 
   override execArgv(argv: readonly string[], opts?: Omit<ExecOptions, 'input' | 'timeoutMs' | 'signal'>): string[] {
@@ -66,7 +67,10 @@ registerNestedHost('kaidu:Pod', 'pod', {
   fromHostedOn: (h, ctx) => podNest(h, ctx),
   fromRecord: (r) => {
     if (typeof r.container_id !== 'string' || !r.container_id || typeof r.pod_name !== 'string' || !r.pod_name) return undefined;
-    // A record is written only by a node that ran or was written inside, or by a Port (which only asks about ports).
+    if (r.workload === false) {
+      const podName = r.pod_name;
+      return new PodNest(podName, '', r.container_id, () => new KaiduError('E_DELEGATE', `podman pod ${podName} runs no container to run a command in (it has no \`image\`)`));
+    }
     return new PodNest(r.pod_name, r.container_id, r.container_id);
   },
 });

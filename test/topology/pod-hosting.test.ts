@@ -9,8 +9,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigFileDelegate, ProcessDelegate, RecordingRunner } from '../../src/delegates/index.js';
+import { recordedInside } from '../../src/delegates/nesting.js';
 import type { HostedOn } from '../../src/delegates/types.js';
-import { context, desired } from '../support/delegate-context.js';
+import { context, desired, stateOf } from '../support/delegate-context.js';
 import { kaidu } from '../support/run-cli.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -84,6 +85,12 @@ describe('nodes hosted on a kaidu:Pod', () => {
     await expect(new ProcessDelegate({ dataDir: dir, runner }).create(context(dir, web, { runner }))).rejects.toMatchObject(failure);
     const page = desired('kaidu:ConfigFile', { path: '/srv/x.html', template: 'page.tmpl' }, { name: 'web', hostedOn });
     await expect(new ConfigFileDelegate().create(context(dir, page, { runner, files: { 'page.tmpl': 'x' } }))).rejects.toMatchObject(failure);
+    expect(runner.lines).toEqual([]);
+    // What a Port on that pod records (the infra container) reaches the pod's ports, never runs a command.
+    const port = desired('kaidu:Port', { port: 8080 }, { name: 'port' });
+    const inside = recordedInside({ node: port, previous: stateOf('kaidu:Port', port.properties, { inside: { kind: 'pod', runtime: 'podman', pod_name: 'shop', container_id: 'i1', workload: false } }) })!;
+    expect(inside.description).toBe('podman pod shop');
+    await expect(inside.exec(runner, ['true'])).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('runs no container to run a command in') });
     expect(runner.lines).toEqual([]);
   });
 });
