@@ -37,7 +37,7 @@ for (const cli of ['podman', 'docker'] as const) {
     afterEach(async () => {
       await h?.close();
       h = undefined;
-      runTool([cli, 'rm', '-f', '-t', '0', name]);
+      runTool([cli, 'rm', '-f', name]); // docker rm has no -t
     });
 
     it('the state commit records stopped / failed with the exit code, without another push, before and after an agent restart', async () => {

@@ -72,7 +72,8 @@ for (const cli of ['podman', 'docker'] as const) {
       if (why) throw new Error(`CI=true and ${cli} cannot run: ${why}`);
     });
     afterAll(() => {
-      for (const name of made) runTool([cli, 'rm', '-f', '-t', '0', name]);
+      // docker rm has no -t (podman's grace period): -f kills at once on both.
+      for (const name of made) runTool([cli, 'rm', '-f', name]);
       for (const name of pods) runTool(['podman', 'pod', 'rm', '-f', '-t', '0', name]);
     });
 
