@@ -34,6 +34,34 @@ async function runUnlessAbsent(runner: CommandRunner, spec: CommandSpec, absent:
   throw commandFailed(r, spec);
 }
 
+/** Applies a pull policy: `always` pulls, `missing` pulls only an absent image, `never` requires it present. */
+export async function ensureImage(ctx: DelegateContext, cli: Cli, image: string, policy: PullPolicy): Promise<void> {
+  const pull = () => runChecked(ctx.runner, { argv: [cli, 'pull', image], timeoutMs: PULL_TIMEOUT_MS, signal: ctx.signal });
+  if (policy === 'always') return void (await pull());
+  if (await imagePresent(ctx.runner, cli, image)) return;
+  if (policy === 'never') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: image ${image} is not present in ${cli}'s local store and pull_policy is never`, { hint: `pull it first (${cli} pull ${image}) or use pull_policy missing` });
+  await pull();
+}
+
+async function imagePresent(runner: CommandRunner, cli: Cli, image: string): Promise<boolean> {
+  if (cli === 'podman') {
+    // `podman image exists`: 0 present, 1 absent, anything else a failure.
+    const spec = { argv: ['podman', 'image', 'exists', image] };
+    const r = await runner.run(spec);
+    if (r.exitCode === 0 || r.exitCode === 1) return r.exitCode === 0;
+    throw commandFailed(r, spec);
+  }
+  const r = await runUnlessAbsent(runner, { argv: ['docker', 'image', 'inspect', '--format', '{{.Id}}', image] }, (e) => saysAbsent('docker', 'image', image, e));
+  return r !== undefined;
+}
+
+/** The pull policy in `props`, checked. */
+export function pullPolicyOf(id: string, props: Record<string, PlainValue>): PullPolicy {
+  const v = props.pull_policy ?? 'missing';
+  if (!PULL_POLICIES.includes(v as PullPolicy)) throw new KaiduError('E_DELEGATE', `${id}: pull_policy "${String(v)}" is not one of ${PULL_POLICIES.join(', ')}`);
+  return v as PullPolicy;
+}
+
 export class ContainerDelegate implements Delegate {
   readonly name = 'container';
   readonly handles = ['kaidu:Container'];
@@ -52,9 +80,7 @@ export class ContainerDelegate implements Delegate {
   }
 
   pullPolicy(ctx: DelegateContext): PullPolicy {
-    const v = ctx.node.properties.pull_policy ?? 'missing';
-    if (!PULL_POLICIES.includes(v as PullPolicy)) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: pull_policy "${String(v)}" is not one of ${PULL_POLICIES.join(', ')}`);
-    return v as PullPolicy;
+    return pullPolicyOf(ctx.node.id, ctx.node.properties);
   }
 
   /** The `run` argv: what a sysadmin would type. */
@@ -145,29 +171,9 @@ export class ContainerDelegate implements Delegate {
     }
   }
 
-  /** Applies the pull policy: `always` pulls, `missing` pulls only an absent image, `never` requires it present. */
+  /** Applies the pull policy to this container's image. */
   private async ensureImage(ctx: DelegateContext): Promise<void> {
-    const cli = this.cli(ctx);
-    const image = str(ctx.node.properties.image)!;
-    const policy = this.pullPolicy(ctx);
-    const pull = () => runChecked(ctx.runner, { argv: [cli, 'pull', image], timeoutMs: PULL_TIMEOUT_MS, signal: ctx.signal });
-    if (policy === 'always') return void (await pull());
-    const present = await this.imagePresent(ctx.runner, cli, image);
-    if (present) return;
-    if (policy === 'never') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: image ${image} is not present in ${cli}'s local store and pull_policy is never`, { hint: `pull it first (${cli} pull ${image}) or use pull_policy missing` });
-    await pull();
-  }
-
-  private async imagePresent(runner: CommandRunner, cli: Cli, image: string): Promise<boolean> {
-    if (cli === 'podman') {
-      // `podman image exists`: 0 present, 1 absent, anything else a failure.
-      const spec = { argv: ['podman', 'image', 'exists', image] };
-      const r = await runner.run(spec);
-      if (r.exitCode === 0 || r.exitCode === 1) return r.exitCode === 0;
-      throw commandFailed(r, spec);
-    }
-    const r = await runUnlessAbsent(runner, { argv: ['docker', 'image', 'inspect', '--format', '{{.Id}}', image] }, (e) => saysAbsent('docker', 'image', image, e));
-    return r !== undefined;
+    await ensureImage(ctx, this.cli(ctx), str(ctx.node.properties.image)!, this.pullPolicy(ctx));
   }
 
   /** The container by name, or undefined when the runtime says there is none. Any other failure throws. */
@@ -201,6 +207,17 @@ export class ContainerDelegate implements Delegate {
   }
 }
 
+/** The container Kaidu runs in a pod with an `image`, to host the nodes hosted on the pod: `<pod>-host`. */
+export function podHostContainerName(podName: string): string {
+  return `${podName}-host`;
+}
+
+/**
+ * Podman pods. With an `image`, the pod also gets a workload container (`<pod>-host`, `--init`,
+ * `sleep infinity`) that the nodes hosted on the pod (kaidu:Process, ConfigFile, Directory) run
+ * and are written in; it is made with the pod and removed with it. The Ports hosted on the pod
+ * are published by the pod (it owns the network namespace).
+ */
 export class PodDelegate implements Delegate {
   readonly name = 'pod';
   readonly handles = ['kaidu:Pod'];
@@ -213,10 +230,22 @@ export class PodDelegate implements Delegate {
     return props.runtime === 'docker' ? 'docker' : 'podman';
   }
 
+  /** The argv of the workload container, or undefined for a pod without `image`. */
+  hostContainerArgv(ctx: DelegateContext): string[] | undefined {
+    const image = str(ctx.node.properties.image);
+    if (!image) return undefined;
+    const name = this.nameOf(ctx);
+    // `--init`: `sleep` as PID 1 ignores SIGTERM, and every stop of the pod would wait out its grace period.
+    return ['podman', 'run', '-d', '--name', podHostContainerName(name), '--pod', name, '--label', `kaidu.node=${ctx.node.id}`, '--label', 'kaidu.role=pod-host', '--init', '--pull', 'never', image, 'sleep', 'infinity'];
+  }
+
   async create(ctx: DelegateContext): Promise<DelegateResult> {
     const p = ctx.node.properties;
     if (this.cli(p) === 'docker') throw new KaiduError('E_DELEGATE', `${ctx.node.id}: pods need podman (docker has no pods)`);
     const name = this.nameOf(ctx);
+    const hostArgv = this.hostContainerArgv(ctx);
+    // The image first: a missing one fails before anything is made.
+    if (hostArgv) await ensureImage(ctx, 'podman', str(p.image)!, pullPolicyOf(ctx.node.id, p));
     // A leftover of this node (an interrupted create) is replaced, never duplicated; a pod with
     // the name that Kaidu did not make for this node is not ours to remove.
     const label = await runUnlessAbsent(ctx.runner, { argv: ['podman', 'pod', 'inspect', '--format', '{{index .Labels "kaidu.node"}}', name] }, (e) => saysAbsent('podman', 'pod', name, e));
@@ -226,12 +255,20 @@ export class PodDelegate implements Delegate {
       await this.remove(ctx.runner, name);
     }
     const argv = ['podman', 'pod', 'create', '--name', name, '--label', `kaidu.node=${ctx.node.id}`];
-    for (const port of list(p.ports)) argv.push('-p', port);
+    // Its own ports, then those of the kaidu:Port nodes hosted on it (topology/published-ports.ts).
+    for (const port of [...list(p.ports), ...list(p.publish)]) argv.push('-p', port);
     const r = await runChecked(ctx.runner, { argv });
-    await runChecked(ctx.runner, { argv: ['podman', 'pod', 'start', name] });
+    try {
+      await runChecked(ctx.runner, { argv: ['podman', 'pod', 'start', name] });
+      if (hostArgv) await runChecked(ctx.runner, { argv: hostArgv, signal: ctx.signal });
+    } catch (err) {
+      // Half a pod hosts nothing: removed, so the retry starts clean (and nothing stays behind).
+      await this.remove(ctx.runner, name).catch(() => undefined);
+      throw err;
+    }
     const seen = await this.inspect({ ...ctx, previous: undefined });
     if (!seen.exists) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: podman pod create succeeded but pod ${name} is gone`);
-    return { attributes: { pod_id: r.stdout.trim(), pod_name: name }, status: seen.status };
+    return { attributes: { ...seen.attributes, pod_id: r.stdout.trim() }, status: seen.status };
   }
 
   /** A pod cannot change its published ports in place: it is recreated (its member containers go with it). */
@@ -240,6 +277,7 @@ export class PodDelegate implements Delegate {
     return this.create(ctx);
   }
 
+  /** Removes the pod with every container in it (the workload container included). */
   private async remove(runner: CommandRunner, name: string): Promise<void> {
     await runUnlessAbsent(runner, { argv: ['podman', 'pod', 'rm', '-f', '-t', String(STOP_TIMEOUT_S), name], timeoutMs: (STOP_TIMEOUT_S + 60) * 1000 }, (e) => saysAbsent('podman', 'pod', name, e));
   }
@@ -248,11 +286,26 @@ export class PodDelegate implements Delegate {
     await this.remove(ctx.runner, this.nameOf(ctx, appliedProperties(ctx)));
   }
 
+  /** Running when the pod runs and, with an `image`, its workload container does too (the nodes inside need it). */
   async inspect(ctx: DelegateContext): Promise<InspectResult> {
-    const name = this.nameOf(ctx, appliedProperties(ctx));
-    const r = await runUnlessAbsent(ctx.runner, { argv: ['podman', 'pod', 'inspect', '--format', '{{.Id}} {{.State}}', name] }, (e) => saysAbsent('podman', 'pod', name, e));
+    const props = appliedProperties(ctx);
+    const name = this.nameOf(ctx, props);
+    const r = await runUnlessAbsent(ctx.runner, { argv: ['podman', 'pod', 'inspect', '--format', '{{.Id}}|{{.State}}|{{.InfraContainerID}}', name] }, (e) => saysAbsent('podman', 'pod', name, e));
     if (!r) return { exists: false, status: 'stopped', attributes: {} };
-    const [id = '', state = ''] = r.stdout.trim().split(/\s+/);
-    return { exists: true, status: /^running$/i.test(state) ? 'running' : 'stopped', attributes: { pod_id: id, pod_name: name, state } };
+    const [id = '', state = '', infra = ''] = r.stdout.trim().split('|');
+    const attributes: Record<string, PlainValue> = { pod_id: id, pod_name: name, state, infra_container_id: infra };
+    let running = /^running$/i.test(state);
+    if (str(props.image)) {
+      const hostName = podHostContainerName(name);
+      const c = await runUnlessAbsent(ctx.runner, { argv: ['podman', 'container', 'inspect', '--format', '{{.Id}}|{{.State.Status}}|{{.Pod}}', hostName] }, (e) => saysAbsent('podman', 'container', hostName, e));
+      const [cid = '', cstate = '', cpod = ''] = c ? c.stdout.trim().split('|') : [];
+      // A container of that name in another pod is not this pod's workload container.
+      const ours = c !== undefined && cpod === id;
+      attributes.host_container = hostName;
+      attributes.host_container_id = ours ? cid : null;
+      attributes.host_container_status = ours ? cstate : 'absent';
+      running &&= ours && cstate === 'running';
+    }
+    return { exists: true, status: running ? 'running' : 'stopped', attributes };
   }
 }

@@ -48,6 +48,18 @@ export class ContainerNest implements NestedHost {
     return r.stdout.trim() === 'running' ? 'running' : 'stopped';
   }
 
+  /** Through the container's main process on the host: `/proc/<pid>/root` is its root filesystem, as its processes see it. */
+  async hostPath(runner: CommandRunner, path: string): Promise<string | undefined> {
+    const spec = { argv: [this.cli, 'container', 'inspect', '--format', '{{.State.Pid}}', this.id] };
+    const r = await runner.run(spec);
+    if (r.exitCode !== 0) {
+      if (saysAbsent(this.cli, 'container', this.id, r.stderr)) return undefined;
+      throw commandFailed(r, spec);
+    }
+    const pid = Number(r.stdout.trim());
+    return Number.isInteger(pid) && pid > 0 ? `/proc/${pid}/root${path}` : undefined;
+  }
+
   async published(runner: CommandRunner, port: number, protocol: 'tcp' | 'udp'): Promise<{ address: string; port: number } | undefined> {
     const spec = { argv: [this.cli, 'port', this.id, `${port}/${protocol}`] };
     const r = await runner.run(spec);

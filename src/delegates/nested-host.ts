@@ -44,6 +44,11 @@ export interface NestedHost {
    * probed by grepping /proc/net/tcp through `exec`.
    */
   listening?(runner: CommandRunner, port: number, protocol: 'tcp' | 'udp'): Promise<boolean>;
+  /**
+   * Where a path inside is seen from the outer machine, so the agent can watch a file there with
+   * native file events (a nested process's exit); undefined when the workload does not run.
+   */
+  hostPath?(runner: CommandRunner, path: string): Promise<string | undefined>;
 }
 
 /** Makes a NestedHost from the hosting node (at create) or from the record in the nested node's state (delete, inspect). */

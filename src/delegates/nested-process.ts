@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
+import { NestedExitWatch } from './nested-exit-watch.js';
 import { execFailed, notThere, type NestedHost } from './nested-host.js';
 import { connectAddress, waitUntilReady, type ReadinessCheck } from './readiness.js';
 import type { DelegateContext, DelegateResult, InspectResult } from './types.js';
@@ -92,6 +93,9 @@ function listeningInside(ctx: DelegateContext, host: NestedHost, port: number): 
 }
 
 export class NestedProcess {
+  /** Exits of the copies running now, reported as events (nested-exit-watch.ts). */
+  readonly exits = new NestedExitWatch();
+
   /** The node's folder inside the workload: pid, exit code, spec hash, stdout and stderr logs. */
   dir(ctx: DelegateContext): string {
     return `/run/kaidu/${safe(ctx.node.service)}/${safe(ctx.node.key)}`;
@@ -154,11 +158,13 @@ export class NestedProcess {
     const user = this.user(ctx.node.properties);
     const cwd = typeof ctx.node.properties.cwd === 'string' && ctx.node.properties.cwd ? ctx.node.properties.cwd : undefined;
     const hash = createHash('sha256').update(JSON.stringify({ argv, env: Object.entries(env).sort(), cwd: cwd ?? null, user: user ?? null, inside: host.record })).digest('hex');
+    this.exits.forget(ctx.node.id);
     // A copy that already runs in there (a create retried): adopted if it runs the same thing, stopped otherwise.
     const before = await this.probe(ctx, host, user);
     if (before.running && before.pid !== undefined) {
       if (before.spec === hash) {
         ctx.logger.info({ node: ctx.node.id, pid: before.pid }, `adopting the copy that already runs in ${host.description}`);
+        await this.exits.watch(ctx, host, this.dir(ctx), before.pid);
         return { attributes: this.attributes(host, before.pid, before.startTime) };
       }
       await this.stop(ctx, host, before.pid, before.startTime, user);
@@ -204,6 +210,7 @@ export class NestedProcess {
       const how = seen.exit === undefined ? 'did not start' : seen.exit > 128 ? `exited at once (signal ${seen.exit - 128})` : `exited at once (exit code ${seen.exit})`;
       throw new KaiduError('E_PROCESS_EXITED', `${ctx.node.id} ${how} in ${host.description}: ${argv.join(' ')}${await this.stderrTail(ctx, host, user)}`, { details: { exitCode: seen.exit ?? null }, hint: `its output is in ${this.dir(ctx)}/err inside ${host.description}` });
     }
+    await this.exits.watch(ctx, host, this.dir(ctx), pid);
     return { attributes: this.attributes(host, pid, seen.startTime) };
   }
 
@@ -219,6 +226,7 @@ export class NestedProcess {
 
   /** Stops the recorded copy; one whose workload is gone or stopped went with it. */
   async delete(ctx: DelegateContext, host: NestedHost): Promise<void> {
+    this.exits.forget(ctx.node.id);
     const s = await host.state(ctx.runner);
     if (s !== 'running') return;
     const user = this.user(ctx.previous?.properties ?? ctx.node.properties);
@@ -233,7 +241,11 @@ export class NestedProcess {
     const recorded = ctx.previous?.attributes;
     const samePid = typeof recorded?.pid !== 'number' || recorded.pid === seen.pid;
     const sameStart = typeof recorded?.start_time !== 'string' || !seen.startTime || recorded.start_time === seen.startTime;
-    if (seen.running && samePid && sameStart) return { exists: true, status: 'running', attributes: { pid: seen.pid!, status: 'running', inside: host.record } };
+    if (seen.running && samePid && sameStart) {
+      // Re-adopted (an agent restart): its exit is an event again.
+      await this.exits.watch(ctx, host, this.dir(ctx), seen.pid!);
+      return { exists: true, status: 'running', attributes: { pid: seen.pid!, status: 'running', inside: host.record } };
+    }
     return { exists: false, status: 'stopped', attributes: { status: 'exited', exit_code: seen.exit ?? null } };
   }
 }

@@ -1,8 +1,9 @@
 /**
  * The nesting runners the built-in delegates know: importing this module registers them
- * (containers, nspawn machines, distroboxes).
+ * (containers, pods, nspawn machines, distroboxes).
  */
 import './nested-container.js';
+import './nested-pod.js';
 import './nested-nspawn.js';
 import './nested-distrobox.js';
 

@@ -3,6 +3,7 @@ import type { CompiledNode, CompiledPolicy, CompiledService, Value } from '../to
 import { edgeKind, HOST_TYPE, isA, PLACEMENT_POLICY, SPREAD_POLICY } from './kinds.js';
 import type { HostInfo, NodeInstance, Topology, TopologyEdge } from './model.js';
 import { rankHosts, spreadInstances } from './rendezvous.js';
+import { podHostingProblems } from './pod-hosting.js';
 import { portClashes } from './port-clash.js';
 
 function diag(code: string, message: string, at: SourceLocation, severity: Diagnostic['severity'] = 'error', hint?: string): Diagnostic {
@@ -87,6 +88,7 @@ export function buildTopology(services: readonly CompiledService[]): Topology {
   }
   for (const d of cycles) diagnostics.push(d);
   for (const d of portClashes(Object.values(nodes))) diagnostics.push(d);
+  for (const d of podHostingProblems(nodes, edges)) diagnostics.push(d);
   return { services: Object.fromEntries(sorted.map((s) => [s.name, s])), hosts, nodes, edges, diagnostics };
 }
 

@@ -4,7 +4,7 @@ import type { NodeInstance, Topology } from './model.js';
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /**
- * What a container must publish for the `kaidu:Port` nodes hosted on it, as `-p` specs: a port
+ * What a container (or pod) must publish for the `kaidu:Port` nodes hosted on it, as `-p` specs: a port
  * inside is published on the same port of the outer host, on loopback unless the Port is reached
  * at another address or exposed. A container's published ports are fixed when it is created, so
  * these become part of its desired configuration (property `publish`): a Port added, changed or
@@ -12,7 +12,8 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
  * explains why they cannot be published).
  */
 export function hostedPortSpecs(instance: NodeInstance, topology: Pick<Topology, 'edges' | 'nodes'>): string[] {
-  if (!instance.template.types.includes('kaidu:Container')) return [];
+  // A pod owns its containers' network: the Ports hosted on it are the pod's published ports.
+  if (!instance.template.types.includes('kaidu:Container') && !instance.template.types.includes('kaidu:Pod')) return [];
   const out: string[] = [];
   for (const e of edgesTo(topology, instance.id)) {
     if (e.kind !== 'host') continue;

@@ -123,14 +123,14 @@ describe('runtime command sequences (more, pinned)', () => {
 
   it('pod: docker has no pods; inspect maps the state', async () => {
     await expect(new PodDelegate().create(context(dir, desired('kaidu:Pod', { runtime: 'docker' }), { runner: new RecordingRunner() }))).rejects.toMatchObject({ code: 'E_DELEGATE' });
-    const runner = new RecordingRunner().on('podman pod inspect', { stdout: 'p1 Running\n' });
-    expect(await new PodDelegate().inspect(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner }))).toEqual({ exists: true, status: 'running', attributes: { pod_id: 'p1', pod_name: 'shop', state: 'Running' } });
+    const runner = new RecordingRunner().on('podman pod inspect', { stdout: 'p1|Running|i1\n' });
+    expect(await new PodDelegate().inspect(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner }))).toEqual({ exists: true, status: 'running', attributes: { pod_id: 'p1', pod_name: 'shop', state: 'Running', infra_container_id: 'i1' } });
     const gone = new RecordingRunner().on('podman pod', { exitCode: 125, stderr: 'Error: no pod with name or ID shop found: no such pod' }).on('podman pod inspect', { exitCode: 125, stderr: 'Error: inspecting object: no such pod shop' });
     await new PodDelegate().delete(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner: gone }));
     expect((await new PodDelegate().inspect(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner: gone }))).exists).toBe(false);
     const broken = new RecordingRunner().on('podman pod', { exitCode: 125, stderr: 'Error: no pod with name or ID other found: no such pod' });
     await expect(new PodDelegate().delete(context(dir, desired('kaidu:Pod', { pod_name: 'shop' }), { runner: broken }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
-    expect(runner.lines).toEqual(['podman pod inspect --format {{.Id}} {{.State}} shop']);
+    expect(runner.lines).toEqual(['podman pod inspect --format {{.Id}}|{{.State}}|{{.InfraContainerID}} shop']);
   });
 
   it('distrobox without packages or init; nspawn from an image without boot', async () => {

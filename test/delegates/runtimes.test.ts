@@ -56,16 +56,16 @@ describe('command sequences (pinned)', () => {
     const runner = new RecordingRunner()
       .on((a) => a[2] === 'inspect' && looked++ === 0, { exitCode: 125, stderr: 'Error: inspecting object: no such pod kaidu-svc-shop' })
       .on('podman pod create', { stdout: 'pod99\n' })
-      .on('podman pod inspect', { stdout: 'pod99 Running\n' });
+      .on('podman pod inspect', { stdout: 'pod99|Running|infra9\n' });
     const d = new PodDelegate();
     const node = desired('kaidu:Pod', { runtime: 'podman', ports: ['8080:80'] }, { name: 'shop' });
-    expect(await d.create(context(dir, node, { runner }))).toEqual({ attributes: { pod_id: 'pod99', pod_name: 'kaidu-svc-shop' }, status: 'running' });
+    expect(await d.create(context(dir, node, { runner }))).toEqual({ attributes: { pod_id: 'pod99', pod_name: 'kaidu-svc-shop', state: 'Running', infra_container_id: 'infra9' }, status: 'running' });
     await d.delete(context(dir, node, { runner }));
     expect(runner.lines).toEqual([
       'podman pod inspect --format {{index .Labels "kaidu.node"}} kaidu-svc-shop',
       'podman pod create --name kaidu-svc-shop --label kaidu.node=svc/shop -p 8080:80',
       'podman pod start kaidu-svc-shop',
-      'podman pod inspect --format {{.Id}} {{.State}} kaidu-svc-shop',
+      'podman pod inspect --format {{.Id}}|{{.State}}|{{.InfraContainerID}} kaidu-svc-shop',
       'podman pod rm -f -t 10 kaidu-svc-shop',
     ]);
     // A pod with the name that is someone else's is left alone.
