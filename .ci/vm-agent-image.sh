@@ -98,9 +98,9 @@ ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$tree/usr/local/bin/npx"
 cat >"$tree/etc/cloud/cloud.cfg.d/90_kaidu.cfg" <<'EOF'
 # Kaidu's agent guest (.ci/vm-agent-image.sh): configured by a NoCloud seed (a volume labelled cidata).
 datasource_list: [ NoCloud, None ]
-# No locale to generate (en_US is not built here) and no sshd to make keys for.
-locale: false
-ssh_genkeytypes: []
+# No locale to generate (en_US is not built here). A string: the schema wants one, and cloud-init
+# reads "false" as off.
+locale: "false"
 # The network configuration cloud-init writes (DHCP on the first NIC) is for systemd-networkd,
 # which Debian does not enable by default: enabled below.
 system_info:
