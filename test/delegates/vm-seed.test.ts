@@ -158,4 +158,29 @@ describe.skipIf(!isoTools && !CI)(`NoCloud seed image, for real${isoTools ? '' :
     // The disk was there before: it is the user's and stays.
     expect((await stat(disk)).isFile()).toBe(true);
   });
+
+  it('with agent and no readiness, create waits for the console to say the agent started, and fails at once when it says the install failed', async () => {
+    const dir = tempDir('kaidu-vm-seed-');
+    const data = join(dir, 'data');
+    const disk = join(dir, 'images', 'vm.qcow2');
+    await mkdir(join(dir, 'images'));
+    await writeFile(disk, '');
+    const system = new SystemCommandRunner();
+    // An address is there at once: the old default (address) would call this guest running.
+    const recorded = new RecordingRunner()
+      .on('virsh dumpxml', { exitCode: 1, stderr: "error: failed to get domain 'kaidu-svc-vm'\n" })
+      .on('virsh dominfo', { stdout: 'UUID: u\nState: running\n' })
+      .on('virsh domstate', { stdout: 'running\n' })
+      .on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.9/24\n' });
+    const runner: CommandRunner = { run: (spec) => (spec.argv[0] === 'virsh' ? recorded.run(spec) : system.run(spec)) };
+    const node = desired('kaidu:VirtualMachine', { disk, agent: { hub: 'http://192.168.122.1/fleet.git', package: 'kaidu.tgz' } }, { name: 'vm' });
+    const d = new VirtualMachineDelegate({ dataDir: data, kvmPresent: () => false });
+    const consoleLog = join(data, 'run', 'libvirt', 'kaidu-svc-vm.console.log');
+    await mkdir(join(data, 'run', 'libvirt'), { recursive: true });
+    await writeFile(consoleLog, `Cloud-init v. 22.4.2 running 'modules:final'\n${AGENT_FAILED} (see /var/log/cloud-init-output.log)\n`);
+    await expect(d.create(context(data, node, { runner }))).rejects.toThrow(/the guest reported "kaidu-agent: failed/);
+    await writeFile(consoleLog, `${AGENT_STARTED}\n`);
+    expect((await d.create(context(data, node, { runner }))).status).toBe('running');
+    expect(await d.inspect(context(data, node, { runner, previous: { type: 'kaidu:VirtualMachine', fingerprint: 'fp', status: 'running', properties: node.properties, attributes: {}, revision: 'r', appliedAt: 'x' } }))).toMatchObject({ status: 'running' });
+  });
 });
