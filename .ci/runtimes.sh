@@ -3,7 +3,8 @@
 # internet: podman (runc, cgroupfs), a loopback image registry on 127.0.0.1:5000 standing in for
 # docker.io, dockerd using it as its mirror, libvirtd (qemu driver) with its default network, a busybox image
 # built FROM scratch from busybox-static and pushed as docker.io/library/busybox:1.36, the VM
-# tests' stand-in guest (.ci/vm-image.sh); .ci/images.sh adds nginx and redis stand-ins.
+# tests' stand-in guest (.ci/vm-image.sh); .ci/images.sh adds nginx and redis stand-ins. The packages
+# also cover .ci/vm-agent-image.sh (systemd-nspawn, mkfs.ext4).
 #
 #   .ci/runtimes.sh up     install (when missing), configure, start, seed the image; idempotent
 #   .ci/runtimes.sh down   stop what `up` started, by the pids it recorded
@@ -22,7 +23,7 @@ IMAGE_TAG=1.36
 PACKAGES=(podman runc conmon containernetworking-plugins slirp4netns uidmap fuse-overlayfs catatonit
   docker.io docker-registry busybox-static iptables curl
   libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
-  qemu-system-x86 qemu-utils genisoimage dnsmasq-base)
+  qemu-system-x86 qemu-utils genisoimage dnsmasq-base systemd-container e2fsprogs)
 
 log() { printf 'runtimes: %s\n' "$*" >&2; }
 die() { printf 'runtimes: error: %s\n' "$*" >&2; exit 1; }
@@ -194,6 +195,8 @@ up() {
   bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" up
   # The VM tests' stand-in guest (kernel + busybox initramfs), built once and cached.
   bash "$(dirname "${BASH_SOURCE[0]}")/vm-image.sh" >/dev/null
+  # Not built here: the agent test's Debian guest (.ci/vm-agent-image.sh) is built by that test when
+  # it is asked for (KAIDU_TEST_VM_AGENT=1); a boot to a running agent does not fit CI's time yet.
   log "up: podman, dockerd, libvirtd (default network), registry $REGISTRY, images docker.io/$IMAGE_PATH:$IMAGE_TAG, nginx, redis, VM guest"
 }
 

@@ -9,12 +9,22 @@ import { hostPath } from './host-path.js';
 import { saysAbsent } from './not-found.js';
 import { appliedProperties, str, workloadName } from './runtime-common.js';
 import type { Delegate, DelegateContext, DelegateResult, InspectResult } from './types.js';
-import { parseVmReadiness, readConsole, waitBooted } from './vm-boot.js';
+import type { PlainValue } from '../state/model.js';
+import { parseVmReadiness, readConsole, waitBooted, type BootCheck } from './vm-boot.js';
 import { ensureDisk, ownsDisk, removeDisk } from './vm-disk.js';
 import { chooseAccelerator, domainXml } from './vm-domain-xml.js';
-import { agentUserData, buildSeedImage, metaData, parseAgentSeed } from './vm-seed.js';
+import { AGENT_FAILED, AGENT_STARTED, agentUserData, buildSeedImage, metaData, parseAgentSeed, readWebhookSecret } from './vm-seed.js';
 
 export { chooseAccelerator, domainXml, type Accelerator } from './vm-domain-xml.js';
+
+/**
+ * When no `readiness` is given: a guest that hosts an agent is up once its console says the agent's
+ * service started (or fails at once when it says the install failed); any other guest once it has
+ * an address.
+ */
+function bootCheckOf(p: Record<string, PlainValue>, nodeId: string, name: string): BootCheck {
+  return parseAgentSeed(p.agent, nodeId, name) ? { kind: 'console', text: AGENT_STARTED, failure: AGENT_FAILED } : { kind: 'address' };
+}
 
 /**
  * libvirt VMs: the domain XML is generated from the node (written to
@@ -51,8 +61,8 @@ export class VirtualMachineDelegate implements Delegate {
   async create(ctx: DelegateContext): Promise<DelegateResult> {
     const name = this.nameOf(ctx);
     const p = ctx.node.properties;
-    const readiness = parseVmReadiness(p.readiness, ctx.node.id);
     const agent = parseAgentSeed(p.agent, ctx.node.id, name);
+    const readiness = parseVmReadiness(p.readiness, ctx.node.id, bootCheckOf(p, ctx.node.id, name));
     const userDataPath = str(p.cloud_init);
     if (agent && userDataPath) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: give cloud_init or agent, not both (agent writes the user-data itself)`);
     await mkdir(dataPath(ctx.dataDir, 'run', 'libvirt'), { recursive: true });
@@ -63,7 +73,7 @@ export class VirtualMachineDelegate implements Delegate {
     let seedImage: string | undefined;
     if (agent || userDataPath) {
       let userData: Buffer | string;
-      if (agent) userData = agentUserData(agent);
+      if (agent) userData = agentUserData(agent, await readWebhookSecret(agent, ctx.node.id));
       else {
         const file = await ctx.readRepoFile(userDataPath!);
         if (!file) throw new KaiduError('E_DELEGATE', `${ctx.node.id}: cloud_init file ${userDataPath} is not in the repository`);
@@ -141,7 +151,7 @@ export class VirtualMachineDelegate implements Delegate {
     const attributes = { state, uuid, address };
     if (state !== 'running') return { exists: true, status: 'stopped', attributes };
     // Running means booted, as create waits for it: a guest still booting is `creating`.
-    const readiness = parseVmReadiness(p.readiness, ctx.node.id);
+    const readiness = parseVmReadiness(p.readiness, ctx.node.id, bootCheckOf(p, ctx.node.id, name));
     const booted = readiness.check.kind === 'address' ? address !== null : (await readConsole(this.runFile(ctx, name, '.console.log'))).text.includes(readiness.check.text);
     return { exists: true, status: booted ? 'running' : 'creating', attributes };
   }

@@ -17,7 +17,8 @@ import { basename, dirname } from 'node:path';
 import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 
-export type BootCheck = { kind: 'address' } | { kind: 'console'; text: string };
+/** `failure`: a console text that means the guest will not come up as asked (fails the wait at once). */
+export type BootCheck = { kind: 'address' } | { kind: 'console'; text: string; failure?: string };
 
 export interface VmReadiness {
   check: BootCheck;
@@ -27,9 +28,12 @@ export interface VmReadiness {
 /** Default seconds a guest has to boot: software emulation under load is slow. */
 export const VM_BOOT_TIMEOUT_S = 600;
 
-/** Reads the `readiness` property (`{ address: true }` or `{ console: TEXT }`, optional `timeout`). */
-export function parseVmReadiness(v: PlainValue | undefined, nodeId: string): VmReadiness {
-  if (v === undefined || v === null) return { check: { kind: 'address' }, timeoutS: VM_BOOT_TIMEOUT_S };
+/**
+ * Reads the `readiness` property (`{ address: true }` or `{ console: TEXT }`, optional `timeout`).
+ * `fallback` is the check when the property is absent (default: the address).
+ */
+export function parseVmReadiness(v: PlainValue | undefined, nodeId: string, fallback: BootCheck = { kind: 'address' }): VmReadiness {
+  if (v === undefined || v === null) return { check: fallback, timeoutS: VM_BOOT_TIMEOUT_S };
   const bad = (why: string) => new KaiduError('E_DELEGATE', `${nodeId}: readiness ${why}`);
   if (typeof v !== 'object' || Array.isArray(v)) throw bad('must be a map with address or console (and timeout)');
   for (const k of Object.keys(v)) if (!['address', 'console', 'timeout'].includes(k)) throw bad(`has an unknown key "${k}" (a VM's readiness is address or console, and timeout)`);
@@ -42,7 +46,8 @@ export function parseVmReadiness(v: PlainValue | undefined, nodeId: string): VmR
     if (typeof v.console !== 'string' || !v.console || v.console.includes('\n')) throw bad('console must be a non-empty text on one line');
     return { check: { kind: 'console', text: v.console }, timeoutS };
   }
-  if (v.address !== undefined && v.address !== true) throw bad('address must be true');
+  if (v.address === undefined || v.address === null) return { check: fallback, timeoutS };
+  if (v.address !== true) throw bad('address must be true');
   return { check: { kind: 'address' }, timeoutS };
 }
 
@@ -113,7 +118,11 @@ export async function waitBooted(check: BootCheck, opts: BootWaitOptions): Promi
         // Keep the unfinished last line, so a text split over two writes is still found.
         const seen = carry + text;
         if (seen.includes(check.text)) return;
-        carry = seen.slice(-check.text.length);
+        if (check.failure && seen.includes(check.failure)) {
+          const line = seen.slice(seen.indexOf(check.failure)).split('\n')[0]!.trim();
+          throw new KaiduError('E_DELEGATE', `${opts.what}: the guest reported "${line}" (${opts.consoleLog})`);
+        }
+        carry = seen.slice(-Math.max(check.text.length, check.failure?.length ?? 0));
       } else if (await opts.address()) {
         return;
       }

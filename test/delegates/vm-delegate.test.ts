@@ -2,7 +2,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { RecordingRunner, VirtualMachineDelegate } from '../../src/delegates/index.js';
+import { RecordingRunner, VirtualMachineDelegate, domainXml } from '../../src/delegates/index.js';
+import { parsePortForwards } from '../../src/delegates/vm-domain-xml.js';
 import { context, desired } from '../support/delegate-context.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -73,5 +74,28 @@ describe('VirtualMachine delegate', () => {
     await expect(d.inspect(context(data, node, { runner: broken }))).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
     const stoppedMeanwhile = new RecordingRunner().on('virsh dominfo', { stdout: 'UUID: u\nState: running\n' }).on('virsh domifaddr', { exitCode: 1, stderr: 'error: Failed to query for interfaces addresses\nerror: Requested operation is not valid: domain is not running\n' });
     expect((await d.inspect(context(data, node, { runner: stoppedMeanwhile }))).attributes.address).toBeNull();
+  });
+});
+
+describe('VirtualMachine user-mode network', () => {
+  it('network: user is qemu user-mode networking; port_forwards go on qemu command line, escaped, from 127.0.0.1 unless an address is given', () => {
+    const plain = domainXml('vm', { disk: '/img/a.qcow2', network: 'user' }, 'svc/vm', { accelerator: 'tcg' });
+    expect(plain).toContain("<interface type='user'><model type='virtio'/></interface>");
+    expect(plain).not.toContain('qemu:commandline');
+    const fwd = domainXml('vm', { disk: '/img/a.qcow2', network: 'user', port_forwards: ['17070:7070', '0.0.0.0:8080:80'] }, 'svc/vm', { accelerator: 'tcg' });
+    expect(fwd).toMatch(/^<domain type='qemu' xmlns:qemu='http:\/\/libvirt.org\/schemas\/domain\/qemu\/1.0'>/);
+    expect(fwd).not.toContain('<interface');
+    expect(fwd).toContain("<qemu:commandline><qemu:arg value='-netdev'/><qemu:arg value='user,id=kaidunet0,hostfwd=tcp:127.0.0.1:17070-:7070,hostfwd=tcp:0.0.0.0:8080-:80'/><qemu:arg value='-device'/><qemu:arg value='virtio-net-pci,netdev=kaidunet0,bus=pci.0,addr=0x1e'/></qemu:commandline>");
+    // A libvirt network stays as it was.
+    expect(domainXml('vm', { disk: '/img/a.qcow2' }, 'svc/vm')).toContain("<interface type='network'><source network='default'/><model type='virtio'/></interface>");
+  });
+
+  it('port_forwards that are not [ADDRESS:]HOSTPORT:GUESTPORT, or without network: user, are refused', () => {
+    expect(parsePortForwards({ network: 'user', port_forwards: ['1:2', '10.0.0.1:3:4'] }, 'svc/vm')).toEqual([{ address: '127.0.0.1', hostPort: 1, guestPort: 2 }, { address: '10.0.0.1', hostPort: 3, guestPort: 4 }]);
+    for (const bad of ['80', '0:80', '80:65536', 'localhost:80:80', '1.2.3.256:80:80', "80:80,hostfwd=tcp::22-:22", '::1:80:80', 80]) {
+      expect(() => parsePortForwards({ network: 'user', port_forwards: [bad] }, 'svc/vm'), String(bad)).toThrow(/svc\/vm: port_forwards entry .* is not "\[ADDRESS:\]HOSTPORT:GUESTPORT"/);
+    }
+    expect(() => parsePortForwards({ port_forwards: ['1:2'] }, 'svc/vm')).toThrow(/needs network: user/);
+    expect(() => parsePortForwards({ network: 'user', port_forwards: '1:2' }, 'svc/vm')).toThrow(/must be a list/);
   });
 });

@@ -77,6 +77,9 @@ async function writeInputs(memory: string): Promise<void> {
     kernel_args: 'console=ttyS0 quiet',
     hub: 'http://192.168.122.1:9/fleet.git',
     agent_package: 'http://192.168.122.1:9/kaidu-0.1.0.tgz',
+    // The stand-in guest runs no agent (test/delegates/vm-agent.test.ts boots one that does): it is
+    // up once it has an address.
+    boot_readiness: { address: true },
   };
   await writeFile(join(repo, 'kaidu.yaml'), `${settings}inputs:\n  lab:\n${Object.entries(inputs).map(([k, v]) => `    ${k}: ${JSON.stringify(v)}\n`).join('')}`);
   const git = (...a: string[]) => exec('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', ...a], { cwd: repo });

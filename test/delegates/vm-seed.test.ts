@@ -11,7 +11,7 @@ import { parse } from 'yaml';
 import { RecordingRunner, SystemCommandRunner, VirtualMachineDelegate } from '../../src/delegates/index.js';
 import type { CommandRunner } from '../../src/delegates/types.js';
 import { parseVmReadiness, waitBooted } from '../../src/delegates/vm-boot.js';
-import { agentUserData, buildSeedImage, metaData, parseAgentSeed } from '../../src/delegates/vm-seed.js';
+import { AGENT_FAILED, AGENT_STARTED, agentUserData, buildSeedImage, metaData, parseAgentSeed, readWebhookSecret } from '../../src/delegates/vm-seed.js';
 import { context, desired } from '../support/delegate-context.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -33,13 +33,41 @@ describe('agent seed', () => {
     expect(seed).toEqual({ hub: 'https://git.example/ops.git', host: 'kaidu-svc-vm', package: 'https://git.example/kaidu-0.1.0.tgz', listen: '0.0.0.0:7070' });
     const text = agentUserData(seed!);
     expect(text.startsWith('#cloud-config\n')).toBe(true);
-    const doc = parse(text) as { hostname: string; write_files: { path: string; content: string }[]; runcmd: string[][]; packages: string[] };
+    const doc = parse(text) as { hostname: string; write_files: { path: string; content: string }[]; runcmd: string[][]; packages?: string[] };
     expect(doc.hostname).toBe('kaidu-svc-vm');
     expect(doc.write_files[0]).toMatchObject({ path: '/etc/kaidu/agent.env', content: 'KAIDU_HUB=https://git.example/ops.git\nKAIDU_HOST=kaidu-svc-vm\n' });
-    expect(doc.write_files[1]!.content).toContain('ExecStart=/usr/local/bin/kaidu agent --repo ${KAIDU_HUB} --host ${KAIDU_HOST} --data-dir /var/lib/kaidu --listen 0.0.0.0:7070');
-    expect(doc.runcmd).toEqual([['npm', 'install', '--global', 'https://git.example/kaidu-0.1.0.tgz'], ['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', 'kaidu-agent.service']]);
-    expect(doc.packages).toEqual(['nodejs', 'npm', 'git']);
+    expect(doc.write_files[1]!.content).toContain('ExecStart=/usr/local/bin/kaidu agent --repo ${KAIDU_HUB} --host ${KAIDU_HOST} --data-dir /var/lib/kaidu --listen 0.0.0.0:7070\n');
+    expect(doc.write_files).toHaveLength(2);
+    // One shell script with `set -e`; the package is its argument ($1), never part of the script.
+    expect(doc.runcmd).toHaveLength(1);
+    const [sh, flags, script, name, pkg] = doc.runcmd[0]!;
+    expect([sh, flags, name, pkg]).toEqual(['sh', '-ec', 'kaidu-agent-install', 'https://git.example/kaidu-0.1.0.tgz']);
+    expect(script).toContain('npm install --global --no-audit --no-fund --no-update-notifier "$1"');
+    expect(script).not.toContain('git.example');
+    expect(script!.indexOf('systemctl is-active --quiet kaidu-agent.service')).toBeLessThan(script!.indexOf(`echo "${AGENT_STARTED}"`));
+    expect(script).toContain(AGENT_FAILED);
+    // Node.js comes with the image: Debian's nodejs (18) is too old for Kaidu, so none is installed.
+    expect(doc.packages).toBeUndefined();
     expect(parse(metaData('i-1', 'builder'))).toEqual({ 'instance-id': 'i-1', 'local-hostname': 'builder' });
+  });
+
+  it('the webhook secret comes from a file on the hypervisor into the guest (0600), never from the node', async () => {
+    const dir = tempDir('kaidu-vm-secret-');
+    await mkdir(dir, { recursive: true });
+    const file = join(dir, 'secret');
+    await writeFile(file, 's3cret\n');
+    const seed = parseAgentSeed({ hub: 'http://h/x.git', package: 'k.tgz', webhook_secret_file: file }, 'svc/vm', 'x')!;
+    const secret = await readWebhookSecret(seed, 'svc/vm');
+    expect(secret).toBe('s3cret');
+    const doc = parse(agentUserData(seed, secret)) as { write_files: { path: string; permissions: string; content: string }[] };
+    expect(doc.write_files[1]!.content).toContain('--data-dir /var/lib/kaidu --webhook-secret-file /etc/kaidu/webhook-secret\n');
+    expect(doc.write_files[2]).toEqual({ path: '/etc/kaidu/webhook-secret', permissions: '0600', content: 's3cret\n' });
+    expect(() => parseAgentSeed({ hub: 'http://h/x.git', package: 'k.tgz', webhook_secret_file: 'secret' }, 'svc/vm', 'x')).toThrow(/webhook_secret_file "secret" is not an absolute path/);
+    await expect(readWebhookSecret({ ...seed, webhookSecretFile: join(dir, 'none') }, 'svc/vm')).rejects.toThrow(/webhook_secret_file .*none does not exist/);
+    await writeFile(file, '\n');
+    await expect(readWebhookSecret(seed, 'svc/vm')).rejects.toThrow(/must hold the secret on one line/);
+    await writeFile(file, 'x'.repeat(5000));
+    await expect(readWebhookSecret(seed, 'svc/vm')).rejects.toThrow(/larger than 4 KiB/);
   });
 
   it('refuses values that could break out of the unit or the command line', () => {
@@ -58,6 +86,10 @@ describe('agent seed', () => {
 describe('VM readiness', () => {
   it('defaults to an address, takes a console text, refuses anything else', () => {
     expect(parseVmReadiness(undefined, 'svc/vm')).toEqual({ check: { kind: 'address' }, timeoutS: 600 });
+    // Only a timeout: the default check (the agent's console text for a VM with `agent`).
+    const agentCheck = { kind: 'console' as const, text: AGENT_STARTED, failure: AGENT_FAILED };
+    expect(parseVmReadiness({ timeout: 900 }, 'svc/vm', agentCheck)).toEqual({ check: agentCheck, timeoutS: 900 });
+    expect(parseVmReadiness({ address: true }, 'svc/vm', agentCheck)).toEqual({ check: { kind: 'address' }, timeoutS: 600 });
     expect(parseVmReadiness({ console: 'login:', timeout: 90 }, 'svc/vm')).toEqual({ check: { kind: 'console', text: 'login:' }, timeoutS: 90 });
     expect(() => parseVmReadiness({ console: 'a', address: true }, 'svc/vm')).toThrow(/give one/);
     expect(() => parseVmReadiness({ tcp: 22 }, 'svc/vm')).toThrow(/unknown key "tcp"/);
@@ -75,6 +107,11 @@ describe('VM readiness', () => {
     // The text never comes and the domain is gone: a failure naming why, not a wait to the end.
     await writeFile(log, 'booting\n');
     await expect(waitBooted({ kind: 'console', text: 'never' }, { ...base, gone: async () => 'the domain is shut off' })).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('stopped before it booted: the domain is shut off') });
+    // The guest says it failed (the agent's install): a failure at once, with its line.
+    await writeFile(log, 'booting\nkaidu-agent: fa');
+    const failing = waitBooted({ kind: 'console', text: AGENT_STARTED, failure: AGENT_FAILED }, base);
+    await appendFile(log, 'iled (see /var/log/cloud-init-output.log)\nmore\n');
+    await expect(failing).rejects.toMatchObject({ code: 'E_DELEGATE', message: expect.stringContaining('the guest reported "kaidu-agent: failed (see /var/log/cloud-init-output.log)"') });
     await expect(waitBooted({ kind: 'address' }, { ...base, timeoutS: 0.2 })).rejects.toMatchObject({ code: 'E_DELEGATE_TIMEOUT', message: expect.stringContaining('took no address') });
   });
 });
@@ -104,11 +141,13 @@ describe.skipIf(!isoTools && !CI)(`NoCloud seed image, for real${isoTools ? '' :
       .on('virsh dominfo', { stdout: 'UUID: u\nState: running\n' })
       .on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.9/24\n' });
     const runner: CommandRunner = { run: (spec) => (spec.argv[0] === 'virsh' ? recorded.run(spec) : system.run(spec)) };
-    const node = desired('kaidu:VirtualMachine', { disk, agent: { hub: 'http://192.168.122.1/fleet.git', package: 'kaidu.tgz', host: 'builder' } }, { name: 'vm' });
+    const node = desired('kaidu:VirtualMachine', { disk, agent: { hub: 'http://192.168.122.1/fleet.git', package: 'kaidu.tgz', host: 'builder' }, readiness: { address: true } }, { name: 'vm' });
     const d = new VirtualMachineDelegate({ dataDir: data, kvmPresent: () => false });
     await d.create(context(data, node, { runner }));
     const seed = `${disk}.cidata.iso`;
     expect((await exec('isoinfo', ['-R', '-i', seed, '-x', '/user-data'])).stdout).toContain('KAIDU_HOST=builder');
+    // The user-data can hold the agent's webhook secret: only root reads the seed.
+    expect((await stat(seed)).mode & 0o777).toBe(0o600);
     const xml = await readFile(join(data, 'run', 'libvirt', 'kaidu-svc-vm.xml'), 'utf8');
     expect(xml).toContain(`<source file='${seed}'/><target dev='vdb' bus='virtio'/><readonly/>`);
     expect(xml).toContain(`<log file='${join(data, 'run', 'libvirt', 'kaidu-svc-vm.console.log')}' append='off'/>`);
@@ -118,5 +157,30 @@ describe.skipIf(!isoTools && !CI)(`NoCloud seed image, for real${isoTools ? '' :
     await expect(stat(seed)).rejects.toMatchObject({ code: 'ENOENT' });
     // The disk was there before: it is the user's and stays.
     expect((await stat(disk)).isFile()).toBe(true);
+  });
+
+  it('with agent and no readiness, create waits for the console to say the agent started, and fails at once when it says the install failed', async () => {
+    const dir = tempDir('kaidu-vm-seed-');
+    const data = join(dir, 'data');
+    const disk = join(dir, 'images', 'vm.qcow2');
+    await mkdir(join(dir, 'images'));
+    await writeFile(disk, '');
+    const system = new SystemCommandRunner();
+    // An address is there at once: the old default (address) would call this guest running.
+    const recorded = new RecordingRunner()
+      .on('virsh dumpxml', { exitCode: 1, stderr: "error: failed to get domain 'kaidu-svc-vm'\n" })
+      .on('virsh dominfo', { stdout: 'UUID: u\nState: running\n' })
+      .on('virsh domstate', { stdout: 'running\n' })
+      .on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.9/24\n' });
+    const runner: CommandRunner = { run: (spec) => (spec.argv[0] === 'virsh' ? recorded.run(spec) : system.run(spec)) };
+    const node = desired('kaidu:VirtualMachine', { disk, agent: { hub: 'http://192.168.122.1/fleet.git', package: 'kaidu.tgz' } }, { name: 'vm' });
+    const d = new VirtualMachineDelegate({ dataDir: data, kvmPresent: () => false });
+    const consoleLog = join(data, 'run', 'libvirt', 'kaidu-svc-vm.console.log');
+    await mkdir(join(data, 'run', 'libvirt'), { recursive: true });
+    await writeFile(consoleLog, `Cloud-init v. 22.4.2 running 'modules:final'\n${AGENT_FAILED} (see /var/log/cloud-init-output.log)\n`);
+    await expect(d.create(context(data, node, { runner }))).rejects.toThrow(/the guest reported "kaidu-agent: failed/);
+    await writeFile(consoleLog, `${AGENT_STARTED}\n`);
+    expect((await d.create(context(data, node, { runner }))).status).toBe('running');
+    expect(await d.inspect(context(data, node, { runner, previous: { type: 'kaidu:VirtualMachine', fingerprint: 'fp', status: 'running', properties: node.properties, attributes: {}, revision: 'r', appliedAt: 'x' } }))).toMatchObject({ status: 'running' });
   });
 });
