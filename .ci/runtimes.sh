@@ -196,7 +196,7 @@ up() {
   # The VM tests' stand-in guest (kernel + busybox initramfs), built once and cached.
   bash "$(dirname "${BASH_SOURCE[0]}")/vm-image.sh" >/dev/null
   # Not built here: the agent test's Debian guest (.ci/vm-agent-image.sh) is built by that test when
-  # it is asked for (KAIDU_TEST_VM_AGENT=1); a boot to a running agent does not fit CI's time yet.
+  # it is asked for (KAIDU_TEST_MANUAL=1, test/manual/vm-agent.test.ts); a boot to a running agent does not fit CI's time yet.
   log "up: podman, dockerd, libvirtd (default network), registry $REGISTRY, images docker.io/$IMAGE_PATH:$IMAGE_TAG, nginx, redis, VM guest"
 }
 
