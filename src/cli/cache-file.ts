@@ -6,7 +6,8 @@
  * file, theirs or another's.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { closeSync, fstatSync, futimesSync, openSync, readSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** Bump when anything stored changes shape: older files are then ignored. */
@@ -17,11 +18,46 @@ function header(kind: string, payload: Uint8Array): string {
   return `${MAGIC} ${kind} v${CACHE_FORMAT} ${payload.byteLength} ${createHash('sha256').update(payload).digest('hex')}\n`;
 }
 
+/** An entry used again counts as recently used for pruning (cache-prune.ts) once its day-old mark is refreshed. */
+const TOUCH_AFTER_MS = 24 * 3600 * 1000;
+/** Larger than any entry Kaidu writes: a bigger file is not one of ours, and is not read whole. */
+const MAX_ENTRY = 512 * 1024 * 1024;
+
+/**
+ * Synchronous: a warm plan reads a few hundred small entries, and a trip through libuv's thread
+ * pool costs more CPU than the read (the cache is read by the CLI only, never by the agent).
+ */
+function readWhole(file: string): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_ENTRY) throw new Error('not a cache entry');
+    const data = Buffer.allocUnsafe(st.size);
+    let got = 0;
+    while (got < st.size) {
+      const n = readSync(fd, data, got, st.size - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    const now = Date.now();
+    if (now - st.mtimeMs > TOUCH_AFTER_MS) {
+      try {
+        futimesSync(fd, now / 1000, now / 1000);
+      } catch {
+        // a read-only cache (restored by CI) is still read
+      }
+    }
+    return data.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** The payload, or undefined when the file is missing or not a whole, current file of this kind. */
 export async function readCacheFile(file: string, kind: string): Promise<Buffer | undefined> {
   let data: Buffer;
   try {
-    data = await readFile(file);
+    data = readWhole(file);
   } catch {
     return undefined;
   }

@@ -5,14 +5,13 @@ import { homedir, tmpdir } from 'node:os';
 import { KaiduError } from '../errors/kaidu-error.js';
 import { headCommit, mayHaveStateBranches } from '../git/head-commit.js';
 import type { Hub } from '../git/index.js';
-import { plan as makePlan, type Plan } from '../plan/index.js';
+import type { Plan } from '../plan/model.js';
 import { fingerprint } from '../state/fingerprint.js';
-import { loadRepository, type LoadedRepository } from '../repository/index.js';
-import { parseSettings } from '../repository/settings.js';
-import { loadState } from '../state/load.js';
+import type { LoadedRepository } from '../repository/index.js';
 import type { FleetState } from '../state/fleet-state.js';
 import { BlobIdIndex } from './blob-ids.js';
-import { DiskCompileStore, DiskStateStore } from './compile-store.js';
+import { compilerBuildId, DiskCompileStore, DiskStateStore } from './compile-store.js';
+import { pruneIfDue } from './cache-prune.js';
 import type { SourceReader } from '../tosca/model.js';
 import { fsReader, profilesReader } from './fs-reader.js';
 import { checkHostOption } from './host-option.js';
@@ -181,11 +180,47 @@ export interface PlannedRepository {
  * the state recorded at `base`, which is what merging head into base would do.
  */
 export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRepository> {
-  const profiles = profilesReader();
+  return planFrom(opts, await prepare(opts));
+}
+
+interface Prepared {
+  store?: DiskCompileStore;
+  stateStore?: DiskStateStore;
+  cacheDir?: string;
+  view: RepoView;
+}
+
+async function prepare(opts: PlanSourceOptions): Promise<Prepared> {
   const cacheDir = opts.cache === false ? undefined : await cacheDirFor(findRepoRoot(opts.cwd), opts.env);
   const store = cacheDir ? new DiskCompileStore(cacheDir) : undefined;
   const stateStore = cacheDir ? new DiskStateStore(cacheDir) : undefined;
   const view = opts.head ? await atRevision(opts.cwd, opts.head) : await workingTree(opts.cwd, cacheDir);
+  return { view, ...(cacheDir ? { cacheDir } : {}), ...(store ? { store } : {}), ...(stateStore ? { stateStore } : {}) };
+}
+
+/**
+ * The plan alone (`kaidu plan`, `pr-comment`). A working tree whose state is in its own `state/`
+ * (no hosts' state branches) is planned service by service through the cache (service-plans.ts);
+ * with `changesOnly`, the plan's waves hold only the actions that change something (text output).
+ */
+export async function loadPlan(opts: PlanSourceOptions & { changesOnly?: boolean }): Promise<Plan> {
+  const prepared = await prepare(opts);
+  const { view, store, stateStore, cacheDir } = prepared;
+  if (cacheDir && store && stateStore && !opts.base && !opts.head && !opts.digest && !view.git) {
+    const { openSharesStore, planByService } = await import('./service-plans.js');
+    const { shares, settings } = openSharesStore(cacheDir, compilerBuildId());
+    const plan = await planByService({ reader: view.reader, profiles: profilesReader(), revision: view.revision, compileStore: store, stateStore, shares, settings, ...(opts.inputs ? { inputs: opts.inputs } : {}), ...(opts.host ? { host: opts.host } : {}), ...(opts.changesOnly ? { changesOnly: true } : {}) });
+    await Promise.all([store.flush(), stateStore.flush(), shares.flush(), settings.flush(), view.index?.save().catch(() => undefined)]);
+    await pruneIfDue(cacheDir, opts.env ?? process.env);
+    if (plan) return plan;
+  }
+  return (await planFrom(opts, prepared)).plan;
+}
+
+async function planFrom(opts: PlanSourceOptions, { view, store, stateStore, cacheDir }: Prepared): Promise<PlannedRepository> {
+  // Loaded here: a plan from the service cache needs neither the compiler nor the YAML library.
+  const [{ plan: makePlan }, { loadRepository }, { parseSettings }, { loadState }] = await Promise.all([import('../plan/plan.js'), import('../repository/index.js'), import('../repository/settings.js'), import('../state/load.js')]);
+  const profiles = profilesReader();
   const headIds = new Map<string, string | null>();
   const headReader = opts.digest ? recordingIds(view.reader, headIds) : view.reader;
   // State: the hosts' state branches in this repository, else state/ in the templates (parsed through the cache).
@@ -210,6 +245,7 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
   // A state commit is part of what the plan was computed from: a newer one makes a saved plan stale.
   if (opts.digest) for (const [host, o] of Object.entries(stateOrigins)) if (o.commit) headIds.set(`refs/heads/kaidu/state/${host}`, o.commit);
   await Promise.all([store?.flush(), stateStore?.flush(), view.index?.save().catch(() => undefined)]);
+  if (cacheDir) await pruneIfDue(cacheDir, opts.env ?? process.env);
   // A host that only state/ names is known too (its services were removed: apply deletes them).
   checkHostOption(opts.host, [...new Set([...Object.keys(repo.topology.hosts), ...Object.keys(repo.state.snapshot)])], repo.diagnostics);
   const plan = makePlan(repo.topology, repo.state.snapshot, {
@@ -229,7 +265,3 @@ export async function planRepository(opts: PlanSourceOptions): Promise<PlannedRe
   return { plan, repo, view };
 }
 
-/** Compile and plan a repository (used by `kaidu plan` and `kaidu pr-comment`). */
-export async function loadPlan(opts: PlanSourceOptions): Promise<Plan> {
-  return (await planRepository(opts)).plan;
-}

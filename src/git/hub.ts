@@ -12,6 +12,7 @@ import { compareAndSwapRef } from './local-ref.js';
 import { resolveRevisionExpression } from './revision.js';
 import { parseTrailers, withTrailers } from './trailers.js';
 import { TreeCache } from './tree.js';
+import { firstClone } from './first-clone.js';
 import { ZERO_OID, advertiseReceivePack, httpClient, receivePack, type PushTarget } from './transport.js';
 
 export interface HubOptions {
@@ -145,6 +146,16 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
   }
   registerGitdir(gitdir);
   const trees = new TreeCache(gitdir, cache);
+  // Blobs a first clone received, each handed out once (the first pass reads every file once), until the next fetch.
+  const cloned = new Map<string, Buffer>();
+  const readBlobOnce = async (oid: string): Promise<Uint8Array> => {
+    const kept = cloned.get(oid);
+    if (kept) {
+      cloned.delete(oid);
+      return kept;
+    }
+    return (await git.readBlob({ fs, gitdir, oid, cache })).blob;
+  };
   const branchRef = opts.branch === 'HEAD' ? 'HEAD' : `refs/heads/${opts.branch}`;
   const pushTarget: PushTarget = { http, url, headers };
 
@@ -165,7 +176,20 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
     const ref = branch === opts.branch ? branchRef : `refs/heads/${branch}`;
     if (!remote) return readRef(ref);
     const started = Date.now();
+    if (branch === opts.branch) cloned.clear();
     try {
+      // A first fetch: our own upload-pack request and pack indexer (first-clone.ts).
+      if (!(await readRef(ref))) {
+        const first = await firstClone({ http, url, headers }, gitdir, branch);
+        if (first.supported) {
+          if (!first.tip) return undefined;
+          for (const [oid, o] of first.objects ?? []) if (o.type === 'blob') cloned.set(oid, o.data);
+          await git.writeRef({ fs, gitdir, ref: `refs/remotes/origin/${branch}`, value: first.tip, force: true });
+          await git.writeRef({ fs, gitdir, ref, value: first.tip, force: true });
+          log?.debug({ branch, tip: first.tip, ms: Date.now() - started }, 'cloned the hub');
+          return first.tip;
+        }
+      }
       const res = await git.fetch({ fs, http, gitdir, remote: 'origin', url, ref, remoteRef: `refs/heads/${branch}`, singleBranch: true, tags: false, cache, headers, ...(onAuth ? { onAuth } : {}) });
       const oid = res.fetchHead ?? undefined;
       if (!oid) return readRef(ref);
@@ -261,7 +285,7 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
           wrapRead(`reading ${path} at ${commit.slice(0, 10)}`, async (): Promise<SourceFile | undefined> => {
             const entry = await trees.lookup(await rootTree(), path);
             if (!entry || entry.type !== 'blob') return undefined;
-            const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+            const blob = await readBlobOnce(entry.oid);
             return { path, text: Buffer.from(blob).toString('utf8'), id: entry.oid };
           }),
         listDir: (path) =>
@@ -285,7 +309,7 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
         const link = await trees.linkOnPath(await trees.rootTree(commit), path);
         if (link) throw symlinkRefused(path, link, commit);
         const entry = await lookupBlob(commit, path);
-        return entry ? (await git.readBlob({ fs, gitdir, oid: entry.oid, cache })).blob : undefined;
+        return entry ? await readBlobOnce(entry.oid) : undefined;
       }),
     commitMessage: (commit) =>
       wrapRead(`reading commit ${commit.slice(0, 10)}`, async () => {

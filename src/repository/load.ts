@@ -8,6 +8,7 @@ import type { Topology } from '../topology/model.js';
 import { nodeList } from '../topology/lookup.js';
 import { filesOf, ownFingerprint, rememberOwnFingerprint } from '../plan/plan.js';
 import { parseSettings, type RepoSettings } from './settings.js';
+import { listServiceFiles, serviceName } from './service-files.js';
 
 export interface LoadedRepository {
   settings: RepoSettings;
@@ -137,13 +138,44 @@ function recording(reader: SourceReader): { reader: SourceReader; files: Map<str
   };
 }
 
-/** Service template files: `<services_dir>/*.yaml` (sub-folders hold artifacts and imports). */
-export async function listServiceFiles(reader: SourceReader, settings: RepoSettings): Promise<string[]> {
-  const entries = await reader.listDir(settings.servicesDir);
-  return entries
-    .filter((e) => e.kind === 'file' && /\.ya?ml$/.test(e.name))
-    .map((e) => `${settings.servicesDir}/${e.name}`)
-    .sort();
+// (kept apart so that listing services does not load the compiler)
+export { listServiceFiles, serviceName };
+
+/** One service compiled (or taken from the memo or the store), with every file and folder it read. */
+export interface LoadedService {
+  result: Awaited<ReturnType<typeof compileService>>;
+  /** What the compile read (null id: absent); undefined when the result came from the in-memory memo. */
+  read?: { files: Array<[path: string, id: string | null]>; dirs: Array<[path: string, listing: string]> };
+}
+
+/** Compiles one service file, or takes a still-valid result from the memo or the store (see `loadRepository`). */
+export async function loadService(reader: SourceReader, path: string, name: string, inputs: Record<string, unknown>, opts: Pick<LoadOptions, 'profiles' | 'cache' | 'memo' | 'store'>, changed?: ReadonlySet<string>): Promise<LoadedService> {
+  const memoKey = `${path}\0${JSON.stringify(inputs)}`;
+  const memoized = await opts.memo?.get(memoKey, reader, changed);
+  if (memoized) return { result: memoized };
+  const storeKey = opts.store ? `${memoKey}\0${await idOf(reader, path)}` : '';
+  if (opts.store) {
+    const stored = await opts.store.get(storeKey);
+    if (stored && (await stillValid(reader, stored))) {
+      const result = stored.result;
+      const nodes = result.service?.nodes;
+      if (nodes && Array.isArray(stored.fingerprints)) for (const [node, fp] of stored.fingerprints) if (Object.hasOwn(nodes, node)) rememberOwnFingerprint(nodes[node]!, fp);
+      if (result.service && stored.fragment) rememberFragment(result.service, stored.fragment);
+      return { result, read: { files: stored.files, dirs: stored.dirs } };
+    }
+  }
+  const rec = recording(reader);
+  const result = await compileService(path, rec.reader, { profiles: opts.profiles, inputs, ...(opts.cache ? { cache: opts.cache } : {}) });
+  opts.memo?.set(memoKey, rec.files, result, rec.dirs);
+  const read = { files: [...rec.files].map(([f, id]): [string, string | null] => [f, id ?? null]), dirs: [...rec.listings] };
+  if (opts.store) {
+    const usable = result.service && !hasErrors(result.diagnostics) ? result.service : undefined;
+    const fingerprints = usable ? Object.entries(usable.nodes).map(([key, n]): [string, string] => [key, ownFingerprint(n)]) : [];
+    // placed under the name it is planned as only (a renamed copy is placed apart)
+    const fragment = usable && usable.name === name ? ownFragment(usable) : undefined;
+    opts.store.set(storeKey, { ...read, result, fingerprints, ...(fragment ? { fragment } : {}) });
+  }
+  return { result, read };
 }
 
 /**
@@ -158,32 +190,9 @@ export async function loadRepository(reader: SourceReader, opts: LoadOptions): P
   const since = opts.changedSince;
   const changed = since && opts.memo?.revision !== undefined && since.revision === opts.memo.revision ? new Set(since.paths) : undefined;
   for (const path of await listServiceFiles(reader, settings)) {
-    const name = path.slice(settings.servicesDir.length + 1).replace(/\.ya?ml$/, '');
+    const name = serviceName(path, settings);
     const inputs = { ...(settings.inputs[name] ?? {}), ...(opts.inputs ?? {}) };
-    const memoKey = `${path}\0${JSON.stringify(inputs)}`;
-    let result = await opts.memo?.get(memoKey, reader, changed);
-    const storeKey = opts.store ? `${memoKey}\0${await idOf(reader, path)}` : '';
-    if (!result && opts.store) {
-      const stored = await opts.store.get(storeKey);
-      if (stored && (await stillValid(reader, stored))) {
-        result = stored.result;
-        const nodes = result.service?.nodes;
-        if (nodes && Array.isArray(stored.fingerprints)) for (const [node, fp] of stored.fingerprints) if (Object.hasOwn(nodes, node)) rememberOwnFingerprint(nodes[node]!, fp);
-        if (result.service && stored.fragment) rememberFragment(result.service, stored.fragment);
-      }
-    }
-    if (!result) {
-      const rec = recording(reader);
-      result = await compileService(path, rec.reader, { profiles: opts.profiles, inputs, ...(opts.cache ? { cache: opts.cache } : {}) });
-      opts.memo?.set(memoKey, rec.files, result, rec.dirs);
-      if (opts.store) {
-        const usable = result.service && !hasErrors(result.diagnostics) ? result.service : undefined;
-        const fingerprints = usable ? Object.entries(usable.nodes).map(([key, n]): [string, string] => [key, ownFingerprint(n)]) : [];
-        // placed under the name it is planned as only (a renamed copy is placed apart)
-        const fragment = usable && usable.name === name ? ownFragment(usable) : undefined;
-        opts.store.set(storeKey, { files: [...rec.files].map(([f, id]) => [f, id ?? null]), dirs: [...rec.listings], result, fingerprints, ...(fragment ? { fragment } : {}) });
-      }
-    }
+    const { result } = await loadService(reader, path, name, inputs, opts, changed);
     diagnostics.push(...result.diagnostics);
     if (result.typesOnly) continue;
     if (!result.service || hasErrors(result.diagnostics)) failedServices.push(name);

@@ -48,7 +48,7 @@ interface Fragment {
 }
 
 /** A machine as one service declares it, before merging across services. */
-interface DeclaredHost {
+export interface DeclaredHost {
   name: string;
   node: string;
   labels: Record<string, string>;
@@ -65,10 +65,11 @@ const declaredHosts = new WeakMap<CompiledService, DeclaredHost[]>();
  * Builds the placed graph from compiled services. Pure: the same services give the same topology
  * on every agent, which is what lets each host plan its own share without talking to the others.
  */
-export function buildTopology(services: readonly CompiledService[]): Topology {
+export function buildTopology(services: readonly CompiledService[], opts: { hosts?: Record<string, HostInfo> } = {}): Topology {
   const diagnostics: Diagnostic[] = [];
   const sorted = [...services].sort((a, b) => a.name.localeCompare(b.name));
-  const hosts = mergeHosts(sorted, diagnostics);
+  // Given hosts: one service's share of a bigger topology (its machines merged with every other service's).
+  const hosts = opts.hosts ?? mergeHosts(sorted, diagnostics);
 
   const nodes: Record<string, NodeInstance> = {};
   const edges: TopologyEdge[] = [];
@@ -94,6 +95,11 @@ export function buildTopology(services: readonly CompiledService[]): Topology {
 
 /** A service's part of the topology, as kept with its compile result between runs. */
 export type ServiceFragment = Fragment;
+
+/** The fragment `buildTopology` last placed for this service (its instances, edges, own problems). */
+export function placedFragment(svc: CompiledService): ServiceFragment | undefined {
+  return fragments.get(svc);
+}
 
 /**
  * A service's placed instances and edges when they depend on the service alone (no Placement or
@@ -123,9 +129,14 @@ export function rememberFragment(svc: CompiledService, fragment: unknown): void 
 
 /** 1. Machines: every kaidu:Host template, merged by name across services. */
 function mergeHosts(sorted: readonly CompiledService[], diagnostics: Diagnostic[]): Record<string, HostInfo> {
+  return mergeDeclaredHosts(sorted.map(hostsDeclaredIn), diagnostics);
+}
+
+/** Machines as services declare them (in service name order), merged by name: the first declaration wins. */
+export function mergeDeclaredHosts(perService: readonly (readonly DeclaredHost[])[], diagnostics: Diagnostic[]): Record<string, HostInfo> {
   const hosts: Record<string, HostInfo> = {};
-  for (const svc of sorted) {
-    for (const declared of hostsDeclaredIn(svc)) {
+  for (const list of perService) {
+    for (const declared of list) {
       const { name, labels, address } = declared;
       const existing = hosts[name];
       if (existing) {
@@ -152,7 +163,8 @@ function templatesOf(svc: CompiledService): CompiledNode[] {
   return list;
 }
 
-function hostsDeclaredIn(svc: CompiledService): DeclaredHost[] {
+/** The kaidu:Host templates of one service, as machines. */
+export function hostsDeclaredIn(svc: CompiledService): DeclaredHost[] {
   let found = declaredHosts.get(svc);
   if (found) return found;
   found = [];

@@ -142,3 +142,26 @@ describe('a remote hub (smart HTTP, git http-backend)', () => {
     expect((await empty.commitMessage(res.oid!)).parents).toEqual([]);
   });
 });
+
+describe('the first clone, indexed by Kaidu', () => {
+  it('leaves a mirror native git finds whole (the index is the one git index-pack writes), and every file reads back', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { readFile } = await import('node:fs/promises');
+    const exec = promisify(execFile);
+    const tip = await hub.fetch();
+    const dir = join(hub.gitdir, 'objects', 'pack');
+    const pack = readdirSync(dir).find((f) => f.endsWith('.pack'))!;
+    await exec('git', ['index-pack', '-o', join(h.dir, 'native.idx'), join(dir, pack)]);
+    expect(Buffer.compare(await readFile(join(dir, pack.replace(/\.pack$/, '.idx'))), await readFile(join(h.dir, 'native.idx')))).toBe(0);
+    await exec('git', ['--git-dir', hub.gitdir, 'fsck', '--full', '--no-dangling']);
+    expect((await exec('git', ['--git-dir', hub.gitdir, 'rev-parse', 'refs/heads/main', 'refs/remotes/origin/main'])).stdout.split('\n').filter(Boolean)).toEqual([tip, tip]);
+    // the first pass's reads (from the clone's objects), then the same reads again (from the pack)
+    const reader = hub.reader(tip);
+    for (let round = 0; round < 2; round++) for (const [path, text] of Object.entries(seed)) expect((await reader.readFile(path))?.text).toBe(text);
+    // and later fetches build on it
+    const second = await h.push({ 'services/a.yaml': 'a: 3\n' }, 'again');
+    expect(await hub.fetch()).toBe(second);
+    expect((await hub.reader(second).readFile('services/a.yaml'))?.text).toBe('a: 3\n');
+  });
+});

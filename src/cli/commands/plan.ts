@@ -41,14 +41,18 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--full-plan-url <url>', 'markdown: link to the full plan')
     .option('--no-cache', 'do not use or update the compile cache (.kaidu/cache)')
     .action(async (path: string | undefined, flags: PlanFlags) => {
-      const [{ hasChanges, renderJson, renderMarkdown, renderText, useColor }, { hasErrors }, { planRepository }] = await Promise.all([
-        import('../../plan/index.js'),
+      // The renderers alone: the planner (and the YAML library it brings) is loaded only when something must be planned.
+      const [{ hasChanges }, { renderJson }, { renderText, useColor }, { hasErrors }, { loadPlan }] = await Promise.all([
+        import('../../plan/model.js'),
+        import('../../plan/render-json.js'),
+        import('../../plan/render-text.js'),
         import('../../tosca/diagnostic.js'),
         import('../plan-source.js'),
       ]);
       if (flags.head === undefined && flags.base !== undefined) throw new KaiduError('E_USAGE', '--base needs --head');
       const inputs = await readInputs(flags.input, flags.inputs);
-      const { plan } = await planRepository({
+      const format = flags.json ? 'json' : (flags.format ?? 'text');
+      const plan = await loadPlan({
         cwd: repoDir(ctx, 'plan', flags.dir, path),
         ...(flags.base ? { base: flags.base } : {}),
         ...(flags.head ? { head: flags.head } : {}),
@@ -57,11 +61,12 @@ export function register(program: Command, ctx: CommandContext): void {
         env: ctx.env,
         ...(flags.cache === false ? { cache: false } : {}),
         ...(flags.out ? { digest: true } : {}),
+        // text shows changed actions only: unchanged ones need not be loaded
+        ...(format === 'text' && !flags.verbose && !flags.out ? { changesOnly: true } : {}),
       });
-      const format = flags.json ? 'json' : (flags.format ?? 'text');
       if (flags.out) await writeFile(flags.out, renderJson(plan));
       if (format === 'json') ctx.stdout.write(renderJson(plan));
-      else if (format === 'markdown') ctx.stdout.write(renderMarkdown(plan, { ...(flags.fullPlanUrl ? { fullPlanUrl: flags.fullPlanUrl } : {}) }));
+      else if (format === 'markdown') ctx.stdout.write((await import('../../plan/render-markdown.js')).renderMarkdown(plan, { ...(flags.fullPlanUrl ? { fullPlanUrl: flags.fullPlanUrl } : {}) }));
       else ctx.stdout.write(renderText(plan, { color: useColor(ctx.stdout as { isTTY?: boolean }, ctx.env), verbose: Boolean(flags.verbose) }));
       if (flags.out && format !== 'json') ctx.stderr.write(`Saved the plan to ${flags.out}; apply it with: kaidu apply ${flags.out}\n`);
       if (hasErrors(plan.diagnostics)) ctx.setExitCode(exitCodeFor(plan.diagnostics));
