@@ -304,7 +304,7 @@ class ServiceCompiler {
     if (!ref) return undefined;
     const canonical = this.loader.resolve(unit, family, ref);
     if (!canonical) {
-      const hint = didYouMean(ref, this.loader.typeNames(unit, family)) ?? (ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
+      const hint = didYouMean(ref, this.loader.typeNames(unit, family)) ?? this.loader.versionHint(unit, family, ref) ?? (ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
       this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, at, hint);
       return undefined;
     }

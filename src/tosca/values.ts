@@ -172,7 +172,7 @@ export class ValueChecker {
     if (PRIMITIVES.has(t) || t === 'scalar') return this.primitive(t, value, spec, problem, what, depth, strict, wrong);
     const canonical = this.loader.resolve(spec.unit, 'data', t);
     if (!canonical) {
-      problem('E_TOSCA_UNKNOWN_TYPE', `${what}: unknown data type "${t}"`, 'error');
+      problem('E_TOSCA_UNKNOWN_TYPE', `${what}: unknown data type "${t}"`, 'error', this.loader.versionHint(spec.unit, 'data', t));
       return value;
     }
     const chain = this.loader.chain('data', canonical);
