@@ -716,7 +716,7 @@ class ServiceCompiler {
       if (!file) continue;
       const typeRef = str(field(node, 'type'));
       const canonical = typeRef ? this.loader.resolve(unit, 'artifact', typeRef) : undefined;
-      if (typeRef && !canonical) this.report('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown artifact type "${typeRef}"`, locate(unit.src, field(node, 'type')));
+      if (typeRef && !canonical) this.report('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown artifact type "${typeRef}"`, locate(unit.src, field(node, 'type')), this.loader.versionHint(unit, 'artifact', typeRef));
       out[name] = {
         type: canonical ?? 'tosca:File',
         types: canonical ? this.loader.chain('artifact', canonical) : ['tosca:File'],
