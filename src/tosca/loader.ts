@@ -107,7 +107,9 @@ interface ProfileEntry {
 export class ParseCache {
   readonly docs = new Map<string, { id: string; src: YamlSource }>();
   profileIndex?: Map<string, ProfileEntry>;
-  /** The normative type names of every 1.x version, for hints on a name of another version. */
+  /** The normative profiles' texts of every 1.x version, for hints on a name of another version. */
+  normativeTexts?: Map<string, string>;
+  /** Their type names, parsed when a hint first needs them (a compile without errors never does). */
   normativeNames?: Map<string, Record<Family, Set<string>>>;
 }
 
@@ -218,25 +220,35 @@ export class Loader {
     this.normative.set(v, undefined);
     const name = NORMATIVE_PROFILE[v];
     if (name) this.normative.set(v, await this.profile(name));
-    if (version === 1) await this.readNormativeNames();
+    if (version === 1) await this.readNormativeTexts();
   }
 
-  /** Reads which type names each 1.x version defines (keys only; the types are not declared). */
-  private async readNormativeNames(): Promise<void> {
-    if (this.cache.normativeNames) return;
-    const names = new Map<string, Record<Family, Set<string>>>();
+  /** Reads the normative profiles of every 1.x version (their types are not declared, only named in hints). */
+  private async readNormativeTexts(): Promise<void> {
+    if (this.cache.normativeTexts) return;
+    const texts = new Map<string, string>();
     for (const [version, profile] of Object.entries(NORMATIVE_PROFILE)) {
       const file = this.profileIndex.get(profile)?.file;
       const text = file ? (await this.profiles.readFile(file))?.text : undefined;
-      if (!text) continue;
-      const doc = parseYamlText(text) as Record<string, unknown> | null;
-      const perFamily = Object.fromEntries(FAMILIES.map((f) => {
-        const m = doc?.[FAMILY_KEYS[f]];
-        return [f, new Set(m && typeof m === 'object' ? Object.keys(m) : [])];
-      })) as Record<Family, Set<string>>;
-      names.set(version, perFamily);
+      if (text) texts.set(version, text);
     }
-    this.cache.normativeNames = names;
+    this.cache.normativeTexts = texts;
+  }
+
+  /** Which type names each 1.x version defines, per family. */
+  private normativeNames(): Map<string, Record<Family, Set<string>>> | undefined {
+    if (!this.cache.normativeNames && this.cache.normativeTexts) {
+      const names = new Map<string, Record<Family, Set<string>>>();
+      for (const [version, text] of this.cache.normativeTexts) {
+        const doc = parseYamlText(text) as Record<string, unknown> | null;
+        names.set(version, Object.fromEntries(FAMILIES.map((f) => {
+          const m = doc?.[FAMILY_KEYS[f]];
+          return [f, new Set(m && typeof m === 'object' ? Object.keys(m) : [])];
+        })) as Record<Family, Set<string>>);
+      }
+      this.cache.normativeNames = names;
+    }
+    return this.cache.normativeNames;
   }
 
   /**
@@ -245,8 +257,8 @@ export class Loader {
    * versions have it.
    */
   versionHint(unit: Unit, family: Family, ref: string): string | undefined {
-    const all = this.cache.normativeNames;
-    if (unit.version !== 1 || !all) return undefined;
+    const all = unit.version === 1 ? this.normativeNames() : undefined;
+    if (!all) return undefined;
     const name = ref.startsWith('tosca:') ? ref.slice(6) : ref;
     const versions = [...all].filter(([v, f]) => v !== unit.versionText && (f[family].has(name) || f[family].has(`${NORMATIVE_PREFIX[family]}${name}`)));
     if (versions.length === 0) return undefined;
