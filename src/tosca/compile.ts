@@ -170,6 +170,7 @@ class ServiceCompiler {
       inputs: this.inputs,
       declared: unit.functions,
       dollar: unit.version === 2,
+      version: unit.versionText,
       definitions: (family, type, key) => this.checker.definitions(family, type, key),
       operations: (types) => interfaceTypeOperations(this.loader, types),
       report: (code, message, at, hint, severity = 'error') => this.report(severity, code, message, at, hint),

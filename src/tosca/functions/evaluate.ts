@@ -9,6 +9,7 @@ import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import { isFunctionCall } from '../model.js';
 import { evaluateStandard } from '../functions-standard.js';
 import { unknownFunction } from '../function-names.js';
+import { functionOfOtherVersions } from '../grammar/tosca-1.js';
 import { unknownAttribute } from '../function-targets.js';
 import { didYouMean } from '../suggest.js';
 import { containsCall, describe, type PropertyDef } from '../values.js';
@@ -27,6 +28,8 @@ export interface EvaluationContext {
   declared: ReadonlySet<string>;
   /** TOSCA 2.0 writes calls `$name`; 1.x writes them bare. */
   dollar: boolean;
+  /** The document's `tosca_definitions_version` (a 1.x version has fewer standard functions). */
+  version?: string;
   definitions(family: Family, type: string, key: 'properties' | 'attributes'): Map<string, PropertyDef>;
   /** Operations an interface type declares along its chain (a template may implement none of them). */
   operations(interfaceTypes: readonly string[]): ReadonlySet<string>;
@@ -131,6 +134,11 @@ export class FunctionEvaluator {
   }
 
   private call(fn: string, rawArgs: Value[], v: Value, scope: Scope, at: SourceLocation): Value {
+    const elsewhere = this.ctx.version && !this.ctx.declared.has(fn) ? functionOfOtherVersions(this.ctx.version, fn) : undefined;
+    if (elsewhere) {
+      this.ctx.report('E_TOSCA_UNKNOWN_FUNCTION', `function "${fn}" is not in ${this.ctx.version}`, at, `it is a function of ${elsewhere.join(', ')}`);
+      return null;
+    }
     const unknown = unknownFunction(fn, this.ctx.declared);
     if (unknown) {
       this.ctx.report(unknown.code, unknown.message, at, unknown.hint, unknown.severity);

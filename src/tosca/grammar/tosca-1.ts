@@ -240,6 +240,26 @@ function v10(): Record<string, Entity> {
   };
 }
 
+/**
+ * The functions of each 1.x version (1.0–1.2 §4, 1.3 §4.3–4.7): `join` came with 1.3. A document
+ * that calls one its version does not have gets an error naming the version that has it.
+ */
+const FUNCTIONS_1_0 = ['get_input', 'get_property', 'get_attribute', 'get_operation_output', 'get_nodes_of_type', 'get_artifact', 'concat', 'token'];
+const FUNCTIONS_1: Record<string, ReadonlySet<string>> = {
+  tosca_simple_yaml_1_0: new Set(FUNCTIONS_1_0),
+  tosca_simple_yaml_1_1: new Set(FUNCTIONS_1_0),
+  tosca_simple_yaml_1_2: new Set(FUNCTIONS_1_0),
+  tosca_simple_yaml_1_3: new Set([...FUNCTIONS_1_0, 'join']),
+};
+
+/** A standard 1.x function `fn` that this 1.x version lacks: the versions that have it; else undefined. */
+export function functionOfOtherVersions(versionText: string, fn: string): string[] | undefined {
+  const own = FUNCTIONS_1[versionText];
+  if (!own || own.has(fn)) return undefined;
+  const others = Object.keys(FUNCTIONS_1).filter((v) => FUNCTIONS_1[v]!.has(fn));
+  return others.length ? others : undefined;
+}
+
 export const TOSCA_1_3: Grammar = { version: 'tosca_simple_yaml_1_3', root: 'file', entities: v13() };
 export const TOSCA_1_2: Grammar = { version: 'tosca_simple_yaml_1_2', root: 'file', entities: v12() };
 export const TOSCA_1_1: Grammar = { version: 'tosca_simple_yaml_1_1', root: 'file', entities: v11() };
