@@ -260,6 +260,23 @@ export function functionOfOtherVersions(versionText: string, fn: string): string
   return others.length ? others : undefined;
 }
 
+/**
+ * The primitive types of each 1.x version (§3.2–3.3): 2.0's `bytes`, `nil` and `any` are not
+ * among them, and `scalar-unit.bitrate` came with 1.3.
+ */
+const PRIMITIVES_1_0 = ['string', 'integer', 'float', 'boolean', 'timestamp', 'null', 'version', 'range', 'list', 'map', 'scalar-unit.size', 'scalar-unit.time', 'scalar-unit.frequency'];
+const PRIMITIVES_1: Record<string, ReadonlySet<string>> = {
+  tosca_simple_yaml_1_0: new Set(PRIMITIVES_1_0),
+  tosca_simple_yaml_1_1: new Set(PRIMITIVES_1_0),
+  tosca_simple_yaml_1_2: new Set(PRIMITIVES_1_0),
+  tosca_simple_yaml_1_3: new Set([...PRIMITIVES_1_0, 'scalar-unit.bitrate']),
+};
+
+/** Whether a primitive type exists in this 1.x version (true for any other version). */
+export function primitiveInVersion(versionText: string, type: string): boolean {
+  return PRIMITIVES_1[versionText]?.has(type) ?? true;
+}
+
 export const TOSCA_1_3: Grammar = { version: 'tosca_simple_yaml_1_3', root: 'file', entities: v13() };
 export const TOSCA_1_2: Grammar = { version: 'tosca_simple_yaml_1_2', root: 'file', entities: v12() };
 export const TOSCA_1_1: Grammar = { version: 'tosca_simple_yaml_1_1', root: 'file', entities: v11() };
