@@ -129,3 +129,12 @@ describe('the normative types of each 1.x version', () => {
     expect(host?.relationship.types).toContain('tosca.relationships.HostedOn');
   });
 });
+
+describe('found by the compiler fuzz test', () => {
+  it('a relationship value that reads its TARGET, a template whose type is unknown: that error, no internal one', async () => {
+    const r = await compileService('s.yaml', memoryReader({
+      's.yaml': 'tosca_definitions_version: tosca_simple_yaml_1_3\ntopology_template:\n  node_templates:\n    server:\n      type: tosca.nodes.Compute\n      requirements:\n        - local_storage:\n            node: storage\n            relationship:\n              type: tosca.relationships.AttachesTo\n              properties:\n                location: { concat: [ /mnt/, { get_property: [ TARGET, volume_id ] } ] }\n    storage:\n      type: tos\n',
+    }), { profiles });
+    expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.line} ${d.code}`)).toEqual(['14 E_TOSCA_UNKNOWN_TYPE']);
+  });
+});

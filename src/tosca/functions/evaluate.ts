@@ -91,9 +91,12 @@ export class FunctionEvaluator {
         return undefined;
       }
     }
-    if (name === 'SELF') return scope.self;
-    if (name === 'SOURCE') return scope.source;
-    if (name === 'TARGET') return scope.target;
+    if (name === 'SELF' || name === 'SOURCE' || name === 'TARGET') {
+      const who = name === 'SELF' ? scope.self : name === 'SOURCE' ? scope.source : scope.target;
+      // A template whose type is unknown is not compiled (that error is reported at its type): the
+      // call names nothing to read, and stays as it is.
+      return who !== undefined && this.ctx.nodes[who] ? who : undefined;
+    }
     if (name === 'HOST') {
       const self = scope.self === undefined ? undefined : this.ctx.nodes[scope.self];
       if (!self) return undefined;
