@@ -170,6 +170,7 @@ class ServiceCompiler {
       inputs: this.inputs,
       declared: unit.functions,
       dollar: unit.version === 2,
+      version: unit.versionText,
       definitions: (family, type, key) => this.checker.definitions(family, type, key),
       operations: (types) => interfaceTypeOperations(this.loader, types),
       report: (code, message, at, hint, severity = 'error') => this.report(severity, code, message, at, hint),
@@ -304,7 +305,7 @@ class ServiceCompiler {
     if (!ref) return undefined;
     const canonical = this.loader.resolve(unit, family, ref);
     if (!canonical) {
-      const hint = didYouMean(ref, this.loader.typeNames(unit, family)) ?? (ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
+      const hint = didYouMean(ref, this.loader.typeNames(unit, family)) ?? this.loader.versionHint(unit, family, ref) ?? (ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
       this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, at, hint);
       return undefined;
     }
@@ -716,7 +717,7 @@ class ServiceCompiler {
       if (!file) continue;
       const typeRef = str(field(node, 'type'));
       const canonical = typeRef ? this.loader.resolve(unit, 'artifact', typeRef) : undefined;
-      if (typeRef && !canonical) this.report('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown artifact type "${typeRef}"`, locate(unit.src, field(node, 'type')));
+      if (typeRef && !canonical) this.report('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown artifact type "${typeRef}"`, locate(unit.src, field(node, 'type')), this.loader.versionHint(unit, 'artifact', typeRef));
       out[name] = {
         type: canonical ?? 'tosca:File',
         types: canonical ? this.loader.chain('artifact', canonical) : ['tosca:File'],

@@ -1,8 +1,9 @@
 /**
  * Loads a template and everything it imports into one type registry. Each file gets a scope:
  * its own types, what it imports without a namespace, and namespaces (`ns:Name`, nested as
- * `a:b:Name`). The standard profiles are implicit: `tosca:` (2.0 simple profile, or the 1.3
- * normative types with their dotted names for 1.x documents) and `kaidu:` everywhere.
+ * `a:b:Name`). The standard profiles are implicit: `tosca:` (2.0 simple profile, or for a 1.x
+ * document the normative types of its own version, 1.0 … 1.3, with their dotted names) and `kaidu:`
+ * everywhere.
  */
 import { parse as parseYamlText } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
@@ -21,6 +22,18 @@ export const FAMILY_KEYS: Record<Family, string> = {
   policy: 'policy_types',
 };
 const FAMILIES = Object.keys(FAMILY_KEYS) as Family[];
+/**
+ * The normative types of each 1.x version (names in profiles/index.yaml): each version has its own,
+ * as its specification defines them (1.0 `tosca.nodes.BlockStorage`, 1.2 `tosca.datatypes.json`, ...).
+ * A 2.0 document that writes dotted names gets the 1.3 ones.
+ */
+const NORMATIVE_PROFILE: Record<string, string> = {
+  tosca_simple_yaml_1_0: 'tosca-simple-1.0',
+  tosca_simple_yaml_1_1: 'tosca-simple-1.1',
+  tosca_simple_yaml_1_2: 'tosca-simple-1.2',
+  tosca_simple_yaml_1_3: 'tosca-simple-1.3',
+};
+const LATEST_1X = 'tosca_simple_yaml_1_3';
 /** 1.3 shorthand: `tosca:Compute` in a node context means `tosca.nodes.Compute`. */
 const NORMATIVE_PREFIX: Record<Family, string> = {
   data: 'tosca.datatypes.',
@@ -94,6 +107,10 @@ interface ProfileEntry {
 export class ParseCache {
   readonly docs = new Map<string, { id: string; src: YamlSource }>();
   profileIndex?: Map<string, ProfileEntry>;
+  /** The normative profiles' texts of every 1.x version, for hints on a name of another version. */
+  normativeTexts?: Map<string, string>;
+  /** Their type names, parsed when a hint first needs them (a compile without errors never does). */
+  normativeNames?: Map<string, Record<Family, Set<string>>>;
 }
 
 export class Loader {
@@ -102,7 +119,11 @@ export class Loader {
   private readonly units = new Map<string, Unit>();
   private readonly loading: string[] = [];
   private profileIndex = new Map<string, ProfileEntry>();
-  private implicit: { tosca2?: Scope; normative?: Scope; kaidu?: Scope } = {};
+  private implicit: { tosca2?: Scope; kaidu?: Scope } = {};
+  /** Normative scope per 1.x version, loaded when a document of that version is met. */
+  private readonly normative = new Map<string, Scope | undefined>();
+  /** The files of the normative profiles (`profiles/tosca-simple-1.0/normative.yaml`, ...). */
+  private normativeFiles = new Set<string>();
 
   constructor(
     private readonly repo: SourceReader,
@@ -136,6 +157,10 @@ export class Loader {
         for (const [name, entry] of Object.entries(data)) this.profileIndex.set(name, entry);
       }
       this.cache.profileIndex = this.profileIndex;
+    }
+    for (const name of Object.values(NORMATIVE_PROFILE)) {
+      const file = this.profileIndex.get(name)?.file;
+      if (file) this.normativeFiles.add(`profiles/${file}`);
     }
   }
 
@@ -181,8 +206,74 @@ export class Loader {
 
   async implicitScopes(): Promise<void> {
     this.implicit.tosca2 = await this.profile('org.oasis-open.simple:2.0');
-    this.implicit.normative = await this.profile('tosca-simple-1.3');
     this.implicit.kaidu = await this.profile('io.kaidu:1.0');
+  }
+
+  /**
+   * Loads the normative types a document of this version sees, once. The entry is loaded first, so
+   * its version's profile is loaded first: in a compile that mixes 1.x versions, a type name that
+   * several versions define is one type, the entry version's (see `declare`).
+   */
+  private async ensureNormative(version: 1 | 2, versionText: string): Promise<void> {
+    const v = version === 1 ? versionText : LATEST_1X;
+    if (this.normative.has(v)) return;
+    this.normative.set(v, undefined);
+    const name = NORMATIVE_PROFILE[v];
+    if (name) this.normative.set(v, await this.profile(name));
+    if (version === 1) await this.readNormativeTexts();
+  }
+
+  /** Reads the normative profiles of every 1.x version (their types are not declared, only named in hints). */
+  private async readNormativeTexts(): Promise<void> {
+    if (this.cache.normativeTexts) return;
+    const texts = new Map<string, string>();
+    for (const [version, profile] of Object.entries(NORMATIVE_PROFILE)) {
+      const file = this.profileIndex.get(profile)?.file;
+      const text = file ? (await this.profiles.readFile(file))?.text : undefined;
+      if (text) texts.set(version, text);
+    }
+    this.cache.normativeTexts = texts;
+  }
+
+  /** Which type names each 1.x version defines, per family. */
+  private normativeNames(): Map<string, Record<Family, Set<string>>> | undefined {
+    if (!this.cache.normativeNames && this.cache.normativeTexts) {
+      const names = new Map<string, Record<Family, Set<string>>>();
+      for (const [version, text] of this.cache.normativeTexts) {
+        const doc = parseYamlText(text) as Record<string, unknown> | null;
+        names.set(version, Object.fromEntries(FAMILIES.map((f) => {
+          const m = doc?.[FAMILY_KEYS[f]];
+          return [f, new Set(m && typeof m === 'object' ? Object.keys(m) : [])];
+        })) as Record<Family, Set<string>>);
+      }
+      this.cache.normativeNames = names;
+    }
+    return this.cache.normativeNames;
+  }
+
+  /**
+   * For a type name unknown in a 1.x document that another 1.x version defines: what this version
+   * calls it (1.0 `tosca.nodes.BlockStorage` is 1.1's `tosca.nodes.Storage.BlockStorage`), or which
+   * versions have it.
+   */
+  versionHint(unit: Unit, family: Family, ref: string): string | undefined {
+    const all = unit.version === 1 ? this.normativeNames() : undefined;
+    if (!all) return undefined;
+    const name = ref.startsWith('tosca:') ? ref.slice(6) : ref;
+    const versions = [...all].filter(([v, f]) => v !== unit.versionText && (f[family].has(name) || f[family].has(`${NORMATIVE_PREFIX[family]}${name}`)));
+    if (versions.length === 0) return undefined;
+    const last = name.slice(name.lastIndexOf('.') + 1);
+    const own = all.get(unit.versionText)?.[family];
+    // A rename: this version's name for it is one the versions that have `ref` do not have.
+    const here = own ? [...own].filter((n) => n.endsWith(`.${last}`) && versions.every(([, f]) => !f[family].has(n))) : [];
+    const where = versions.map(([v]) => v.replace(/^tosca_simple_yaml_(\d)_(\d)$/, '$1.$2')).join(', ');
+    if (here.length === 1) return `did you mean "${here[0]}"? ("${ref}" is the TOSCA ${where} name; this document is ${unit.versionText})`;
+    return `"${ref}" is a normative type of TOSCA ${where}, not of ${unit.versionText}`;
+  }
+
+  /** The normative scope a unit resolves dotted names and the 1.x `tosca:` shorthand in. */
+  private normativeFor(unit: Unit): Scope | undefined {
+    return this.normative.get(unit.version === 1 ? unit.versionText : LATEST_1X);
   }
 
   /**
@@ -219,6 +310,8 @@ export class Loader {
         this.diag('error', 'E_TOSCA_VERSION', versionText ? `unsupported tosca_definitions_version "${versionText}"` : 'missing tosca_definitions_version', locate(src, field(src.root, 'tosca_definitions_version') ?? src.root), 'use tosca_2_0 or tosca_simple_yaml_1_0 … 1_3');
       }
     }
+    // Kaidu's profiles need no normative types (and the normative ones are what is being loaded).
+    if (ref.reader === 'repo' && src.root) await this.ensureNormative(version, versionText);
     const unit: Unit = { src, version, versionText, dir: dirOf(ref.path), scope: emptyScope(), functions: new Set(), fromProfiles: ref.reader === 'profiles' };
     this.units.set(key, unit);
     if (!src.root) return unit;
@@ -279,10 +372,18 @@ export class Loader {
   }
 
   private declare(unit: Unit, prefix: string): void {
+    const normative = unit.fromProfiles && this.normativeFiles.has(unit.src.path);
     for (const family of FAMILIES) {
       for (const [name, node, pair] of entries(field(unit.src.root, FAMILY_KEYS[family]))) {
         let canonical = `${prefix}${name}`;
         const clash = this.types.get(`${family}|${canonical}`);
+        // A normative name another 1.x version's profile already declared is that type (one
+        // `tosca.nodes.Compute` per compile, so hosting and type checks agree across versions);
+        // the names only this version has stay its own.
+        if (normative && clash && clash.unit !== unit && clash.unit.fromProfiles && this.normativeFiles.has(clash.unit.src.path)) {
+          unit.scope.types[family].set(name, clash.canonical);
+          continue;
+        }
         if (clash && clash.unit !== unit) canonical = `${canonical}@${unit.src.path}`;
         const parentNode = field(node, 'derived_from');
         const def: TypeDef = { family, canonical, name, node, unit, ...(str(parentNode) ? { parentRef: str(parentNode)!, parentNode } : {}) };
@@ -307,10 +408,11 @@ export class Loader {
     };
     add(unit.scope, '', 0);
     add(this.implicit.kaidu, 'kaidu:', 3);
+    const normative = this.normativeFor(unit);
     if (unit.version === 2) add(this.implicit.tosca2, 'tosca:', 3);
-    else if (this.implicit.normative) {
-      add(this.implicit.normative, '', 3);
-      for (const k of this.implicit.normative.types[family].keys()) out.add(`tosca:${k.slice(k.lastIndexOf('.') + 1)}`);
+    else if (normative) {
+      add(normative, '', 3);
+      for (const k of normative.types[family].keys()) out.add(`tosca:${k.slice(k.lastIndexOf('.') + 1)}`);
     }
     return [...out];
   }
@@ -350,7 +452,7 @@ export class Loader {
     const rest = i > 0 ? ref.slice(i + 1) : ref;
     if (ns === 'kaidu' && this.implicit.kaidu) return lookup(this.implicit.kaidu, rest);
     if (unit.version === 1) {
-      const normative = this.implicit.normative;
+      const normative = this.normativeFor(unit);
       if (normative) {
         if (ns === 'tosca') {
           const hit = lookup(normative, `${NORMATIVE_PREFIX[family]}${rest}`) ?? lookup(normative, rest);
@@ -367,7 +469,8 @@ export class Loader {
     }
     if (ns === 'tosca' && this.implicit.tosca2) return lookup(this.implicit.tosca2, rest);
     // 1.3 dotted names in a 2.0 document, as other tools write them.
-    if (!ns && ref.startsWith('tosca.') && this.implicit.normative) return lookup(this.implicit.normative, ref);
+    const latest = this.normative.get(LATEST_1X);
+    if (!ns && ref.startsWith('tosca.') && latest) return lookup(latest, ref);
     return undefined;
   }
 
@@ -418,7 +521,7 @@ export class Loader {
       }
       const parent = this.resolve(def.unit, def.family, def.parentRef);
       if (!parent) {
-        this.diag('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown parent type "${def.parentRef}" of ${def.name}`, locate(def.unit.src, def.parentNode ?? def.node));
+        this.diag('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown parent type "${def.parentRef}" of ${def.name}`, locate(def.unit.src, def.parentNode ?? def.node), this.versionHint(def.unit, def.family, def.parentRef));
         break;
       }
       cur = parent;

@@ -8,6 +8,7 @@ import type { FunctionCall, Value } from './model.js';
 import { isFunctionCall } from './model.js';
 import { evaluateStandard } from './functions-standard.js';
 import { PRIMITIVES, type Family, type Loader, type Unit } from './loader.js';
+import { primitiveInVersion } from './grammar/tosca-1.js';
 import { compareVersions, parseCustomScalar, parseScalar, SCALAR_KINDS, type ScalarKind } from './scalars.js';
 import { entries, field, str, toJS, type YamlNode } from './yaml-source.js';
 import { recordCallSites } from './functions/call-sites.js';
@@ -169,10 +170,16 @@ export class ValueChecker {
       problem('E_TOSCA_VALUE_TYPE', `${what}: expected ${expected}, got ${describe(value)}`, 'error', hint);
       return value;
     };
-    if (PRIMITIVES.has(t) || t === 'scalar') return this.primitive(t, value, spec, problem, what, depth, strict, wrong);
+    if (PRIMITIVES.has(t) || t === 'scalar') {
+      if (spec.unit.version === 1 && !primitiveInVersion(spec.unit.versionText, t)) {
+        problem('E_TOSCA_UNKNOWN_TYPE', `${what}: unknown data type "${t}"`, 'error', `"${t}" is not a type of ${spec.unit.versionText}`);
+        return value;
+      }
+      return this.primitive(t, value, spec, problem, what, depth, strict, wrong);
+    }
     const canonical = this.loader.resolve(spec.unit, 'data', t);
     if (!canonical) {
-      problem('E_TOSCA_UNKNOWN_TYPE', `${what}: unknown data type "${t}"`, 'error');
+      problem('E_TOSCA_UNKNOWN_TYPE', `${what}: unknown data type "${t}"`, 'error', this.loader.versionHint(spec.unit, 'data', t));
       return value;
     }
     const chain = this.loader.chain('data', canonical);

@@ -50,7 +50,7 @@ describe('grammar corpus (test/fixtures/tosca/grammar)', () => {
 
 describe('grammar', () => {
   it('Kaidu\'s own profiles follow the grammar of their version', () => {
-    for (const file of ['kaidu/profile.yaml', 'tosca-simple-2.0/profile.yaml', 'tosca-simple-1.3/normative.yaml']) {
+    for (const file of ['kaidu/profile.yaml', 'tosca-simple-2.0/profile.yaml', 'tosca-simple-1.0/normative.yaml', 'tosca-simple-1.1/normative.yaml', 'tosca-simple-1.2/normative.yaml', 'tosca-simple-1.3/normative.yaml']) {
       const src = parseYaml(file, readFileSync(join(ROOT, 'profiles', file), 'utf8'));
       const grammar = grammarFor(str(field(src.root, 'tosca_definitions_version')) ?? '');
       expect(grammar, file).toBeDefined();

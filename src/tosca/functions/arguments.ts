@@ -24,6 +24,7 @@ const ARITY: Record<string, [number, number, string]> = {
   get_input: [1, Infinity, '<input name> or [ <input name>, <index or key>, ... ]'],
   get_property: [2, Infinity, '[ <SELF, SOURCE, TARGET, HOST or node>, <property name>, ... ]'],
   get_attribute: [2, Infinity, '[ <SELF, SOURCE, TARGET, HOST or node>, <attribute name>, ... ]'],
+  get_artifact: [2, 4, '[ <SELF, SOURCE, TARGET, HOST or node>, <artifact name>, <location>, <remove> ]'],
   get_operation_output: [4, 4, '[ <SELF, SOURCE, TARGET or node>, <interface>, <operation>, <output name> ]'],
   length: [1, 1, '<string, list or map>'],
   difference: [2, 2, '[ <number>, <number> ]'],
@@ -41,7 +42,7 @@ export function checkArguments(fn: string, args: readonly Value[], dollar = true
   if (!arity) return undefined;
   const [min, max, shape] = arity;
   if (args.length < min || args.length > max) {
-    const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} or ${max}`;
+    const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : max === min + 1 ? `${min} or ${max}` : `${min} to ${max}`;
     return { message: `${fn} takes ${want} argument${min === 1 && max === 1 ? '' : 's'}, got ${args.length}`, hint: `write it as ${dollar ? '$' : ''}${fn}: ${shape}` };
   }
   const bad = (i: number, expected: string): ArgumentProblem => ({ message: `${fn}: argument ${i + 1} must be ${expected}, got ${describe(args[i]!)}`, hint: `write it as ${dollar ? '$' : ''}${fn}: ${shape}` });

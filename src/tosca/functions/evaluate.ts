@@ -9,6 +9,7 @@ import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import { isFunctionCall } from '../model.js';
 import { evaluateStandard } from '../functions-standard.js';
 import { unknownFunction } from '../function-names.js';
+import { functionOfOtherVersions } from '../grammar/tosca-1.js';
 import { unknownAttribute } from '../function-targets.js';
 import { didYouMean } from '../suggest.js';
 import { containsCall, describe, type PropertyDef } from '../values.js';
@@ -27,6 +28,8 @@ export interface EvaluationContext {
   declared: ReadonlySet<string>;
   /** TOSCA 2.0 writes calls `$name`; 1.x writes them bare. */
   dollar: boolean;
+  /** The document's `tosca_definitions_version` (a 1.x version has fewer standard functions). */
+  version?: string;
   definitions(family: Family, type: string, key: 'properties' | 'attributes'): Map<string, PropertyDef>;
   /** Operations an interface type declares along its chain (a template may implement none of them). */
   operations(interfaceTypes: readonly string[]): ReadonlySet<string>;
@@ -88,9 +91,12 @@ export class FunctionEvaluator {
         return undefined;
       }
     }
-    if (name === 'SELF') return scope.self;
-    if (name === 'SOURCE') return scope.source;
-    if (name === 'TARGET') return scope.target;
+    if (name === 'SELF' || name === 'SOURCE' || name === 'TARGET') {
+      const who = name === 'SELF' ? scope.self : name === 'SOURCE' ? scope.source : scope.target;
+      // A template whose type is unknown is not compiled (that error is reported at its type): the
+      // call names nothing to read, and stays as it is.
+      return who !== undefined && this.ctx.nodes[who] ? who : undefined;
+    }
     if (name === 'HOST') {
       const self = scope.self === undefined ? undefined : this.ctx.nodes[scope.self];
       if (!self) return undefined;
@@ -131,6 +137,11 @@ export class FunctionEvaluator {
   }
 
   private call(fn: string, rawArgs: Value[], v: Value, scope: Scope, at: SourceLocation): Value {
+    const elsewhere = this.ctx.version && !this.ctx.declared.has(fn) ? functionOfOtherVersions(this.ctx.version, fn) : undefined;
+    if (elsewhere) {
+      this.ctx.report('E_TOSCA_UNKNOWN_FUNCTION', `function "${fn}" is not in ${this.ctx.version}`, at, `it is a function of ${elsewhere.join(', ')}`);
+      return null;
+    }
     const unknown = unknownFunction(fn, this.ctx.declared);
     if (unknown) {
       this.ctx.report(unknown.code, unknown.message, at, unknown.hint, unknown.severity);

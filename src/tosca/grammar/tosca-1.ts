@@ -1,7 +1,24 @@
 /**
  * TOSCA Simple Profile in YAML 1.0, 1.1, 1.2 and 1.3 as data, written from the specifications'
  * grammar sections (1.3: §3.6 "definitions", §3.7 "type definitions", §3.8 "template-level
- * definitions", §3.9 "service template"). Each version is 1.3 with what it lacked or had more.
+ * definitions", §3.9 "service template"; 1.2: §3.6–3.9; 1.0 and 1.1: §3.5–3.9). Each version is
+ * the next one with what it lacked or had more, so every difference is one line here:
+ *
+ * | keyword                                                       | 1.0 | 1.1 | 1.2 | 1.3 |
+ * |---------------------------------------------------------------|-----|-----|-----|-----|
+ * | service template `tosca_default_namespace`, `template_*`      |  ✓  |     |     |     |
+ * | service template `namespace`                                  |     |     |  ✓  |  ✓  |
+ * | named imports (`- name: file`)                                |  ✓  |  ✓  |  ✓  |     |
+ * | topology template `workflows`; policy (type) `triggers`       |     |  ✓  |  ✓  |  ✓  |
+ * | substitution mappings `properties`, `interfaces`              |     |     |  ✓  |  ✓  |
+ * | substitution mappings `attributes`, `substitution_filter`     |     |     |     |  ✓  |
+ * | interface `operations:` / `notifications:` (else ops inline)  |     |     |     |  ✓  |
+ * | operation `outputs`                                           |     |     |     |  ✓  |
+ * | property/parameter `key_schema`, `external_schema`            |     |     |     |  ✓  |
+ * | attribute `key_schema`; data type `key_schema`/`entry_schema` |     |     |     |  ✓  |
+ * | artifact `artifact_version`, `checksum`, `checksum_algorithm` |     |     |     |  ✓  |
+ * | requirement/capability assignment `occurrences`               |     |     |     |  ✓  |
+ *
  * Values a type decides (property values, node filters, workflows, triggers) are `any` here:
  * the value checker and the compiler read them.
  */
@@ -176,8 +193,12 @@ function v13(): Record<string, Entity> {
 
 function v12(): Record<string, Entity> {
   const e = v13();
-  // 1.3 added notifications, operation outputs, key/external schemas and assignment occurrences.
-  const oldInterface = (x: Entity, op: string): Entity => amend(x, { notifications: null }, { other: entity(op) });
+  // 1.3 added notifications, operation outputs, key/external schemas, artifact versions and
+  // checksums, schemas on data types, attribute and filter mappings, and assignment occurrences.
+  // Before 1.3 an interface lists its operations directly (1.2 §3.6.5, §3.7.5): there is no
+  // `operations:` keyword, so an entry named so is an operation, and its body is checked as one.
+  const oldInterface = (x: Entity, op: string): Entity => amend(x, { operations: null, notifications: null }, { other: entity(op) });
+  const noVersioning = { artifact_version: null, checksum: null, checksum_algorithm: null };
   return {
     ...e,
     // 1.0–1.2 name an import: `- name: file` or `- name: { file: ... }` (3.5.8 of 1.2).
@@ -185,25 +206,75 @@ function v12(): Record<string, Entity> {
     namedImport: e.import!,
     interfaceAssignment: oldInterface(e.interfaceAssignment!, 'operationAssignment'),
     interfaceDefinition: oldInterface(e.interfaceDefinition!, 'operationDefinition'),
-    interfaceType: amend(e.interfaceType!, { notifications: null }),
+    interfaceType: amend(e.interfaceType!, { operations: null, notifications: null }),
     operationAssignment: amend(e.operationAssignment!, { outputs: null }),
     operationDefinition: amend(e.operationDefinition!, { outputs: null }),
     propertyDefinition: amend(e.propertyDefinition!, { key_schema: null, external_schema: null }),
     parameterDefinition: amend(e.parameterDefinition!, { key_schema: null, external_schema: null }),
+    attributeDefinition: amend(e.attributeDefinition!, { key_schema: null }),
+    dataType: amend(e.dataType!, { key_schema: null, entry_schema: null }),
+    artifactAssignment: amend(e.artifactAssignment!, noVersioning),
+    artifactDefinition: amend(e.artifactDefinition!, noVersioning),
     capabilityAssignment: amend(e.capabilityAssignment!, { occurrences: null }),
     requirementAssignment: amend(e.requirementAssignment!, { occurrences: null }),
+    substitutionMappings: amend(e.substitutionMappings!, { substitution_filter: null, attributes: null }),
   };
 }
 
 function v11(): Record<string, Entity> {
   const e = v12();
-  return { ...e, file: amend(e.file!, { namespace: null }) };
+  // 1.2 added the service template's namespace and property and interface mappings.
+  return { ...e, file: amend(e.file!, { namespace: null }), substitutionMappings: amend(e.substitutionMappings!, { properties: null, interfaces: null }) };
 }
 
 function v10(): Record<string, Entity> {
   const e = v11();
-  // 1.0 named the template with top-level keys; 1.1 moved them into metadata.
-  return { ...e, topologyTemplate: amend(e.topologyTemplate!, { workflows: null }), file: amend(e.file!, { tosca_default_namespace: string, template_name: scalar, template_author: scalar, template_version: scalar }) };
+  // 1.0 named the template with top-level keys (1.1 moved them into metadata); 1.1 added
+  // imperative workflows and event-condition-action policies (triggers).
+  return {
+    ...e,
+    topologyTemplate: amend(e.topologyTemplate!, { workflows: null }),
+    file: amend(e.file!, { tosca_default_namespace: string, template_name: scalar, template_author: scalar, template_version: scalar }),
+    policy: amend(e.policy!, { triggers: null }),
+    policyType: amend(e.policyType!, { triggers: null }),
+  };
+}
+
+/**
+ * The functions of each 1.x version (1.0–1.2 §4, 1.3 §4.3–4.7): `join` came with 1.3. A document
+ * that calls one its version does not have gets an error naming the version that has it.
+ */
+const FUNCTIONS_1_0 = ['get_input', 'get_property', 'get_attribute', 'get_operation_output', 'get_nodes_of_type', 'get_artifact', 'concat', 'token'];
+const FUNCTIONS_1: Record<string, ReadonlySet<string>> = {
+  tosca_simple_yaml_1_0: new Set(FUNCTIONS_1_0),
+  tosca_simple_yaml_1_1: new Set(FUNCTIONS_1_0),
+  tosca_simple_yaml_1_2: new Set(FUNCTIONS_1_0),
+  tosca_simple_yaml_1_3: new Set([...FUNCTIONS_1_0, 'join']),
+};
+
+/** A standard 1.x function `fn` that this 1.x version lacks: the versions that have it; else undefined. */
+export function functionOfOtherVersions(versionText: string, fn: string): string[] | undefined {
+  const own = FUNCTIONS_1[versionText];
+  if (!own || own.has(fn)) return undefined;
+  const others = Object.keys(FUNCTIONS_1).filter((v) => FUNCTIONS_1[v]!.has(fn));
+  return others.length ? others : undefined;
+}
+
+/**
+ * The primitive types of each 1.x version (§3.2–3.3): 2.0's `bytes`, `nil` and `any` are not
+ * among them, and `scalar-unit.bitrate` came with 1.3.
+ */
+const PRIMITIVES_1_0 = ['string', 'integer', 'float', 'boolean', 'timestamp', 'null', 'version', 'range', 'list', 'map', 'scalar-unit.size', 'scalar-unit.time', 'scalar-unit.frequency'];
+const PRIMITIVES_1: Record<string, ReadonlySet<string>> = {
+  tosca_simple_yaml_1_0: new Set(PRIMITIVES_1_0),
+  tosca_simple_yaml_1_1: new Set(PRIMITIVES_1_0),
+  tosca_simple_yaml_1_2: new Set(PRIMITIVES_1_0),
+  tosca_simple_yaml_1_3: new Set([...PRIMITIVES_1_0, 'scalar-unit.bitrate']),
+};
+
+/** Whether a primitive type exists in this 1.x version (true for any other version). */
+export function primitiveInVersion(versionText: string, type: string): boolean {
+  return PRIMITIVES_1[versionText]?.has(type) ?? true;
 }
 
 export const TOSCA_1_3: Grammar = { version: 'tosca_simple_yaml_1_3', root: 'file', entities: v13() };
