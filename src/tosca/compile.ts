@@ -4,10 +4,10 @@
  * Every problem is a diagnostic; nothing here throws on a user's input.
  */
 import type { Diagnostic } from './diagnostic.js';
-import type { CompileResult, CompiledService, SourceReader, Value } from './model.js';
+import type { CompileResult, CompiledService, SourceReader } from './model.js';
 import { Loader, ParseCache } from './loader.js';
 import { ValueChecker, type TypeSpec } from './values.js';
-import { entries, field, pairOf, str, toJS } from './yaml-source.js';
+import { field } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
 import { checkGrammar } from './grammar/check-units.js';
 import { unsafeNameDiagnostics } from './safe-name.js';
@@ -17,7 +17,8 @@ import { RequirementChecks } from './requirements/check.js';
 import { NodeFilters } from './requirements/filters.js';
 import { CompileContext } from './compile/context.js';
 import { compileInputs } from './compile/inputs.js';
-import { readTemplates } from './compile/templates.js';
+import { applyCopies } from './compile/templates.js';
+import { readServiceTemplate } from './document/read-service.js';
 import { RequirementCompiler } from './compile/requirements.js';
 import { NodeCompiler } from './compile/node-templates.js';
 import { compileOutputs } from './compile/outputs.js';
@@ -90,11 +91,11 @@ class ServiceCompiler {
     const grammar = checkGrammar(loader, unit, (d) => diagnostics.push(d));
     if (tpl === undefined || tpl === null) return finish({ typesOnly: true });
 
-    compileInputs(ctx, tpl, this.options.inputs ?? {});
-    const raw = readTemplates(ctx, tpl);
-    ctx.templateNames = [...raw.keys()];
-    const relTemplates = new Map(entries(field(tpl, 'relationship_templates')).map(([n, node]) => [n, node]));
-    const requirements = new RequirementCompiler(ctx, raw, relTemplates);
+    const model = readServiceTemplate(unit, root, tpl);
+    compileInputs(ctx, model, this.options.inputs ?? {});
+    const templates = applyCopies(ctx, model.nodeTemplates);
+    ctx.templateNames = [...templates.keys()];
+    const requirements = new RequirementCompiler(ctx, [...templates.values()], model.relationshipTemplates);
     const c = ctx;
     requirements.filters = new NodeFilters({
       nodes: c.nodes,
@@ -114,7 +115,7 @@ class ServiceCompiler {
       report: (code, message, at, hint) => c.report('error', code, message, at, hint),
     });
     const nodes = new NodeCompiler(ctx, requirements, grammar);
-    for (const t of raw.values()) {
+    for (const t of templates.values()) {
       nodes.compile(t);
       releaseNode(t.node); // its YAML is not needed any more (read again if it is)
     }
@@ -130,26 +131,25 @@ class ServiceCompiler {
     });
     for (const n of ctx.nodeList) functions.evaluateNode(n);
     requirements.filters.apply();
-    const mappings = field(tpl, 'substitution_mappings');
-    if (mappings) compileSubstitution(ctx, mappings, tpl, requirements);
+    if (model.substitution?.node) compileSubstitution(ctx, model.substitution.node, model, requirements);
 
     const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');
     const service: CompiledService = {
       name,
       file: this.entryPath,
       toscaVersion: unit.versionText,
-      ...(str(field(root, 'description')) ? { description: str(field(root, 'description'))! } : {}),
-      metadata: ctx.stringMap(field(root, 'metadata')),
+      ...(model.description ? { description: model.description } : {}),
+      metadata: model.metadata,
       inputs: ctx.inputs,
-      outputs: compileOutputs(ctx, tpl, functions),
+      outputs: compileOutputs(ctx, model, functions),
       nodes: ctx.nodes,
-      groups: compileGroups(ctx, tpl),
-      policies: compilePolicies(ctx, tpl),
-      workflows: ((toJS(unit.src, field(tpl, 'workflows')) ?? {}) as Record<string, Value>),
-      ...(field(tpl, 'substitution_mappings') ? { substitution: (toJS(unit.src, field(tpl, 'substitution_mappings')) ?? {}) as Record<string, Value> } : {}),
+      groups: compileGroups(ctx, model),
+      policies: compilePolicies(ctx, model),
+      workflows: model.workflows,
+      ...(model.substitution?.value ? { substitution: model.substitution.value } : {}),
     };
-    if (field(tpl, 'workflows')) ctx.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', ctx.at(pairOf(tpl, 'workflows')));
-    if (field(tpl, 'substitution_mappings')) ctx.report('warning', 'W_TOSCA_SUBSTITUTION', 'substitution mappings are kept but Kaidu does not substitute nodes yet', ctx.at(pairOf(tpl, 'substitution_mappings')));
+    if (model.workflowsAt !== undefined) ctx.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', ctx.loc(model.workflowsAt));
+    if (model.substitution?.value) ctx.report('warning', 'W_TOSCA_SUBSTITUTION', 'substitution mappings are kept but Kaidu does not substitute nodes yet', ctx.loc(model.substitution.at));
     return finish({ service, typesOnly: false });
   }
 }

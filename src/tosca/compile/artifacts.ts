@@ -1,7 +1,8 @@
 /** A node's artifacts: its type's artifact definitions, with the template's own over them. */
 import type { CompiledArtifact } from '../model.js';
-import { joinPath, type Unit } from '../loader.js';
-import { entries, field, locate, str, type YamlNode } from '../yaml-source.js';
+import { joinPath } from '../loader.js';
+import type { ArtifactRecord } from '../document/records.js';
+import { readArtifact } from '../document/read-interfaces.js';
 import type { CompileContext } from './context.js';
 import { sharedPerType } from './shared.js';
 
@@ -11,29 +12,28 @@ export class ArtifactCompiler {
 
   constructor(private readonly ctx: CompileContext) {}
 
-  compile(types: string[], assigned: YamlNode | null | undefined): Record<string, CompiledArtifact> {
-    if (assigned !== undefined && assigned !== null) return this.make(types, assigned);
-    return sharedPerType(this.defaults, types[0] ?? '', () => this.make(types, assigned));
+  compile(types: string[], assigned: ArtifactRecord[] | undefined): Record<string, CompiledArtifact> {
+    if (assigned !== undefined) return this.make(types, assigned);
+    return sharedPerType(this.defaults, types[0] ?? '', () => this.make(types, []));
   }
 
-  private make(types: string[], assigned: YamlNode | null | undefined): Record<string, CompiledArtifact> {
+  private make(types: string[], assigned: ArtifactRecord[]): Record<string, CompiledArtifact> {
     const ctx = this.ctx;
     const out: Record<string, CompiledArtifact> = {};
-    const all = new Map<string, { node: YamlNode | null; unit: Unit }>([...ctx.mergedDefs(types, 'artifacts')]);
-    for (const [k, v] of entries(assigned)) all.set(k, { node: v, unit: ctx.unit });
-    for (const [name, { node, unit }] of all) {
-      const file = str(node) ?? str(field(node, 'file'));
-      if (!file) continue;
-      const typeRef = str(field(node, 'type'));
-      const canonical = typeRef ? ctx.loader.resolve(unit, 'artifact', typeRef) : undefined;
-      if (typeRef && !canonical) ctx.report('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown artifact type "${typeRef}"`, locate(unit.src, field(node, 'type')));
+    const all = new Map<string, ArtifactRecord>();
+    for (const [name, { node, unit }] of ctx.mergedDefs(types, 'artifacts')) all.set(name, readArtifact(name, node, unit));
+    for (const a of assigned) all.set(a.name, a);
+    for (const [name, a] of all) {
+      if (!a.file) continue;
+      const canonical = a.type ? ctx.loader.resolve(a.unit, 'artifact', a.type) : undefined;
+      if (a.type && !canonical) ctx.report('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown artifact type "${a.type}"`, ctx.loc(a.typeAt, a.unit));
       out[name] = {
         type: canonical ?? 'tosca:File',
         types: canonical ? ctx.loader.chain('artifact', canonical) : ['tosca:File'],
-        file: /^[a-z]+:\/\//i.test(file) || str(field(node, 'repository')) ? file : joinPath(unit.dir, file),
-        ...(str(field(node, 'repository')) ? { repository: str(field(node, 'repository'))! } : {}),
-        ...(str(field(node, 'deploy_path')) ? { deployPath: str(field(node, 'deploy_path'))! } : {}),
-        properties: Object.fromEntries(entries(field(node, 'properties')).map(([k, x]) => [k, ctx.value(x, unit)])),
+        file: /^[a-z]+:\/\//i.test(a.file) || a.repository ? a.file : joinPath(a.unit.dir, a.file),
+        ...(a.repository ? { repository: a.repository } : {}),
+        ...(a.deployPath ? { deployPath: a.deployPath } : {}),
+        properties: Object.fromEntries(a.properties),
       };
     }
     return out;

@@ -2,7 +2,10 @@
 import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledCapability } from '../model.js';
 import type { Unit } from '../loader.js';
-import { entries, field, locate, str, type YamlNode } from '../yaml-source.js';
+import { entries, field, str, type YamlNode } from '../yaml-source.js';
+import type { CapabilityAssignment } from '../document/records.js';
+import { offsetOf } from '../document/offsets.js';
+import { readValue } from '../document/read-values.js';
 import type { CompileContext, TypeChain } from './context.js';
 import { sharedPerType } from './shared.js';
 
@@ -17,27 +20,28 @@ export class CapabilityCompiler {
 
   constructor(private readonly ctx: CompileContext) {}
 
-  compile(template: string, tr: TypeChain, assigned: YamlNode | null | undefined, loc: SourceLocation, whose: string): Record<string, CompiledCapability> {
+  compile(template: string, tr: TypeChain, assigned: CapabilityAssignment[] | undefined, loc: SourceLocation, whose: string): Record<string, CompiledCapability> {
     const ctx = this.ctx;
     const capabilities: Record<string, CompiledCapability> = {};
     const capDefs = ctx.mergedDefs(tr.types, 'capabilities');
-    const capAssigned = new Map(entries(assigned).map(([k, v, p]) => [k, { v, p }]));
+    // A name given twice: the last counts.
+    const capAssigned = new Map((assigned ?? []).map((a) => [a.name, a]));
     for (const [name, { node, unit }] of capDefs) {
       const capRef = str(node) ?? str(field(node, 'type'));
-      const ct = capRef ? ctx.typeChain('capability', capRef, locate(unit.src, node), unit) : undefined;
+      const ct = capRef ? ctx.typeChain('capability', capRef, offsetOf(node), unit) : undefined;
       if (!ct) continue;
       const a = capAssigned.get(name);
       if (!a) {
         capabilities[name] = this.defaultCapability(tr.type, name, ct, node, unit, template, loc);
         continue;
       }
-      const defaults = field(node, 'properties');
       const defs = ctx.checker.definitions('capability', ct.type, 'properties');
-      const merged = ctx.assignProperties(defs, field(a.v, 'properties'), `capability "${name}" of node "${template}"`, ctx.at(a.p));
-      for (const [k, v] of entries(defaults)) if (field(field(a.v, 'properties'), k) === undefined) merged[k] = ctx.value(v, unit);
-      capabilities[name] = { ...ct, properties: merged, attributes: ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), field(a.v, 'attributes'), `capability "${name}"`, loc, ctx.unit, true) };
+      const merged = ctx.assignProperties(defs, a.properties, `capability "${name}" of node "${template}"`, ctx.loc(a.at));
+      // The node type's own values for the capability's properties, where the template gives none.
+      for (const [k, v] of entries(field(node, 'properties'))) if (!a.properties?.some((p) => p.name === k)) merged[k] = readValue(v, unit);
+      capabilities[name] = { ...ct, properties: merged, attributes: ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), a.attributes, `capability "${name}"`, loc, ctx.unit, true) };
     }
-    for (const [name, { p }] of capAssigned) if (!capDefs.has(name)) ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.at(p), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
+    for (const [name, a] of capAssigned) if (!capDefs.has(name)) ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.loc(a.at), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
     return this.shared(tr.type, capabilities, capAssigned.size === 0);
   }
 
@@ -45,7 +49,7 @@ export class CapabilityCompiler {
     const ctx = this.ctx;
     return sharedPerType(this.defaults, `${nodeType}\0${name}`, () => {
       const properties = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'properties'), undefined, `capability "${name}" of node "${template}"`, loc);
-      for (const [k, v] of entries(field(node, 'properties'))) properties[k] = ctx.value(v, unit);
+      for (const [k, v] of entries(field(node, 'properties'))) properties[k] = readValue(v, unit);
       const attributes = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), undefined, `capability "${name}"`, loc, ctx.unit, true);
       return { ...ct, properties, attributes };
     });

@@ -6,11 +6,12 @@
 import type { Diagnostic, SourceLocation } from '../diagnostic.js';
 import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import type { Family, Loader, Unit } from '../loader.js';
-import { containsCall, toValue, type PropertyDef, type Problem, type ValueChecker } from '../values.js';
-import { entries, field, locate, toJS, type YamlNode } from '../yaml-source.js';
-import { recordCallSites } from '../functions/call-sites.js';
+import { containsCall, type PropertyDef, type Problem, type ValueChecker } from '../values.js';
+import { entries, field, locate, type YamlNode } from '../yaml-source.js';
 import { didYouMean } from '../suggest.js';
 import { copyValue } from './shared.js';
+import type { Assignment, Offset } from '../document/records.js';
+import { locationAt } from '../document/offsets.js';
 
 export type TypeChain = { type: string; types: string[] };
 export type TypedFamily = 'node' | 'capability' | 'relationship' | 'interface' | 'artifact' | 'group' | 'policy';
@@ -43,28 +44,18 @@ export class CompileContext {
     return locate(this.unit.src, node as YamlNode);
   }
 
-  /** A YAML value as a compiled value, its calls remembering where they were written. */
-  value(node: YamlNode | null | undefined, unit = this.unit): Value {
-    const v = toValue(toJS(unit.src, node), unit);
-    if (v !== null && typeof v === 'object') recordCallSites(v, node, unit.src);
-    return v;
+  /** Where an offset of a file is, as a message says it. */
+  loc(at: Offset, unit = this.unit): SourceLocation {
+    return locationAt(unit.src, at);
   }
 
-  stringMap(node: YamlNode | null | undefined): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [k, v] of entries(node)) {
-      const js = toJS(this.unit.src, v);
-      out[k] = typeof js === 'string' ? js : JSON.stringify(js);
-    }
-    return out;
-  }
-
-  typeChain(family: TypedFamily, ref: string | undefined, at: SourceLocation, unit = this.unit, severity: 'error' | 'warning' = 'error'): TypeChain | undefined {
+  /** A type name resolved to its chain, or an error at `at` (an offset into `unit`'s file, or a location). */
+  typeChain(family: TypedFamily, ref: string | undefined, at: SourceLocation | Offset, unit = this.unit, severity: 'error' | 'warning' = 'error'): TypeChain | undefined {
     if (!ref) return undefined;
     const canonical = this.loader.resolve(unit, family, ref);
     if (!canonical) {
       const hint = didYouMean(ref, this.loader.typeNames(unit, family)) ?? (ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
-      this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, at, hint);
+      this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, typeof at === 'number' ? locationAt(unit.src, at) : at, hint);
       return undefined;
     }
     return { type: canonical, types: this.loader.chain(family, canonical) };
@@ -100,20 +91,18 @@ export class CompileContext {
   }
 
   /** Property (or attribute) assignments checked against their definitions, with the definitions' defaults. */
-  assignProperties(defs: Map<string, PropertyDef>, assigned: YamlNode | null | undefined, whose: string, fallback: SourceLocation, unit = this.unit, attributes = false): Record<string, Value> {
+  assignProperties(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: string, fallback: SourceLocation, unit = this.unit, attributes = false): Record<string, Value> {
     const out: Record<string, Value> = {};
-    for (const [k, rawV, pair] of entries(assigned)) {
-      const d = defs.get(k);
-      const loc = locate(unit.src, pair);
-      // Long notation of an assignment: { description, value }.
-      const long = field(rawV, 'value') !== undefined && entries(rawV).every(([x]) => x === 'value' || x === 'description');
-      const v = long ? field(rawV, 'value')! : rawV;
-      if (!d) {
-        this.report(attributes ? 'warning' : 'error', attributes ? 'W_TOSCA_UNKNOWN_ATTRIBUTE' : 'E_TOSCA_UNKNOWN_PROPERTY', `${whose} has no ${attributes ? 'attribute' : 'property'} "${k}"`, loc, defs.size ? `it has: ${[...defs.keys()].join(', ')}` : undefined);
-        out[k] = this.value(v, unit);
-        continue;
+    if (assigned) {
+      for (const a of assigned) {
+        const d = defs.get(a.name);
+        if (!d) {
+          this.report(attributes ? 'warning' : 'error', attributes ? 'W_TOSCA_UNKNOWN_ATTRIBUTE' : 'E_TOSCA_UNKNOWN_PROPERTY', `${whose} has no ${attributes ? 'attribute' : 'property'} "${a.name}"`, locationAt(unit.src, a.at), defs.size ? `it has: ${[...defs.keys()].join(', ')}` : undefined);
+          out[a.name] = a.value;
+          continue;
+        }
+        out[a.name] = this.checker.coerce(a.value, d.spec, (c, m, s, h) => this.report(s ?? 'error', c, m, locationAt(unit.src, a.at), h), `${whose} ${attributes ? 'attribute' : 'property'} "${a.name}"`, 0, unit.version === 2);
       }
-      out[k] = this.checker.coerce(this.value(v, unit), d.spec, (c, m, s, h) => this.report(s ?? 'error', c, m, loc, h), `${whose} ${attributes ? 'attribute' : 'property'} "${k}"`, 0, unit.version === 2);
     }
     for (const d of defs.values()) {
       if (Object.prototype.hasOwnProperty.call(out, d.name)) continue;

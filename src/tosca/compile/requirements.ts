@@ -7,12 +7,13 @@ import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledRelationship, CompiledRequirement } from '../model.js';
 import type { Unit } from '../loader.js';
 import { didYouMean } from '../suggest.js';
-import { entries, field, locate, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import { entries, field, locate, seqItems, str, toJS } from '../yaml-source.js';
 import type { RequirementChecks } from '../requirements/check.js';
 import type { NodeFilter, NodeFilters } from '../requirements/filters.js';
 import type { CompileContext, TypeChain } from './context.js';
-import type { RawTemplate } from './templates.js';
-import { sharedPerType } from './shared.js';
+import type { NodeTemplate, NodeTemplateEntry, RelationshipTemplate } from '../document/records.js';
+import { templateTypeName } from '../document/read-node-template.js';
+import { copyValue, sharedPerType } from './shared.js';
 
 export interface ReqDef {
   /** [min, max]; max Infinity for UNBOUNDED. Default [1, 1] as TOSCA says. */
@@ -37,11 +38,17 @@ export class RequirementCompiler {
   targets!: RequirementChecks;
   filters!: NodeFilters;
 
+  /** Every node template by name, in declaration order. */
+  private readonly byName: Map<string, NodeTemplateEntry>;
+
   constructor(
     private readonly ctx: CompileContext,
-    private readonly raw: Map<string, RawTemplate>,
-    private readonly relTemplates: Map<string, YamlNode | null>,
-  ) {}
+    templates: readonly NodeTemplateEntry[],
+    private readonly relTemplates: ReadonlyMap<string, RelationshipTemplate>,
+  ) {
+    // A name given twice: the last counts, in the place of the first (as a map of the YAML would).
+    this.byName = new Map(templates.map((e) => [e.name, e]));
+  }
 
   /** Requirement definitions along a node type's chain, the most-derived refinement winning. */
   definitions(types: readonly string[]): Map<string, ReqDef> {
@@ -76,90 +83,90 @@ export class RequirementCompiler {
     return defs;
   }
 
-  compile(t: RawTemplate, types: string[]): CompiledRequirement[] {
+  compile(t: NodeTemplate, loc: SourceLocation, types: string[]): CompiledRequirement[] {
     const ctx = this.ctx;
-    const raw = this.raw;
+    const byName = this.byName;
     const relTemplates = this.relTemplates;
     const defs = this.definitions(types);
     const out: CompiledRequirement[] = [];
     const counts = new Map<string, number>();
-    for (const item of seqItems(field(t.node, 'requirements'))) {
-      for (const [name, node, pair] of entries(item)) {
-        const loc = ctx.at(pair);
-        const def = defs.get(name);
-        const count = (counts.get(name) ?? 0) + 1;
-        counts.set(name, count);
-        if (def?.explicit && count > def.occurrences[1]) {
-          ctx.report('error', 'E_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${count} times; its type allows at most ${def.occurrences[1]}`, loc);
-        }
-        if (!def) {
-          ctx.report('error', 'E_TOSCA_UNKNOWN_REQUIREMENT', `node "${t.name}" has no requirement "${name}"`, loc, defs.size ? `its type has: ${[...defs.keys()].join(', ')}` : 'its type declares no requirements');
+    for (const r of t.requirements) {
+      const name = r.name;
+      const at = ctx.loc(r.at);
+      const def = defs.get(name);
+      const count = (counts.get(name) ?? 0) + 1;
+      counts.set(name, count);
+      if (def?.explicit && count > def.occurrences[1]) {
+        ctx.report('error', 'E_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${count} times; its type allows at most ${def.occurrences[1]}`, at);
+      }
+      if (!def) {
+        ctx.report('error', 'E_TOSCA_UNKNOWN_REQUIREMENT', `node "${t.name}" has no requirement "${name}"`, at, defs.size ? `its type has: ${[...defs.keys()].join(', ')}` : 'its type declares no requirements');
+        continue;
+      }
+      const nodeRef = r.node;
+      const capRef = r.capability;
+      const rel = r.relationship;
+      const filters = def.filter ? [def.filter] : [];
+      if (r.nodeFilter) filters.push({ filter: r.nodeFilter.filter, version: ctx.unit.version, at: ctx.loc(r.nodeFilter.at) });
+      let target: string | undefined;
+      let byType: string | undefined;
+      let wantCap: string | undefined;
+      if (nodeRef && byName.has(nodeRef)) target = nodeRef;
+      else {
+        byType = nodeRef ? ctx.loader.resolve(ctx.unit, 'node', nodeRef) : def.node ? ctx.loader.resolve(def.unit, 'node', def.node) : undefined;
+        wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? ctx.loader.resolve(ctx.unit, 'capability', capRef) : def.capability ? ctx.loader.resolve(def.unit, 'capability', def.capability) : undefined;
+        if (nodeRef && !byType) {
+          ctx.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, ctx.loc(r.valueAt), didYouMean(nodeRef, byName.keys()) ?? `node templates: ${[...byName.keys()].slice(0, 20).join(', ')}`);
           continue;
         }
-        const nodeRef = str(node) ?? str(field(node, 'node'));
-        const capRef = str(field(node, 'capability'));
-        const relNode = field(node, 'relationship');
-        const filters = def.filter ? [def.filter] : [];
-        if (field(node, 'node_filter') !== undefined) filters.push({ filter: toJS(ctx.unit.src, field(node, 'node_filter')), version: ctx.unit.version, at: ctx.at(field(node, 'node_filter')) });
-        let target: string | undefined;
-        let byType: string | undefined;
-        let wantCap: string | undefined;
-        if (nodeRef && raw.has(nodeRef)) target = nodeRef;
-        else {
-          byType = nodeRef ? ctx.loader.resolve(ctx.unit, 'node', nodeRef) : def.node ? ctx.loader.resolve(def.unit, 'node', def.node) : undefined;
-          wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? ctx.loader.resolve(ctx.unit, 'capability', capRef) : def.capability ? ctx.loader.resolve(def.unit, 'capability', def.capability) : undefined;
-          if (nodeRef && !byType) {
-            ctx.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, ctx.at(node), didYouMean(nodeRef, raw.keys()) ?? `node templates: ${[...raw.keys()].slice(0, 20).join(', ')}`);
-            continue;
-          }
-          target = this.findTarget(t.name, byType, wantCap);
-          if (!target) {
-            ctx.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" matches no node template`, loc, 'name a node template, or declare one with the needed capability');
-            continue;
-          }
+        target = this.findTarget(t.name, byType, wantCap);
+        if (!target) {
+          ctx.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" matches no node template`, at, 'name a node template, or declare one with the needed capability');
+          continue;
         }
-        const relRef = str(relNode) ?? str(field(relNode, 'type'));
-        let relationship: CompiledRelationship | undefined;
-        if (relRef && relTemplates.has(relRef)) {
-          const rt = relTemplates.get(relRef)!;
-          const tt = ctx.typeChain('relationship', str(field(rt, 'type')), ctx.at(rt));
-          if (tt) relationship = { ...tt, template: relRef, properties: ctx.assignProperties(ctx.checker.definitions('relationship', tt.type, 'properties'), field(rt, 'properties'), `relationship "${relRef}"`, ctx.at(rt)), attributes: {}, interfaces: {} };
-        } else {
-          const ref = relRef ?? def.relationship;
-          const unit = relRef ? ctx.unit : def.unit;
-          const tt = ref ? ctx.typeChain('relationship', ref, relRef ? ctx.at(relNode) : def.loc, unit) : { type: 'tosca:DependsOn', types: ['tosca:DependsOn', 'tosca:Root'] };
-          const assigned = field(relNode, 'properties');
-          if (tt && assigned === undefined) relationship = this.defaultRelationship(tt, name, loc);
-          else if (tt) relationship = { ...tt, properties: ctx.assignProperties(ctx.checker.definitions('relationship', tt.type, 'properties'), assigned, `relationship of requirement "${name}"`, loc), attributes: {}, interfaces: {} };
-        }
-        if (!relationship) continue;
-        this.targets.check({ source: t.name, types, requirement: name, def, target, capRef, relationship, implicit: !relRef && !def.relationship, assigned: relRef !== undefined && relTemplates.has(relRef) ? true : field(relNode, 'properties') !== undefined, at: ctx.at(field(node, 'node') ?? node ?? pair), loc });
-        const targetNode = ctx.nodes[target];
-        const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
-        // plain literals, not a spread: each of 150,000 requirements keeps a compact shape
-        const compiled: CompiledRequirement = capName ? { name, target, capability: capName, relationship, source: loc } : { name, target, relationship, source: loc };
-        out.push(compiled);
-        if (filters.length) {
-          const question = { source: t.name, types, requirement: name, def, capRef, relationship, implicit: !relRef && !def.relationship };
-          const [nodeType, capType] = [byType, wantCap];
-          this.filters.add({
-            source: t.name,
-            requirement: compiled,
-            explicit: Boolean(nodeRef && raw.has(nodeRef)),
-            filters,
-            candidates: () => this.candidates(nodeType, capType),
-            fits: (candidate) => {
-              const a = this.targets.answer({ ...question, target: candidate });
-              return { ok: !a.problem, ...(a.capability ? { capability: a.capability } : {}) };
-            },
-          });
-        }
+      }
+      const relRef = rel?.type;
+      let relationship: CompiledRelationship | undefined;
+      const rt = relRef ? relTemplates.get(relRef) : undefined;
+      if (rt) {
+        const tt = ctx.typeChain('relationship', rt.type, rt.at);
+        // A relationship template serves every requirement naming it: each gets its own copy of the values.
+        if (tt) relationship = { ...tt, template: relRef, properties: ctx.assignProperties(ctx.checker.definitions('relationship', tt.type, 'properties'), rt.properties?.map((a) => ({ ...a, value: copyValue(a.value) })), `relationship "${relRef}"`, ctx.loc(rt.at)), attributes: {}, interfaces: {} };
+      } else {
+        const ref = relRef ?? def.relationship;
+        const unit = relRef ? ctx.unit : def.unit;
+        const tt = ref ? ctx.typeChain('relationship', ref, relRef ? rel!.at : def.loc, unit) : { type: 'tosca:DependsOn', types: ['tosca:DependsOn', 'tosca:Root'] };
+        const assigned = rel?.properties;
+        if (tt && assigned === undefined) relationship = this.defaultRelationship(tt, name, at);
+        else if (tt) relationship = { ...tt, properties: ctx.assignProperties(ctx.checker.definitions('relationship', tt.type, 'properties'), assigned, `relationship of requirement "${name}"`, at), attributes: {}, interfaces: {} };
+      }
+      if (!relationship) continue;
+      this.targets.check({ source: t.name, types, requirement: name, def, target, ...(capRef !== undefined ? { capRef } : {}), relationship, implicit: !relRef && !def.relationship, assigned: rt ? true : rel?.properties !== undefined, at: ctx.loc(r.targetAt), loc: at });
+      const targetNode = ctx.nodes[target];
+      const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
+      // plain literals, not a spread: each of 150,000 requirements keeps a compact shape
+      const compiled: CompiledRequirement = capName ? { name, target, capability: capName, relationship, source: at } : { name, target, relationship, source: at };
+      out.push(compiled);
+      if (filters.length) {
+        const question = { source: t.name, types, requirement: name, def, ...(capRef !== undefined ? { capRef } : {}), relationship, implicit: !relRef && !def.relationship };
+        const [nodeType, capType] = [byType, wantCap];
+        this.filters.add({
+          source: t.name,
+          requirement: compiled,
+          explicit: Boolean(nodeRef && byName.has(nodeRef)),
+          filters,
+          candidates: () => this.candidates(nodeType, capType),
+          fits: (candidate) => {
+            const a = this.targets.answer({ ...question, target: candidate });
+            return { ok: !a.problem, ...(a.capability ? { capability: a.capability } : {}) };
+          },
+        });
       }
     }
     // Too few is a warning: a placement policy can stand in for `host`, and TOSCA tools may fill the rest.
     for (const [name, def] of defs) {
       const n = counts.get(name) ?? 0;
-      if (def.explicit && n > 0 && n < def.occurrences[0]) ctx.report('warning', 'W_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${n} time${n === 1 ? '' : 's'}; its type asks for at least ${def.occurrences[0]}`, t.loc);
+      if (def.explicit && n > 0 && n < def.occurrences[0]) ctx.report('warning', 'W_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${n} time${n === 1 ? '' : 's'}; its type asks for at least ${def.occurrences[0]}`, loc);
     }
     // An array grown by push keeps room for 16 more; the node keeps this one for its life.
     return out.slice();
@@ -204,8 +211,8 @@ export class RequirementCompiler {
   templateTypes(name: string): readonly string[] | undefined {
     const compiled = this.ctx.nodes[name];
     if (compiled) return compiled.types;
-    const t = this.raw.get(name);
-    const ref = t ? str(field(t.node, 'type')) : undefined;
+    const t = this.byName.get(name);
+    const ref = t ? templateTypeName(t) : undefined;
     const canonical = ref ? this.ctx.loader.resolve(this.ctx.unit, 'node', ref) : undefined;
     return canonical ? this.ctx.loader.chain('node', canonical) : undefined;
   }
@@ -218,9 +225,9 @@ export class RequirementCompiler {
   private scanTargets(nodeType: string | undefined, capType: string | undefined, limit = 2): string[] {
     const ctx = this.ctx;
     const out: string[] = [];
-    for (const [name, t] of this.raw) {
+    for (const [name, t] of this.byName) {
       if (out.length >= limit) break;
-      const tref = str(field(t.node, 'type'));
+      const tref = templateTypeName(t);
       const canonical = tref ? ctx.loader.resolve(ctx.unit, 'node', tref) : undefined;
       if (!canonical) continue;
       const chain = ctx.loader.chain('node', canonical);

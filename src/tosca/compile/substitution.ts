@@ -1,10 +1,11 @@
 /** The service's substitution mappings checked against the node type they expose (see ../substitution/). */
 import { checkSubstitution } from '../substitution/check.js';
-import { entries, field, str, type YamlNode } from '../yaml-source.js';
+import { field, str, type YamlNode } from '../yaml-source.js';
+import type { ServiceTemplate } from '../document/records.js';
 import type { CompileContext } from './context.js';
 import type { RequirementCompiler } from './requirements.js';
 
-export function compileSubstitution(ctx: CompileContext, mappings: YamlNode, tpl: YamlNode, requirements: RequirementCompiler): void {
+export function compileSubstitution(ctx: CompileContext, mappings: YamlNode, service: ServiceTemplate, requirements: RequirementCompiler): void {
   const typeNode = field(mappings, 'node_type');
   const tt = ctx.typeChain('node', str(typeNode), ctx.at(typeNode ?? mappings));
   if (!tt) return;
@@ -22,8 +23,8 @@ export function compileSubstitution(ctx: CompileContext, mappings: YamlNode, tpl
     },
     nodes: ctx.nodes,
     inputs: Object.keys(ctx.inputs),
-    outputs: entries(field(tpl, 'outputs')).map(([k]) => k),
-    workflows: entries(field(tpl, 'workflows')).map(([k]) => k),
+    outputs: service.outputs.map((o) => o.name),
+    workflows: service.workflowNames,
     requirementsOf: (node) => [...requirements.definitions(node.types).keys()],
     attributesOf: (node) => [...ctx.checker.definitions('node', node.type, 'attributes').keys(), ...ctx.checker.definitions('node', node.type, 'properties').keys()],
     report: (message, at, hint) => ctx.report('error', 'E_TOSCA_SUBSTITUTION', message, at, hint),

@@ -1,22 +1,17 @@
-/** The service's node templates by name, in declaration order, each with `copy` applied. */
-import type { SourceLocation } from '../diagnostic.js';
-import { entries, field, str, toJS, type YamlNode } from '../yaml-source.js';
+/** `copy` (TOSCA 2.0 §8.3.1): a node template made from another one, its own keys deep-merged over the copied one's. */
+import { field, str, toJS, type YamlNode } from '../yaml-source.js';
+import type { NodeTemplateEntry } from '../document/records.js';
 import type { CompileContext } from './context.js';
 import { deepMerge } from './shared.js';
 
-export interface RawTemplate {
-  name: string;
-  node: YamlNode | null;
-  /** As written (`node` is the merged result when it copies another). */
-  own: YamlNode | null;
-  loc: SourceLocation;
-}
-
-export function readTemplates(ctx: CompileContext, tpl: YamlNode): Map<string, RawTemplate> {
-  const out = new Map<string, RawTemplate>();
-  const all = entries(field(tpl, 'node_templates'));
-  const byName = new Map(all.map(([n, node]) => [n, node]));
-  // `copy`: the copied template (itself possibly a copy), deep-merged under this one's own keys.
+/**
+ * Every template by name (a name written twice: the last, in the place of the first), with
+ * `copy` applied to the YAML each one is read from.
+ */
+export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplateEntry[]): Map<string, NodeTemplateEntry> {
+  const out = new Map<string, NodeTemplateEntry>();
+  const byName = new Map(templates.map((e) => [e.name, e.own]));
+  // The copied template (itself possibly a copy), deep-merged under this one's own keys.
   const effective = (name: string, seen: string[]): Record<string, unknown> | undefined => {
     const node = byName.get(name);
     if (node === undefined) return undefined;
@@ -35,13 +30,13 @@ export function readTemplates(ctx: CompileContext, tpl: YamlNode): Map<string, R
     }
     return deepMerge(base, own) as Record<string, unknown>;
   };
-  for (const [name, node, pair] of all) {
-    let effectiveNode = node;
-    if (str(field(node, 'copy'))) {
-      const merged = effective(name, [name]);
-      if (merged) effectiveNode = ctx.unit.src.doc.createNode(merged) as YamlNode;
+  for (const entry of templates) {
+    let node: YamlNode | null = entry.own;
+    if (str(field(entry.own, 'copy'))) {
+      const merged = effective(entry.name, [entry.name]);
+      if (merged) node = ctx.unit.src.doc.createNode(merged) as YamlNode;
     }
-    out.set(name, { name, node: effectiveNode, own: node, loc: ctx.at(pair) });
+    out.set(entry.name, node === entry.own ? entry : { ...entry, node });
   }
   return out;
 }
