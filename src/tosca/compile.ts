@@ -95,7 +95,7 @@ class ServiceCompiler {
     compileInputs(ctx, model, this.options.inputs ?? {});
     const templates = applyCopies(ctx, model.nodeTemplates);
     ctx.templateNames = [...templates.keys()];
-    const requirements = new RequirementCompiler(ctx, [...templates.values()], model.relationshipTemplates);
+    const requirements = new RequirementCompiler(ctx, templates, model.relationshipTemplates);
     const c = ctx;
     requirements.filters = new NodeFilters({
       nodes: c.nodes,

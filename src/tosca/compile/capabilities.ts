@@ -9,12 +9,14 @@ import { readValue } from '../document/read-values.js';
 import type { CompileContext, TypeChain } from './context.js';
 import { sharedPerType } from './shared.js';
 
+const NONE_ASSIGNED: ReadonlyMap<string, CapabilityAssignment> = new Map();
+
 export class CapabilityCompiler {
   /**
    * A capability the template leaves alone is the same for every node of a type: made once and
    * shared, frozen (100,000 copies of it were a third of a large compile's garbage).
    */
-  private readonly defaults = new Map<string, CompiledCapability>();
+  private readonly defaults = new Map<string, Map<string, CompiledCapability>>();
   /** The capabilities record of a node that assigns none, when every one of them is a shared default: shared too. */
   private readonly records = new Map<string, Record<string, CompiledCapability>>();
 
@@ -25,7 +27,7 @@ export class CapabilityCompiler {
     const capabilities: Record<string, CompiledCapability> = {};
     const capDefs = ctx.mergedDefs(tr.types, 'capabilities');
     // A name given twice: the last counts.
-    const capAssigned = new Map((assigned ?? []).map((a) => [a.name, a]));
+    const capAssigned = assigned?.length ? new Map(assigned.map((a) => [a.name, a])) : NONE_ASSIGNED;
     for (const [name, { node, unit }] of capDefs) {
       const capRef = str(node) ?? str(field(node, 'type'));
       const ct = capRef ? ctx.typeChain('capability', capRef, offsetOf(node), unit) : undefined;
@@ -47,7 +49,9 @@ export class CapabilityCompiler {
 
   private defaultCapability(nodeType: string, name: string, ct: TypeChain, node: YamlNode | null, unit: Unit, template: string, loc: SourceLocation): CompiledCapability {
     const ctx = this.ctx;
-    return sharedPerType(this.defaults, `${nodeType}\0${name}`, () => {
+    let byName = this.defaults.get(nodeType);
+    if (!byName) this.defaults.set(nodeType, (byName = new Map()));
+    return sharedPerType(byName, name, () => {
       const properties = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'properties'), undefined, `capability "${name}" of node "${template}"`, loc);
       for (const [k, v] of entries(field(node, 'properties'))) properties[k] = readValue(v, unit);
       const attributes = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), undefined, `capability "${name}"`, loc, ctx.unit, true);

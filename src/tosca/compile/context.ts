@@ -61,15 +61,20 @@ export class CompileContext {
     return { type: canonical, types: this.loader.chain(family, canonical) };
   }
 
-  private readonly mergedCache = new Map<string, Map<string, { node: YamlNode | null; unit: Unit }>>();
+  /** family → key → most-derived type → definitions: nested, so no key string is built per lookup. */
+  private readonly mergedCache = new Map<Family, Map<string, Map<string, Map<string, { node: YamlNode | null; unit: Unit }>>>>();
 
   /** Definitions of a key (capabilities, interfaces, artifacts) merged along a type's chain, once per type. */
   mergedDefs(types: readonly string[], key: string, family: Family = 'node'): Map<string, { node: YamlNode | null; unit: Unit }> {
-    const cacheKey = `${family}\0${key}\0${types[0] ?? ''}`;
-    const cached = this.mergedCache.get(cacheKey);
+    let byKey = this.mergedCache.get(family);
+    if (!byKey) this.mergedCache.set(family, (byKey = new Map()));
+    let byType = byKey.get(key);
+    if (!byType) byKey.set(key, (byType = new Map()));
+    const type = types[0] ?? '';
+    const cached = byType.get(type);
     if (cached) return cached;
     const out = new Map<string, { node: YamlNode | null; unit: Unit }>();
-    this.mergedCache.set(cacheKey, out);
+    byType.set(type, out);
     for (const t of [...types].reverse()) {
       const def = this.loader.def(family, t);
       if (def) for (const [k, node] of entries(field(def.node, key))) out.set(k, { node, unit: def.unit });

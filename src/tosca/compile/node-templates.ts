@@ -2,7 +2,7 @@
 import type { CompiledNode, CompiledRequirement, Value } from '../model.js';
 import type { GrammarChecker } from '../grammar/index.js';
 import type { NodeTemplateEntry } from '../document/records.js';
-import { readNodeTemplate } from '../document/read-node-template.js';
+import { NodeTemplateReader } from '../document/read-node-template.js';
 import type { CompileContext } from './context.js';
 import { ArtifactCompiler } from './artifacts.js';
 import { CapabilityCompiler } from './capabilities.js';
@@ -14,12 +14,14 @@ export class NodeCompiler {
   private readonly capabilities: CapabilityCompiler;
   private readonly interfaces: InterfaceCompiler;
   private readonly artifacts: ArtifactCompiler;
+  private readonly reader: NodeTemplateReader;
 
   constructor(
     private readonly ctx: CompileContext,
     private readonly requirements: RequirementCompiler,
-    private readonly grammar: GrammarChecker | undefined,
+    grammar: GrammarChecker | undefined,
   ) {
+    this.reader = new NodeTemplateReader(ctx.unit, grammar);
     this.capabilities = new CapabilityCompiler(ctx);
     this.interfaces = new InterfaceCompiler(ctx);
     this.artifacts = new ArtifactCompiler(ctx);
@@ -29,7 +31,7 @@ export class NodeCompiler {
     const ctx = this.ctx;
     const loc = ctx.loc(entry.at);
     // Read in the same pass as the grammar checks it; nothing more when it is not even a map.
-    const t = readNodeTemplate(entry, ctx.unit, this.grammar, loc);
+    const t = this.reader.read(entry, loc);
     if (!t) return;
     const ref = t.type;
     if (!ref) {
@@ -43,18 +45,17 @@ export class NodeCompiler {
     const attributes = ctx.assignProperties(ctx.checker.definitions('node', tr.type, 'attributes'), t.attributes, whose, loc, ctx.unit, true);
     const capabilities = this.capabilities.compile(t.name, tr, t.capabilities, loc, whose);
     // Empty parts are one shared frozen value: 100,000 nodes need not carry 100,000 empty objects.
-    const parts = {
-      metadata: t.metadata ?? (EMPTY_MAP as Record<string, string>),
-      directives: t.directives ?? (EMPTY_LIST as unknown as string[]),
-      attributes: isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes,
-      interfaces: this.interfaces.compile(tr.types, t.interfaces, t.name),
-      artifacts: this.artifacts.compile(tr.types, t.artifacts),
-    };
+    const metadata = t.metadata ?? (EMPTY_MAP as Record<string, string>);
+    const directives = t.directives ?? (EMPTY_LIST as unknown as string[]);
+    const someAttributes = isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes;
+    const interfaces = this.interfaces.compile(tr.types, t.interfaces, t.name);
+    const artifacts = this.artifacts.compile(tr.types, t.artifacts);
+    const requirements = EMPTY_LIST as unknown as CompiledRequirement[];
     const description = t.description;
     // Two plain literals rather than a spread for the optional description: a compact object each.
     const compiled: CompiledNode = description
-      ? { name: t.name, type: tr.type, types: tr.types, description, metadata: parts.metadata, directives: parts.directives, properties, attributes: parts.attributes, capabilities, requirements: EMPTY_LIST as unknown as CompiledRequirement[], interfaces: parts.interfaces, artifacts: parts.artifacts, source: loc }
-      : { name: t.name, type: tr.type, types: tr.types, metadata: parts.metadata, directives: parts.directives, properties, attributes: parts.attributes, capabilities, requirements: EMPTY_LIST as unknown as CompiledRequirement[], interfaces: parts.interfaces, artifacts: parts.artifacts, source: loc };
+      ? { name: t.name, type: tr.type, types: tr.types, description, metadata, directives, properties, attributes: someAttributes, capabilities, requirements, interfaces, artifacts, source: loc }
+      : { name: t.name, type: tr.type, types: tr.types, metadata, directives, properties, attributes: someAttributes, capabilities, requirements, interfaces, artifacts, source: loc };
     if (t.nodeFilterAt !== undefined) ctx.report('warning', 'W_TOSCA_NODE_FILTER', `node filters are kept but not acted on (node "${t.name}")`, ctx.loc(t.nodeFilterAt));
     ctx.nodes[t.name] = compiled;
     ctx.nodeList.push(compiled);

@@ -38,17 +38,12 @@ export class RequirementCompiler {
   targets!: RequirementChecks;
   filters!: NodeFilters;
 
-  /** Every node template by name, in declaration order. */
-  private readonly byName: Map<string, NodeTemplateEntry>;
-
   constructor(
     private readonly ctx: CompileContext,
-    templates: readonly NodeTemplateEntry[],
+    /** Every node template by name, in declaration order. */
+    private readonly byName: ReadonlyMap<string, NodeTemplateEntry>,
     private readonly relTemplates: ReadonlyMap<string, RelationshipTemplate>,
-  ) {
-    // A name given twice: the last counts, in the place of the first (as a map of the YAML would).
-    this.byName = new Map(templates.map((e) => [e.name, e]));
-  }
+  ) {}
 
   /** Requirement definitions along a node type's chain, the most-derived refinement winning. */
   definitions(types: readonly string[]): Map<string, ReqDef> {
@@ -89,13 +84,14 @@ export class RequirementCompiler {
     const relTemplates = this.relTemplates;
     const defs = this.definitions(types);
     const out: CompiledRequirement[] = [];
-    const counts = new Map<string, number>();
+    // Most nodes assign one requirement of each name: counted only when there are several.
+    const counts = t.requirements.length > 1 ? new Map<string, number>() : undefined;
     for (const r of t.requirements) {
       const name = r.name;
       const at = ctx.loc(r.at);
       const def = defs.get(name);
-      const count = (counts.get(name) ?? 0) + 1;
-      counts.set(name, count);
+      const count = counts ? (counts.get(name) ?? 0) + 1 : 1;
+      counts?.set(name, count);
       if (def?.explicit && count > def.occurrences[1]) {
         ctx.report('error', 'E_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${count} times; its type allows at most ${def.occurrences[1]}`, at);
       }
@@ -106,8 +102,8 @@ export class RequirementCompiler {
       const nodeRef = r.node;
       const capRef = r.capability;
       const rel = r.relationship;
-      const filters = def.filter ? [def.filter] : [];
-      if (r.nodeFilter) filters.push({ filter: r.nodeFilter.filter, version: ctx.unit.version, at: ctx.loc(r.nodeFilter.at) });
+      const filters = def.filter || r.nodeFilter ? (def.filter ? [def.filter] : []) : undefined;
+      if (r.nodeFilter) filters!.push({ filter: r.nodeFilter.filter, version: ctx.unit.version, at: ctx.loc(r.nodeFilter.at) });
       let target: string | undefined;
       let byType: string | undefined;
       let wantCap: string | undefined;
@@ -141,13 +137,13 @@ export class RequirementCompiler {
         else if (tt) relationship = { ...tt, properties: ctx.assignProperties(ctx.checker.definitions('relationship', tt.type, 'properties'), assigned, `relationship of requirement "${name}"`, at), attributes: {}, interfaces: {} };
       }
       if (!relationship) continue;
-      this.targets.check({ source: t.name, types, requirement: name, def, target, ...(capRef !== undefined ? { capRef } : {}), relationship, implicit: !relRef && !def.relationship, assigned: rt ? true : rel?.properties !== undefined, at: ctx.loc(r.targetAt), loc: at });
+      this.targets.check({ source: t.name, types, requirement: name, def, target, ...(capRef !== undefined ? { capRef } : {}), relationship, implicit: !relRef && !def.relationship, assigned: rt ? true : rel?.properties !== undefined, at: () => ctx.loc(r.targetAt), loc: at });
       const targetNode = ctx.nodes[target];
       const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
       // plain literals, not a spread: each of 150,000 requirements keeps a compact shape
       const compiled: CompiledRequirement = capName ? { name, target, capability: capName, relationship, source: at } : { name, target, relationship, source: at };
       out.push(compiled);
-      if (filters.length) {
+      if (filters) {
         const question = { source: t.name, types, requirement: name, def, ...(capRef !== undefined ? { capRef } : {}), relationship, implicit: !relRef && !def.relationship };
         const [nodeType, capType] = [byType, wantCap];
         this.filters.add({
@@ -165,7 +161,7 @@ export class RequirementCompiler {
     }
     // Too few is a warning: a placement policy can stand in for `host`, and TOSCA tools may fill the rest.
     for (const [name, def] of defs) {
-      const n = counts.get(name) ?? 0;
+      const n = counts ? (counts.get(name) ?? 0) : t.requirements[0]?.name === name ? 1 : 0;
       if (def.explicit && n > 0 && n < def.occurrences[0]) ctx.report('warning', 'W_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${n} time${n === 1 ? '' : 's'}; its type asks for at least ${def.occurrences[0]}`, loc);
     }
     // An array grown by push keeps room for 16 more; the node keeps this one for its life.

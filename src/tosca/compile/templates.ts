@@ -10,9 +10,10 @@ import { deepMerge } from './shared.js';
  */
 export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplateEntry[]): Map<string, NodeTemplateEntry> {
   const out = new Map<string, NodeTemplateEntry>();
-  const byName = new Map(templates.map((e) => [e.name, e.own]));
+  let byName: Map<string, YamlNode | null> | undefined;
   // The copied template (itself possibly a copy), deep-merged under this one's own keys.
   const effective = (name: string, seen: string[]): Record<string, unknown> | undefined => {
+    byName ??= new Map(templates.map((e) => [e.name, e.own]));
     const node = byName.get(name);
     if (node === undefined) return undefined;
     const own = (toJS(ctx.unit.src, node) ?? {}) as Record<string, unknown>;

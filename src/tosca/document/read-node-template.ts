@@ -18,16 +18,41 @@ const NO_REQUIREMENTS: RequirementAssignment[] = Object.freeze([]) as unknown as
 const KEYS: Record<string, number> = { type: 1, description: 2, metadata: 4, directives: 8, properties: 16, attributes: 32, capabilities: 64, requirements: 128, interfaces: 256, artifacts: 512, node_filter: 1024 };
 
 /**
- * Undefined when the template is not even a map (the grammar said so). `copy` was applied to
- * `entry.node` already; the grammar checks the template as written.
+ * Reads node templates of one file, one at a time. One reader serves every template, so reading
+ * 100,000 of them makes no closure per template.
  */
-export function readNodeTemplate(entry: NodeTemplateEntry, unit: Unit, grammar: GrammarChecker | undefined, loc: SourceLocation): NodeTemplate | undefined {
-  const rec: NodeTemplate = { name: entry.name, at: entry.at, typeAt: 0, requirements: NO_REQUIREMENTS };
-  let seen = 0;
-  const take = (key: string, v: YamlNode | null, pair: Pair): void => {
+export class NodeTemplateReader {
+  private rec!: NodeTemplate;
+  private seen = 0;
+  private readonly take = (key: string, v: YamlNode | null, pair: Pair): void => this.keyword(key, v, pair);
+
+  constructor(
+    private readonly unit: Unit,
+    private readonly grammar: GrammarChecker | undefined,
+  ) {}
+
+  /**
+   * Undefined when the template is not even a map (the grammar said so). `copy` was applied to
+   * `entry.node` already; the grammar checks the template as written.
+   */
+  read(entry: NodeTemplateEntry, loc: SourceLocation): NodeTemplate | undefined {
+    const rec: NodeTemplate = { name: entry.name, at: entry.at, typeAt: 0, requirements: NO_REQUIREMENTS };
+    this.rec = rec;
+    this.seen = 0;
+    const grammar = this.grammar;
+    const label = `node template "${entry.name}"`;
+    if (grammar && entry.own === entry.node) return grammar.checkEntity(entry.own, 'nodeTemplate', label, loc, this.take) ? rec : undefined;
+    if (grammar && !grammar.checkEntity(entry.own, 'nodeTemplate', label, loc)) return undefined;
+    for (const [k, v, p] of entries(entry.node)) this.keyword(k, v, p);
+    return rec;
+  }
+
+  private keyword(key: string, v: YamlNode | null, pair: Pair): void {
     const bit = KEYS[key];
-    if (bit === undefined || seen & bit) return;
-    seen |= bit;
+    if (bit === undefined || this.seen & bit) return;
+    this.seen |= bit;
+    const rec = this.rec;
+    const unit = this.unit;
     switch (key) {
       case 'type':
         rec.type = str(v);
@@ -69,15 +94,7 @@ export function readNodeTemplate(entry: NodeTemplateEntry, unit: Unit, grammar: 
         if (v !== null) rec.nodeFilterAt = offsetOf(pair);
         return;
     }
-  };
-  const label = `node template "${entry.name}"`;
-  if (grammar && entry.own === entry.node) {
-    if (!grammar.checkEntity(entry.own, 'nodeTemplate', label, loc, take)) return undefined;
-    return rec;
   }
-  if (grammar && !grammar.checkEntity(entry.own, 'nodeTemplate', label, loc)) return undefined;
-  for (const [k, v, p] of entries(entry.node)) take(k, v, p);
-  return rec;
 }
 
 function readRequirement(name: string, node: YamlNode | null, pair: Pair, unit: Unit): RequirementAssignment {
