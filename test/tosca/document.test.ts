@@ -7,6 +7,7 @@ import { readServiceTemplate } from '../../src/tosca/document/read-service.js';
 import { NodeTemplateReader } from '../../src/tosca/document/read-node-template.js';
 import { locationAt } from '../../src/tosca/document/offsets.js';
 import type { NodeTemplate, ServiceTemplate } from '../../src/tosca/document/records.js';
+import { readRequirementDefinitions } from '../../src/tosca/document/read-definitions.js';
 
 /** A file read as the loader would, enough for the model's readers (no imports, no types). */
 function read(text: string): { unit: Unit; service: ServiceTemplate; nodes: Array<NodeTemplate | undefined>; problems: Diagnostic[] } {
@@ -146,5 +147,28 @@ service_template:
       description: second
 `);
     expect(nodes[0]!.description).toBe('first');
+  });
+
+  it("reads a node type's requirement definitions, short and long, 1.x occurrences and 2.0 count_range alike", () => {
+    const src = parseYaml('t.yaml', `tosca_definitions_version: tosca_2_0
+node_types:
+  App:
+    requirements:
+      - host: tosca:Compute
+      - db:
+          capability: tosca:Endpoint.Database
+          node: Database
+          relationship: { type: tosca:ConnectsTo }
+          count_range: [ 0, UNBOUNDED ]
+          node_filter: { $equal: [ { $get_property: [ SELF, name ] }, shop ] }
+`);
+    const unit = { src, version: 2, versionText: 'tosca_2_0', dir: '', functions: new Set<string>(), fromProfiles: false } as unknown as Unit;
+    const app = field(field(src.root, 'node_types'), 'App');
+    const defs = readRequirementDefinitions(app, unit);
+    expect(defs.map(({ unit: _u, at: _a, nodeFilter, ...d }) => ({ ...d, filtered: nodeFilter !== undefined }))).toEqual([
+      { name: 'host', capability: 'tosca:Compute', filtered: false },
+      { name: 'db', capability: 'tosca:Endpoint.Database', node: 'Database', relationship: 'tosca:ConnectsTo', occurrences: [0, 'UNBOUNDED'], filtered: true },
+    ]);
+    expect(locationAt(src, defs[1]!.nodeFilter!.at)).toMatchObject({ line: 11, column: 24 });
   });
 });

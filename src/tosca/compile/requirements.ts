@@ -7,7 +7,9 @@ import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledRelationship, CompiledRequirement } from '../model.js';
 import type { Unit } from '../loader.js';
 import { didYouMean } from '../suggest.js';
-import { entries, field, locate, seqItems, str, toJS } from '../yaml-source.js';
+import { entries, field, str } from '../yaml-source.js';
+import { readRequirementDefinitions } from '../document/read-definitions.js';
+import { locationAt } from '../document/offsets.js';
 import type { RequirementChecks } from '../requirements/check.js';
 import type { NodeFilter, NodeFilters } from '../requirements/filters.js';
 import type { CompileContext, TypeChain } from './context.js';
@@ -54,25 +56,22 @@ export class RequirementCompiler {
     for (const ty of [...types].reverse()) {
       const def = this.ctx.loader.def('node', ty);
       if (!def) continue;
-      for (const item of seqItems(field(def.node, 'requirements'))) {
-        for (const [name, node] of entries(item)) {
-          const prev = defs.get(name);
-          const rel = str(field(node, 'relationship')) ?? str(field(field(node, 'relationship'), 'type'));
-          const occ = toJS(def.unit.src, field(node, 'occurrences') ?? field(node, 'count_range'));
-          const occurrences: [number, number] = Array.isArray(occ) && occ.length === 2 && typeof occ[0] === 'number'
-            ? [occ[0], typeof occ[1] === 'number' ? occ[1] : Infinity]
-            : (prev?.occurrences ?? [1, 1]);
-          defs.set(name, {
-            occurrences,
-            explicit: Array.isArray(occ) || Boolean(prev?.explicit),
-            capability: str(node) ?? str(field(node, 'capability')) ?? prev?.capability,
-            node: str(field(node, 'node')) ?? prev?.node,
-            relationship: rel ?? prev?.relationship,
-            filter: field(node, 'node_filter') !== undefined ? { filter: toJS(def.unit.src, field(node, 'node_filter')), version: def.unit.version, at: locate(def.unit.src, field(node, 'node_filter')) } : prev?.filter,
-            unit: def.unit,
-            loc: locate(def.unit.src, node),
-          } as ReqDef);
-        }
+      for (const r of readRequirementDefinitions(def.node, def.unit)) {
+        const prev = defs.get(r.name);
+        const occ = r.occurrences;
+        const occurrences: [number, number] = Array.isArray(occ) && occ.length === 2 && typeof occ[0] === 'number'
+          ? [occ[0], typeof occ[1] === 'number' ? occ[1] : Infinity]
+          : (prev?.occurrences ?? [1, 1]);
+        defs.set(r.name, {
+          occurrences,
+          explicit: Array.isArray(occ) || Boolean(prev?.explicit),
+          capability: r.capability ?? prev?.capability,
+          node: r.node ?? prev?.node,
+          relationship: r.relationship ?? prev?.relationship,
+          filter: r.nodeFilter ? { filter: r.nodeFilter.filter, version: def.unit.version, at: locationAt(def.unit.src, r.nodeFilter.at) } : prev?.filter,
+          unit: def.unit,
+          loc: locationAt(def.unit.src, r.at),
+        } as ReqDef);
       }
     }
     return defs;
