@@ -3,12 +3,16 @@
  * values of the wrong shape, and missing required keywords, each at its file:line:column.
  * It only reads: values are checked by the compiler once their types are known.
  */
+import type { Pair } from 'yaml';
 import type { SourceLocation } from '../diagnostic.js';
 import { didYouMean } from '../suggest.js';
 import { entries, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
 import type { Entity, Grammar, Shape } from './shape.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
 import { checkBounds, checkConstraints } from './clauses.js';
+
+/** Called with each key of an entity as it is checked, so a reader takes its values in the same pass. */
+export type KeywordVisitor = (key: string, value: YamlNode | null, pair: Pair) => void;
 
 export type GrammarProblem = (code: DiagnosticCode, message: string, at: SourceLocation, hint?: string) => void;
 
@@ -46,10 +50,11 @@ export class GrammarChecker {
    * One construct by name (`nodeTemplate`), e.g. a node template when the compiler reads it.
    * False when it is not even of the right kind (a list or a string for a map): nothing more to read.
    */
-  checkEntity(node: YamlNode | null, name: string, label: string, at: SourceLocation): boolean {
+  checkEntity(node: YamlNode | null, name: string, label: string, at: SourceLocation, visit?: KeywordVisitor): boolean {
     const shape: Shape = { kind: 'entity', name };
     const ok = this.accepts(shape).includes(kindOf(node));
     if (!ok && kindOf(node) === 'null') this.problem('E_TOSCA_WRONG_SHAPE', `${label} must be ${this.describe(shape)}, not nothing`, at);
+    else if (visit && isMap(node)) this.entity(node, name, label, at, visit);
     else this.shape(node, shape, label, at);
     return ok;
   }
@@ -209,12 +214,13 @@ export class GrammarChecker {
     return parent ? `"${key}" of ${parent}` : `"${key}"`;
   }
 
-  private entity(node: YamlNode, name: string, label: string | undefined, at: unknown): void {
+  private entity(node: YamlNode, name: string, label: string | undefined, at: unknown, visit?: KeywordVisitor): void {
     const e: Entity = this.grammar.entities[name]!;
     const what = label ?? e.title;
     let others = 0;
     const present = new Set<string>();
     for (const [k, v, pair] of entries(node)) {
+      visit?.(k, v, pair);
       const kw = e.keywords[k];
       if (kw) {
         present.add(k);

@@ -24,8 +24,8 @@ export interface ResolvedRequirement {
   implicit: boolean;
   /** Whether the assignment gave the relationship's properties (or named a relationship template). */
   assigned: boolean;
-  /** The target as written (or the assignment). */
-  at: SourceLocation;
+  /** The target as written (or the assignment); a function when it is worked out only for a message. */
+  at: SourceLocation | (() => SourceLocation);
   /** The assignment. */
   loc: SourceLocation;
 }
@@ -70,7 +70,7 @@ export class RequirementChecks {
   /** Reports what does not fit; returns the capability the relationship reaches, if known. */
   check(r: ResolvedRequirement): string | undefined {
     const answer = this.answer(r);
-    if (answer.problem) this.ctx.report('E_TOSCA_REQUIREMENT_TARGET', `requirement "${r.requirement}" of node "${r.source}": ${answer.problem.message}`, r.at, answer.problem.hint);
+    if (answer.problem) this.ctx.report('E_TOSCA_REQUIREMENT_TARGET', `requirement "${r.requirement}" of node "${r.source}": ${answer.problem.message}`, typeof r.at === 'function' ? r.at() : r.at, answer.problem.hint);
     this.checkRelationship(r);
     return answer.capability;
   }

@@ -1,0 +1,120 @@
+/**
+ * What every entity step of a compile shares: the loaded files and types, the diagnostics, the
+ * nodes compiled so far, and the type-level tables (definitions merged along a chain, coerced
+ * defaults) that are worked out once per type, not once per node.
+ */
+import type { Diagnostic, SourceLocation } from '../diagnostic.js';
+import type { CompiledInput, CompiledNode, Value } from '../model.js';
+import type { Family, Loader, Unit } from '../loader.js';
+import { containsCall, type PropertyDef, type Problem, type ValueChecker } from '../values.js';
+import { entries, field, locate, type YamlNode } from '../yaml-source.js';
+import { didYouMean } from '../suggest.js';
+import { copyValue } from './shared.js';
+import type { Assignment, Offset } from '../document/records.js';
+import { locationAt } from '../document/offsets.js';
+
+export type TypeChain = { type: string; types: string[] };
+export type TypedFamily = 'node' | 'capability' | 'relationship' | 'interface' | 'artifact' | 'group' | 'policy';
+
+export class CompileContext {
+  readonly nodes: Record<string, CompiledNode> = {};
+  /** The same, in order: listing a 100,000-key record costs more than keeping this. */
+  readonly nodeList: CompiledNode[] = [];
+  inputs: Record<string, CompiledInput> = {};
+  /** Every node template's name, compiled or not (for "did you mean"). */
+  templateNames: string[] = [];
+
+  constructor(
+    readonly loader: Loader,
+    readonly checker: ValueChecker,
+    readonly unit: Unit,
+    readonly entryPath: string,
+    readonly diagnostics: Diagnostic[],
+  ) {}
+
+  report(severity: Diagnostic['severity'], code: string, message: string, at: SourceLocation, hint?: string): void {
+    this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
+  }
+
+  problemAt(at: SourceLocation): Problem {
+    return (code, message, severity = 'error', hint) => this.report(severity, code, message, at, hint);
+  }
+
+  at(node: unknown): SourceLocation {
+    return locate(this.unit.src, node as YamlNode);
+  }
+
+  /** Where an offset of a file is, as a message says it. */
+  loc(at: Offset, unit = this.unit): SourceLocation {
+    return locationAt(unit.src, at);
+  }
+
+  /** A type name resolved to its chain, or an error at `at` (an offset into `unit`'s file, or a location). */
+  typeChain(family: TypedFamily, ref: string | undefined, at: SourceLocation | Offset, unit = this.unit, severity: 'error' | 'warning' = 'error'): TypeChain | undefined {
+    if (!ref) return undefined;
+    const canonical = this.loader.resolve(unit, family, ref);
+    if (!canonical) {
+      const hint = didYouMean(ref, this.loader.typeNames(unit, family)) ?? this.loader.versionHint(unit, family, ref) ?? (ref.includes(':') ? 'check the namespace prefix and the import' : undefined);
+      this.report(severity, 'E_TOSCA_UNKNOWN_TYPE', `unknown ${family} type "${ref}"`, typeof at === 'number' ? locationAt(unit.src, at) : at, hint);
+      return undefined;
+    }
+    return { type: canonical, types: this.loader.chain(family, canonical) };
+  }
+
+  /** family → key → most-derived type → definitions: nested, so no key string is built per lookup. */
+  private readonly mergedCache = new Map<Family, Map<string, Map<string, Map<string, { node: YamlNode | null; unit: Unit }>>>>();
+
+  /** Definitions of a key (capabilities, interfaces, artifacts) merged along a type's chain, once per type. */
+  mergedDefs(types: readonly string[], key: string, family: Family = 'node'): Map<string, { node: YamlNode | null; unit: Unit }> {
+    let byKey = this.mergedCache.get(family);
+    if (!byKey) this.mergedCache.set(family, (byKey = new Map()));
+    let byType = byKey.get(key);
+    if (!byType) byKey.set(key, (byType = new Map()));
+    const type = types[0] ?? '';
+    const cached = byType.get(type);
+    if (cached) return cached;
+    const out = new Map<string, { node: YamlNode | null; unit: Unit }>();
+    byType.set(type, out);
+    for (const t of [...types].reverse()) {
+      const def = this.loader.def(family, t);
+      if (def) for (const [k, node] of entries(field(def.node, key))) out.set(k, { node, unit: def.unit });
+    }
+    return out;
+  }
+
+  /** A default is the same for every template: coerced and checked once (a call is kept per template). */
+  private readonly defaults = new WeakMap<PropertyDef, Value>();
+
+  private coercedDefault(d: PropertyDef, at: SourceLocation, what: string): Value {
+    const known = this.defaults.get(d);
+    if (known !== undefined) return copyValue(known);
+    // A bad default is reported at the default itself when this definition wrote it.
+    const own = field(d.node, 'default');
+    const v = this.checker.coerce(d.default!, d.spec, this.problemAt(own !== undefined ? locate(d.unit.src, own) : at), what, 0, d.unit.version === 2);
+    if (!containsCall(v)) this.defaults.set(d, v);
+    return copyValue(v);
+  }
+
+  /** Property (or attribute) assignments checked against their definitions, with the definitions' defaults. */
+  assignProperties(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: string, fallback: SourceLocation, unit = this.unit, attributes = false): Record<string, Value> {
+    const out: Record<string, Value> = {};
+    if (assigned) {
+      for (const a of assigned) {
+        const d = defs.get(a.name);
+        if (!d) {
+          this.report(attributes ? 'warning' : 'error', attributes ? 'W_TOSCA_UNKNOWN_ATTRIBUTE' : 'E_TOSCA_UNKNOWN_PROPERTY', `${whose} has no ${attributes ? 'attribute' : 'property'} "${a.name}"`, locationAt(unit.src, a.at), defs.size ? `it has: ${[...defs.keys()].join(', ')}` : undefined);
+          out[a.name] = a.value;
+          continue;
+        }
+        out[a.name] = this.checker.coerce(a.value, d.spec, (c, m, s, h) => this.report(s ?? 'error', c, m, locationAt(unit.src, a.at), h), `${whose} ${attributes ? 'attribute' : 'property'} "${a.name}"`, 0, unit.version === 2);
+      }
+    }
+    for (const d of defs.values()) {
+      if (Object.prototype.hasOwnProperty.call(out, d.name)) continue;
+      if (d.value !== undefined) out[d.name] = d.value;
+      else if (d.hasDefault) out[d.name] = this.coercedDefault(d, fallback, `${whose} ${attributes ? 'attribute' : 'property'} "${d.name}"`);
+      else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, fallback, `add it under properties:`);
+    }
+    return out;
+  }
+}

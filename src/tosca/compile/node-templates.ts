@@ -1,0 +1,64 @@
+/** One node template compiled: its type, properties, attributes, capabilities, interfaces, artifacts, then requirements. */
+import type { CompiledNode, CompiledRequirement, Value } from '../model.js';
+import type { GrammarChecker } from '../grammar/index.js';
+import type { NodeTemplateEntry } from '../document/records.js';
+import { NodeTemplateReader } from '../document/read-node-template.js';
+import type { CompileContext } from './context.js';
+import { ArtifactCompiler } from './artifacts.js';
+import { CapabilityCompiler } from './capabilities.js';
+import { InterfaceCompiler } from './interfaces.js';
+import type { RequirementCompiler } from './requirements.js';
+import { EMPTY_LIST, EMPTY_MAP, isEmptyRecord } from './shared.js';
+
+export class NodeCompiler {
+  private readonly capabilities: CapabilityCompiler;
+  private readonly interfaces: InterfaceCompiler;
+  private readonly artifacts: ArtifactCompiler;
+  private readonly reader: NodeTemplateReader;
+
+  constructor(
+    private readonly ctx: CompileContext,
+    private readonly requirements: RequirementCompiler,
+    grammar: GrammarChecker | undefined,
+  ) {
+    this.reader = new NodeTemplateReader(ctx.unit, grammar);
+    this.capabilities = new CapabilityCompiler(ctx);
+    this.interfaces = new InterfaceCompiler(ctx);
+    this.artifacts = new ArtifactCompiler(ctx);
+  }
+
+  compile(entry: NodeTemplateEntry): void {
+    const ctx = this.ctx;
+    const loc = ctx.loc(entry.at);
+    // Read in the same pass as the grammar checks it; nothing more when it is not even a map.
+    const t = this.reader.read(entry, loc);
+    if (!t) return;
+    const ref = t.type;
+    if (!ref) {
+      ctx.report('error', 'E_TOSCA_MISSING_TYPE', `node template "${t.name}" has no type`, loc);
+      return;
+    }
+    const tr = ctx.typeChain('node', ref, t.typeAt);
+    if (!tr) return;
+    const whose = `node "${t.name}" (${ref})`;
+    const properties = ctx.assignProperties(ctx.checker.definitions('node', tr.type, 'properties'), t.properties?.list, whose, t.properties ? ctx.loc(t.properties.at) : loc);
+    const attributes = ctx.assignProperties(ctx.checker.definitions('node', tr.type, 'attributes'), t.attributes, whose, loc, ctx.unit, true);
+    const capabilities = this.capabilities.compile(t.name, tr, t.capabilities, loc, whose);
+    // Empty parts are one shared frozen value: 100,000 nodes need not carry 100,000 empty objects.
+    const metadata = t.metadata ?? (EMPTY_MAP as Record<string, string>);
+    const directives = t.directives ?? (EMPTY_LIST as unknown as string[]);
+    const someAttributes = isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes;
+    const interfaces = this.interfaces.compile(tr.types, t.interfaces, t.name);
+    const artifacts = this.artifacts.compile(tr.types, t.artifacts);
+    const requirements = EMPTY_LIST as unknown as CompiledRequirement[];
+    const description = t.description;
+    // Two plain literals rather than a spread for the optional description: a compact object each.
+    const compiled: CompiledNode = description
+      ? { name: t.name, type: tr.type, types: tr.types, description, metadata, directives, properties, attributes: someAttributes, capabilities, requirements, interfaces, artifacts, source: loc }
+      : { name: t.name, type: tr.type, types: tr.types, metadata, directives, properties, attributes: someAttributes, capabilities, requirements, interfaces, artifacts, source: loc };
+    if (t.nodeFilterAt !== undefined) ctx.report('warning', 'W_TOSCA_NODE_FILTER', `node filters are kept but not acted on (node "${t.name}")`, ctx.loc(t.nodeFilterAt));
+    ctx.nodes[t.name] = compiled;
+    ctx.nodeList.push(compiled);
+    compiled.requirements = this.requirements.compile(t, loc, tr.types);
+  }
+}

@@ -1,0 +1,18 @@
+/** The service's outputs: their values evaluated once every node is compiled. */
+import type { Value } from '../model.js';
+import { PRIMITIVES } from '../loader.js';
+import { didYouMean } from '../suggest.js';
+import type { FunctionEvaluator } from '../functions/evaluate.js';
+import type { ServiceTemplate } from '../document/records.js';
+import type { CompileContext } from './context.js';
+
+export function compileOutputs(ctx: CompileContext, service: ServiceTemplate, functions: FunctionEvaluator): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const o of service.outputs) {
+    if (o.type && !PRIMITIVES.has(o.type) && !ctx.loader.resolve(ctx.unit, 'data', o.type)) {
+      ctx.report('error', 'E_TOSCA_UNKNOWN_TYPE', `output "${o.name}" has an unknown data type "${o.type}"`, ctx.loc(o.typeAt), didYouMean(o.type, [...PRIMITIVES, ...ctx.loader.typeNames(ctx.unit, 'data')]));
+    }
+    out[o.name] = functions.evaluate(o.value, {}, ctx.loc(o.at));
+  }
+  return out;
+}

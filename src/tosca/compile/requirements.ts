@@ -1,0 +1,243 @@
+/**
+ * A node's requirements: each assignment resolved to a target node template (named, or the first
+ * of a node type and/or capability type), with its relationship; counted against the type's
+ * occurrences. Node filters are handed to `NodeFilters` to decide once every node is compiled.
+ */
+import type { SourceLocation } from '../diagnostic.js';
+import type { CompiledRelationship, CompiledRequirement } from '../model.js';
+import type { Unit } from '../loader.js';
+import { didYouMean } from '../suggest.js';
+import { entries, field, str } from '../yaml-source.js';
+import { readRequirementDefinitions } from '../document/read-definitions.js';
+import { locationAt } from '../document/offsets.js';
+import type { RequirementChecks } from '../requirements/check.js';
+import type { NodeFilter, NodeFilters } from '../requirements/filters.js';
+import type { CompileContext, TypeChain } from './context.js';
+import type { NodeTemplate, NodeTemplateEntry, RelationshipTemplate } from '../document/records.js';
+import { templateTypeName } from '../document/read-node-template.js';
+import { copyValue, sharedPerType } from './shared.js';
+
+export interface ReqDef {
+  /** [min, max]; max Infinity for UNBOUNDED. Default [1, 1] as TOSCA says. */
+  occurrences: [number, number];
+  /** Declared by the type (tools differ on the default, so only a declared bound is enforced). */
+  explicit: boolean;
+  capability?: string;
+  node?: string;
+  relationship?: string;
+  unit: Unit;
+  loc: SourceLocation;
+  /** The definition's node filter (2.0 §8.6, 1.3 §3.6.5). */
+  filter?: NodeFilter;
+}
+
+export class RequirementCompiler {
+  private readonly defCache = new Map<string, Map<string, ReqDef>>();
+  private readonly targetCache = new Map<string, string[]>();
+  /** A relationship with nothing assigned is its type's defaults: made once per type, shared frozen. */
+  private readonly relationshipDefaults = new Map<string, CompiledRelationship>();
+  private capabilityNames?: Set<string>;
+  targets!: RequirementChecks;
+  filters!: NodeFilters;
+
+  constructor(
+    private readonly ctx: CompileContext,
+    /** Every node template by name, in declaration order. */
+    private readonly byName: ReadonlyMap<string, NodeTemplateEntry>,
+    private readonly relTemplates: ReadonlyMap<string, RelationshipTemplate>,
+  ) {}
+
+  /** Requirement definitions along a node type's chain, the most-derived refinement winning. */
+  definitions(types: readonly string[]): Map<string, ReqDef> {
+    const cached = this.defCache.get(types[0] ?? '');
+    if (cached) return cached;
+    const defs = new Map<string, ReqDef>();
+    this.defCache.set(types[0] ?? '', defs);
+    for (const ty of [...types].reverse()) {
+      const def = this.ctx.loader.def('node', ty);
+      if (!def) continue;
+      for (const r of readRequirementDefinitions(def.node, def.unit)) {
+        const prev = defs.get(r.name);
+        const occ = r.occurrences;
+        const occurrences: [number, number] = Array.isArray(occ) && occ.length === 2 && typeof occ[0] === 'number'
+          ? [occ[0], typeof occ[1] === 'number' ? occ[1] : Infinity]
+          : (prev?.occurrences ?? [1, 1]);
+        defs.set(r.name, {
+          occurrences,
+          explicit: Array.isArray(occ) || Boolean(prev?.explicit),
+          capability: r.capability ?? prev?.capability,
+          node: r.node ?? prev?.node,
+          relationship: r.relationship ?? prev?.relationship,
+          filter: r.nodeFilter ? { filter: r.nodeFilter.filter, version: def.unit.version, at: locationAt(def.unit.src, r.nodeFilter.at) } : prev?.filter,
+          unit: def.unit,
+          loc: locationAt(def.unit.src, r.at),
+        } as ReqDef);
+      }
+    }
+    return defs;
+  }
+
+  compile(t: NodeTemplate, loc: SourceLocation, types: string[]): CompiledRequirement[] {
+    const ctx = this.ctx;
+    const byName = this.byName;
+    const relTemplates = this.relTemplates;
+    const defs = this.definitions(types);
+    const out: CompiledRequirement[] = [];
+    // Most nodes assign one requirement of each name: counted only when there are several.
+    const counts = t.requirements.length > 1 ? new Map<string, number>() : undefined;
+    for (const r of t.requirements) {
+      const name = r.name;
+      const at = ctx.loc(r.at);
+      const def = defs.get(name);
+      const count = counts ? (counts.get(name) ?? 0) + 1 : 1;
+      counts?.set(name, count);
+      if (def?.explicit && count > def.occurrences[1]) {
+        ctx.report('error', 'E_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${count} times; its type allows at most ${def.occurrences[1]}`, at);
+      }
+      if (!def) {
+        ctx.report('error', 'E_TOSCA_UNKNOWN_REQUIREMENT', `node "${t.name}" has no requirement "${name}"`, at, defs.size ? `its type has: ${[...defs.keys()].join(', ')}` : 'its type declares no requirements');
+        continue;
+      }
+      const nodeRef = r.node;
+      const capRef = r.capability;
+      const rel = r.relationship;
+      const filters = def.filter || r.nodeFilter ? (def.filter ? [def.filter] : []) : undefined;
+      if (r.nodeFilter) filters!.push({ filter: r.nodeFilter.filter, version: ctx.unit.version, at: ctx.loc(r.nodeFilter.at) });
+      let target: string | undefined;
+      let byType: string | undefined;
+      let wantCap: string | undefined;
+      if (nodeRef && byName.has(nodeRef)) target = nodeRef;
+      else {
+        byType = nodeRef ? ctx.loader.resolve(ctx.unit, 'node', nodeRef) : def.node ? ctx.loader.resolve(def.unit, 'node', def.node) : undefined;
+        wantCap = capRef && !this.nodesHaveCapabilityName(capRef) ? ctx.loader.resolve(ctx.unit, 'capability', capRef) : def.capability ? ctx.loader.resolve(def.unit, 'capability', def.capability) : undefined;
+        if (nodeRef && !byType) {
+          ctx.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" names "${nodeRef}", which is neither a node template nor a node type`, ctx.loc(r.valueAt), didYouMean(nodeRef, byName.keys()) ?? `node templates: ${[...byName.keys()].slice(0, 20).join(', ')}`);
+          continue;
+        }
+        target = this.findTarget(t.name, byType, wantCap);
+        if (!target) {
+          ctx.report('error', 'E_TOSCA_UNRESOLVED_REQUIREMENT', `requirement "${name}" of node "${t.name}" matches no node template`, at, 'name a node template, or declare one with the needed capability');
+          continue;
+        }
+      }
+      const relRef = rel?.type;
+      let relationship: CompiledRelationship | undefined;
+      const rt = relRef ? relTemplates.get(relRef) : undefined;
+      if (rt) {
+        const tt = ctx.typeChain('relationship', rt.type, rt.at);
+        // A relationship template serves every requirement naming it: each gets its own copy of the values.
+        if (tt) relationship = { ...tt, template: relRef, properties: ctx.assignProperties(ctx.checker.definitions('relationship', tt.type, 'properties'), rt.properties?.map((a) => ({ ...a, value: copyValue(a.value) })), `relationship "${relRef}"`, ctx.loc(rt.at)), attributes: {}, interfaces: {} };
+      } else {
+        const ref = relRef ?? def.relationship;
+        const unit = relRef ? ctx.unit : def.unit;
+        const tt = ref ? ctx.typeChain('relationship', ref, relRef ? rel!.at : def.loc, unit) : { type: 'tosca:DependsOn', types: ['tosca:DependsOn', 'tosca:Root'] };
+        const assigned = rel?.properties;
+        if (tt && assigned === undefined) relationship = this.defaultRelationship(tt, name, at);
+        else if (tt) relationship = { ...tt, properties: ctx.assignProperties(ctx.checker.definitions('relationship', tt.type, 'properties'), assigned, `relationship of requirement "${name}"`, at), attributes: {}, interfaces: {} };
+      }
+      if (!relationship) continue;
+      this.targets.check({ source: t.name, types, requirement: name, def, target, ...(capRef !== undefined ? { capRef } : {}), relationship, implicit: !relRef && !def.relationship, assigned: rt ? true : rel?.properties !== undefined, at: () => ctx.loc(r.targetAt), loc: at });
+      const targetNode = ctx.nodes[target];
+      const capName = capRef && targetNode?.capabilities[capRef] ? capRef : undefined;
+      // plain literals, not a spread: each of 150,000 requirements keeps a compact shape
+      const compiled: CompiledRequirement = capName ? { name, target, capability: capName, relationship, source: at } : { name, target, relationship, source: at };
+      out.push(compiled);
+      if (filters) {
+        const question = { source: t.name, types, requirement: name, def, ...(capRef !== undefined ? { capRef } : {}), relationship, implicit: !relRef && !def.relationship };
+        const [nodeType, capType] = [byType, wantCap];
+        this.filters.add({
+          source: t.name,
+          requirement: compiled,
+          explicit: Boolean(nodeRef && byName.has(nodeRef)),
+          filters,
+          candidates: () => this.candidates(nodeType, capType),
+          fits: (candidate) => {
+            const a = this.targets.answer({ ...question, target: candidate });
+            return { ok: !a.problem, ...(a.capability ? { capability: a.capability } : {}) };
+          },
+        });
+      }
+    }
+    // Too few is a warning: a placement policy can stand in for `host`, and TOSCA tools may fill the rest.
+    for (const [name, def] of defs) {
+      const n = counts ? (counts.get(name) ?? 0) : t.requirements[0]?.name === name ? 1 : 0;
+      if (def.explicit && n > 0 && n < def.occurrences[0]) ctx.report('warning', 'W_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${n} time${n === 1 ? '' : 's'}; its type asks for at least ${def.occurrences[0]}`, loc);
+    }
+    // An array grown by push keeps room for 16 more; the node keeps this one for its life.
+    return out.slice();
+  }
+
+  private defaultRelationship(tt: TypeChain, requirement: string, loc: SourceLocation): CompiledRelationship {
+    const ctx = this.ctx;
+    return sharedPerType(this.relationshipDefaults, tt.type, () => ({
+      ...tt,
+      properties: ctx.assignProperties(ctx.checker.definitions('relationship', tt.type, 'properties'), undefined, `relationship of requirement "${requirement}"`, loc),
+      attributes: {},
+      interfaces: {},
+    }));
+  }
+
+  /** Whether any node type in play declares a capability by this name (so `capability:` is a name, not a type). */
+  private nodesHaveCapabilityName(name: string): boolean {
+    if (!this.capabilityNames) {
+      this.capabilityNames = new Set();
+      for (const def of this.ctx.loader.types.values()) {
+        if (def.family !== 'node') continue;
+        for (const [cap] of entries(field(def.node, 'capabilities'))) this.capabilityNames.add(cap);
+      }
+    }
+    return this.capabilityNames.has(name);
+  }
+
+  /** By node type and/or capability type: the first template in declaration order, other than the source. */
+  private findTarget(self: string, nodeType: string | undefined, capType: string | undefined): string | undefined {
+    if (!nodeType && !capType) return undefined;
+    // The first two matches in declaration order answer every source (one of them is not itself).
+    const key = `${nodeType ?? ''}\0${capType ?? ''}`;
+    let found = this.targetCache.get(key);
+    if (!found) {
+      found = this.scanTargets(nodeType, capType);
+      this.targetCache.set(key, found);
+    }
+    return found.find((n) => n !== self);
+  }
+
+  /** A node template's type chain, compiled yet or not. */
+  templateTypes(name: string): readonly string[] | undefined {
+    const compiled = this.ctx.nodes[name];
+    if (compiled) return compiled.types;
+    const t = this.byName.get(name);
+    const ref = t ? templateTypeName(t) : undefined;
+    const canonical = ref ? this.ctx.loader.resolve(this.ctx.unit, 'node', ref) : undefined;
+    return canonical ? this.ctx.loader.chain('node', canonical) : undefined;
+  }
+
+  /** Every node template of a node type and/or with a capability of a type, in declaration order (for node filters). */
+  private candidates(nodeType: string | undefined, capType: string | undefined): string[] {
+    return this.scanTargets(nodeType, capType, Infinity);
+  }
+
+  private scanTargets(nodeType: string | undefined, capType: string | undefined, limit = 2): string[] {
+    const ctx = this.ctx;
+    const out: string[] = [];
+    for (const [name, t] of this.byName) {
+      if (out.length >= limit) break;
+      const tref = templateTypeName(t);
+      const canonical = tref ? ctx.loader.resolve(ctx.unit, 'node', tref) : undefined;
+      if (!canonical) continue;
+      const chain = ctx.loader.chain('node', canonical);
+      if (nodeType && !chain.includes(nodeType)) continue;
+      if (capType) {
+        const caps = ctx.mergedDefs(chain, 'capabilities');
+        const has = [...caps.values()].some(({ node, unit }) => {
+          const r = str(node) ?? str(field(node, 'type'));
+          const c = r ? ctx.loader.resolve(unit, 'capability', r) : undefined;
+          return c ? ctx.loader.chain('capability', c).includes(capType) : false;
+        });
+        if (!has) continue;
+      }
+      out.push(name);
+    }
+    return out;
+  }
+}

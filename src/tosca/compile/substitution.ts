@@ -1,0 +1,32 @@
+/** The service's substitution mappings checked against the node type they expose (see ../substitution/). */
+import { checkSubstitution } from '../substitution/check.js';
+import { field, str, type YamlNode } from '../yaml-source.js';
+import type { ServiceTemplate } from '../document/records.js';
+import type { CompileContext } from './context.js';
+import type { RequirementCompiler } from './requirements.js';
+
+export function compileSubstitution(ctx: CompileContext, mappings: YamlNode, service: ServiceTemplate, requirements: RequirementCompiler): void {
+  const typeNode = field(mappings, 'node_type');
+  const tt = ctx.typeChain('node', str(typeNode), ctx.at(typeNode ?? mappings));
+  if (!tt) return;
+  checkSubstitution(mappings, str(typeNode)!, {
+    src: ctx.unit.src,
+    declared: {
+      properties: [...ctx.checker.definitions('node', tt.type, 'properties').keys()],
+      attributes: [...ctx.checker.definitions('node', tt.type, 'attributes').keys()],
+      capabilities: new Map([...ctx.mergedDefs(tt.types, 'capabilities')].map(([k, { node, unit }]) => {
+        const ref = str(node) ?? str(field(node, 'type'));
+        return [k, (ref ? ctx.loader.resolve(unit, 'capability', ref) : undefined) ?? ''];
+      })),
+      requirements: [...requirements.definitions(tt.types).keys()],
+      interfaces: [...ctx.mergedDefs(tt.types, 'interfaces').keys()],
+    },
+    nodes: ctx.nodes,
+    inputs: Object.keys(ctx.inputs),
+    outputs: service.outputs.map((o) => o.name),
+    workflows: service.workflowNames,
+    requirementsOf: (node) => [...requirements.definitions(node.types).keys()],
+    attributesOf: (node) => [...ctx.checker.definitions('node', node.type, 'attributes').keys(), ...ctx.checker.definitions('node', node.type, 'properties').keys()],
+    report: (message, at, hint) => ctx.report('error', 'E_TOSCA_SUBSTITUTION', message, at, hint),
+  });
+}

@@ -1,0 +1,120 @@
+/**
+ * A node template's body read into a `NodeTemplate` in the same pass as the grammar checks it:
+ * each key the grammar walks is handed to the reader, so the template's YAML is walked once.
+ */
+import type { Pair } from 'yaml';
+import type { SourceLocation } from '../diagnostic.js';
+import type { Unit } from '../loader.js';
+import type { GrammarChecker } from '../grammar/index.js';
+import { entries, field, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import type { NodeTemplate, NodeTemplateEntry, RequirementAssignment } from './records.js';
+import { offsetOf } from './offsets.js';
+import { readAssignments, readOptionalAssignments, readStringMap } from './read-values.js';
+import { readArtifacts, readInterfaces } from './read-interfaces.js';
+
+const NO_REQUIREMENTS: RequirementAssignment[] = Object.freeze([]) as unknown as RequirementAssignment[];
+
+/** The keys the compiler reads, each once: the first of a duplicated key counts (the YAML reader reports the duplicate). */
+const KEYS: Record<string, number> = { type: 1, description: 2, metadata: 4, directives: 8, properties: 16, attributes: 32, capabilities: 64, requirements: 128, interfaces: 256, artifacts: 512, node_filter: 1024 };
+
+/**
+ * Reads node templates of one file, one at a time. One reader serves every template, so reading
+ * 100,000 of them makes no closure per template.
+ */
+export class NodeTemplateReader {
+  private rec!: NodeTemplate;
+  private seen = 0;
+  private readonly take = (key: string, v: YamlNode | null, pair: Pair): void => this.keyword(key, v, pair);
+
+  constructor(
+    private readonly unit: Unit,
+    private readonly grammar: GrammarChecker | undefined,
+  ) {}
+
+  /**
+   * Undefined when the template is not even a map (the grammar said so). `copy` was applied to
+   * `entry.node` already; the grammar checks the template as written.
+   */
+  read(entry: NodeTemplateEntry, loc: SourceLocation): NodeTemplate | undefined {
+    const rec: NodeTemplate = { name: entry.name, at: entry.at, typeAt: 0, requirements: NO_REQUIREMENTS };
+    this.rec = rec;
+    this.seen = 0;
+    const grammar = this.grammar;
+    const label = `node template "${entry.name}"`;
+    if (grammar && entry.own === entry.node) return grammar.checkEntity(entry.own, 'nodeTemplate', label, loc, this.take) ? rec : undefined;
+    if (grammar && !grammar.checkEntity(entry.own, 'nodeTemplate', label, loc)) return undefined;
+    for (const [k, v, p] of entries(entry.node)) this.keyword(k, v, p);
+    return rec;
+  }
+
+  private keyword(key: string, v: YamlNode | null, pair: Pair): void {
+    const bit = KEYS[key];
+    if (bit === undefined || this.seen & bit) return;
+    this.seen |= bit;
+    const rec = this.rec;
+    const unit = this.unit;
+    switch (key) {
+      case 'type':
+        rec.type = str(v);
+        rec.typeAt = offsetOf(v);
+        return;
+      case 'description':
+        rec.description = str(v);
+        return;
+      case 'metadata':
+        if (v !== null) rec.metadata = readStringMap(v, unit);
+        return;
+      case 'directives':
+        if (v !== null) rec.directives = seqItems(v).map((d) => str(d) ?? '').filter(Boolean);
+        return;
+      case 'properties':
+        if (v !== null) rec.properties = { list: readAssignments(v, unit), at: offsetOf(pair) };
+        return;
+      case 'attributes':
+        rec.attributes = readAssignments(v, unit);
+        return;
+      case 'capabilities':
+        rec.capabilities = entries(v).map(([name, c, p]) => {
+          const properties = readOptionalAssignments(c, 'properties', unit);
+          const attributes = readOptionalAssignments(c, 'attributes', unit);
+          return { name, at: offsetOf(p), ...(properties ? { properties } : {}), ...(attributes ? { attributes } : {}) };
+        });
+        return;
+      case 'requirements':
+        rec.requirements = [];
+        for (const item of seqItems(v)) for (const [name, r, p] of entries(item)) rec.requirements.push(readRequirement(name, r, p, unit));
+        return;
+      case 'interfaces':
+        if (v !== null) rec.interfaces = readInterfaces(v, unit);
+        return;
+      case 'artifacts':
+        if (v !== null) rec.artifacts = readArtifacts(v, unit);
+        return;
+      case 'node_filter':
+        if (v !== null) rec.nodeFilterAt = offsetOf(pair);
+        return;
+    }
+  }
+}
+
+function readRequirement(name: string, node: YamlNode | null, pair: Pair, unit: Unit): RequirementAssignment {
+  const target = str(node) ?? str(field(node, 'node'));
+  const capability = str(field(node, 'capability'));
+  const rel = field(node, 'relationship');
+  const filter = field(node, 'node_filter');
+  const r: RequirementAssignment = { name, at: offsetOf(pair), valueAt: offsetOf(node), targetAt: offsetOf(field(node, 'node') ?? node ?? pair) };
+  if (target !== undefined) r.node = target;
+  if (capability !== undefined) r.capability = capability;
+  if (rel !== undefined) {
+    const type = str(rel) ?? str(field(rel, 'type'));
+    const properties = readOptionalAssignments(rel, 'properties', unit);
+    r.relationship = { at: offsetOf(rel), ...(type !== undefined ? { type } : {}), ...(properties ? { properties } : {}) };
+  }
+  if (filter !== undefined) r.nodeFilter = { filter: toJS(unit.src, filter), at: offsetOf(filter) };
+  return r;
+}
+
+/** A template's type name as written, without reading its body into a record (requirement matching asks it of any template). */
+export function templateTypeName(entry: NodeTemplateEntry): string | undefined {
+  return str(field(entry.node, 'type'));
+}
