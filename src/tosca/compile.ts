@@ -14,7 +14,6 @@ import { entries, field, locate, pairOf, seqItems, str, toJS, type YamlNode } fr
 import { releaseNode } from './yaml-fast.js';
 import { checkGrammar } from './grammar/check-units.js';
 import { didYouMean } from './suggest.js';
-import type { GrammarChecker } from './grammar/index.js';
 import { unsafeNameDiagnostics } from './safe-name.js';
 import { FunctionEvaluator } from './functions/evaluate.js';
 import { keepCallSite, recordCallSites } from './functions/call-sites.js';
@@ -22,6 +21,9 @@ import { interfaceTypeOperations } from './functions/operations.js';
 import { RequirementChecks } from './requirements/check.js';
 import { NodeFilters, type NodeFilter } from './requirements/filters.js';
 import { checkSubstitution } from './substitution/check.js';
+import { substituteNodes, SUBSTITUTIONS_MAX, type SubstitutionCandidate } from './substitution/substitute.js';
+import { GrammarChecker } from './grammar/check.js';
+import { grammarFor } from './grammar/index.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -38,7 +40,7 @@ export function createCompileCache(): CompileCache {
 
 export async function compileService(entryPath: string, reader: SourceReader, options: CompileOptions): Promise<CompileResult> {
   try {
-    const result = await new ServiceCompiler(entryPath, reader, options).run();
+    const result = await new ServiceCompiler(entryPath, reader, options, { stack: [entryPath], budget: { left: SUBSTITUTIONS_MAX } }).run();
     result.diagnostics.push(...unsafeNameDiagnostics(entryPath, result));
     return result;
   } catch (err) {
@@ -73,6 +75,14 @@ interface RawTemplate {
   loc: SourceLocation;
 }
 
+/** A compile inside another: a service substituting a node, read with the outer compile's loader. */
+interface Nesting {
+  stack: readonly string[];
+  budget: { left: number };
+  /** Set for a substituting service: the outer loader, its file, and its inputs from the node's properties. */
+  inner?: { loader: Loader; unit: Unit; inputs: Record<string, Value> };
+}
+
 class ServiceCompiler {
   private loader!: Loader;
   private checker!: ValueChecker;
@@ -93,6 +103,7 @@ class ServiceCompiler {
     private readonly entryPath: string,
     private readonly reader: SourceReader,
     private readonly options: CompileOptions,
+    private readonly nesting: Nesting,
   ) {}
 
   private report(severity: Diagnostic['severity'], code: string, message: string, at: SourceLocation, hint?: string): void {
@@ -108,13 +119,21 @@ class ServiceCompiler {
   }
 
   async run(): Promise<CompileResult> {
-    const cache = this.options.cache ?? new ParseCache();
-    this.loader = new Loader(this.reader, this.options.profiles, cache);
-    await this.loader.init();
-    await this.loader.implicitScopes();
-    const unit = await this.loader.load({ reader: 'repo', path: this.entryPath }, '', undefined, true);
+    const inner = this.nesting.inner;
+    let unit: Unit | undefined;
+    if (inner) {
+      this.loader = inner.loader;
+      unit = inner.unit;
+    } else {
+      const cache = this.options.cache ?? new ParseCache();
+      this.loader = new Loader(this.reader, this.options.profiles, cache);
+      await this.loader.init();
+      await this.loader.implicitScopes();
+      unit = await this.loader.load({ reader: 'repo', path: this.entryPath }, '', undefined, true);
+    }
     const finish = (r: Omit<CompileResult, 'diagnostics'>): CompileResult => {
-      const own = [...this.loader.diagnostics, ...this.loader.lateDiagnostics()].filter((d) => !d.file.startsWith('profiles/') || d.severity === 'error');
+      // The loader's problems are the outermost compile's to report.
+      const own = inner ? [] : [...this.loader.diagnostics, ...this.loader.lateDiagnostics()].filter((d) => !d.file.startsWith('profiles/') || d.severity === 'error');
       const all = [...own, ...this.diagnostics];
       const seen = new Set<string>();
       const unique = all.filter((d) => {
@@ -136,7 +155,12 @@ class ServiceCompiler {
     const root = unit.src.root;
     if (!root) return finish({ typesOnly: false });
     const tpl = field(root, 'service_template') ?? field(root, 'topology_template');
-    this.grammar = checkGrammar(this.loader, unit, (d) => this.diagnostics.push(d));
+    if (!inner) this.grammar = checkGrammar(this.loader, unit, (d) => this.diagnostics.push(d));
+    else {
+      // Its file was checked by the outer compile; its node templates are checked as they are read.
+      const g = grammarFor(unit.versionText);
+      if (g) this.grammar = new GrammarChecker(g, unit.src, (code, message, at, hint) => this.diagnostics.push({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }));
+    }
     if (tpl === undefined || tpl === null) return finish({ typesOnly: true });
 
     this.compileInputs(tpl);
@@ -195,8 +219,28 @@ class ServiceCompiler {
       ...(field(tpl, 'substitution_mappings') ? { substitution: (toJS(unit.src, field(tpl, 'substitution_mappings')) ?? {}) as Record<string, Value> } : {}),
     };
     if (field(tpl, 'workflows')) this.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', this.at(pairOf(tpl, 'workflows')));
-    if (field(tpl, 'substitution_mappings')) this.report('warning', 'W_TOSCA_SUBSTITUTION', 'substitution mappings are kept but Kaidu does not substitute nodes yet', this.at(pairOf(tpl, 'substitution_mappings')));
+    await substituteNodes({
+      loader: this.loader,
+      service,
+      stack: this.nesting.stack,
+      budget: this.nesting.budget,
+      directivesAt: (name) => {
+        const t = raw.get(name);
+        const d = t ? (field(t.own, 'directives') ?? field(t.node, 'directives')) : undefined;
+        return d !== undefined && d !== null ? this.at(d) : (this.nodes[name]?.source ?? this.at(tpl));
+      },
+      compile: (c, inputs, stack) => this.compileSubstitute(c, inputs, stack),
+      report: (message, at, hint) => this.report('error', 'E_TOSCA_SUBSTITUTE', message, at, hint),
+    });
     return finish({ service, typesOnly: false });
+  }
+
+  /** A service substituting one of this one's nodes: compiled with this loader (one type registry). */
+  private async compileSubstitute(c: SubstitutionCandidate, inputs: Record<string, Value>, stack: readonly string[]): Promise<CompileResult> {
+    const nested = new ServiceCompiler(c.unit.src.path, this.reader, this.options, { stack, budget: this.nesting.budget, inner: { loader: this.loader, unit: c.unit, inputs } });
+    const result = await nested.run();
+    this.diagnostics.push(...result.diagnostics);
+    return result;
   }
 
   private checkSubstitution(mappings: YamlNode, tpl: YamlNode): void {
@@ -241,18 +285,20 @@ class ServiceCompiler {
   }
 
   private compileInputs(tpl: YamlNode): void {
-    const given = this.options.inputs ?? {};
+    const fed = this.nesting.inner?.inputs;
+    const given = fed ?? this.options.inputs ?? {};
     const defs = entries(field(tpl, 'inputs'));
     for (const [name, node, pair] of defs) {
       const def = this.checker.propertyDef(name, node, this.unit);
       const problem = this.problemAt(this.at(pair));
       let value: Value | undefined;
-      if (Object.prototype.hasOwnProperty.call(given, name)) value = this.checker.coerce(toValue(given[name], this.unit), def.spec, problem, `input "${name}"`);
+      if (Object.prototype.hasOwnProperty.call(given, name)) value = this.checker.coerce(fed ? fed[name]! : toValue(given[name], this.unit), def.spec, problem, `input "${name}"`);
       else if (def.hasDefault) value = this.checker.coerce(def.default!, def.spec, field(node, 'default') !== undefined ? this.problemAt(this.at(field(node, 'default'))) : problem, `input "${name}"`, 0, this.unit.version === 2);
       else if (def.value !== undefined) value = def.value;
       else if (def.required) {
-        const substitutable = field(tpl, 'substitution_mappings') !== undefined;
-        this.report(substitutable ? 'warning' : 'error', substitutable ? 'W_TOSCA_INPUT_REQUIRED' : 'E_TOSCA_INPUT_REQUIRED', `input "${name}" needs a value${substitutable ? ' (unless the template is substituted)' : ''}`, this.at(pair), `give it with --input ${name}=VALUE or a default`);
+        // Alone, a substitutable template may leave an input to the node it substitutes; substituting one, it may not.
+        const substitutable = !fed && field(tpl, 'substitution_mappings') !== undefined;
+        this.report(substitutable ? 'warning' : 'error', substitutable ? 'W_TOSCA_INPUT_REQUIRED' : 'E_TOSCA_INPUT_REQUIRED', `input "${name}" needs a value${substitutable ? ' (unless the template is substituted)' : fed ? ' (this template substitutes a node: map a property of the node to it, or give it a default)' : ''}`, this.at(pair), fed ? `substitution_mappings: properties: <property>: [ ${name} ]` : `give it with --input ${name}=VALUE or a default`);
       }
       this.inputs[name] = { type: def.spec?.type ?? 'string', required: def.required, ...(str(field(node, 'description')) ? { description: str(field(node, 'description'))! } : {}), ...(value !== undefined ? { value } : {}) };
     }
