@@ -5,10 +5,11 @@
  */
 import type { SourceLocation } from '../diagnostic.js';
 import { didYouMean } from '../suggest.js';
-import { entries, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
+import { entries, field, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
 import type { Entity, Grammar, Shape } from './shape.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
 import { checkBounds, checkConstraints } from './clauses.js';
+import { checkValidation } from '../validation/check.js';
 
 export type GrammarProblem = (code: DiagnosticCode, message: string, at: SourceLocation, hint?: string) => void;
 
@@ -52,6 +53,14 @@ export class GrammarChecker {
     if (!ok && kindOf(node) === 'null') this.problem('E_TOSCA_WRONG_SHAPE', `${label} must be ${this.describe(shape)}, not nothing`, at);
     else this.shape(node, shape, label, at);
     return ok;
+  }
+
+  private declared?: Set<string>;
+
+  /** Functions the file declares (`functions:`), which a validation clause may call. */
+  private declaredFunctions(): Set<string> {
+    this.declared ??= new Set(entries(field(this.src.root, 'functions')).map(([k]) => k.replace(/^\$/, '')));
+    return this.declared;
   }
 
   private at(node: unknown): SourceLocation {
@@ -117,7 +126,7 @@ export class GrammarChecker {
       case 'deferred':
         return this.describe(shape.of);
       case 'clause':
-        return shape.name === 'constraints' ? 'a list of constraint clauses' : 'a range [ lower, upper ]';
+        return shape.name === 'constraints' ? 'a list of constraint clauses' : shape.name === 'validation' ? 'a Boolean function expression' : 'a range [ lower, upper ]';
     }
   }
 
@@ -191,7 +200,7 @@ export class GrammarChecker {
         return;
       }
       case 'clause': {
-        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : checkBounds(node, what, true);
+        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : shape.name === 'validation' ? checkValidation(node!, what, this.declaredFunctions()) : checkBounds(node, what, true);
         for (const [message, n, hint, code] of problems) this.problem(code ?? 'E_TOSCA_WRONG_SHAPE', message, this.at(n ?? at), hint);
         return;
       }
