@@ -21,7 +21,7 @@ import { interfaceTypeOperations } from './functions/operations.js';
 import { RequirementChecks } from './requirements/check.js';
 import { NodeFilters, type NodeFilter } from './requirements/filters.js';
 import { checkSubstitution } from './substitution/check.js';
-import { substituteNodes, SUBSTITUTIONS_MAX, type SubstitutionCandidate } from './substitution/substitute.js';
+import { substituteNodes, SUBSTITUTED_NODES_MAX, SUBSTITUTIONS_MAX, type SubstitutionBudget, type SubstitutionCandidate } from './substitution/substitute.js';
 import { GrammarChecker } from './grammar/check.js';
 import { grammarFor } from './grammar/index.js';
 
@@ -40,7 +40,7 @@ export function createCompileCache(): CompileCache {
 
 export async function compileService(entryPath: string, reader: SourceReader, options: CompileOptions): Promise<CompileResult> {
   try {
-    const result = await new ServiceCompiler(entryPath, reader, options, { stack: [entryPath], budget: { left: SUBSTITUTIONS_MAX } }).run();
+    const result = await new ServiceCompiler(entryPath, reader, options, { stack: [entryPath], budget: { left: SUBSTITUTIONS_MAX, nodes: SUBSTITUTED_NODES_MAX } }).run();
     result.diagnostics.push(...unsafeNameDiagnostics(entryPath, result));
     return result;
   } catch (err) {
@@ -78,7 +78,7 @@ interface RawTemplate {
 /** A compile inside another: a service substituting a node, read with the outer compile's loader. */
 interface Nesting {
   stack: readonly string[];
-  budget: { left: number };
+  budget: SubstitutionBudget;
   /** Set for a substituting service: the outer loader, its file, and its inputs from the node's properties. */
   inner?: { loader: Loader; unit: Unit; inputs: Record<string, Value> };
 }

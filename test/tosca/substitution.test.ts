@@ -79,6 +79,19 @@ describe('substitution (a node with the substitute directive replaced by a servi
     expect(errors(r)).toEqual(['b.yaml:7 E_TOSCA_SUBSTITUTE substitution cycle: a.yaml → b.yaml → a.yaml (node "z")']);
   });
 
+  it('stops services that substitute each other\'s nodes many times over (exponential growth)', async () => {
+    const files: Record<string, string> = {};
+    const four = (type: string) => [1, 2, 3, 4].map((i) => `    n${i}:\n      type: ${type}\n      directives: [ substitute ]\n`).join('');
+    for (let i = 0; i < 6; i++) files[`g${i}.yaml`] = `${loopType(`G${i}`, `g${i + 1}`)}service_template:\n  node_templates:\n${four(`G${i + 1}`)}  substitution_mappings: { node_type: G${i} }\n`;
+    files['g6.yaml'] = `${T}node_types:\n  G6: { derived_from: tosca:Root }\nservice_template:\n  node_templates:\n    leaf: { type: tosca:Root }\n  substitution_mappings: { node_type: G6 }\n`;
+    files['main.yaml'] = `${T}imports: [ g0.yaml ]\nservice_template:\n  node_templates:\n${four('G0')}`;
+    const r = await compile(repo(files), 'main.yaml');
+    const errs = errors(r);
+    expect(errs.length).toBeGreaterThan(0);
+    expect(errs.every((e) => /E_TOSCA_SUBSTITUTE node "n\d": more than 1000 substitutions in one compile/.test(e))).toBe(true);
+    expect(Object.keys(r.service!.nodes).length).toBeLessThan(4 ** 6);
+  });
+
   it('refuses substitutions nested too deep, and an input nothing feeds', async () => {
     const files: Record<string, string> = {};
     for (let i = 0; i < 12; i++) {

@@ -19,6 +19,14 @@ import { applySubstitution, mapNodeValues, markOuterNames, unmarkOuterNames } fr
 export const SUBSTITUTION_DEPTH_MAX = 8;
 /** At most this many substitutions per compile: a few files substituting each other's nodes twice over grow exponentially. */
 export const SUBSTITUTIONS_MAX = 1000;
+/** At most this many node templates brought in by substitutions per compile (a large service substituted many times). */
+export const SUBSTITUTED_NODES_MAX = 200_000;
+
+/** What one whole compile may still do (shared by the services substituting its nodes). */
+export interface SubstitutionBudget {
+  left: number;
+  nodes: number;
+}
 
 export interface SubstitutionCandidate {
   unit: Unit;
@@ -34,7 +42,7 @@ export interface SubstituteContext {
   /** Files being substituted into each other, the entry first (to find cycles). */
   stack: readonly string[];
   /** Substitutions this whole compile may still do. */
-  budget: { left: number };
+  budget: SubstitutionBudget;
   /** Where a node template writes its directives (or the node itself). */
   directivesAt(node: string): SourceLocation;
   /** Compiles a substituting service with the given inputs. */
@@ -116,7 +124,13 @@ export async function substituteNodes(ctx: SubstituteContext): Promise<void> {
       ctx.report(`node "${name}": more than ${SUBSTITUTIONS_MAX} substitutions in one compile`, at, 'services that substitute each other\'s nodes several times over grow exponentially');
       continue;
     }
+    const size = entries(field(chosen.tpl, 'node_templates')).length;
+    if (size > ctx.budget.nodes) {
+      ctx.report(`node "${name}": substituting it by ${path} (${size} node templates) would bring more than ${SUBSTITUTED_NODES_MAX} node templates into one compile`, at);
+      continue;
+    }
     ctx.budget.left--;
+    ctx.budget.nodes -= size;
     const { inputs, byNode } = feed(node, chosen);
     const result = await ctx.compile(chosen, inputs, [...ctx.stack, path]);
     const inner = result.service;
