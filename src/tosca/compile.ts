@@ -21,7 +21,7 @@ import { interfaceTypeOperations } from './functions/operations.js';
 import { RequirementChecks } from './requirements/check.js';
 import { NodeFilters, type NodeFilter } from './requirements/filters.js';
 import { checkSubstitution } from './substitution/check.js';
-import { substituteNodes, SUBSTITUTED_NODES_MAX, SUBSTITUTIONS_MAX, type SubstitutionBudget, type SubstitutionCandidate } from './substitution/substitute.js';
+import { substituteNodes, SUBSTITUTED_NODES_MAX, SUBSTITUTIONS_MAX, type SubstitutionBudget, type SubstitutionCandidate, type WiredRequirement } from './substitution/substitute.js';
 import { GrammarChecker } from './grammar/check.js';
 import { grammarFor } from './grammar/index.js';
 
@@ -80,7 +80,7 @@ interface Nesting {
   stack: readonly string[];
   budget: SubstitutionBudget;
   /** Set for a substituting service: the outer loader, its file, and its inputs from the node's properties. */
-  inner?: { loader: Loader; unit: Unit; inputs: Record<string, Value> };
+  inner?: { loader: Loader; unit: Unit; inputs: Record<string, Value>; wired: readonly WiredRequirement[] };
 }
 
 class ServiceCompiler {
@@ -188,6 +188,10 @@ class ServiceCompiler {
       this.compileNode(t, raw, relTemplates);
       releaseNode(t.node); // its YAML is not needed any more (read again if it is)
     }
+    for (const w of inner?.wired ?? []) {
+      const n = this.nodes[w.node];
+      if (n) n.requirements = [...n.requirements.filter((r) => r.name !== w.requirement.name), w.requirement];
+    }
     this.functions = new FunctionEvaluator({
       nodes: this.nodes,
       templateNames: this.templateNames,
@@ -229,15 +233,15 @@ class ServiceCompiler {
         const d = t ? (field(t.own, 'directives') ?? field(t.node, 'directives')) : undefined;
         return d !== undefined && d !== null ? this.at(d) : (this.nodes[name]?.source ?? this.at(tpl));
       },
-      compile: (c, inputs, stack) => this.compileSubstitute(c, inputs, stack),
+      compile: (c, inputs, wired, stack) => this.compileSubstitute(c, inputs, wired, stack),
       report: (message, at, hint) => this.report('error', 'E_TOSCA_SUBSTITUTE', message, at, hint),
     });
     return finish({ service, typesOnly: false });
   }
 
   /** A service substituting one of this one's nodes: compiled with this loader (one type registry). */
-  private async compileSubstitute(c: SubstitutionCandidate, inputs: Record<string, Value>, stack: readonly string[]): Promise<CompileResult> {
-    const nested = new ServiceCompiler(c.unit.src.path, this.reader, this.options, { stack, budget: this.nesting.budget, inner: { loader: this.loader, unit: c.unit, inputs } });
+  private async compileSubstitute(c: SubstitutionCandidate, inputs: Record<string, Value>, wired: readonly WiredRequirement[], stack: readonly string[]): Promise<CompileResult> {
+    const nested = new ServiceCompiler(c.unit.src.path, this.reader, this.options, { stack, budget: this.nesting.budget, inner: { loader: this.loader, unit: c.unit, inputs, wired } });
     const result = await nested.run();
     this.diagnostics.push(...result.diagnostics);
     return result;

@@ -37,6 +37,7 @@ describe('substitution (a node with the substitute directive replaced by a servi
     expect((svc.nodes['store.server']!.properties.env as Record<string, unknown>).GREETING).toBe('hi');
     // Inner calls follow the renaming; outer reads of the substituted node reach what is mapped.
     expect((svc.nodes['store.server']!.properties.env as Record<string, unknown>).PORT).toEqual({ $fn: 'get_attribute', args: ['store.port', 'port'] });
+    expect((svc.nodes['store.server']!.properties.env as Record<string, unknown>).HOST_ADDRESS).toEqual({ $fn: 'get_attribute', args: ['h1', 'address'] });
     expect(svc.nodes.web!.properties.env).toEqual({ KV_PORT: { $fn: 'get_attribute', args: ['store.port', 'port'] }, KV_LISTEN: { $fn: 'get_attribute', args: ['store.port', 'address'] } });
     expect(svc.outputs.kv_port).toEqual({ $fn: 'get_attribute', args: ['store.port', 'port'] });
     // A requirement reaching the substituted node's capability reaches the mapped inner one.

@@ -182,6 +182,8 @@ function walk(v: Value, path: Value[]): Value | undefined {
  * touches them even when an inner node has the same name, and unmarked after.
  */
 const OUTER = '\u0000';
+/** An outer node's name as the substituting service's compile sees it (see `markOuterNames`). */
+export const markOuterName = (name: string): string => `${OUTER}${name}`;
 export function markOuterNames(v: Value): Value {
   return mapCalls(v, (call) => {
     const [first, ...rest] = call.args;

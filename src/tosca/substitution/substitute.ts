@@ -10,10 +10,10 @@
  */
 import type { SourceLocation } from '../diagnostic.js';
 import type { Loader, Unit } from '../loader.js';
-import type { CompileResult, CompiledNode, CompiledService, Value } from '../model.js';
+import type { CompileResult, CompiledNode, CompiledRequirement, CompiledService, Value } from '../model.js';
 import { evaluateNodeFilter } from '../requirements/node-filter.js';
 import { entries, field, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
-import { applySubstitution, mapNodeValues, markOuterNames, unmarkOuterNames } from './apply.js';
+import { applySubstitution, mapNodeValues, markOuterName, markOuterNames, unmarkOuterNames } from './apply.js';
 
 /** Substitutions nested deeper than this are refused (each level is a whole service). */
 export const SUBSTITUTION_DEPTH_MAX = 8;
@@ -45,9 +45,19 @@ export interface SubstituteContext {
   budget: SubstitutionBudget;
   /** Where a node template writes its directives (or the node itself). */
   directivesAt(node: string): SourceLocation;
-  /** Compiles a substituting service with the given inputs. */
-  compile(candidate: SubstitutionCandidate, inputs: Record<string, Value>, stack: readonly string[]): Promise<CompileResult>;
+  /** Compiles a substituting service with the given inputs and the requirements the outer service fulfils. */
+  compile(candidate: SubstitutionCandidate, inputs: Record<string, Value>, wired: readonly WiredRequirement[], stack: readonly string[]): Promise<CompileResult>;
   report(message: string, at: SourceLocation, hint?: string): void;
+}
+
+/**
+ * An inner node's requirement that the substituted node's own requirement fulfils, known to the
+ * substituting service's compile before its functions are evaluated (so `HOST` there is the
+ * outer host). Its target is marked as an outer name.
+ */
+export interface WiredRequirement {
+  node: string;
+  requirement: CompiledRequirement;
 }
 
 export function substitutionCandidates(loader: Loader): SubstitutionCandidate[] {
@@ -132,7 +142,13 @@ export async function substituteNodes(ctx: SubstituteContext): Promise<void> {
     ctx.budget.left--;
     ctx.budget.nodes -= size;
     const { inputs, byNode } = feed(node, chosen);
-    const result = await ctx.compile(chosen, inputs, [...ctx.stack, path]);
+    const wired: WiredRequirement[] = [];
+    for (const [req, v] of entries(field(chosen.mappings, 'requirements'))) {
+      const [innerNode, innerReq] = seqItems(v).map((i) => str(i));
+      const r = node.requirements.find((x) => x.name === req);
+      if (innerNode && innerReq && r?.target !== undefined) wired.push({ node: innerNode, requirement: { ...r, name: innerReq, target: markOuterName(r.target) } });
+    }
+    const result = await ctx.compile(chosen, inputs, wired, [...ctx.stack, path]);
     const inner = result.service;
     if (!inner) {
       ctx.report(`node "${name}": the service that substitutes it (${path}) could not be compiled`, at);
