@@ -4,10 +4,10 @@
  * Every problem is a diagnostic; nothing here throws on a user's input.
  */
 import type { Diagnostic } from './diagnostic.js';
-import type { CompileResult, CompiledService, SourceReader } from './model.js';
-import { Loader, ParseCache } from './loader.js';
+import type { CompileResult, CompiledService, SourceReader, Value } from './model.js';
+import { Loader, ParseCache, type Unit } from './loader.js';
 import { ValueChecker, type TypeSpec } from './values.js';
-import { field } from './yaml-source.js';
+import { field, locate } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
 import { checkGrammar } from './grammar/check-units.js';
 import { unsafeNameDiagnostics } from './safe-name.js';
@@ -24,6 +24,9 @@ import { NodeCompiler } from './compile/node-templates.js';
 import { compileOutputs } from './compile/outputs.js';
 import { compileGroups, compilePolicies } from './compile/groups.js';
 import { compileSubstitution } from './compile/substitution.js';
+import { substituteNodes, SUBSTITUTED_NODES_MAX, SUBSTITUTIONS_MAX, type SubstitutionBudget, type SubstitutionCandidate, type WiredRequirement } from './substitution/substitute.js';
+import { GrammarChecker } from './grammar/check.js';
+import { grammarFor } from './grammar/index.js';
 
 export interface CompileOptions {
   /** The Kaidu install's `profiles/` folder. */
@@ -40,7 +43,7 @@ export function createCompileCache(): CompileCache {
 
 export async function compileService(entryPath: string, reader: SourceReader, options: CompileOptions): Promise<CompileResult> {
   try {
-    const result = await new ServiceCompiler(entryPath, reader, options).run();
+    const result = await new ServiceCompiler(entryPath, reader, options, { stack: [entryPath], budget: { left: SUBSTITUTIONS_MAX, nodes: SUBSTITUTED_NODES_MAX } }).run();
     result.diagnostics.push(...unsafeNameDiagnostics(entryPath, result));
     return result;
   } catch (err) {
@@ -52,22 +55,42 @@ export async function compileService(entryPath: string, reader: SourceReader, op
   }
 }
 
+/** A compile inside another: a service substituting a node, read with the outer compile's loader. */
+interface Nesting {
+  stack: readonly string[];
+  budget: SubstitutionBudget;
+  /** Set for a substituting service: the outer loader, its file, and its inputs from the node's properties. */
+  inner?: { loader: Loader; unit: Unit; inputs: Record<string, Value>; wired: readonly WiredRequirement[] };
+}
+
 class ServiceCompiler {
+  private readonly diagnostics: Diagnostic[] = [];
+
   constructor(
     private readonly entryPath: string,
     private readonly reader: SourceReader,
     private readonly options: CompileOptions,
+    private readonly nesting: Nesting,
   ) {}
 
   async run(): Promise<CompileResult> {
-    const cache = this.options.cache ?? new ParseCache();
-    const loader = new Loader(this.reader, this.options.profiles, cache);
-    await loader.init();
-    await loader.implicitScopes();
-    const unit = await loader.load({ reader: 'repo', path: this.entryPath }, '', undefined, true);
-    const diagnostics: Diagnostic[] = [];
+    const inner = this.nesting.inner;
+    let loader: Loader;
+    let unit: Unit | undefined;
+    if (inner) {
+      loader = inner.loader;
+      unit = inner.unit;
+    } else {
+      const cache = this.options.cache ?? new ParseCache();
+      loader = new Loader(this.reader, this.options.profiles, cache);
+      await loader.init();
+      await loader.implicitScopes();
+      unit = await loader.load({ reader: 'repo', path: this.entryPath }, '', undefined, true);
+    }
+    const diagnostics = this.diagnostics;
     const finish = (r: Omit<CompileResult, 'diagnostics'>): CompileResult => {
-      const own = [...loader.diagnostics, ...loader.lateDiagnostics()].filter((d) => !d.file.startsWith('profiles/') || d.severity === 'error');
+      // The loader's problems are the outermost compile's to report.
+      const own = inner ? [] : [...loader.diagnostics, ...loader.lateDiagnostics()].filter((d) => !d.file.startsWith('profiles/') || d.severity === 'error');
       const all = [...own, ...diagnostics];
       const seen = new Set<string>();
       const unique = all.filter((d) => {
@@ -88,11 +111,17 @@ class ServiceCompiler {
     const root = unit.src.root;
     if (!root) return finish({ typesOnly: false });
     const tpl = field(root, 'service_template') ?? field(root, 'topology_template');
-    const grammar = checkGrammar(loader, unit, (d) => diagnostics.push(d));
+    let grammar: GrammarChecker | undefined;
+    if (!inner) grammar = checkGrammar(loader, unit, (d) => diagnostics.push(d));
+    else {
+      // Its file was checked by the outer compile; its node templates are checked as they are read.
+      const g = grammarFor(unit.versionText);
+      if (g) grammar = new GrammarChecker(g, unit.src, (code, message, at, hint) => diagnostics.push({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }));
+    }
     if (tpl === undefined || tpl === null) return finish({ typesOnly: true });
 
     const model = readServiceTemplate(unit, root, tpl);
-    compileInputs(ctx, model, this.options.inputs ?? {});
+    compileInputs(ctx, model, this.options.inputs ?? {}, inner?.inputs);
     const templates = applyCopies(ctx, model.nodeTemplates);
     ctx.templateNames = [...templates.keys()];
     const requirements = new RequirementCompiler(ctx, templates, model.relationshipTemplates);
@@ -118,6 +147,12 @@ class ServiceCompiler {
     for (const t of templates.values()) {
       nodes.compile(t);
       releaseNode(t.node); // its YAML is not needed any more (read again if it is)
+    }
+    // The substituted node's requirements fill the inner ones they are mapped to, before functions
+    // are evaluated (HOST inside is the outer host).
+    for (const w of inner?.wired ?? []) {
+      const n = c.nodes[w.node];
+      if (n) n.requirements = [...n.requirements.filter((r) => r.name !== w.requirement.name), w.requirement];
     }
     const functions = new FunctionEvaluator({
       nodes: c.nodes,
@@ -150,8 +185,28 @@ class ServiceCompiler {
       ...(model.substitution?.value ? { substitution: model.substitution.value } : {}),
     };
     if (model.workflowsAt !== undefined) ctx.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', ctx.loc(model.workflowsAt));
-    if (model.substitution?.value) ctx.report('warning', 'W_TOSCA_SUBSTITUTION', 'substitution mappings are kept but Kaidu does not substitute nodes yet', ctx.loc(model.substitution.at));
+    await substituteNodes({
+      loader,
+      service,
+      stack: this.nesting.stack,
+      budget: this.nesting.budget,
+      directivesAt: (name) => {
+        const t = templates.get(name);
+        const d = t ? (field(t.own, 'directives') ?? field(t.node, 'directives')) : undefined;
+        return d !== undefined && d !== null ? locate(unit.src, d) : (ctx.nodes[name]?.source ?? locate(unit.src, tpl));
+      },
+      compile: (cand, inputs, wired, stack) => this.compileSubstitute(loader, cand, inputs, wired, stack),
+      report: (message, at, hint) => ctx.report('error', 'E_TOSCA_SUBSTITUTE', message, at, hint),
+    });
     return finish({ service, typesOnly: false });
+  }
+
+  /** A service substituting one of this one's nodes: compiled with this loader (one type registry). */
+  private async compileSubstitute(loader: Loader, cand: SubstitutionCandidate, inputs: Record<string, Value>, wired: readonly WiredRequirement[], stack: readonly string[]): Promise<CompileResult> {
+    const nested = new ServiceCompiler(cand.unit.src.path, this.reader, this.options, { stack, budget: this.nesting.budget, inner: { loader, unit: cand.unit, inputs, wired } });
+    const result = await nested.run();
+    this.diagnostics.push(...result.diagnostics);
+    return result;
   }
 }
 

@@ -14,7 +14,7 @@ export const DIAGNOSTIC_CODES = {
   // grammar
   E_TOSCA_UNSAFE_NAME: 'a service, node template or host name that could leave its folder (`/`, `..`, a leading dot, control characters; see profiles/kaidu/README.md)',
   E_TOSCA_UNKNOWN_KEYWORD: 'a keyword the construct does not have in this TOSCA version (with the closest one, if any)',
-  E_TOSCA_WRONG_SHAPE: 'a keyword\'s value has the wrong shape (a list where a map is expected, a string for a list, a non-boolean `required`, an unknown `status` …)',
+  E_TOSCA_WRONG_SHAPE: 'a keyword\'s value has the wrong shape (a list where a map is expected, a string for a list, a non-boolean `required`, an unknown `status`, a 2.0 `validation` that is not a Boolean function expression or gives a function the wrong number or kind of arguments …)',
   E_TOSCA_MISSING_KEYWORD: 'a keyword the construct requires is missing (a property definition\'s `type`, a repository\'s `url`, a group\'s `type` …)',
   // imports and types
   E_TOSCA_IMPORT: 'an import names neither a file (url) nor a profile',
@@ -49,12 +49,12 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_UNKNOWN_INPUT: 'an input was given that the template does not declare',
   // functions
   E_TOSCA_FUNCTION: 'a function call is wrong, reported at the call: unknown target (or HOST with no host, SOURCE/TARGET outside a relationship), a property, capability, interface, operation or input the target does not have, wrong arguments (count or kind), a list index out of range, or a cycle',
-  E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo)',
+  E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo); in a 2.0 `validation` clause, any such call (it could not be evaluated)',
   W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
   // kept, not acted on
   W_TOSCA_WORKFLOWS: 'workflows are kept but not run',
   E_TOSCA_SUBSTITUTION: 'a substitution mapping names what the substituted node type does not declare, or what this service does not have (input, output, node template, its capability, requirement, attribute or interface, workflow), or a capability of an incompatible type',
-  W_TOSCA_SUBSTITUTION: 'substitution mappings are kept but not applied',
+  E_TOSCA_SUBSTITUTE: 'a node with the `substitute` directive cannot be substituted: no service template of the compile (the entry and its imports) substitutes its type, several do, they substitute each other in a cycle (or too deep), or the substitution does not map a requirement, capability or attribute the outer service uses'
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

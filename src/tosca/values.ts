@@ -3,6 +3,7 @@
  * units, lists and maps with schemas, user data types), and validation clauses (2.0 `validation`,
  * 1.3 `constraints`).
  */
+import { COLLECTION_TESTS, collectionTest, valuePart } from './validation/operators.js';
 import { parse as parseYamlText } from 'yaml';
 import type { FunctionCall, Value } from './model.js';
 import { isFunctionCall } from './model.js';
@@ -316,7 +317,8 @@ export class ValueChecker {
         if (keys.length === 1 && keys[0]!.startsWith('$') && !keys[0]!.startsWith('$$')) {
           const op = keys[0]!.slice(1);
           const raw = (e as Record<string, unknown>)[keys[0]!];
-          const args = (Array.isArray(raw) ? raw : [raw]).map(evalExpr);
+          const args = (Array.isArray(raw) ? raw : raw === null ? [] : [raw]).map(evalExpr);
+          if (op === 'value') return valuePart(value, args);
           return apply(op, args);
         }
       }
@@ -365,6 +367,7 @@ export class ValueChecker {
             return undefined;
           }
         default: {
+          if (COLLECTION_TESTS.has(op)) return collectionTest(op, a);
           const r = evaluateStandard(op, a as Value[]);
           return r;
         }

@@ -533,7 +533,9 @@ class Reader {
     const plain = (q: number): { node: YamlNode; next: number } => {
       const c = t.charCodeAt(q);
       if (c === 38 || c === 42 || c === 33 || c === 124 || c === 62 || c === 37 || c === 64 || c === 96 || c === 63 || c === 35) throw GIVE_UP;
-      if (c === 45 && t.charCodeAt(q + 1) === 32) throw GIVE_UP;
+      // `-` starts a plain scalar only before a safe character; a bare `-` (`[a, -]`, `{k: -}`) is a
+      // block entry in flow, which the library refuses (BLOCK_IN_FLOW).
+      if (c === 45 && (q + 1 >= end || isFlowBreak(t.charCodeAt(q + 1)))) throw GIVE_UP;
       let k = q;
       let last = q;
       for (; k < end; k++) {
@@ -773,6 +775,11 @@ class Reader {
     }
     return new LightSeq(items, start, start) as unknown as YamlNode;
   }
+}
+
+/** A space, tab or flow indicator (`, [ ] { }`): what may not follow a `-` that starts a plain scalar in flow. */
+function isFlowBreak(ch: number): boolean {
+  return ch === 32 || ch === 9 || ch === 44 || ch === 91 || ch === 93 || ch === 123 || ch === 125;
 }
 
 function hasKey(items: LightPair[], key: unknown): boolean {

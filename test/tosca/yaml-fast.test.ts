@@ -158,6 +158,29 @@ describe('fast YAML reader', () => {
     }
   });
 
+  it('refuses a bare `-` in a flow collection exactly where the library does (differential)', () => {
+    // `-` starts a plain scalar only before a safe character; `[a, -]` is a block entry in flow (BLOCK_IN_FLOW).
+    const tokens = ['-', '-x', '--', '-1', '-.5', 'x-', '-:x', '- x', '-\t'];
+    const shapes = ['a: [%]', 'a: [x, %]', 'a: [%, y]', 'a: [ % ]', 'a: [x,%]', 'a: {k: %}', 'a: {k: %, j: 1}', 'a: {%: 1}', 'a: { %, x }', '- [%]', 'a:\n  - [%]', 'node_templates:\n  n:\n    type: T\n    properties:\n      p: [%]'];
+    let refused = 0;
+    for (const shape of shapes) {
+      for (const token of tokens) {
+        const text = `${shape.replace('%', token)}\n`;
+        const doc = parseDocument(text, { uniqueKeys: true });
+        const fast = parseFast(text);
+        if (doc.errors.length > 0) {
+          refused++;
+          expect(fast, text).toBeUndefined();
+          expectLibraryReading(text, text);
+        } else if (fast) {
+          expect(fast.root === null ? null : (fast.root as YamlNode & { toJS(d: typeof doc): unknown }).toJS(doc), text).toEqual(doc.toJS());
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(30);
+    for (const text of ['a: [x, -, y]\n', 'a: [x, -]\n', 'a: {k: -}\n', 'a: [ -, ]\n']) expect(problemsWhenRead(text), text).toContainEqual(expect.stringMatching(/E_TOSCA_YAML/));
+  });
+
   it('reads literal and folded block scalars like the library', () => {
     const text = 'a: |\n  one\n    two\n\n  # not a comment\nb: >-\n  folded\n  line\n\n  para\nc:\n  - |-\n    x\n  - >\n    y\n# end\nd: 1\n';
     const r = parseFast(text)!;

@@ -147,6 +147,11 @@ export class FunctionEvaluator {
       this.ctx.report(unknown.code, unknown.message, at, unknown.hint, unknown.severity);
       return unknown.severity === 'error' ? null : { $fn: fn, args: rawArgs.map((a) => this.evaluate(a, scope, at)) };
     }
+    if (fn === 'value' && !this.ctx.declared.has(fn)) {
+      // Kept as a call it would reach a process as an empty value.
+      this.ctx.report('E_TOSCA_FUNCTION', '$value names nothing here: it is the value a validation clause validates', at, 'use $value only inside validation: { ... }');
+      return null;
+    }
     const args = rawArgs.map((a) => this.evaluate(a, scope, at));
     const wrong = checkArguments(fn, args, this.ctx.dollar);
     if (wrong) {

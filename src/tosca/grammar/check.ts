@@ -6,10 +6,11 @@
 import type { Pair } from 'yaml';
 import type { SourceLocation } from '../diagnostic.js';
 import { didYouMean } from '../suggest.js';
-import { entries, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
+import { entries, field, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
 import type { Entity, Grammar, Shape } from './shape.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
 import { checkBounds, checkConstraints } from './clauses.js';
+import { checkValidation } from '../validation/check.js';
 
 /** Called with each key of an entity as it is checked, so a reader takes its values in the same pass. */
 export type KeywordVisitor = (key: string, value: YamlNode | null, pair: Pair) => void;
@@ -57,6 +58,14 @@ export class GrammarChecker {
     else if (visit && isMap(node)) this.entity(node, name, label, at, visit);
     else this.shape(node, shape, label, at);
     return ok;
+  }
+
+  private declared?: Set<string>;
+
+  /** Functions the file declares (`functions:`), which a validation clause may call. */
+  private declaredFunctions(): Set<string> {
+    this.declared ??= new Set(entries(field(this.src.root, 'functions')).map(([k]) => k.replace(/^\$/, '')));
+    return this.declared;
   }
 
   private at(node: unknown): SourceLocation {
@@ -122,7 +131,7 @@ export class GrammarChecker {
       case 'deferred':
         return this.describe(shape.of);
       case 'clause':
-        return shape.name === 'constraints' ? 'a list of constraint clauses' : 'a range [ lower, upper ]';
+        return shape.name === 'constraints' ? 'a list of constraint clauses' : shape.name === 'validation' ? 'a Boolean function expression' : 'a range [ lower, upper ]';
     }
   }
 
@@ -196,7 +205,7 @@ export class GrammarChecker {
         return;
       }
       case 'clause': {
-        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : checkBounds(node, what, true);
+        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : shape.name === 'validation' ? checkValidation(node!, what, this.declaredFunctions()) : checkBounds(node, what, true);
         for (const [message, n, hint, code] of problems) this.problem(code ?? 'E_TOSCA_WRONG_SHAPE', message, this.at(n ?? at), hint);
         return;
       }

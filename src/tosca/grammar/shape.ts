@@ -23,8 +23,8 @@ export type Shape =
   | { kind: 'entity'; name: string }
   /** The first option that accepts the node's YAML kind (scalar, map or list) decides. */
   | { kind: 'oneOf'; of: Shape[] }
-  /** A clause the vocabulary has no word for: see `clauses.ts`. */
-  | { kind: 'clause'; name: 'constraints' | 'counts' }
+  /** A clause the vocabulary has no word for: see `clauses.ts`, and `../validation/check.ts` (2.0 `validation`). */
+  | { kind: 'clause'; name: 'constraints' | 'counts' | 'validation' }
   /** Checked elsewhere, when the compiler reads it (node template bodies are read on demand). */
   | { kind: 'deferred'; of: Shape };
 
@@ -65,6 +65,7 @@ export const entity = (name: string): Shape => ({ kind: 'entity', name });
 export const oneOf = (...of: Shape[]): Shape => ({ kind: 'oneOf', of });
 export const constraintList: Shape = { kind: 'clause', name: 'constraints' };
 export const countRange: Shape = { kind: 'clause', name: 'counts' };
+export const validationClause: Shape = { kind: 'clause', name: 'validation' };
 export const deferred = (of: Shape): Shape => ({ kind: 'deferred', of });
 
 /** `{ a: shape, b: [shape, 'required'] }` → keywords. */

@@ -5,7 +5,7 @@
  * are followed: its 2.0 examples still write 1.3's `constraints`, `occurrences` and
  * `operation_host`, and user-defined scalars with `data_type`, `units`, `prefixes`.
  */
-import { any, boolean, constraintList, countRange, deferred, entity, keyedList, keywords, listOf, mapOf, oneOf, scalar, string, type Entity, type Grammar } from './shape.js';
+import { any, boolean, constraintList, countRange, validationClause, deferred, entity, keyedList, keywords, listOf, mapOf, oneOf, scalar, string, type Entity, type Grammar } from './shape.js';
 
 // 2.0 metadata values may be any YAML, as Puccini reads them (its examples nest maps).
 const metadata = mapOf(any);
@@ -116,18 +116,18 @@ const entities: Record<string, Entity> = {
   },
   propertyDefinition: {
     title: 'property definition',
-    keywords: keywords({ type: string, description: scalar, metadata, required: boolean, default: any, value: any, validation: any, constraints, key_schema: schema, entry_schema: schema }),
+    keywords: keywords({ type: string, description: scalar, metadata, required: boolean, default: any, value: any, validation: validationClause, constraints, key_schema: schema, entry_schema: schema }),
   },
   // `required` on attributes: the simple profile's own definitions write it (tosca_id, ip_address).
   attributeDefinition: {
     title: 'attribute definition',
-    keywords: keywords({ type: string, description: scalar, metadata, required: boolean, default: any, validation: any, constraints, key_schema: schema, entry_schema: schema }),
+    keywords: keywords({ type: string, description: scalar, metadata, required: boolean, default: any, validation: validationClause, constraints, key_schema: schema, entry_schema: schema }),
   },
   parameterDefinition: {
     title: 'parameter definition',
-    keywords: keywords({ type: string, description: scalar, metadata, value: any, mapping: any, required: boolean, default: any, validation: any, constraints, key_schema: schema, entry_schema: schema }),
+    keywords: keywords({ type: string, description: scalar, metadata, value: any, mapping: any, required: boolean, default: any, validation: validationClause, constraints, key_schema: schema, entry_schema: schema }),
   },
-  schemaDefinition: { title: 'schema definition', short: string, keywords: keywords({ type: [string, 'required'], description: scalar, validation: any, constraints, key_schema: schema, entry_schema: schema }) },
+  schemaDefinition: { title: 'schema definition', short: string, keywords: keywords({ type: [string, 'required'], description: scalar, validation: validationClause, constraints, key_schema: schema, entry_schema: schema }) },
   nodeType: {
     title: 'node type',
     keywords: keywords({
@@ -142,7 +142,7 @@ const entities: Record<string, Entity> = {
   },
   dataType: {
     title: 'data type',
-    keywords: keywords({ ...typeCommon, validation: any, constraints, properties: props, key_schema: schema, entry_schema: schema, data_type: string, units: values, canonical_unit: scalar, prefixes: values }),
+    keywords: keywords({ ...typeCommon, validation: validationClause, constraints, properties: props, key_schema: schema, entry_schema: schema, data_type: string, units: values, canonical_unit: scalar, prefixes: values }),
   },
   capabilityType: { title: 'capability type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, valid_source_node_types: names, valid_relationship_types: names }) },
   interfaceType: { title: 'interface type', keywords: keywords({ ...typeCommon, inputs: props, operations: mapOf(entity('operationDefinition')), notifications: mapOf(entity('notificationDefinition')) }) },

@@ -3,7 +3,7 @@
  * mapped property, attribute, capability, requirement and interface is one the substituted node
  * type declares, and maps to something that exists here (an input, an output, a node template's
  * capability, requirement, attribute or interface) of a compatible type. Applying a mapping (a
- * node with the `substitute` directive replaced by a service) is not done here.
+ * node with the `substitute` directive replaced by a service) is `substitute.ts` and `apply.ts`.
  */
 import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledNode } from '../model.js';
