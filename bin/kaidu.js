@@ -10,8 +10,16 @@ import { setFlagsFromString } from 'node:v8';
 // (a 100,000-node compile, the agent) still get optimized. Only a tuning: no behaviour depends on it.
 setFlagsFromString('--interrupt-budget=1000000');
 
+/**
+ * Commands the bundle runs: the short, read-only ones whose start-up is most of their time. The
+ * others run dist/: the agent from the bundle failed the test of a hub that keeps refusing its
+ * push (3 runs of 3) and passed from dist/, for a reason not found yet.
+ */
+const BUNDLED = new Set([undefined, 'validate', 'graph', '--version', '-V', '--help', '-h', 'help']);
+
 /** The bundle, unless it is missing or older than dist/ (a `tsc` run since the last bundle). */
 function entry() {
+  if (!BUNDLED.has(process.argv[2])) return '../dist/cli/main.js';
   try {
     const bundle = statSync(new URL('../dist/bundle/main.js', import.meta.url)).mtimeMs;
     const compiled = statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs;
