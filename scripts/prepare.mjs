@@ -25,6 +25,9 @@ if (process.env.KAIDU_FORCE_BUILD || !existsSync(built) || statSync(built).mtime
   console.log('kaidu: compiling to dist/ (tsc)');
   const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+  // The start-up bundle (dist/bundle/), or its removal where esbuild is not installed.
+  const bundle = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.mjs')], { cwd: root, stdio: 'inherit' });
+  if (bundle.status !== 0) process.exit(bundle.status ?? 1);
 } else {
   console.log('kaidu: dist/ is up to date with src/ (no rebuild)');
 }

@@ -29,8 +29,24 @@ export function unsafeNameReason(name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The common case without the Unicode-property pattern (every node of a big service is checked):
+ * true only for ASCII names the full rule accepts; anything else goes to `unsafeNameReason`.
+ */
+function plainAsciiSafe(name: string): boolean {
+  const n = name.length;
+  if (n === 0 || n > SAFE_NAME_MAX) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95) continue;
+    if (i > 0 && (c === 45 || (c === 46 && name.charCodeAt(i - 1) !== 46))) continue;
+    return false;
+  }
+  return true;
+}
+
 export function isSafeName(name: string): boolean {
-  return unsafeNameReason(name) === undefined;
+  return plainAsciiSafe(name) || unsafeNameReason(name) === undefined;
 }
 
 /** A name as it may be shown in a message: control characters escaped, length bounded. */

@@ -162,6 +162,11 @@ export function lightKey(p: Pair): unknown {
   return p instanceof LightPair ? p.k : NOT_LIGHT;
 }
 
+/** Offset where one of our nodes starts, without making its `range` array (undefined for the library's nodes). */
+export function lightStart(node: unknown): number | undefined {
+  return node instanceof LightScalar || node instanceof LightMap || node instanceof LightSeq ? node.s : undefined;
+}
+
 /** Offset where a pair starts (its key), without making a key node. */
 export function pairStart(p: Pair): number | undefined {
   if (p instanceof LightPair) return p.ks;
@@ -212,6 +217,7 @@ class Reader {
   private readonly keys = new Map<string, string>();
   /** Key lists of node templates read on demand: templates of one kind share one. */
   private readonly keyLists = new Map<string, readonly string[]>();
+  private lastKeys: readonly string[] | undefined;
   private i = 0;
 
   private libraryMaps: Map<number, YamlNode> | undefined;
@@ -621,17 +627,23 @@ class Reader {
         const q = this.contentStart[l]!;
         const colon = this.keyEnd(l, q);
         if (colon >= 0) {
-          const k = String(this.key(q, this.lineEnd[l]!, colon).value);
+          const k = String(this.key(q, this.lineEnd[l]!, colon));
           if (keys.includes(k)) throw GIVE_UP; // the library reports duplicates
           keys.push(k);
         } else if (t.charCodeAt(q) !== 45 || !this.isDash(q, this.lineEnd[l]!)) throw GIVE_UP; // not an entry (a dash line is a key's compact list)
       }
       this.i++;
     }
-    const id = keys.join('\0');
-    const known = this.keyLists.get(id);
-    const shared = known ?? Object.freeze(keys);
-    if (!known && this.keyLists.size < 1024) this.keyLists.set(id, shared);
+    // Consecutive templates are mostly of one kind: the last list is tried before a lookup, whose
+    // joined id is a string per template.
+    let shared = this.lastKeys !== undefined && sameKeys(this.lastKeys, keys) ? this.lastKeys : undefined;
+    if (!shared) {
+      const id = keys.join('\0');
+      const known = this.keyLists.get(id);
+      shared = known ?? Object.freeze(keys);
+      if (!known && this.keyLists.size < 1024) this.keyLists.set(id, shared);
+      this.lastKeys = shared;
+    }
     return new LazyMap(this, first, ind, this.i, p, shared) as unknown as YamlNode;
   }
 
@@ -673,18 +685,23 @@ class Reader {
     }
   }
 
-  /** The key of a `key: value` line starting at `p`, whose `:` is at `colon`: its value and where it ends. */
-  private key(p: number, end: number, colon: number): { value: unknown; end: number } {
+  /** Where the last key read by `key` ends (a field, not a result object: one per line adds up). */
+  private keyStop = 0;
+
+  /** The value of the key of a `key: value` line starting at `p`, whose `:` is at `colon`; where it ends goes to `keyStop`. */
+  private key(p: number, end: number, colon: number): unknown {
     const t = this.text;
     const c = t.charCodeAt(p);
     if (c === 34 || c === 39) {
       const q = this.quoted(p, end) as unknown as LightScalar;
-      return { value: q.value, end: q.e };
+      this.keyStop = q.e;
+      return q.value;
     }
     let last = colon;
     while (last > p && t.charCodeAt(last - 1) === 32) last--;
+    this.keyStop = last;
     const v = resolvePlain(t.slice(p, last));
-    return { value: typeof v === 'string' ? intern(this.keys, v) : v, end: last };
+    return typeof v === 'string' ? intern(this.keys, v) : v;
   }
 
   /** A block map whose keys sit at indentation `ind`, starting at content line `this.i`. */
@@ -704,7 +721,8 @@ class Reader {
       if (colon < 0) throw GIVE_UP; // a non-entry among entries
       if (start < 0) start = p;
       const ks = p;
-      const { value: kv, end: ke } = this.key(p, end, colon);
+      const kv = this.key(p, end, colon);
+      const ke = this.keyStop;
       // Duplicates make it give up (the library reports them); a set only for big maps.
       if (keys) {
         if (keys.has(kv)) throw GIVE_UP;
@@ -780,6 +798,12 @@ class Reader {
 /** A space, tab or flow indicator (`, [ ] { }`): what may not follow a `-` that starts a plain scalar in flow. */
 function isFlowBreak(ch: number): boolean {
   return ch === 32 || ch === 9 || ch === 44 || ch === 91 || ch === 93 || ch === 123 || ch === 125;
+}
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 function hasKey(items: LightPair[], key: unknown): boolean {

@@ -1,6 +1,6 @@
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
-import { knownKeys, lightKey, NOT_LIGHT, pairStart, parseFast, scalarKey } from './yaml-fast.js';
+import { knownKeys, lightKey, lightStart, NOT_LIGHT, pairStart, parseFast, scalarKey } from './yaml-fast.js';
 import { checkYamlText, emptyLines, expandAliases, isStackOverflow, TEMPLATE_LIMITS } from './yaml-limits.js';
 
 /** A parsed YAML file with what is needed to point at any of its nodes. */
@@ -113,7 +113,9 @@ function parseYamlOnce(path: string, text: string): YamlSource {
 }
 
 export function locate(src: YamlSource, node: YamlNode | Pair | null | undefined): SourceLocation {
-  const start = node && 'range' in node && node.range ? node.range[0] : node && 'value' in node && !('range' in node) ? pairStart(node as Pair) : undefined;
+  // Our nodes keep their start as a number: their `range` is an array made per read.
+  const light = lightStart(node);
+  const start = light !== undefined ? light : node && 'range' in node && node.range ? node.range[0] : node && 'value' in node && !('range' in node) ? pairStart(node as Pair) : undefined;
   const p = src.lines.linePos(start ?? 0);
   return { file: src.path, line: p.line, column: p.col };
 }
@@ -121,7 +123,13 @@ export function locate(src: YamlSource, node: YamlNode | Pair | null | undefined
 /** Map entries as [key, value node, pair]; keys as strings. */
 export function entries(node: YamlNode | null | undefined): Array<[string, YamlNode | null, Pair]> {
   if (!isMap(node)) return [];
-  return (node as YAMLMap).items.map((p) => [scalarKey(p as Pair) ?? String(p.key), (p.value as YamlNode | null) ?? null, p as Pair]);
+  const items = (node as YAMLMap).items as Pair[];
+  const out = new Array<[string, YamlNode | null, Pair]>(items.length);
+  for (let k = 0; k < items.length; k++) {
+    const p = items[k]!;
+    out[k] = [scalarKey(p) ?? String(p.key), (p.value as YamlNode | null) ?? null, p];
+  }
+  return out;
 }
 
 export function field(node: YamlNode | null | undefined, key: string): YamlNode | null | undefined {

@@ -1,19 +1,43 @@
 /**
  * Start-up cost: a command loads only what it uses. The built CLI runs in a real child process with
  * a module hook that records every module it loads, so an eager import anywhere in the command
- * table shows up here (not as a timing, which would depend on the machine's speed).
+ * table shows up here (not as a timing, which would depend on the machine's speed). bin/kaidu.js
+ * runs the bundle (dist/bundle/, scripts/bundle.mjs) when the build made one: a chunk stands for
+ * the packages esbuild put in it (its metafile), so laziness is checked in the bundle as well as
+ * in dist/ (KAIDU_NO_BUNDLE=1).
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../support/temp-dir.js';
 
 const BIN = fileURLToPath(new URL('../../bin/kaidu.js', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../dist/bundle/', import.meta.url));
 
-/** Runs bin/kaidu.js with a loader hook; returns its output and the packages it loaded. */
-async function loadedBy(args: string[], cwd: string): Promise<{ code: number; stdout: string; packages: Set<string> }> {
+/** The package a node_modules path belongs to, if it is one. */
+function packageOf(path: string): string | undefined {
+  return /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
+}
+
+/** For each bundle chunk (by file name), the packages esbuild put in it. */
+function chunkPackages(): Map<string, Set<string>> {
+  const meta = JSON.parse(readFileSync(join(BUNDLE, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const out = new Map<string, Set<string>>();
+  for (const [file, o] of Object.entries(meta.outputs)) {
+    const pkgs = new Set<string>();
+    for (const input of Object.keys(o.inputs)) {
+      const p = packageOf(input);
+      if (p) pkgs.add(p);
+    }
+    out.set(file.split('/').pop()!, pkgs);
+  }
+  return out;
+}
+
+/** Runs bin/kaidu.js with a loader hook; returns its output, the packages it loaded and whether it ran the bundle. */
+async function loadedBy(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; packages: Set<string>; bundled: boolean }> {
   const dir = tempDir('kaidu-startup-');
   const log = join(dir, 'modules.log');
   const hooks = join(dir, 'hooks.mjs');
@@ -30,25 +54,45 @@ export async function load(url, context, next) {
   writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify('file://' + hooks)});\n`);
   writeFileSync(log, '');
   const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve, reject) => {
-    execFile(process.execPath, ['--import', register, BIN, ...args], { cwd }, (err, out) => {
+    execFile(process.execPath, ['--import', register, BIN, ...args], { cwd, env: { ...process.env, ...env } }, (err, out) => {
       if (err && typeof err.code !== 'number') reject(err);
       else resolve({ code: err ? Number(err.code) : 0, stdout: out });
     });
   });
-  const { readFileSync } = await import('node:fs');
   const packages = new Set<string>();
+  let bundled = false;
+  const chunks = existsSync(join(BUNDLE, 'meta.json')) ? chunkPackages() : undefined;
   for (const url of readFileSync(log, 'utf8').split('\n')) {
-    const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    if (m) packages.add(m[1]!);
+    if (!url.startsWith('file:')) continue;
+    const path = fileURLToPath(url);
+    const p = packageOf(path);
+    if (p) packages.add(p);
+    if (path.startsWith(BUNDLE)) {
+      bundled = true;
+      const inChunk = chunks?.get(path.slice(BUNDLE.length));
+      // A chunk the metafile does not know is a stale bundle: the test cannot say what it holds.
+      expect(inChunk, `${path} in dist/bundle/meta.json`).toBeDefined();
+      for (const q of inChunk!) packages.add(q);
+    }
   }
-  return { code, stdout, packages };
+  return { code, stdout, packages, bundled };
 }
 
 const HEAVY = ['fastify', 'isomorphic-git', 'pino', 'prom-client', 'chokidar', 'yaml'];
 
-describe('start-up', () => {
+describe.each([
+  ['the bundle', {}, true],
+  ['dist/ (KAIDU_NO_BUNDLE=1)', { KAIDU_NO_BUNDLE: '1' }, false],
+] as const)('start-up from %s', (_name, env, bundled) => {
+  it('runs what it says it runs', async () => {
+    // The build (npm run build, pretest) makes the bundle; without it this case has nothing to check.
+    expect(existsSync(join(BUNDLE, 'main.js'))).toBe(true);
+    const run = await loadedBy(['--version'], tempDir('kaidu-startup-cwd-'), env);
+    expect(run.bundled).toBe(bundled);
+  });
+
   it('kaidu --version loads commander and nothing heavy', async () => {
-    const run = await loadedBy(['--version'], tempDir('kaidu-startup-cwd-'));
+    const run = await loadedBy(['--version'], tempDir('kaidu-startup-cwd-'), env);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^\d+\.\d+\.\d+/);
     expect(run.packages.has('commander')).toBe(true);
@@ -56,7 +100,7 @@ describe('start-up', () => {
   });
 
   it('kaidu --help still lists every command', async () => {
-    const run = await loadedBy(['--help'], tempDir('kaidu-startup-cwd-'));
+    const run = await loadedBy(['--help'], tempDir('kaidu-startup-cwd-'), env);
     expect(run.code).toBe(0);
     for (const c of ['validate', 'graph', 'plan', 'apply', 'agent', 'status', 'demo', 'init', 'pr-comment', 'trigger', 'notify']) {
       expect(run.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
@@ -67,10 +111,56 @@ describe('start-up', () => {
   it('kaidu validate loads yaml but not the agent, git or HTTP stacks', async () => {
     const dir = tempDir('kaidu-startup-cwd-');
     writeFileSync(join(dir, 'one.yaml'), 'tosca_definitions_version: tosca_simple_yaml_1_3\ntopology_template:\n  node_templates:\n    n0:\n      type: tosca.nodes.Compute\n');
-    const run = await loadedBy(['validate', 'one.yaml'], dir);
+    const run = await loadedBy(['validate', 'one.yaml'], dir, env);
     expect(run.stdout).toContain('ok: 1 file, 0 errors');
     expect(run.code).toBe(0);
     expect(run.packages.has('yaml')).toBe(true);
     for (const p of ['fastify', 'isomorphic-git', 'pino', 'prom-client', 'chokidar']) expect(run.packages.has(p), p).toBe(false);
+  });
+});
+
+describe('bin/kaidu.js picks its entry', () => {
+  /** A package folder with bin/kaidu.js and stand-ins for dist/ and the bundle that say which ran. */
+  function fakePackage(bundleAge: 'newer' | 'older' | 'none'): string {
+    const root = tempDir('kaidu-launcher-');
+    mkdirSync(join(root, 'bin'));
+    copyFileSync(BIN, join(root, 'bin', 'kaidu.js'));
+    mkdirSync(join(root, 'dist', 'cli'), { recursive: true });
+    writeFileSync(join(root, 'dist', 'cli', 'main.js'), "export async function main() { process.stdout.write('dist\\n'); return 0; }\n");
+    if (bundleAge !== 'none') {
+      mkdirSync(join(root, 'dist', 'bundle'));
+      writeFileSync(join(root, 'dist', 'bundle', 'main.js'), "export async function main() { process.stdout.write('bundle\\n'); return 0; }\n");
+      // A `tsc` after the last bundle leaves dist/ newer: that bundle is stale and must not run.
+      const [older, newer] = [new Date(Date.now() - 60_000), new Date()];
+      utimesSync(join(root, 'dist', 'bundle', 'main.js'), bundleAge === 'newer' ? newer : older, bundleAge === 'newer' ? newer : older);
+      utimesSync(join(root, 'dist', 'cli', 'main.js'), bundleAge === 'newer' ? older : newer, bundleAge === 'newer' ? older : newer);
+    }
+    return root;
+  }
+
+  const run = (root: string, env: NodeJS.ProcessEnv = {}) =>
+    new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [join(root, 'bin', 'kaidu.js')], { env: { ...process.env, KAIDU_NO_BUNDLE: '', ...env } }, (err, out) => (err ? reject(err) : resolve(out.trim())));
+    });
+
+  it('runs a bundle at least as new as dist/', async () => {
+    expect(await run(fakePackage('newer'))).toBe('bundle');
+  });
+  it('ignores a bundle older than dist/ (stale), and a missing one', async () => {
+    expect(await run(fakePackage('older'))).toBe('dist');
+    expect(await run(fakePackage('none'))).toBe('dist');
+  });
+  it('commands other than the read-only ones run dist/', async () => {
+    const root = fakePackage('newer');
+    const runArgs = (args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        execFile(process.execPath, [join(root, 'bin', 'kaidu.js'), ...args], { env: { ...process.env, KAIDU_NO_BUNDLE: '' } }, (err, out) => (err ? reject(err) : resolve(out.trim())));
+      });
+    expect(await runArgs(['validate'])).toBe('bundle');
+    expect(await runArgs(['agent'])).toBe('dist');
+    expect(await runArgs(['apply'])).toBe('dist');
+  });
+  it('KAIDU_NO_BUNDLE=1 runs dist/', async () => {
+    expect(await run(fakePackage('newer'), { KAIDU_NO_BUNDLE: '1' })).toBe('dist');
   });
 });

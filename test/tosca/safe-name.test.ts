@@ -20,6 +20,15 @@ describe('safe names', () => {
     expect(unsafeNameReason('a/b')).toBe('it contains a path separator');
   });
 
+  it('the ASCII fast path agrees with the full rule on every short ASCII name and on edge cases', () => {
+    // Exhaustive over an alphabet of the characters that matter, up to 3 characters, plus lengths at the limit.
+    const alphabet = ['a', 'Z', '0', '_', '-', '.', '/', ' ', '#', '\x7f'];
+    const names: string[] = [''];
+    for (let len = 1; len <= 3; len++) for (const prefix of names.filter((n) => n.length === len - 1)) for (const c of alphabet) names.push(prefix + c);
+    names.push('x'.repeat(128), 'x'.repeat(129), `${'x'.repeat(127)}.`, `a${'.'.repeat(2)}b`, 'a.b.c', 'a-.b');
+    for (const name of names) expect(isSafeName(name), JSON.stringify(name)).toBe(unsafeNameReason(name) === undefined);
+  });
+
   it('a node named ".." and a host named "../x" are located compile errors', async () => {
     const r = await compileService('services/web.yaml', memoryReader({ 'services/web.yaml': svc('..', '../x') }), { profiles });
     const unsafe = r.diagnostics.filter((d) => d.code === 'E_TOSCA_UNSAFE_NAME');

@@ -7,6 +7,8 @@ import type { Pair } from 'yaml';
 import type { SourceLocation } from '../diagnostic.js';
 import { didYouMean } from '../suggest.js';
 import { entries, field, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
+import { scalarKey } from '../yaml-fast.js';
+import type { YAMLMap } from 'yaml';
 import type { Entity, Grammar, Shape } from './shape.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
 import { checkBounds, checkConstraints } from './clauses.js';
@@ -35,6 +37,11 @@ function article(title: string): string {
 const KIND_WORD: Record<Kind, string> = { scalar: 'a single value', map: 'a map', list: 'a list', null: 'nothing' };
 
 export class GrammarChecker {
+  /** `accepts` of each shape (grammar shapes are constants; this is asked for every value read). */
+  private readonly accepted = new WeakMap<Shape, readonly Kind[]>();
+  /** The shapes `checkEntity` checks against, one per entity name. */
+  private readonly entityShapes = new Map<string, Shape>();
+
   constructor(
     readonly grammar: Grammar,
     private readonly src: YamlSource,
@@ -52,7 +59,8 @@ export class GrammarChecker {
    * False when it is not even of the right kind (a list or a string for a map): nothing more to read.
    */
   checkEntity(node: YamlNode | null, name: string, label: string, at: SourceLocation, visit?: KeywordVisitor): boolean {
-    const shape: Shape = { kind: 'entity', name };
+    let shape = this.entityShapes.get(name);
+    if (!shape) this.entityShapes.set(name, (shape = { kind: 'entity', name }));
     const ok = this.accepts(shape).includes(kindOf(node));
     if (!ok && kindOf(node) === 'null') this.problem('E_TOSCA_WRONG_SHAPE', `${label} must be ${this.describe(shape)}, not nothing`, at);
     else if (visit && isMap(node)) this.entity(node, name, label, at, visit);
@@ -74,7 +82,13 @@ export class GrammarChecker {
   }
 
   /** Which YAML kinds a shape accepts. */
-  private accepts(shape: Shape): Kind[] {
+  private accepts(shape: Shape): readonly Kind[] {
+    let kinds = this.accepted.get(shape);
+    if (!kinds) this.accepted.set(shape, (kinds = this.acceptsOf(shape)));
+    return kinds;
+  }
+
+  private acceptsOf(shape: Shape): readonly Kind[] {
     switch (shape.kind) {
       case 'any':
         return ['scalar', 'map', 'list', 'null'];
@@ -228,7 +242,11 @@ export class GrammarChecker {
     const what = label ?? e.title;
     let others = 0;
     const present = new Set<string>();
-    for (const [k, v, pair] of entries(node)) {
+    // The map's pairs directly: `entries` makes a tuple per pair, for every entity of a big file.
+    for (const p of (node as YAMLMap).items as Pair[]) {
+      const k = scalarKey(p) ?? String(p.key);
+      const v = (p.value as YamlNode | null) ?? null;
+      const pair = p;
       visit?.(k, v, pair);
       const kw = e.keywords[k];
       if (kw) {
