@@ -35,6 +35,8 @@ export class NodeCompiler {
     if (!t) return;
     const ref = t.type;
     if (!ref) {
+      // A body the YAML library refused reads as empty: its YAML error is the problem, not a type.
+      if (ctx.unit.src.late?.some((d) => d.severity === 'error' && d.line >= loc.line)) return;
       ctx.report('error', 'E_TOSCA_MISSING_TYPE', `node template "${t.name}" has no type`, loc);
       return;
     }
