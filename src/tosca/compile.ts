@@ -197,6 +197,7 @@ class ServiceCompiler {
       },
       compile: (cand, inputs, wired, stack) => this.compileSubstitute(loader, cand, inputs, wired, stack),
       report: (message, at, hint) => ctx.report('error', 'E_TOSCA_SUBSTITUTE', message, at, hint),
+      warn: (message, at, hint) => ctx.report('warning', 'W_TOSCA_SUBSTITUTED_OPERATIONS', message, at, hint),
     });
     return finish({ service, typesOnly: false });
   }

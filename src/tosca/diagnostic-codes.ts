@@ -54,6 +54,7 @@ export const DIAGNOSTIC_CODES = {
   // kept, not acted on
   W_TOSCA_WORKFLOWS: 'workflows are kept but not run',
   E_TOSCA_SUBSTITUTION: 'a substitution mapping names what the substituted node type does not declare, or what this service does not have (input, output, node template, its capability, requirement, attribute or interface, workflow), or a capability of an incompatible type',
+  W_TOSCA_SUBSTITUTED_OPERATIONS: 'a node with the `substitute` directive has operations with an implementation, or artifacts, of its own: they do not run (its work is the substituting service\'s)',
   E_TOSCA_SUBSTITUTE: 'a node with the `substitute` directive cannot be substituted: no service template of the compile (the entry and its imports) substitutes its type, several do, they substitute each other in a cycle (or too deep), or the substitution does not map a requirement, capability or attribute the outer service uses'
 } as const;
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,6 +24,26 @@ function repo(files: Record<string, string>): string {
 }
 
 describe('substitution (a node with the substitute directive replaced by a service)', () => {
+  it('warns that a substituted node\'s own operations and artifacts will not run (never drops them silently)', async () => {
+    const dir = repo({});
+    const app = readFileSync(join(FIXTURES, 'substitution', 'services', 'app.yaml'), 'utf8');
+    const lib = readFileSync(join(FIXTURES, 'substitution', 'services', 'lib', 'kv-store.yaml'), 'utf8');
+    const withOps = app.replace("      directives: [ substitute ]\n", "      directives: [ substitute ]\n      interfaces:\n        Standard:\n          operations:\n            create: scripts/make-store.sh\n");
+    expect(withOps).not.toBe(app);
+    mkdirSync(join(dir, 'services', 'lib'), { recursive: true });
+    mkdirSync(join(dir, 'services', 'scripts'), { recursive: true });
+    writeFileSync(join(dir, 'services', 'app.yaml'), withOps);
+    writeFileSync(join(dir, 'services', 'lib', 'kv-store.yaml'), lib);
+    writeFileSync(join(dir, 'services', 'scripts', 'make-store.sh'), '#!/bin/sh\n');
+    const r = await compile(dir, 'services/app.yaml');
+    expect(errors(r)).toEqual([]);
+    const w = r.diagnostics.filter((d) => d.code === 'W_TOSCA_SUBSTITUTED_OPERATIONS');
+    expect(w.map((d) => `${d.line} ${d.message}`)).toEqual(['11 node "store" is substituted by services/lib/kv-store.yaml: its own operation Standard.create will not run']);
+    // Without operations of its own, nothing to warn about.
+    const plain = await compile(join(FIXTURES, 'substitution'), 'services/app.yaml');
+    expect(plain.diagnostics.filter((d) => d.code === 'W_TOSCA_SUBSTITUTED_OPERATIONS')).toEqual([]);
+  });
+
   it('plans the inner nodes in dependency order, wired to the outer service', async () => {
     const r = await compile(join(FIXTURES, 'substitution'), 'services/app.yaml');
     expect(errors(r)).toEqual([]);

@@ -48,6 +48,8 @@ export interface SubstituteContext {
   /** Compiles a substituting service with the given inputs and the requirements the outer service fulfils. */
   compile(candidate: SubstitutionCandidate, inputs: Record<string, Value>, wired: readonly WiredRequirement[], stack: readonly string[]): Promise<CompileResult>;
   report(message: string, at: SourceLocation, hint?: string): void;
+  /** What is dropped without being an error (W_TOSCA_SUBSTITUTED_OPERATIONS). */
+  warn(message: string, at: SourceLocation, hint?: string): void;
 }
 
 /**
@@ -159,6 +161,12 @@ export async function substituteNodes(ctx: SubstituteContext): Promise<void> {
       const n = inner.nodes[innerNode];
       if (n) inner.nodes[innerNode] = { ...n, properties: { ...n.properties, [prop]: value } };
     }
+    // What the node would have run itself is replaced by the inner service: say so, never drop it silently.
+    const dropped = [
+      ...Object.entries(node.interfaces).flatMap(([i, itf]) => Object.entries(itf.operations).filter(([, op]) => op.implementation !== undefined).map(([op]) => `operation ${i}.${op}`)),
+      ...Object.keys(node.artifacts).map((a) => `artifact ${a}`),
+    ];
+    if (dropped.length > 0) ctx.warn(`node "${name}" is substituted by ${path}: its own ${dropped.join(', ')} will not run`, at, 'move that work to a node of the substituting service');
     applySubstitution(ctx.service, { abstract: node, inner, at }, (message, where, hint) => ctx.report(message, where, hint));
     for (const [k, n] of Object.entries(ctx.service.nodes)) ctx.service.nodes[k] = mapNodeValues(n, unmarkOuterNames);
     for (const k of Object.keys(ctx.service.outputs)) ctx.service.outputs[k] = unmarkOuterNames(ctx.service.outputs[k]!);
