@@ -27,6 +27,7 @@ import { isA } from '../topology/kinds.js';
 import { nodeList, placementOf } from '../topology/lookup.js';
 import type { NodeInstance, Topology } from '../topology/model.js';
 import { portClashes } from '../topology/port-clash.js';
+import { podHostingProblems } from '../topology/pod-hosting.js';
 import { checkHostOption } from './host-option.js';
 import { ServicePlanStore } from './service-plan-store.js';
 import { DiskKeyedStore } from './keyed-store.js';
@@ -305,7 +306,8 @@ async function planShares(input: ServicePlansInput): Promise<Plan> {
       artifacts: [...artifacts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
       state: (await stateOf(s.name)) as Array<[string, string]>,
       hostsDigest,
-      fragmentDiagnostics: fragment.diagnostics,
+      // What the whole-topology build adds per node (pods that cannot host a node) is the service's own.
+      fragmentDiagnostics: [...fragment.diagnostics, ...podHostingProblems(topology.nodes, topology.edges)],
       cycles: fragment.cycles,
       ports: portsOf(topology),
       hosts: Object.fromEntries(Object.entries(shares).map(([h, share]) => [h, digestOf(share)])),
