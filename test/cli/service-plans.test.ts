@@ -74,7 +74,8 @@ const node = (type: string, attributes: Record<string, string | number> = {}, de
 
 beforeEach(async () => {
   repo = tempDir('kaidu-service-plans-');
-  await cp(EXAMPLE, repo, { recursive: true });
+  // Never a cache another run left in the example (its prune stamp would make this one skip pruning).
+  await cp(EXAMPLE, repo, { recursive: true, filter: (src) => !/[\\/]\.kaidu([\\/]|$)/.test(src) });
   for (const [path, text] of Object.entries(files)) await writeFile(join(repo, path), text);
   const states = [
     // db-port is up on host-b: web on host-a reads its attributes instead of waiting
