@@ -7,23 +7,15 @@ import { GrammarChecker, grammarFor } from '../../src/tosca/grammar/index.js';
 import { field, parseYaml, str } from '../../src/tosca/yaml-source.js';
 import { closest } from '../../src/tosca/suggest.js';
 import { DIAGNOSTIC_CODES } from '../../src/tosca/diagnostic-codes.js';
+import { corpusCases } from '../support/tosca-corpus.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test', 'fixtures', 'tosca', 'grammar');
 const profiles = profilesReader();
 const cache = createCompileCache();
 
-/**
- * Each fixture says what it must produce in its header: `# expect: valid` (no error at all), or one
- * line per problem, `# expect: CODE LINE [text]`, where text is found in the message or the hint.
- */
-const cases = readdirSync(DIR)
-  .filter((f) => f.endsWith('.yaml'))
-  .map((file) => {
-    const text = readFileSync(join(DIR, file), 'utf8');
-    const expects = [...text.matchAll(/^# expect: (\S+)(?: (\d+))?(?: (.*))?$/gm)].map((m) => ({ code: m[1]!, line: m[2] ? Number(m[2]) : 0, text: m[3]?.trim() ?? '' }));
-    return { file, valid: expects.some((e) => e.code === 'valid'), expects };
-  });
+/** Each fixture says what it must produce in its header (see test/support/tosca-corpus.ts). */
+const cases = corpusCases(DIR);
 
 describe('grammar corpus (test/fixtures/tosca/grammar)', () => {
   it('has valid and invalid files of both 1.3 and 2.0, each naming what it expects', () => {

@@ -1,24 +1,18 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { compileService, createCompileCache } from '../../src/tosca/index.js';
 import { fsReader, profilesReader } from '../../src/cli/fs-reader.js';
 import { memoryReader } from '../support/memory-reader.js';
+import { corpusCases } from '../support/tosca-corpus.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test', 'fixtures', 'tosca', 'versions');
 const profiles = profilesReader();
 const cache = createCompileCache();
 
-/** The same header as the grammar corpus: `# expect: valid`, or `# expect: CODE LINE [text]` per problem. */
-const cases = readdirSync(DIR)
-  .filter((f) => f.endsWith('.yaml'))
-  .map((file) => {
-    const text = readFileSync(join(DIR, file), 'utf8');
-    const expects = [...text.matchAll(/^# expect: (\S+)(?: (\d+))?(?: (.*))?$/gm)].map((m) => ({ code: m[1]!, line: m[2] ? Number(m[2]) : 0, text: m[3]?.trim() ?? '' }));
-    return { file, valid: expects.some((e) => e.code === 'valid'), expects };
-  });
+const cases = corpusCases(DIR);
 
 describe('TOSCA 1.x versions corpus (test/fixtures/tosca/versions)', () => {
   it('has a valid and an invalid file for each 1.x version, each naming what it expects', () => {
