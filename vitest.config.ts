@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { configDefaults, defineConfig } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
@@ -7,7 +7,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * They start first, so that on 2 workers they overlap with the many short files instead of
  * being left alone at the end of the run; on a fresh clone vitest has no timings to go by.
  */
-const SLOW_FIRST = ['test/agent/agent.test.ts', 'test/git/hub-remote.test.ts', 'test/hooks/', 'test/agent/', 'test/git/hub-', 'test/delegates/process', 'test/cli/'];
+const SLOW_FIRST = ['test/delegates/vm-agent.test.ts', 'test/agent/agent.test.ts', 'test/git/hub-remote.test.ts', 'test/hooks/', 'test/agent/', 'test/git/hub-', 'test/delegates/process', 'test/cli/'];
 
 class SlowFirstSequencer extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
@@ -25,9 +25,6 @@ class SlowFirstSequencer extends BaseSequencer {
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // test/manual: end-to-end checks too slow for CI here (a full Debian guest booting under
-    // software emulation); not part of `npm test`. Run them by name with KAIDU_TEST_MANUAL=1.
-    exclude: process.env.KAIDU_TEST_MANUAL === '1' ? [...configDefaults.exclude] : [...configDefaults.exclude, 'test/manual/**'],
     // Outer limits only: tests wait for events, and a loaded 2-core machine stretches everything.
     testTimeout: 180_000,
     hookTimeout: 180_000,

@@ -195,9 +195,9 @@ up() {
   bash "$(dirname "${BASH_SOURCE[0]}")/images.sh" up
   # The VM tests' stand-in guest (kernel + busybox initramfs), built once and cached.
   bash "$(dirname "${BASH_SOURCE[0]}")/vm-image.sh" >/dev/null
-  # Not built here: the agent test's Debian guest (.ci/vm-agent-image.sh) is built by that test when
-  # it is asked for (KAIDU_TEST_MANUAL=1, test/manual/vm-agent.test.ts); a boot to a running agent does not fit CI's time yet.
-  log "up: podman, dockerd, libvirtd (default network), registry $REGISTRY, images docker.io/$IMAGE_PATH:$IMAGE_TAG, nginx, redis, VM guest"
+  # The VM agent test's Debian guest (real cloud-init, systemd, this machine's Node), cached.
+  bash "$(dirname "${BASH_SOURCE[0]}")/vm-agent-image.sh" >/dev/null
+  log "up: podman, dockerd, libvirtd (default network), registry $REGISTRY, images docker.io/$IMAGE_PATH:$IMAGE_TAG, nginx, redis, VM guests"
 }
 
 stop_pid() {
