@@ -26,6 +26,7 @@ import { deliverPushWebhook } from '../../src/demo/webhook-relay.js';
 import type { NodeState, PlainValue } from '../../src/state/model.js';
 import { freePort, ROOT, startHarness, type Harness } from '../support/agent-harness.js';
 import { context, desired } from '../support/delegate-context.js';
+import { removeLeftovers, removeTestVm, virsh } from '../support/test-vm.js';
 
 const exec = promisify(execFile);
 const CI = process.env.CI === 'true';
@@ -135,39 +136,7 @@ async function serveFile(file: string): Promise<{ server: Server; port: number; 
   return { server, port: (server.address() as { port: number }).port, downloads: () => downloads };
 }
 
-async function virsh(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec('virsh', args, { timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
-async function removeTestVm(name: string): Promise<void> {
-  await virsh('destroy', name);
-  await virsh('undefine', name);
-  const disk = `/var/lib/libvirt/images/${name}.qcow2`;
-  await rm(disk, { force: true });
-  await rm(`${disk}.cidata.iso`, { force: true });
-  await rm(join('/var/tmp', `${name}-work`), { recursive: true, force: true });
-}
-
-/** VMs of earlier runs of this file that were killed before their cleanup (their pid is gone). */
-async function removeLeftovers(): Promise<void> {
-  for (const name of (await virsh('list', '--all', '--name')).stdout.split('\n').map((l) => l.trim())) {
-    const pid = /^kaidu-test-vmagent-(\d+)$/.exec(name)?.[1];
-    if (!pid || Number(pid) === process.pid) continue;
-    let alive = true;
-    try {
-      process.kill(Number(pid), 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) await removeTestVm(name);
-  }
-}
 
 let h: Harness | undefined;
 let files: Awaited<ReturnType<typeof serveFile>> | undefined;
@@ -209,7 +178,7 @@ describe.skipIf(missing !== undefined && !CI)(`a VirtualMachine hosts a Kaidu ag
 
   it('cloud-init in the guest installs and starts the agent from the seed; the agent applies its host and pushes kaidu/state/<host> to the hub', { timeout: 45 * 60_000 }, async () => {
     expect(missing, 'CI=true: the VM agent test must run (sudo .ci/runtimes.sh up)').toBeUndefined();
-    await removeLeftovers();
+    await removeLeftovers('kaidu-test-vmagent-');
     await rm(work, { recursive: true, force: true });
     await mkdir(data, { recursive: true });
     h = await startHarness({ 'kaidu.yaml': 'branch: main\n', 'services/guest.yaml': guestService('hello', false) });

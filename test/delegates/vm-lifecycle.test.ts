@@ -19,6 +19,7 @@ import { waitBooted } from '../../src/delegates/vm-boot.js';
 import type { NodeState } from '../../src/state/model.js';
 import { BIN, ROOT } from '../support/agent-harness.js';
 import { context, desired } from '../support/delegate-context.js';
+import { removeLeftovers, removeTestVm, virsh } from '../support/test-vm.js';
 
 const exec = promisify(execFile);
 const CI = process.env.CI === 'true';
@@ -54,15 +55,6 @@ const work = join('/var/tmp', `${NAME}-work`);
 const repo = join(work, 'repo');
 const data = join(work, 'data');
 
-async function virsh(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await exec('virsh', args, { timeout: 60_000 });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
 
 /** The repository: examples/vm as it is, plus inputs for the stand-in guest in kaidu.yaml. */
 async function writeInputs(memory: string): Promise<void> {
@@ -119,29 +111,6 @@ function httpGet(url: string): Promise<string> {
   });
 }
 
-async function removeTestVm(name: string): Promise<void> {
-  await virsh('destroy', name);
-  await virsh('undefine', name);
-  const disk = `/var/lib/libvirt/images/${name}.qcow2`;
-  await rm(disk, { force: true });
-  await rm(`${disk}.cidata.iso`, { force: true });
-  await rm(join('/var/tmp', `${name}-work`), { recursive: true, force: true });
-}
-
-/** VMs of earlier runs of this file that were killed before their cleanup (their pid is gone). */
-async function removeLeftovers(): Promise<void> {
-  for (const name of (await virsh('list', '--all', '--name')).stdout.split('\n').map((l) => l.trim())) {
-    const pid = /^kaidu-test-vm-(\d+)$/.exec(name)?.[1];
-    if (!pid || Number(pid) === process.pid) continue;
-    let alive = true;
-    try {
-      process.kill(Number(pid), 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) await removeTestVm(name);
-  }
-}
 
 afterAll(async () => {
   if (missing) return;
@@ -154,7 +123,7 @@ describe.skipIf(missing !== undefined && !CI)(`VirtualMachine on libvirt/qemu, f
 
   it('kaidu apply of examples/vm creates the VM from the template image and reports it running only once the guest booted', { timeout: 20 * 60_000 }, async () => {
     expect(missing, 'CI=true: the VM test must run (sudo .ci/runtimes.sh up)').toBeUndefined();
-    await removeLeftovers();
+    await removeLeftovers('kaidu-test-vm-');
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
     await cp(join(ROOT, 'examples', 'vm'), repo, { recursive: true });
