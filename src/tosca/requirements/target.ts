@@ -4,7 +4,8 @@
  * the one named), and that capability is one the relationship type accepts (1.x
  * `valid_target_types`, 2.0 `valid_capability_types` and `valid_target_node_types`) and that
  * accepts the source (`valid_source_types`, 2.0 `valid_source_node_types`). Answers are the same
- * for every requirement with the same types, so they are kept per combination.
+ * for every requirement with the same types, so they are kept per combination (a problem's text,
+ * which names the nodes, is made again for each requirement).
  */
 import type { Loader, Unit } from '../loader.js';
 import { field, seqItems, str, type YamlNode } from '../yaml-source.js';
@@ -54,8 +55,11 @@ export class TargetChecker {
     if (!answer) {
       answer = this.decide(q);
       this.answers.set(key, answer);
+      return answer;
     }
-    return answer;
+    // A problem's text names the nodes, which the key leaves out: decided again with this
+    // requirement's own names (problems are rare; fitting answers name no node).
+    return answer.problem ? this.decide(q) : answer;
   }
 
   private decide(q: TargetQuestion): TargetAnswer {
