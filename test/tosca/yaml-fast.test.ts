@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
 import { knownKeys, parseFast, releaseNode, scalarKey } from '../../src/tosca/yaml-fast.js';
-import { parseWithLibrary, parseYaml, toJS } from '../../src/tosca/yaml-source.js';
+import { entries, parseWithLibrary, parseYaml, toJS } from '../../src/tosca/yaml-source.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 function yamlFiles(dir: string, out: string[] = []): string[] {
@@ -283,6 +283,16 @@ describe('node templates read on demand', () => {
       const withDup = [...lines.slice(0, 3), '    t0:', '      type: a', '      properties: {}', '    t1:', ...dup.map((l) => `      ${l}`)].join('\n') + '\n';
       expect(readLazily(withDup), dup.join(', ')).toBeUndefined();
       expect(problemsWhenRead(withDup), dup.join(', ')).toContainEqual(expect.stringMatching(/E_TOSCA_DUPLICATE_KEY$/));
+    }
+  });
+
+  it('gives the entries of big and small maps alike (they come from two allocation sites)', () => {
+    for (const n of [0, 1, 64, 65, 500]) {
+      const text = ['tosca_definitions_version: tosca_2_0', 'service_template:', '  node_templates:', ...Array.from({ length: n }, (_, i) => `    t${i}:\n      type: a${i}`)].join('\n') + '\n';
+      for (const src of [parseYaml('t.yaml', text), parseWithLibrary('t.yaml', text)]) {
+        const templates = entries(entries(entries(src.root)[1]![1])[0]![1]);
+        expect(templates.map(([k, v, p]) => [k, toJS(src, v), p.value === v])).toEqual(Array.from({ length: n }, (_, i) => [`t${i}`, { type: `a${i}` }, true]));
+      }
     }
   });
 
