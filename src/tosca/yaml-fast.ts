@@ -203,9 +203,63 @@ function scalar(value: unknown, start: number, end: number): Scalar {
 
 const ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"', '/': '/', '\\': '\\', N: '\u0085', _: '\u00a0', L: '\u2028', P: '\u2029' };
 
+/** Per line: where it starts, where its content starts, where it ends; and the content lines. */
+interface LineTable {
+  lineStart: Int32Array;
+  contentStart: Int32Array;
+  lineEnd: Int32Array;
+  content: Int32Array;
+  contentCount: number;
+}
+
+/**
+ * The line table of a text, or GIVE_UP for what the subset leaves to the library (a tab before
+ * content, directives, a document end, a second document). A function of its own, not the
+ * constructor's body: V8 optimizes its loop on its own, without deoptimizing on the code after it.
+ */
+function lineTable(t: string): LineTable {
+  const n = t.length;
+  let count = 1;
+  for (let k = t.indexOf('\n'); k >= 0; k = t.indexOf('\n', k + 1)) count++;
+  // Typed arrays sized once: pushing 650,000 numbers into growing arrays costs more than the parse.
+  const lineStart = new Int32Array(count);
+  const contentStart = new Int32Array(count);
+  const lineEnd = new Int32Array(count);
+  const content = new Int32Array(count);
+  let contentCount = 0;
+  let start = 0;
+  let line = 0;
+  while (start <= n) {
+    let end = t.indexOf('\n', start);
+    if (end < 0) end = n;
+    let p = start;
+    while (p < end && t.charCodeAt(p) === 32) p++;
+    lineStart[line] = start;
+    contentStart[line] = p;
+    lineEnd[line] = end;
+    if (p < end) {
+      const c = t.charCodeAt(p);
+      if (c === 9) throw GIVE_UP; // a tab before content: let the library explain
+      if (c !== 35) {
+        // not a comment
+        if (c === 45 && p === start && t.startsWith('---', p)) {
+          // One document start marker on top is fine; anything else is another document.
+          if (contentCount > 0 || !/^---\s*(#.*)?$/.test(t.slice(p, end))) throw GIVE_UP;
+        } else if (c === 37 || (c === 46 && p === start && t.startsWith('...', p))) {
+          throw GIVE_UP; // directives, document end
+        } else {
+          content[contentCount++] = line;
+        }
+      }
+    }
+    line++;
+    start = end + 1;
+  }
+  return { lineStart, contentStart, lineEnd, content, contentCount };
+}
+
 class Reader {
   /** Per line: offset of its first character, of its first non-space character, and of its end. */
-  // Typed arrays sized once: pushing 650,000 numbers into growing arrays costs more than the parse.
   private readonly lineStart: Int32Array;
   private readonly contentStart: Int32Array;
   private readonly lineEnd: Int32Array;
@@ -213,7 +267,7 @@ class Reader {
   private readonly firstContent: Int32Array | undefined;
   /** Content lines only (not blank, not comments), in order. */
   private readonly content: Int32Array;
-  private contentCount = 0;
+  private readonly contentCount: number;
   private readonly keys = new Map<string, string>();
   /** Key lists of node templates read on demand: templates of one kind share one. */
   private readonly keyLists = new Map<string, readonly string[]>();
@@ -231,42 +285,12 @@ class Reader {
      */
     private readonly library?: () => { root: YamlNode | null },
   ) {
-    const t = text;
-    const n = t.length;
-    let count = 1;
-    for (let k = t.indexOf('\n'); k >= 0; k = t.indexOf('\n', k + 1)) count++;
-    this.lineStart = new Int32Array(count);
-    this.contentStart = new Int32Array(count);
-    this.lineEnd = new Int32Array(count);
-    this.content = new Int32Array(count);
-    let start = 0;
-    let line = 0;
-    while (start <= n) {
-      let end = t.indexOf('\n', start);
-      if (end < 0) end = n;
-      let p = start;
-      while (p < end && t.charCodeAt(p) === 32) p++;
-      this.lineStart[line] = start;
-      this.contentStart[line] = p;
-      this.lineEnd[line] = end;
-      if (p < end) {
-        const c = t.charCodeAt(p);
-        if (c === 9) throw GIVE_UP; // a tab before content: let the library explain
-        if (c !== 35) {
-          // not a comment
-          if (c === 45 && t.startsWith('---', p) && p === start) {
-            // One document start marker on top is fine; anything else is another document.
-            if (this.contentCount > 0 || !/^---\s*(#.*)?$/.test(t.slice(p, end))) throw GIVE_UP;
-          } else if (c === 37 || (c === 46 && t.startsWith('...', p) && p === start)) {
-            throw GIVE_UP; // directives, document end
-          } else {
-            this.content[this.contentCount++] = line;
-          }
-        }
-      }
-      line++;
-      start = end + 1;
-    }
+    const table = lineTable(text);
+    this.lineStart = table.lineStart;
+    this.contentStart = table.contentStart;
+    this.lineEnd = table.lineEnd;
+    this.content = table.content;
+    this.contentCount = table.contentCount;
     // The line counter's binary search reads any array-like: it shares ours.
     (lines as unknown as { lineStarts: ArrayLike<number> }).lineStarts = this.lineStart;
     this.firstContent = library ? this.contentStart.slice() : undefined;
@@ -617,7 +641,12 @@ class Reader {
     const p = this.contentStart[line]!;
     if (this.keyEnd(line, p) < 0) return this.block(line, ind); // a sequence or a scalar: read now
     const first = this.i;
-    const keys: string[] = [];
+    // Consecutive templates are mostly of one kind: while this one's keys are the last one's, in
+    // order, they are compared in place; a list of its own (and a string per key) is made only
+    // from the first key that differs.
+    const last = this.lastKeys;
+    let keys: string[] | undefined = last ? undefined : [];
+    let count = 0;
     const t = this.text;
     while (this.i < this.contentCount) {
       const l = this.content[this.i]!;
@@ -627,20 +656,24 @@ class Reader {
         const q = this.contentStart[l]!;
         const colon = this.keyEnd(l, q);
         if (colon >= 0) {
-          const k = String(this.key(q, this.lineEnd[l]!, colon));
-          if (keys.includes(k)) throw GIVE_UP; // the library reports duplicates
-          keys.push(k);
+          if (keys === undefined && count < last!.length && this.keyIs(q, colon, last![count]!)) count++;
+          else {
+            keys ??= last!.slice(0, count);
+            const k = String(this.key(q, this.lineEnd[l]!, colon));
+            if (keys.includes(k)) throw GIVE_UP; // the library reports duplicates
+            keys.push(k);
+            count++;
+          }
         } else if (t.charCodeAt(q) !== 45 || !this.isDash(q, this.lineEnd[l]!)) throw GIVE_UP; // not an entry (a dash line is a key's compact list)
       }
       this.i++;
     }
-    // Consecutive templates are mostly of one kind: the last list is tried before a lookup, whose
-    // joined id is a string per template.
-    let shared = this.lastKeys !== undefined && sameKeys(this.lastKeys, keys) ? this.lastKeys : undefined;
+    if (keys === undefined && count < last!.length) keys = last!.slice(0, count); // fewer keys than the last one
+    let shared = keys === undefined ? last! : undefined;
     if (!shared) {
-      const id = keys.join('\0');
+      const id = keys!.join('\0');
       const known = this.keyLists.get(id);
-      shared = known ?? Object.freeze(keys);
+      shared = known ?? Object.freeze(keys!);
       if (!known && this.keyLists.size < 1024) this.keyLists.set(id, shared);
       this.lastKeys = shared;
     }
@@ -685,11 +718,25 @@ class Reader {
     }
   }
 
+  /**
+   * Whether the plain key before the `:` at `colon` reads as `want` (as `String(this.key(..))`
+   * would), without making its string. Only a key that reads as its own text qualifies (not
+   * `null`, `1.0` or a quoted one): anything else takes the long way.
+   */
+  private keyIs(p: number, colon: number, want: string): boolean {
+    const t = this.text;
+    const c = t.charCodeAt(p);
+    if (c === 34 || c === 39) return false;
+    let last = colon;
+    while (last > p && t.charCodeAt(last - 1) === 32) last--;
+    return last - p === want.length && t.startsWith(want, p) && resolvePlain(want) === want;
+  }
+
   /** Where the last key read by `key` ends (a field, not a result object: one per line adds up). */
   private keyStop = 0;
 
-  /** The value of the key of a `key: value` line starting at `p`, whose `:` is at `colon`; where it ends goes to `keyStop`. */
-  private key(p: number, end: number, colon: number): unknown {
+  /** The value of the key of a `key: value` line starting at `p`, whose `:` is at `colon`; where it ends goes to `keyStop`. `shared`: one string per key text (see `intern`). */
+  private key(p: number, end: number, colon: number, shared = true): unknown {
     const t = this.text;
     const c = t.charCodeAt(p);
     if (c === 34 || c === 39) {
@@ -701,7 +748,7 @@ class Reader {
     while (last > p && t.charCodeAt(last - 1) === 32) last--;
     this.keyStop = last;
     const v = resolvePlain(t.slice(p, last));
-    return typeof v === 'string' ? intern(this.keys, v) : v;
+    return shared && typeof v === 'string' ? intern(this.keys, v) : v;
   }
 
   /** A block map whose keys sit at indentation `ind`, starting at content line `this.i`. */
@@ -721,7 +768,9 @@ class Reader {
       if (colon < 0) throw GIVE_UP; // a non-entry among entries
       if (start < 0) start = p;
       const ks = p;
-      const kv = this.key(p, end, colon);
+      // Keys of a map whose values are read on demand are node template names, each met once:
+      // interned, they would fill the table before the keys that repeat (`type`, `properties`).
+      const kv = this.key(p, end, colon, !lazyValues);
       const ke = this.keyStop;
       // Duplicates make it give up (the library reports them); a set only for big maps.
       if (keys) {
@@ -798,12 +847,6 @@ class Reader {
 /** A space, tab or flow indicator (`, [ ] { }`): what may not follow a `-` that starts a plain scalar in flow. */
 function isFlowBreak(ch: number): boolean {
   return ch === 32 || ch === 9 || ch === 44 || ch === 91 || ch === 93 || ch === 123 || ch === 125;
-}
-
-function sameKeys(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
-  return true;
 }
 
 function hasKey(items: LightPair[], key: unknown): boolean {

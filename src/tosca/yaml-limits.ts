@@ -77,9 +77,18 @@ const BANG = 33;
 const PIPE = 124;
 const GT = 62;
 
-/** Where nesting first exceeds `max` (1-based line and column), or undefined. */
-function scanDepth(t: string, max: number): { line: number; column: number } | undefined {
+/** A quote, a flow bracket or a block-scalar indicator: what can carry state over to the next line. */
+const CARRIES = /["'[{|>]/g;
+
+/**
+ * Where nesting first exceeds `max` (1-based line and column), or undefined. `skipPlain` (the
+ * default; off only for the tests that compare both) lets lines that cannot matter go unread.
+ */
+export function scanDepth(t: string, max: number, skipPlain = true): { line: number; column: number } | undefined {
   const n = t.length;
+  // Offset of the next character CARRIES matches (n when none is left): found by the regex
+  // engine, once per match, so lines without one cost no loop over their characters.
+  let carries = -1;
   const stack: number[] = []; // indentation of the enclosing block lines
   let flow = 0; // open flow brackets
   let quote = 0; // the open quote character, for quoted scalars over several lines
@@ -122,6 +131,20 @@ function scanDepth(t: string, max: number): { line: number; column: number } | u
       base = stack.length;
       if (base > max) return { line, column: indent + 1 };
       nodeStart = true;
+      // Most lines are `key: value`. One without a quote, bracket or block-scalar indicator leaves
+      // no state for the next line, and each indicator it may hold (`- `, `? `, `: `) takes at
+      // least a character: when even one level per character stays within `max`, it cannot be
+      // the line that breaks the limit, and its characters need not be looked at.
+      if (skipPlain && base + (last - p) <= max) {
+        if (carries < p) {
+          CARRIES.lastIndex = p;
+          carries = CARRIES.test(t) ? CARRIES.lastIndex - 1 : n;
+        }
+        if (carries >= last) {
+          start = next;
+          continue;
+        }
+      }
     }
     while (q < last) {
       const c = t.charCodeAt(q);

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
-import { knownKeys, parseFast, releaseNode } from '../../src/tosca/yaml-fast.js';
-import { parseWithLibrary, parseYaml, toJS } from '../../src/tosca/yaml-source.js';
+import { isMap, isPair, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
+import { knownKeys, parseFast, releaseNode, scalarKey } from '../../src/tosca/yaml-fast.js';
+import { entries, parseWithLibrary, parseYaml, toJS } from '../../src/tosca/yaml-source.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 function yamlFiles(dir: string, out: string[] = []): string[] {
@@ -241,6 +241,59 @@ describe('node templates read on demand', () => {
     releaseNode(web);
     releaseNode(web);
     expect((fast.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual(library);
+  });
+
+  it('gives each template the keys it has, whether or not they are the ones of the template before (differential)', () => {
+    // Templates of one kind share a key list compared in place: here the kinds change, keys come
+    // in fewer, more or other, some read as other than their text (null, numbers), some quoted.
+    const bodies = [
+      ['type: a', 'properties: {}'],
+      ['type: a', 'properties: {}'],
+      ['type: a'],
+      ['type: a', 'properties: {}', 'requirements: []'],
+      ['properties: {}', 'type: a'],
+      ['type: a', '"properties": {}'],
+      ["'type': a", 'properties: {}'],
+      ['type: a', 'null: 1'],
+      ['type: a', '~: 1'],
+      ['type: a', '0x10: 1'],
+      ['type: a', '16: 1'],
+      ['type: a', '1.50: x'],
+      ['type: a', '1.5: x'],
+      ['type: a', 'properties  : {}'],
+      ['type: a', 'propertiesx: {}'],
+      ['type: a', 'propertie: {}'],
+      ['true: 1', 'type: a'],
+      ['True: 1', 'type: a'],
+    ];
+    const lines = ['tosca_definitions_version: tosca_2_0', 'service_template:', '  node_templates:'];
+    bodies.forEach((body, i) => lines.push(`    t${i}:`, ...body.map((l) => `      ${l}`), `      description: d${i}`));
+    const text = lines.join('\n') + '\n';
+    const fast = readLazily(text)!;
+    type MapNode = { items: Array<{ value: MapNode }> };
+    const templates = (fast.root as unknown as MapNode).items[1]!.value.items[0]!.value.items;
+    const library = parseDocument(text).toJS() as { service_template: { node_templates: Record<string, Record<string, unknown>> } };
+    // The keys as the compiler looks them up (`scalarKey`), from a reading of every body at once.
+    const eager = (parseFast(text)!.root as unknown as MapNode).items[1]!.value.items[0]!.value.items;
+    expect(templates.map((t) => knownKeys(t.value))).toEqual(eager.map((t) => (t.value as unknown as { items: Pair[] }).items.map((p) => scalarKey(p))));
+    expect(templates.map((t) => knownKeys(t.value)?.length)).toEqual(Object.values(library.service_template.node_templates).map((t) => Object.keys(t).length));
+    expect((fast.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual(library);
+    // A key twice, after the keys of the template before: the library reads (and reports) it.
+    for (const dup of [['type: a', 'type: b'], ['type: a', 'properties: {}', 'type: b'], ['type: a', 'properties: {}', 'properties: {}'], ['type: a', 'properties: {}', '"type": b']]) {
+      const withDup = [...lines.slice(0, 3), '    t0:', '      type: a', '      properties: {}', '    t1:', ...dup.map((l) => `      ${l}`)].join('\n') + '\n';
+      expect(readLazily(withDup), dup.join(', ')).toBeUndefined();
+      expect(problemsWhenRead(withDup), dup.join(', ')).toContainEqual(expect.stringMatching(/E_TOSCA_DUPLICATE_KEY$/));
+    }
+  });
+
+  it('gives the entries of big and small maps alike (they come from two allocation sites)', () => {
+    for (const n of [0, 1, 64, 65, 500]) {
+      const text = ['tosca_definitions_version: tosca_2_0', 'service_template:', '  node_templates:', ...Array.from({ length: n }, (_, i) => `    t${i}:\n      type: a${i}`)].join('\n') + '\n';
+      for (const src of [parseYaml('t.yaml', text), parseWithLibrary('t.yaml', text)]) {
+        const templates = entries(entries(entries(src.root)[1]![1])[0]![1]);
+        expect(templates.map(([k, v, p]) => [k, toJS(src, v), p.value === v])).toEqual(Array.from({ length: n }, (_, i) => [`t${i}`, { type: `a${i}` }, true]));
+      }
+    }
   });
 
   it('takes a body outside the subset from the library, and its problems come out when it is read', () => {

@@ -4,11 +4,12 @@ import { compileService, createCompileCache } from '../../src/tosca/index.js';
 import { profilesReader } from '../../src/cli/fs-reader.js';
 import { parseFast } from '../../src/tosca/yaml-fast.js';
 import { parseYaml, toJS } from '../../src/tosca/yaml-source.js';
-import { checkYamlText, expandAliases, parseLimited, SETTINGS_LIMITS, TEMPLATE_LIMITS, type YamlLimits } from '../../src/tosca/yaml-limits.js';
+import { checkYamlText, expandAliases, parseLimited, scanDepth, SETTINGS_LIMITS, TEMPLATE_LIMITS, type YamlLimits } from '../../src/tosca/yaml-limits.js';
 import { parseServiceState } from '../../src/state/parse.js';
 import { parseSettings } from '../../src/repository/settings.js';
 import { memoryReader } from '../support/memory-reader.js';
-import { aliasBomb, deepDocument, paddedAliasBomb } from '../support/hostile-yaml.js';
+import { aliasBomb, deepDocument, hostileDocument, paddedAliasBomb, type DeepKind } from '../support/hostile-yaml.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const STATE_HEAD = 'schema: kaidu/state/v1\nhost: h\nservice: s\nrevision: r\nupdatedAt: t\n';
 
@@ -96,6 +97,34 @@ describe('YAML limits', () => {
     ].join('\n');
     expect(checkYamlText(text, 'f', TEMPLATE_LIMITS)).toBeUndefined();
     expect(parseDocument(text).errors).toEqual([]);
+  });
+
+  it('the depth scan that skips plain lines finds the same first place as the scan that reads every character (differential)', () => {
+    const rand = seededRandom(16_2026);
+    const pieces = ['a', 'key', ':', ': ', '- ', '? ', ' ', '  ', '#', ' # c', '"', "'", '[', ']', '{', '}', ',', '|', '>', '&x ', '!t ', '\t', '\r', 'x'.repeat(30)];
+    const texts: string[] = [];
+    for (let n = 0; n < 600; n++) texts.push(hostileDocument(rand, (['template', 'state', 'settings'] as const)[n % 3]!, 0.05));
+    for (const kind of ['block-maps', 'compact-seqs', 'flow-seqs', 'flow-maps'] as DeepKind[]) for (const levels of [1, 5, 9, 10, 11, 30]) texts.push(deepDocument(kind, levels));
+    // Lines of random pieces, indented at random: quotes, brackets and block scalars across lines, long lines of indicators.
+    for (let n = 0; n < 1500; n++) {
+      const lines: string[] = [];
+      for (let l = Math.floor(rand() * 12); l >= 0; l--) {
+        let line = ' '.repeat(Math.floor(rand() * 10));
+        for (let k = Math.floor(rand() * 14); k >= 0; k--) line += pieces[Math.floor(rand() * pieces.length)];
+        lines.push(line);
+      }
+      texts.push(lines.join('\n'));
+    }
+    let found = 0;
+    for (const text of texts) {
+      // Small limits put lines on both sides of the "cannot break the limit" bound.
+      for (const max of [1, 2, 3, 5, 8, 13, 200]) {
+        const full = scanDepth(text, max, false);
+        expect(scanDepth(text, max), `max ${max}: ${JSON.stringify(text.slice(0, 200))}`).toEqual(full);
+        if (full) found++;
+      }
+    }
+    expect(found).toBeGreaterThan(1000); // the limit was crossed often enough to compare places
   });
 
   it('10,000 nested block maps: a located E_YAML_TOO_DEEP, not a stack overflow', async () => {
