@@ -32,6 +32,7 @@ import { checkHostOption } from './host-option.js';
 import { ServicePlanStore } from './service-plan-store.js';
 import { DiskKeyedStore } from './keyed-store.js';
 import type { RepoSettings } from '../repository/settings.js';
+import { compareNames } from '../plan/name-order.js';
 
 type ParsedSettings = { settings: RepoSettings; diagnostics: Diagnostic[] };
 
@@ -125,7 +126,7 @@ const NO_BODY: ShareBody = { hosts: {}, placement: [] };
 /** The planner, loaded when a service is planned at all (it brings the expression evaluator and its YAML library). */
 const planner = async () => (await import('../plan/plan.js')).plan;
 
-const byName = (a: string, b: string) => a.localeCompare(b);
+const byName = compareNames;
 
 /** The plan, or undefined when the repository needs the whole-topology planner (see the module comment). */
 export async function planByService(input: ServicePlansInput): Promise<Plan | undefined> {
@@ -412,7 +413,7 @@ function digestOf(share: HostShare): ShareDigest {
   return { summary, deleteLevels: share.deletes.length, desiredLevels: share.desired.length, changed };
 }
 
-const byNode = (a: Action, b: Action) => a.node.localeCompare(b.node);
+const byNode = (a: Action, b: Action) => compareNames(a.node, b.node);
 
 function mergeShares(host: string, shares: readonly HostShare[]): HostPlan {
   const deletes: Action[][] = [];
