@@ -274,6 +274,19 @@ describe('the index of share headers', () => {
     expect(fromIndex.stdout).toBe(first.stdout);
   });
 
+  it('runs at once, each writing its own index, leave a cache that still plans right', async () => {
+    await kaidu(['plan'], repo);
+    await writeFile(join(repo, 'services', 'clash.yaml'), files['services/clash.yaml']!.replace('/bin/b', '/bin/bbb'));
+    const runs = await Promise.all([kaidu(['plan', '--json'], repo), kaidu(['plan', '--json'], repo), kaidu(['plan'], repo)]);
+    const uncached = await kaidu(['plan', '--json', '--no-cache'], repo);
+    expect(runs[0]!.stdout).toBe(uncached.stdout);
+    expect(runs[1]!.stdout).toBe(uncached.stdout);
+    expect(runs[2]!.stdout).toBe((await kaidu(['plan', '--no-cache'], repo)).stdout);
+    // whichever index won, the next runs agree with the uncached plan
+    expect((await kaidu(['plan', '--json'], repo)).stdout).toBe(uncached.stdout);
+    expect((await kaidu(['plan'], repo)).stdout).toBe((await kaidu(['plan', '--no-cache'], repo)).stdout);
+  });
+
   it('a damaged index, or one of another build, is ignored: each header is read from its own file', async () => {
     const first = await kaidu(['plan', '--json'], repo);
     const warm = stats((await kaidu(['plan'], repo, { KAIDU_CACHE_STATS: '1' })).stderr)!;
