@@ -6,13 +6,14 @@ import { KaiduError } from '../errors/kaidu-error.js';
 import { headCommit, mayHaveStateBranches } from '../git/head-commit.js';
 import type { Hub } from '../git/index.js';
 import type { Plan } from '../plan/model.js';
-import { fingerprint } from '../state/fingerprint.js';
+import { sourceDigest } from './source-digest.js';
 import type { LoadedRepository } from '../repository/index.js';
 import type { FleetState } from '../state/fleet-state.js';
 import { BlobIdIndex } from './blob-ids.js';
 import { compilerBuildId, DiskCompileStore, DiskStateStore } from './compile-store.js';
 import { pruneIfDue } from './cache-prune.js';
 import type { SourceReader } from '../tosca/model.js';
+import type { ServicePlansInput, ServicePlanStats } from './service-plans.js';
 import { fsReader, profilesReader } from './fs-reader.js';
 import { checkHostOption } from './host-option.js';
 
@@ -160,14 +161,7 @@ function recordingIds(reader: SourceReader, seen: Map<string, string | null>): S
   };
 }
 
-/**
- * Digest of what a plan was computed from, so a saved plan can tell it is stale: the blob ids of
- * every file read (templates, settings, state, files nodes use), not their content again.
- */
-export function sourceDigest(parts: { head: Map<string, string | null>; base?: Map<string, string | null>; inputs?: Record<string, unknown>; host?: string }): string {
-  const sorted = (m: Map<string, string | null>) => [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return fingerprint({ files: sorted(parts.head), base: parts.base ? sorted(parts.base) : null, inputs: parts.inputs ?? {} });
-}
+export { sourceDigest };
 
 export interface PlannedRepository {
   plan: Plan;
@@ -199,17 +193,48 @@ async function prepare(opts: PlanSourceOptions): Promise<Prepared> {
 }
 
 /**
- * The plan alone (`kaidu plan`, `pr-comment`). A working tree whose state is in its own `state/`
- * (no hosts' state branches) is planned service by service through the cache (service-plans.ts);
- * with `changesOnly`, the plan's waves hold only the actions that change something (text output).
+ * The plan alone (`kaidu plan`, `pr-comment`): service by service through the cache
+ * (service-plans.ts), for a working tree or `--head`, with the state in the templates, on the
+ * hosts' state branches or at `--base`; with `changesOnly`, the plan's waves hold only the actions
+ * that change something (text output). What the per-service planner does not model is planned
+ * whole (`planFrom`).
  */
-export async function loadPlan(opts: PlanSourceOptions & { changesOnly?: boolean }): Promise<Plan> {
+export async function loadPlan(opts: PlanSourceOptions & { changesOnly?: boolean; onStats?: (stats: ServicePlanStats) => void }): Promise<Plan> {
   const prepared = await prepare(opts);
   const { view, store, stateStore, cacheDir } = prepared;
-  if (cacheDir && store && stateStore && !opts.base && !opts.head && !opts.digest && !view.git) {
-    const { openSharesStore, planByService } = await import('./service-plans.js');
+  if (cacheDir && store && stateStore) {
+    const [{ openSharesStore, planByService, settingsOf }, { listStateFiles }] = await Promise.all([import('./service-plans.js'), import('./state-files.js')]);
     const { shares, settings } = openSharesStore(cacheDir, compilerBuildId());
-    const plan = await planByService({ reader: view.reader, profiles: profilesReader(), revision: view.revision, compileStore: store, stateStore, shares, settings, ...(opts.inputs ? { inputs: opts.inputs } : {}), ...(opts.host ? { host: opts.host } : {}), ...(opts.changesOnly ? { changesOnly: true } : {}) });
+    const branchesOf = async (hub: Hub) => (await import('./fleet-source.js')).localStateBranches(hub);
+    // The templates' own state: on the hosts' state branches when the repository has them (as `fleetReader` reads it).
+    const headState = view.git ? async (stateDir: string) => listStateFiles(view.reader, stateDir, await branchesOf(view.git!)) : undefined;
+    let planned: Pick<ServicePlansInput, 'state' | 'reportedState' | 'base'> = headState ? { state: headState } : {};
+    if (opts.base) {
+      // Planned against the state at base (its templates are not compiled); the head's own state is what problems are reported of.
+      const base = await atRevision(opts.cwd, opts.base);
+      const settingsId = (base.reader.fileId ? await base.reader.fileId('kaidu.yaml') : (await base.reader.readFile('kaidu.yaml'))?.id) ?? null;
+      const { stateDir } = (await settingsOf(base.reader, settings, settingsId)).settings;
+      planned = {
+        state: async () => listStateFiles(base.reader, stateDir, base.git ? await branchesOf(base.git) : undefined),
+        reportedState: headState ?? (async (dir: string) => listStateFiles(view.reader, dir)),
+        base: { revision: base.revision, ids: new Map([['kaidu.yaml', settingsId]]) },
+      };
+    }
+    const plan = await planByService({
+      reader: view.reader,
+      profiles: profilesReader(),
+      revision: view.revision,
+      compileStore: store,
+      stateStore,
+      shares,
+      settings,
+      ...planned,
+      ...(opts.inputs ? { inputs: opts.inputs } : {}),
+      ...(opts.host ? { host: opts.host } : {}),
+      ...(opts.changesOnly ? { changesOnly: true } : {}),
+      ...(opts.digest ? { digest: true } : {}),
+      ...(opts.onStats ? { onStats: opts.onStats } : {}),
+    });
     await Promise.all([store.flush(), stateStore.flush(), shares.flush(), settings.flush(), view.index?.save().catch(() => undefined)]);
     await pruneIfDue(cacheDir, opts.env ?? process.env);
     if (plan) return plan;

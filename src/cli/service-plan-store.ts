@@ -4,6 +4,11 @@
  * a body (every action, the placement) in a second file, named by the header's checksum of it. A
  * warm text `kaidu plan` reads the headers only, `--json` the bodies too. Each file is whole or
  * ignored (cache-file.ts).
+ *
+ * The headers a run used are also kept together in one index file, read first: a warm plan of 100
+ * services opens one file instead of 100 (each open, read and close costs more than its check).
+ * An index entry is the header file's content, checked the same way; one missing from the index
+ * is looked up in its own file. Concurrent runs each write a whole index (the last one wins).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -12,6 +17,9 @@ import { readCacheFile, writeCacheFile } from './cache-file.js';
 
 const KIND = 'service-plan';
 const BODY_KIND = 'service-plan-body';
+const INDEX_KIND = 'service-plan-index';
+
+type Entry = { header: unknown; bodySum: string };
 
 export interface StoredEntry<H, B> {
   header: H;
@@ -21,6 +29,10 @@ export interface StoredEntry<H, B> {
 
 export class ServicePlanStore<H, B> {
   private readonly writes: Promise<void>[] = [];
+  /** The index as read (full key → entry), loaded on first `get`. */
+  private index: Promise<Map<string, Entry>> | undefined;
+  /** What this run found or stored, for the next index. */
+  private readonly used = new Map<string, Entry>();
   hits = 0;
   misses = 0;
 
@@ -34,19 +46,38 @@ export class ServicePlanStore<H, B> {
     return { header: `${base}.bin`, body: `${base}.body.bin`, full };
   }
 
+  private get indexFile(): string {
+    return join(this.dir, INDEX_KIND, `${createHash('sha256').update(this.buildId).digest('hex').slice(0, 32)}.bin`);
+  }
+
+  private async readIndex(): Promise<Map<string, Entry>> {
+    const payload = await readCacheFile(this.indexFile, INDEX_KIND);
+    if (!payload) return new Map();
+    try {
+      const entries = deserialize(payload) as unknown;
+      if (!Array.isArray(entries)) return new Map();
+      return new Map((entries as Array<[string, Entry]>).filter((e) => Array.isArray(e) && typeof e[0] === 'string' && e[1] && typeof e[1].bodySum === 'string'));
+    } catch {
+      return new Map(); // damaged: each header is read from its own file
+    }
+  }
+
   async get(key: string): Promise<StoredEntry<H, B> | undefined> {
     const at = this.locate(key);
-    const payload = await readCacheFile(at.header, KIND);
-    if (payload) {
+    const listed = (await (this.index ??= this.readIndex())).get(at.full);
+    let entry: { key: string; header: unknown; bodySum: unknown } | undefined = listed ? { key: at.full, ...listed } : undefined;
+    if (!entry || !this.check(entry.header)) {
+      const payload = await readCacheFile(at.header, KIND);
       try {
-        const entry = deserialize(payload) as { key: string; header: unknown; bodySum: unknown };
-        if (entry.key === at.full && typeof entry.bodySum === 'string' && this.check(entry.header)) {
-          this.hits++;
-          return { header: entry.header as H, body: () => this.body(at, entry.bodySum as string) };
-        }
+        entry = payload ? (deserialize(payload) as { key: string; header: unknown; bodySum: unknown }) : undefined;
       } catch {
-        // damaged: treated as absent, rewritten after the work is done again
+        entry = undefined; // damaged: treated as absent, rewritten after the work is done again
       }
+    }
+    if (entry && entry.key === at.full && typeof entry.bodySum === 'string' && this.check(entry.header)) {
+      this.hits++;
+      this.used.set(at.full, { header: entry.header, bodySum: entry.bodySum });
+      return { header: entry.header as H, body: () => this.body(at, entry.bodySum as string) };
     }
     this.misses++;
     return undefined;
@@ -74,6 +105,7 @@ export class ServicePlanStore<H, B> {
     } catch {
       return; // something not storable: done again next time
     }
+    this.used.set(at.full, { header, bodySum: createHash('sha256').update(b).digest('hex') });
     // The body first: a header is never found before the body it names.
     this.writes.push(
       writeCacheFile(at.body, BODY_KIND, b)
@@ -82,7 +114,22 @@ export class ServicePlanStore<H, B> {
     );
   }
 
+  /**
+   * Waits for the writes, then writes the index of what this run used when it differs from the
+   * one read (the header files first: an index never names an entry that is not stored).
+   */
   async flush(): Promise<void> {
     await Promise.all(this.writes.splice(0));
+    if (this.used.size === 0) return;
+    const before = this.index ? await this.index : new Map<string, Entry>();
+    const same = before.size === this.used.size && [...this.used].every(([k, e]) => before.get(k)?.bodySum === e.bodySum && before.get(k)!.header === e.header);
+    if (same) return;
+    let payload: Buffer;
+    try {
+      payload = serialize([...this.used]);
+    } catch {
+      return;
+    }
+    await writeCacheFile(this.indexFile, INDEX_KIND, payload).catch(() => undefined);
   }
 }

@@ -32,6 +32,9 @@ import { checkHostOption } from './host-option.js';
 import { ServicePlanStore } from './service-plan-store.js';
 import { DiskKeyedStore } from './keyed-store.js';
 import type { RepoSettings } from '../repository/settings.js';
+import { listStateFiles, type StateFileRef, type StateFiles } from './state-files.js';
+import { sourceDigest } from './source-digest.js';
+import { compareNames } from '../plan/name-order.js';
 
 type ParsedSettings = { settings: RepoSettings; diagnostics: Diagnostic[] };
 
@@ -61,6 +64,8 @@ export interface ShareHeader {
   artifacts: Array<[string, string | null]>;
   /** The service's state files on every host (path, blob id), in the order `loadState` reads them. */
   state: Array<[string, string]>;
+  /** How many nodes those state files record (a plan against a base revision counts them). */
+  stateNodes: number;
   /** Digest of every service's machines merged (kind `service` only). */
   hostsDigest: string;
   declared: DeclaredHost[];
@@ -81,7 +86,7 @@ interface ShareBody {
 
 const isHeader = (v: unknown): boolean => {
   const h = v as Partial<ShareHeader> | null;
-  return Boolean(h) && typeof h!.kind === 'string' && Array.isArray(h!.files) && Array.isArray(h!.dirs) && Array.isArray(h!.artifacts) && Array.isArray(h!.state) && typeof h!.hosts === 'object' && h!.hosts !== null;
+  return Boolean(h) && typeof h!.kind === 'string' && Array.isArray(h!.files) && Array.isArray(h!.dirs) && Array.isArray(h!.artifacts) && Array.isArray(h!.state) && typeof h!.stateNodes === 'number' && typeof h!.hosts === 'object' && h!.hosts !== null;
 };
 
 export function openSharesStore(dir: string, buildId: string): { shares: ServicePlanStore<ShareHeader, ShareBody>; settings: DiskKeyedStore<ParsedSettings> } {
@@ -104,6 +109,28 @@ export interface ServicePlansInput {
   settings: DiskKeyedStore<ParsedSettings>;
   /** Only what a text plan shows: unchanged actions are counted, not loaded (their waves stay, emptied). */
   changesOnly?: boolean;
+  /**
+   * The state planned against (default: `<stateDir>/` of `reader`): the hosts' state branches, or
+   * with `base` the state at the base revision.
+   */
+  state?: (stateDir: string) => Promise<StateFiles>;
+  /**
+   * With `state` from a base revision: the head's own state, whose problems a plan reports (as the
+   * whole-topology load does: it reads the head's state, then plans against the base's).
+   */
+  reportedState?: (stateDir: string) => Promise<StateFiles>;
+  /** A plan against another revision's state: that revision, and the ids the base's part of the digest is made of. */
+  base?: { revision: string; ids: Map<string, string | null> };
+  /** Compute `sourceDigest` (a saved plan). */
+  digest?: boolean;
+  onStats?: (stats: ServicePlanStats) => void;
+}
+
+/** What the cache did in one run (`KAIDU_CACHE_STATS=1` prints it; tests read it). */
+export interface ServicePlanStats {
+  services: number;
+  /** Services whose stored share was used as it was. */
+  reused: number;
 }
 
 /** One service file's part in this run. */
@@ -125,7 +152,18 @@ const NO_BODY: ShareBody = { hosts: {}, placement: [] };
 /** The planner, loaded when a service is planned at all (it brings the expression evaluator and its YAML library). */
 const planner = async () => (await import('../plan/plan.js')).plan;
 
-const byName = (a: string, b: string) => a.localeCompare(b);
+const byName = compareNames;
+
+/** kaidu.yaml parsed once per content, by its id (the YAML library is loaded only to parse it). */
+export async function settingsOf(reader: SourceReader, store: DiskKeyedStore<ParsedSettings>, id?: string | null): Promise<ParsedSettings> {
+  const key = String(id === undefined ? ((reader.fileId ? await reader.fileId('kaidu.yaml') : (await reader.readFile('kaidu.yaml'))?.id) ?? null) : id);
+  const known = await store.get(key);
+  if (known) return known;
+  const file = await reader.readFile('kaidu.yaml');
+  const parsed = (await import('../repository/settings.js')).parseSettings(file?.text);
+  if (String(file?.id ?? null) === key) store.set(key, parsed);
+  return parsed;
+}
 
 /** The plan, or undefined when the repository needs the whole-topology planner (see the module comment). */
 export async function planByService(input: ServicePlansInput): Promise<Plan | undefined> {
@@ -146,31 +184,22 @@ async function planShares(input: ServicePlansInput): Promise<Plan> {
   const idOf = (path: string) => ids.get(path) ?? (ids.set(path, lookup(path)), ids.get(path)!);
   const listingOf = (entries: Array<{ name: string; kind: string }>) => entries.map((e) => `${e.kind}:${e.name}`).sort().join('\n');
 
-  // kaidu.yaml parsed once per content (the YAML library is loaded only to parse it)
-  const settingsKey = String(await idOf('kaidu.yaml'));
-  let parsedSettings = await input.settings.get(settingsKey);
-  if (!parsedSettings) {
-    const file = await reader.readFile('kaidu.yaml');
-    parsedSettings = (await import('../repository/settings.js')).parseSettings(file?.text);
-    if (String(file?.id ?? null) === settingsKey) input.settings.set(settingsKey, parsedSettings);
-  }
+  const settingsId = await idOf('kaidu.yaml');
+  const parsedSettings = await settingsOf(reader, input.settings, settingsId);
   const { settings } = parsedSettings;
   const diagnostics = [...parsedSettings.diagnostics];
 
-  // State files as `loadState` reads them: hosts, then files, each in locale order.
-  const stateFiles: Array<{ host: string; service: string; path: string }> = [];
-  for (const h of (await reader.listDir(settings.stateDir)).filter((e) => e.kind === 'dir').sort((a, b) => byName(a.name, b.name))) {
-    const files = (await reader.listDir(`${settings.stateDir}/${h.name}`)).filter((e) => e.kind === 'file' && e.name.endsWith('.yaml'));
-    for (const f of files.sort((a, b) => byName(a.name, b.name))) stateFiles.push({ host: h.name, service: f.name.slice(0, -'.yaml'.length), path: `${settings.stateDir}/${h.name}/${f.name}` });
-  }
-  const stateIds = new Map<string, string | null>();
+  // State files as `loadState` reads them: hosts, then files, each by name (each from its host's state branch, or the templates).
+  const planState = await (input.state ?? ((dir: string) => listStateFiles(reader, dir)))(settings.stateDir);
+  const stateFiles = planState.files;
+  const stateIds = new Map<StateFileRef, string | null>();
+  const stateIdOf = async (f: StateFileRef) => {
+    if (!stateIds.has(f)) stateIds.set(f, f.reader === reader ? await idOf(f.path) : ((f.reader.fileId ? await f.reader.fileId(f.path) : (await f.reader.readFile(f.path))?.id) ?? null));
+    return stateIds.get(f)!;
+  };
   const stateOf = async (service: string): Promise<Array<[string, string | null]>> => {
     const out: Array<[string, string | null]> = [];
-    for (const f of stateFiles) {
-      if (f.service !== service) continue;
-      if (!stateIds.has(f.path)) stateIds.set(f.path, await idOf(f.path));
-      out.push([f.path, stateIds.get(f.path)!]);
-    }
+    for (const f of stateFiles) if (f.service === service) out.push([f.path, await stateIdOf(f)]);
     return out;
   };
   const sameList = (a: ReadonlyArray<readonly [string, string | null]>, b: ReadonlyArray<readonly [string, string | null]>) => a.length === b.length && a.every(([p, id], i) => b[i]![0] === p && b[i]![1] === id);
@@ -186,6 +215,7 @@ async function planShares(input: ServicePlansInput): Promise<Plan> {
   // 1. Every service file: its stored share when it still holds, else compiled (through the compile store).
   const slots: Slot[] = [];
   const names = new Set<string>();
+  let reused = 0;
   let loadService: typeof import('../repository/load.js').loadService | undefined;
   const compile = async (slot: Pick<Slot, 'path' | 'name'>, inputs: Record<string, unknown>) => {
     loadService ??= (await import('../repository/load.js')).loadService;
@@ -203,6 +233,7 @@ async function planShares(input: ServicePlansInput): Promise<Plan> {
     const stored = await input.shares.get(key);
     if (stored && (await stillHolds(stored.header, name))) {
       slots.push({ name, path, key, header: stored.header, stored });
+      reused++;
       continue;
     }
     const { result, read } = await compile({ path, name }, inputs);
@@ -223,53 +254,72 @@ async function planShares(input: ServicePlansInput): Promise<Plan> {
     s.svc = result.service.name === s.name ? result.service : { ...result.service, name: s.name };
     s.header = { ...emptyHeader('service'), files: read.files, dirs: read.dirs, compileDiagnostics: result.diagnostics, declared: hostsDeclaredIn(s.svc) };
     s.stored = undefined;
+    reused--;
   }
 
   // 3. State of the services planned now, of failed ones compiled now, and of services no template names (their nodes are deleted).
   const covered = new Set(slots.filter((s) => s.stored && s.header.kind !== 'types').map((s) => s.name));
   const planned = new Set(slots.filter((s) => s.header.kind === 'service').map((s) => s.name));
   const failed = new Set(slots.filter((s) => s.header.kind === 'failed').map((s) => s.name));
-  const parsed = new Map<string, ParsedState>();
+  const parsed = new Map<StateFileRef, ParsedState>();
   let parse: typeof import('../state/parse.js').parseServiceState | undefined;
+  const parseState = async (f: StateFileRef): Promise<ParsedState | undefined> => {
+    const id = await stateIdOf(f);
+    const known = id ? await input.stateStore.get(f.path, id) : undefined;
+    if (known) return known;
+    const file = await f.reader.readFile(f.path);
+    if (!file) return undefined;
+    parse ??= (await import('../state/parse.js')).parseServiceState;
+    const p = parse(file.text, f.path, { host: f.host, service: f.service });
+    input.stateStore.set(f.path, file.id, p);
+    stateIds.set(f, file.id);
+    return p;
+  };
   for (const f of stateFiles) {
     if (covered.has(f.service)) continue;
-    const id = await idOf(f.path);
-    let p = id ? await input.stateStore.get(f.path, id) : undefined;
-    if (!p) {
-      const file = await reader.readFile(f.path);
-      if (!file) continue;
-      parse ??= (await import('../state/parse.js')).parseServiceState;
-      p = parse(file.text, f.path, { host: f.host, service: f.service });
-      input.stateStore.set(f.path, file.id, p);
-      stateIds.set(f.path, file.id);
-    }
-    parsed.set(f.path, p);
+    const p = await parseState(f);
+    if (p) parsed.set(f, p);
   }
-  const stateDiagnostics: Diagnostic[] = [];
+  let stateDiagnostics: Diagnostic[] = [];
   const snapshotHosts = new Set<string>();
   for (const f of stateFiles) {
     if (covered.has(f.service)) snapshotHosts.add(f.host);
-    const p = parsed.get(f.path);
+    const p = parsed.get(f);
     if (!p) continue;
     stateDiagnostics.push(...p.diagnostics);
     if (p.state) snapshotHosts.add(f.host);
+  }
+  // Planned against a base's state: the problems reported are those of the head's own state files.
+  const reported = input.reportedState ? await input.reportedState(settings.stateDir) : undefined;
+  if (reported) {
+    stateDiagnostics = [];
+    const clean = new Set(slots.filter((s) => s.stored && s.header.kind !== 'types').flatMap((s) => s.header.state.map(([p, id]) => `${p}\0${id}`)));
+    for (const f of reported.files) {
+      const id = (f.reader.fileId ? await f.reader.fileId(f.path) : (await f.reader.readFile(f.path))?.id) ?? null;
+      // a file the base has too, in a share stored clean, has no problems to report
+      if (id && clean.has(`${f.path}\0${id}`)) continue;
+      stateDiagnostics.push(...((await parseState(f)) ?? { diagnostics: [] }).diagnostics);
+    }
   }
   const stateFor = (service: string) => {
     const snapshot: StateSnapshot = {};
     const frozen: Record<string, string[]> = {};
     let clean = true;
+    let nodes = 0;
     for (const f of stateFiles) {
       if (f.service !== service) continue;
-      const p = parsed.get(f.path);
+      const p = parsed.get(f);
       if (!p) {
         clean = false;
         continue;
       }
       if (p.diagnostics.length > 0 || !p.state) clean = false;
-      if (p.state) (snapshot[f.host] ??= {})[service] = p.state as ServiceState;
-      else (frozen[f.host] ??= []).push(service);
+      if (p.state) {
+        (snapshot[f.host] ??= {})[service] = p.state as ServiceState;
+        nodes += Object.keys(p.state.nodes).length;
+      } else (frozen[f.host] ??= []).push(service);
     }
-    return { snapshot, frozen, clean };
+    return { snapshot, frozen, clean, nodes };
   };
 
   // 4. Plan each service that has no share yet, alone, against every service's machines.
@@ -277,7 +327,9 @@ async function planShares(input: ServicePlansInput): Promise<Plan> {
     if (s.stored || s.header.kind !== 'service') {
       if (!s.stored && s.header.kind === 'failed') {
         s.header.state = (await stateOf(s.name)) as Array<[string, string]>;
-        if (stateFor(s.name).clean && s.header.state.every(([, id]) => id)) input.shares.set(s.key, s.header, NO_BODY);
+        const { clean, nodes } = stateFor(s.name);
+        s.header.stateNodes = nodes;
+        if (clean && s.header.state.every(([, id]) => id)) input.shares.set(s.key, s.header, NO_BODY);
       } else if (!s.stored && s.header.kind === 'types') input.shares.set(s.key, s.header, NO_BODY);
       continue;
     }
@@ -296,7 +348,7 @@ async function planShares(input: ServicePlansInput): Promise<Plan> {
         if (id) fileIds[f] = id;
       }
     }
-    const { snapshot, frozen, clean } = stateFor(s.name);
+    const { snapshot, frozen, clean, nodes } = stateFor(s.name);
     const shares = sharesOf((await planner())(topology, snapshot, { revision: input.revision, fileIds, frozen }));
     const body: ShareBody = { hosts: shares, placement: Object.entries(placementOf(topology)) };
     s.body = body;
@@ -305,6 +357,7 @@ async function planShares(input: ServicePlansInput): Promise<Plan> {
       kind: 'service',
       artifacts: [...artifacts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
       state: (await stateOf(s.name)) as Array<[string, string]>,
+      stateNodes: nodes,
       hostsDigest,
       // What the whole-topology build adds per node (pods that cannot host a node) is the service's own.
       fragmentDiagnostics: [...fragment.diagnostics, ...podHostingProblems(topology.nodes, topology.edges)],
@@ -351,15 +404,38 @@ async function planShares(input: ServicePlansInput): Promise<Plan> {
     ...services.flatMap((s) => s.header.cycles),
     ...portClashes(services.flatMap((s) => s.header.ports) as NodeInstance[]),
   ];
-  return {
+  const plan: Plan = {
     schema: PLAN_SCHEMA,
     revision: input.revision,
+    ...(input.base ? { baseRevision: input.base.revision } : {}),
     hosts: hostPlans,
     diagnostics: [...allDiagnostics, ...topologyDiagnostics],
     summary,
     // (a text plan shows no placement: with `changesOnly` it is left empty)
     placement: Object.fromEntries(placement),
   };
+  if (input.base) {
+    // the base's state: its hosts with state, and its nodes (a stored share counted its service's when it was made)
+    let nodes = 0;
+    for (const name of new Set(stateFiles.map((f) => f.service))) nodes += covered.has(name) ? slots.find((s) => s.name === name)!.header.stateNodes : stateFor(name).nodes;
+    plan.baseState = { hosts: snapshotHosts.size, nodes };
+  }
+  if (input.digest) {
+    // Every file the whole-topology load reads, by id: settings, what each compile read, the files nodes use, state.
+    const head = new Map<string, string | null>([['kaidu.yaml', settingsId]]);
+    for (const s of slots) for (const [path, id] of s.header.files) head.set(path, id);
+    for (const s of services) for (const [path, id] of s.header.artifacts) head.set(path, id);
+    const stateIdsInto = async (into: Map<string, string | null>, files: readonly StateFileRef[]) => {
+      for (const f of files) if (f.inTemplates) into.set(f.path, await stateIdOf(f));
+    };
+    const base = input.base ? new Map(input.base.ids) : undefined;
+    await stateIdsInto(base ?? head, stateFiles);
+    if (reported) await stateIdsInto(head, reported.files);
+    for (const [host, commit] of planState.branches) head.set(`refs/heads/kaidu/state/${host}`, commit);
+    plan.sourceDigest = sourceDigest({ head, ...(base ? { base } : {}), ...(input.inputs ? { inputs: input.inputs } : {}) });
+  }
+  input.onStats?.({ services: slots.length, reused });
+  return plan;
 }
 
 function hasErrorIn(diagnostics: readonly Diagnostic[]): boolean {
@@ -367,7 +443,7 @@ function hasErrorIn(diagnostics: readonly Diagnostic[]): boolean {
 }
 
 function emptyHeader(kind: ShareHeader['kind']): ShareHeader {
-  return { kind, files: [], dirs: [], artifacts: [], state: [], hostsDigest: '', declared: [], compileDiagnostics: [], fragmentDiagnostics: [], cycles: [], ports: [], hosts: {} };
+  return { kind, files: [], dirs: [], artifacts: [], state: [], stateNodes: 0, hostsDigest: '', declared: [], compileDiagnostics: [], fragmentDiagnostics: [], cycles: [], ports: [], hosts: {} };
 }
 
 /**
@@ -412,7 +488,7 @@ function digestOf(share: HostShare): ShareDigest {
   return { summary, deleteLevels: share.deletes.length, desiredLevels: share.desired.length, changed };
 }
 
-const byNode = (a: Action, b: Action) => a.node.localeCompare(b.node);
+const byNode = (a: Action, b: Action) => compareNames(a.node, b.node);
 
 function mergeShares(host: string, shares: readonly HostShare[]): HostPlan {
   const deletes: Action[][] = [];

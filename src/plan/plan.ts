@@ -9,6 +9,7 @@ import type { CompiledNode } from '../tosca/model.js';
 import { diffProperties } from './diff.js';
 import { emptySummary, PLAN_SCHEMA, type Action, type ActionKind, type HostPlan, type Plan } from './model.js';
 import { nodeStateOf, resolveNode, stateKey, type ResolvedNode } from './resolve.js';
+import { compareNames } from './name-order.js';
 
 export interface PlanOptions {
   /** Revision of templates and state planned from (commit oid, or `working-tree`). */
@@ -200,9 +201,9 @@ function planHost(host: string, onHost: readonly NodeInstance[], topology: Topol
   // Deletes: recorded on this host, no longer desired here.
   const deletes: Action[] = [];
   const deleteNeeds = new Map<string, string[]>();
-  for (const [service, svcState] of Object.entries(snapshot[host] ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [service, svcState] of Object.entries(snapshot[host] ?? {}).sort(([a], [b]) => compareNames(a, b))) {
     if (failed.has(service) || frozen.has(service)) continue;
-    for (const [key, st] of Object.entries(svcState.nodes).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [key, st] of Object.entries(svcState.nodes).sort(([a], [b]) => compareNames(a, b))) {
       const id = `${service}/${key}`;
       if (actions.has(id)) continue;
       const elsewhere = topology.nodes[id]?.host;
@@ -219,7 +220,7 @@ function planHost(host: string, onHost: readonly NodeInstance[], topology: Topol
   const waves: Action[][] = [
     ...deleteLevels.map((l) => l.map((id) => byId.get(id)!)),
     ...levels.map((l) => l.map((id) => actions.get(id)!)),
-  ].map((w) => w.sort((a, b) => a.node.localeCompare(b.node)));
+  ].map((w) => w.sort((a, b) => compareNames(a.node, b.node)));
   const summary = emptySummary();
   for (const w of waves) for (const a of w) summary[a.kind]++;
   return { host, waves: waves.filter((w) => w.length > 0), summary };

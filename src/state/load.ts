@@ -2,6 +2,7 @@ import type { Diagnostic } from '../tosca/diagnostic.js';
 import type { SourceReader } from '../tosca/model.js';
 import type { StateSnapshot } from './model.js';
 import { parseServiceState, type ParsedState } from './parse.js';
+import { compareNames } from '../plan/name-order.js';
 
 /**
  * Parsed state files kept between runs (on disk, for the CLI), found by the file's path and blob
@@ -29,10 +30,10 @@ export async function loadState(reader: SourceReader, stateDir = 'state', onlyHo
   const invalidFiles: string[] = [];
   const frozen: Record<string, string[]> = {};
   const hosts = (await reader.listDir(stateDir)).filter((e) => e.kind === 'dir' && (!onlyHost || e.name === onlyHost));
-  for (const hostEntry of hosts.sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const hostEntry of hosts.sort((a, b) => compareNames(a.name, b.name))) {
     const host = hostEntry.name;
     const files = (await reader.listDir(`${stateDir}/${host}`)).filter((e) => e.kind === 'file' && e.name.endsWith('.yaml'));
-    for (const f of files.sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const f of files.sort((a, b) => compareNames(a.name, b.name))) {
       const path = `${stateDir}/${host}/${f.name}`;
       const service = f.name.slice(0, -'.yaml'.length);
       // With a store, the id (from stat data in a working tree) finds the parse of an unchanged file.

@@ -5,6 +5,7 @@ import type { HostInfo, NodeInstance, Topology, TopologyEdge } from './model.js'
 import { rankHosts, spreadInstances } from './rendezvous.js';
 import { podHostingProblems } from './pod-hosting.js';
 import { portClashes } from './port-clash.js';
+import { compareNames } from '../plan/name-order.js';
 
 function diag(code: string, message: string, at: SourceLocation, severity: Diagnostic['severity'] = 'error', hint?: string): Diagnostic {
   return { severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) };
@@ -67,7 +68,7 @@ const declaredHosts = new WeakMap<CompiledService, DeclaredHost[]>();
  */
 export function buildTopology(services: readonly CompiledService[], opts: { hosts?: Record<string, HostInfo> } = {}): Topology {
   const diagnostics: Diagnostic[] = [];
-  const sorted = [...services].sort((a, b) => a.name.localeCompare(b.name));
+  const sorted = [...services].sort((a, b) => compareNames(a.name, b.name));
   // Given hosts: one service's share of a bigger topology (its machines merged with every other service's).
   const hosts = opts.hosts ?? mergeHosts(sorted, diagnostics);
 

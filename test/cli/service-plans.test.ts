@@ -255,3 +255,59 @@ describe('the cache stays bounded', () => {
     expect(await entries('compile')).toEqual([]);
   });
 });
+
+describe('the index of share headers', () => {
+  const indexDir = () => join(repo, '.kaidu', 'cache', 'service-plan-index');
+  const stats = (stderr: string) => /cache: (\d+) of (\d+) service files/.exec(stderr)?.slice(1).map(Number);
+
+  it('holds the headers a run used: a warm plan finds them there, without their own files', async () => {
+    const first = await kaidu(['plan', '--json'], repo);
+    const [index] = await readdir(indexDir());
+    expect(index).toBeDefined();
+    const warm = await kaidu(['plan', '--json'], repo, { KAIDU_CACHE_STATS: '1' });
+    const reused = stats(warm.stderr)!;
+    expect(reused[0]).toBeGreaterThan(0);
+    // the header files gone (the bodies stay): the index alone vouches for the same shares
+    for (const e of await entries('service-plan')) if (!e.endsWith('.body.bin')) await rm(join(repo, '.kaidu', 'cache', 'service-plan', e));
+    const fromIndex = await kaidu(['plan', '--json'], repo, { KAIDU_CACHE_STATS: '1' });
+    expect(stats(fromIndex.stderr)).toEqual(reused);
+    expect(fromIndex.stdout).toBe(first.stdout);
+  });
+
+  it('runs at once, each writing its own index, leave a cache that still plans right', async () => {
+    await kaidu(['plan'], repo);
+    await writeFile(join(repo, 'services', 'clash.yaml'), files['services/clash.yaml']!.replace('/bin/b', '/bin/bbb'));
+    const runs = await Promise.all([kaidu(['plan', '--json'], repo), kaidu(['plan', '--json'], repo), kaidu(['plan'], repo)]);
+    const uncached = await kaidu(['plan', '--json', '--no-cache'], repo);
+    expect(runs[0]!.stdout).toBe(uncached.stdout);
+    expect(runs[1]!.stdout).toBe(uncached.stdout);
+    expect(runs[2]!.stdout).toBe((await kaidu(['plan', '--no-cache'], repo)).stdout);
+    // whichever index won, the next runs agree with the uncached plan
+    expect((await kaidu(['plan', '--json'], repo)).stdout).toBe(uncached.stdout);
+    expect((await kaidu(['plan'], repo)).stdout).toBe((await kaidu(['plan', '--no-cache'], repo)).stdout);
+  });
+
+  it('a damaged index, or one of another build, is ignored: each header is read from its own file', async () => {
+    const first = await kaidu(['plan', '--json'], repo);
+    const warm = stats((await kaidu(['plan'], repo, { KAIDU_CACHE_STATS: '1' })).stderr)!;
+    const file = join(indexDir(), (await readdir(indexDir()))[0]!);
+    const whole = await readFile(file);
+    // a flipped byte (the checksum no longer matches)
+    const flipped = Buffer.from(whole);
+    flipped[flipped.length - 3] ^= 0xff;
+    await writeFile(file, flipped);
+    const afterFlip = await kaidu(['plan', '--json'], repo, { KAIDU_CACHE_STATS: '1' });
+    expect(afterFlip.stdout).toBe(first.stdout);
+    expect(stats(afterFlip.stderr)).toEqual(warm);
+    // well-formed, but its entries are not this build's keys: none is taken
+    const payload = (await readCacheFile(file, 'service-plan-index'))!;
+    const { deserialize, serialize } = await import('node:v8');
+    const entries0 = deserialize(payload) as Array<[string, unknown]>;
+    await writeCacheFile(file, 'service-plan-index', serialize(entries0.map(([k, e]) => [`other-build${k}`, e])));
+    for (const e of await entries('service-plan')) if (!e.endsWith('.body.bin')) await rm(join(repo, '.kaidu', 'cache', 'service-plan', e));
+    const foreign = await kaidu(['plan', '--json'], repo, { KAIDU_CACHE_STATS: '1' });
+    expect(foreign.stdout).toBe(first.stdout);
+    expect(stats(foreign.stderr)![0]).toBe(0);
+    expect(foreign.stdout).toBe((await kaidu(['plan', '--json', '--no-cache'], repo)).stdout);
+  });
+});

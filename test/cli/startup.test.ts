@@ -157,6 +157,7 @@ describe('bin/kaidu.js picks its entry', () => {
         execFile(process.execPath, [join(root, 'bin', 'kaidu.js'), ...args], { env: { ...process.env, KAIDU_NO_BUNDLE: '' } }, (err, out) => (err ? reject(err) : resolve(out.trim())));
       });
     expect(await runArgs(['validate'])).toBe('bundle');
+    expect(await runArgs(['plan'])).toBe('bundle');
     expect(await runArgs(['agent'])).toBe('dist');
     expect(await runArgs(['apply'])).toBe('dist');
   });

@@ -63,6 +63,8 @@ export function register(program: Command, ctx: CommandContext): void {
         ...(flags.out ? { digest: true } : {}),
         // text shows changed actions only: unchanged ones need not be loaded
         ...(format === 'text' && !flags.verbose && !flags.out ? { changesOnly: true } : {}),
+        // what the cache saved, for whoever wonders whether it works (tests, a CI job that restores it)
+        ...(ctx.env.KAIDU_CACHE_STATS ? { onStats: (s: { services: number; reused: number }) => ctx.stderr.write(`kaidu: cache: ${s.reused} of ${s.services} service files planned from the cache\n`) } : {}),
       });
       if (flags.out) await writeFile(flags.out, renderJson(plan));
       if (format === 'json') ctx.stdout.write(renderJson(plan));
