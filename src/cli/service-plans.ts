@@ -34,7 +34,7 @@ import { DiskKeyedStore } from './keyed-store.js';
 import type { RepoSettings } from '../repository/settings.js';
 import { listStateFiles, type StateFileRef, type StateFiles } from './state-files.js';
 import { sourceDigest } from './source-digest.js';
-import { compareNames } from '../plan/name-order.js';
+import { compareNames } from '../tosca/name-order.js';
 
 type ParsedSettings = { settings: RepoSettings; diagnostics: Diagnostic[] };
 

@@ -4,7 +4,7 @@
  * order `readFleetState` and `loadState` read them (hosts, then files, by name). The per-service
  * planner (service-plans.ts) looks up their ids and parses only what its cache cannot vouch for.
  */
-import { compareNames } from '../plan/name-order.js';
+import { compareNames } from '../tosca/name-order.js';
 import type { StateBranchInput } from '../state/fleet-state.js';
 import type { SourceReader } from '../tosca/model.js';
 

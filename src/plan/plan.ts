@@ -9,7 +9,7 @@ import type { CompiledNode } from '../tosca/model.js';
 import { diffProperties } from './diff.js';
 import { emptySummary, PLAN_SCHEMA, type Action, type ActionKind, type HostPlan, type Plan } from './model.js';
 import { nodeStateOf, resolveNode, stateKey, type ResolvedNode } from './resolve.js';
-import { compareNames } from './name-order.js';
+import { compareNames } from '../tosca/name-order.js';
 
 export interface PlanOptions {
   /** Revision of templates and state planned from (commit oid, or `working-tree`). */

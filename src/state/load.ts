@@ -2,7 +2,7 @@ import type { Diagnostic } from '../tosca/diagnostic.js';
 import type { SourceReader } from '../tosca/model.js';
 import type { StateSnapshot } from './model.js';
 import { parseServiceState, type ParsedState } from './parse.js';
-import { compareNames } from '../plan/name-order.js';
+import { compareNames } from '../tosca/name-order.js';
 
 /**
  * Parsed state files kept between runs (on disk, for the CLI), found by the file's path and blob

@@ -5,7 +5,7 @@ import type { HostInfo, NodeInstance, Topology, TopologyEdge } from './model.js'
 import { rankHosts, spreadInstances } from './rendezvous.js';
 import { podHostingProblems } from './pod-hosting.js';
 import { portClashes } from './port-clash.js';
-import { compareNames } from '../plan/name-order.js';
+import { compareNames } from '../tosca/name-order.js';
 
 function diag(code: string, message: string, at: SourceLocation, severity: Diagnostic['severity'] = 'error', hint?: string): Diagnostic {
   return { severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) };

@@ -3,7 +3,7 @@
  * was. The first `localeCompare` of a process loads ICU's collation data, 15-40 ms of CPU, more
  * than a warm `kaidu plan` spends on anything else; for the names Kaidu almost always sees it is
  * not needed: in the root collation (which C, POSIX and English locales use) lower-case letters,
- * digits, '-', '.' and '/' sort as their code units do (test/plan/name-order.test.ts checks this
+ * digits, '-', '.' and '/' sort as their code units do (test/tosca/name-order.test.ts checks this
  * against `localeCompare` itself). Other names, or a locale with its own rules (Danish sorts "aa"
  * after "z"), still go through `localeCompare`, so no order changes.
  */

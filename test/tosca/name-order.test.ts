@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { compareNames, rootCollation } from '../../src/plan/name-order.js';
+import { compareNames, rootCollation } from '../../src/tosca/name-order.js';
 
 const sign = (n: number) => (n < 0 ? -1 : n > 0 ? 1 : 0);
 
@@ -38,7 +38,7 @@ describe('compareNames', () => {
 
   it('in a Danish locale "aa" still sorts after "z", as localeCompare puts it there (a child process with that locale)', () => {
     // the built module (tests run after `npm run build`)
-    const mod = fileURLToPath(new URL('../../dist/plan/name-order.js', import.meta.url));
+    const mod = fileURLToPath(new URL('../../dist/tosca/name-order.js', import.meta.url));
     const script = `const { compareNames } = await import(${JSON.stringify(mod)}); console.log(JSON.stringify([['aa', 'z'].sort(compareNames), ['aa', 'z'].sort((a, b) => a.localeCompare(b))]));`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, LC_ALL: 'da_DK.UTF-8' }, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
