@@ -1,13 +1,9 @@
 /** A node's capabilities: its type's capability definitions, with the template's assignments over them. */
 import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledCapability } from '../model.js';
-import type { Unit } from '../loader.js';
-import { entries, field, str, type YamlNode } from '../yaml-source.js';
-import type { CapabilityAssignment } from '../document/records.js';
-import { offsetOf } from '../document/offsets.js';
-import { readValue } from '../document/read-values.js';
+import type { CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
 import type { CompileContext, TypeChain } from './context.js';
-import { sharedPerType } from './shared.js';
+import { copyValue, sharedPerType } from './shared.js';
 
 const NONE_ASSIGNED: ReadonlyMap<string, CapabilityAssignment> = new Map();
 
@@ -28,32 +24,33 @@ export class CapabilityCompiler {
     const capDefs = ctx.mergedDefs(tr.types, 'capabilities');
     // A name given twice: the last counts.
     const capAssigned = assigned?.length ? new Map(assigned.map((a) => [a.name, a])) : NONE_ASSIGNED;
-    for (const [name, { node, unit }] of capDefs) {
-      const capRef = str(node) ?? str(field(node, 'type'));
-      const ct = capRef ? ctx.typeChain('capability', capRef, offsetOf(node), unit) : undefined;
+    for (const [name, def] of capDefs) {
+      const unit = def.unit;
+      const capRef = def.type;
+      const ct = capRef ? ctx.typeChain('capability', capRef, def.at, unit) : undefined;
       if (!ct) continue;
       const a = capAssigned.get(name);
       if (!a) {
-        capabilities[name] = this.defaultCapability(tr.type, name, ct, node, unit, template, loc);
+        capabilities[name] = this.defaultCapability(tr.type, name, ct, def, template, loc);
         continue;
       }
       const defs = ctx.checker.definitions('capability', ct.type, 'properties');
       const merged = ctx.assignProperties(defs, a.properties, `capability "${name}" of node "${template}"`, ctx.loc(a.at));
       // The node type's own values for the capability's properties, where the template gives none.
-      for (const [k, v] of entries(field(node, 'properties'))) if (!a.properties?.some((p) => p.name === k)) merged[k] = readValue(v, unit);
+      for (const [k, v] of def.properties) if (!a.properties?.some((p) => p.name === k)) merged[k] = copyValue(v);
       capabilities[name] = { ...ct, properties: merged, attributes: ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), a.attributes, `capability "${name}"`, loc, ctx.unit, true) };
     }
     for (const [name, a] of capAssigned) if (!capDefs.has(name)) ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.loc(a.at), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
     return this.shared(tr.type, capabilities, capAssigned.size === 0);
   }
 
-  private defaultCapability(nodeType: string, name: string, ct: TypeChain, node: YamlNode | null, unit: Unit, template: string, loc: SourceLocation): CompiledCapability {
+  private defaultCapability(nodeType: string, name: string, ct: TypeChain, def: CapabilityDefinitionRecord, template: string, loc: SourceLocation): CompiledCapability {
     const ctx = this.ctx;
     let byName = this.defaults.get(nodeType);
     if (!byName) this.defaults.set(nodeType, (byName = new Map()));
     return sharedPerType(byName, name, () => {
       const properties = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'properties'), undefined, `capability "${name}" of node "${template}"`, loc);
-      for (const [k, v] of entries(field(node, 'properties'))) properties[k] = readValue(v, unit);
+      for (const [k, v] of def.properties) properties[k] = copyValue(v);
       const attributes = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), undefined, `capability "${name}"`, loc, ctx.unit, true);
       return { ...ct, properties, attributes };
     });

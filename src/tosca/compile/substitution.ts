@@ -14,8 +14,7 @@ export function compileSubstitution(ctx: CompileContext, mappings: YamlNode, ser
     declared: {
       properties: [...ctx.checker.definitions('node', tt.type, 'properties').keys()],
       attributes: [...ctx.checker.definitions('node', tt.type, 'attributes').keys()],
-      capabilities: new Map([...ctx.mergedDefs(tt.types, 'capabilities')].map(([k, { node, unit }]) => {
-        const ref = str(node) ?? str(field(node, 'type'));
+      capabilities: new Map([...ctx.mergedDefs(tt.types, 'capabilities')].map(([k, { type: ref, unit }]) => {
         return [k, (ref ? ctx.loader.resolve(unit, 'capability', ref) : undefined) ?? ''];
       })),
       requirements: [...requirements.definitions(tt.types).keys()],
