@@ -165,7 +165,7 @@ class ServiceCompiler {
     });
     for (const n of ctx.nodeList) functions.evaluateNode(n);
     requirements.filters.apply();
-    if (model.substitution?.node) compileSubstitution(ctx, model.substitution.node, model, requirements);
+    if (model.substitution?.mappings) compileSubstitution(ctx, model.substitution.mappings, model, requirements);
 
     const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');
     const service: CompiledService = {

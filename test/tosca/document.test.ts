@@ -288,4 +288,34 @@ topology_template:
     expect(file.types.interface[0]).toMatchObject({ derivedFrom: 'tosca.interfaces.Root', operations: ['create', 'delete'] });
     expect(file.service?.nodeTemplates).toEqual([]);
   });
+
+  it('reads substitution mappings into a record in the same walk (the compiler checks and applies them from it)', () => {
+    const { file, problems } = readWhole(`tosca_definitions_version: tosca_2_0
+service_template:
+  inputs:
+    size: { type: integer }
+  substitution_mappings:
+    node_type: Cache
+    substitution_filter: { $equal: [ { $get_property: [ SELF, kind ] }, redis ] }
+    properties:
+      size: [ size ]
+    capabilities:
+      endpoint: [ redis, endpoint ]
+    requirements:
+      host: [ redis, host ]
+    interfaces:
+      Standard: { start: deploy }
+    atributes: {}
+  node_templates: {}
+`);
+    expect(problems).toEqual([['E_TOSCA_UNKNOWN_KEYWORD', 16, 'unknown keyword "atributes" in substitution mappings']]);
+    const m = file.service!.substitution!.mappings!;
+    expect(m).toMatchObject({ nodeType: 'Cache', filter: { value: { $equal: [{ $get_property: ['SELF', 'kind'] }, 'redis'] } } });
+    expect(m.properties).toEqual([expect.objectContaining({ name: 'size', items: ['size'] })]);
+    expect(m.capabilities).toEqual([expect.objectContaining({ name: 'endpoint', items: ['redis', 'endpoint'] })]);
+    expect(m.requirements).toEqual([expect.objectContaining({ name: 'host', items: ['redis', 'host'] })]);
+    expect(m.interfaces).toEqual([expect.objectContaining({ name: 'Standard', items: [], entries: [['deploy', expect.any(Number)]] })]);
+    expect(m.attributes).toEqual([]);
+    expect(file.service!.inputs.map((i) => [i.name, i.definition.type])).toEqual([['size', 'integer']]);
+  });
 });

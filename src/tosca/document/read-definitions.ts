@@ -5,7 +5,7 @@
  */
 import type { Unit } from '../loader.js';
 import { entries, field, isMap, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
-import type { CapabilityDefinitionRecord, ImportRecord, NodeFilterRecord, Offset, PropertyDefinitionRecord, RepositoryRecord, SchemaRecord } from './records.js';
+import type { CapabilityDefinitionRecord, ImportRecord, MappingEntry, NodeFilterRecord, Offset, PropertyDefinitionRecord, RepositoryRecord, SchemaRecord, SubstitutionMappings } from './records.js';
 import { offsetOf } from './offsets.js';
 import { readValue, readValues } from './read-values.js';
 
@@ -146,4 +146,36 @@ export function readRepositories(node: YamlNode | null | undefined): RepositoryR
     const url = str(def) ?? str(field(def, 'url'));
     return { name, at: offsetOf(pair), ...(url !== undefined ? { url } : {}) };
   });
+}
+
+function mappingEntries(node: YamlNode | null | undefined): MappingEntry[] {
+  return entries(node).map(([name, v, pair]): MappingEntry => {
+    const single = str(v);
+    return {
+      name,
+      at: offsetOf(pair),
+      valueAt: offsetOf(v),
+      ...(single !== undefined ? { single } : {}),
+      items: seqItems(v).map((i) => str(i)),
+      entries: entries(v).map(([, x, p]): [string | undefined, Offset] => [str(x), offsetOf(p)]),
+    };
+  });
+}
+
+/** `substitution_mappings` (when not empty). */
+export function readSubstitutionMappings(node: YamlNode, unit: Unit): SubstitutionMappings {
+  const typeNode = field(node, 'node_type');
+  const nodeType = str(typeNode);
+  const filter = field(node, 'substitution_filter');
+  return {
+    at: offsetOf(node),
+    ...(nodeType !== undefined ? { nodeType } : {}),
+    nodeTypeAt: offsetOf(typeNode ?? node),
+    ...(filter !== undefined ? { filter: { value: toJS(unit.src, filter) } } : {}),
+    properties: mappingEntries(field(node, 'properties')),
+    attributes: mappingEntries(field(node, 'attributes')),
+    capabilities: mappingEntries(field(node, 'capabilities')),
+    requirements: mappingEntries(field(node, 'requirements')),
+    interfaces: mappingEntries(field(node, 'interfaces')),
+  };
 }

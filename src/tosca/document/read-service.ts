@@ -11,7 +11,7 @@ import { entries, field, seqItems, str, toJS, type YamlNode } from '../yaml-sour
 import type { GroupTemplate, OutputDefinition, ParameterDefinition, PolicyTemplate, RelationshipTemplate, ServiceTemplate } from './records.js';
 import { offsetOf } from './offsets.js';
 import { readOptionalAssignments, readValue } from './read-values.js';
-import { readPropertyDefinition } from './read-definitions.js';
+import { readPropertyDefinition, readSubstitutionMappings } from './read-definitions.js';
 
 export function emptyServiceTemplate(unit: Unit): ServiceTemplate {
   return { unit, metadata: {}, inputs: [], nodeTemplates: [], relationshipTemplates: new Map(), groups: [], policies: [], outputs: [], workflows: {}, workflowNames: [] };
@@ -65,7 +65,7 @@ export class ServiceTemplateReader {
         });
         return;
       case 'substitution_mappings':
-        rec.substitution = { node, at: offsetOf(pair), ...(node ? { value: (toJS(unit.src, node) ?? {}) as Record<string, Value> } : {}) };
+        rec.substitution = { at: offsetOf(pair), ...(node ? { mappings: readSubstitutionMappings(node, unit), value: (toJS(unit.src, node) ?? {}) as Record<string, Value> } : {}) };
         return;
       case 'workflows':
         rec.workflows = (toJS(unit.src, node) ?? {}) as Record<string, Value>;

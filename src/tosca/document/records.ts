@@ -182,8 +182,8 @@ export interface ServiceTemplate {
   groups: GroupTemplate[];
   policies: PolicyTemplate[];
   outputs: OutputDefinition[];
-  /** `substitution_mappings` when the key is written (even empty); `node` is the mapping as written. */
-  substitution?: { node: YamlNode | null; at: Offset; value?: Record<string, Value> };
+  /** `substitution_mappings` when the key is written (even empty); `mappings` when it is not empty. */
+  substitution?: { mappings?: SubstitutionMappings; at: Offset; value?: Record<string, Value> };
   /** Kept as data; `workflowsAt` is set when any are written. */
   workflows: Record<string, Value>;
   workflowNames: string[];
@@ -297,4 +297,35 @@ export interface FileRecord {
   service?: ServiceTemplate;
   /** Where the service template is (what "no such node" points at when nothing better is known). */
   serviceAt?: Offset;
+}
+
+/** One entry of a substitution mapping (`name: [ node, name ]`, `name: [ input ]`, or a map of operations to workflows). */
+export interface MappingEntry {
+  name: string;
+  /** The `name:` pair. */
+  at: Offset;
+  /** The entry's value. */
+  valueAt: Offset;
+  /** The value when it is one string. */
+  single?: string;
+  /** The items of a list value (undefined for an item that is not a string). */
+  items: Array<string | undefined>;
+  /** A map value's entries: the string each gives (undefined if none), and where its pair is. */
+  entries: Array<[string | undefined, Offset]>;
+}
+
+/** `substitution_mappings` (2.0 §15, 1.3 §3.8.13) as written. */
+export interface SubstitutionMappings {
+  /** The mapping itself. */
+  at: Offset;
+  nodeType?: string;
+  /** `node_type`'s value, or the mapping when it has none. */
+  nodeTypeAt: Offset;
+  /** `substitution_filter` as written (plain data), when written. */
+  filter?: { value: unknown };
+  properties: MappingEntry[];
+  attributes: MappingEntry[];
+  capabilities: MappingEntry[];
+  requirements: MappingEntry[];
+  interfaces: MappingEntry[];
 }
