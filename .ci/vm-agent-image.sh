@@ -25,7 +25,6 @@
 set -euo pipefail
 
 CACHE_DIR=${KAIDU_CI_CACHE:-/var/cache/kaidu-ci}
-KERNEL_META=linux-image-cloud-amd64
 MODULES=(virtio_pci virtio_blk virtio_net isofs)
 HERE=$(cd "$(dirname "$0")" && pwd)
 
@@ -39,18 +38,13 @@ node=$(command -v node) || die "node is not installed"
 node_ver=$("$node" --version)
 npm_dir=$(cd "$(dirname "$(readlink -f "$node")")/../lib/node_modules/npm" 2>/dev/null && pwd) || die "no npm beside $node"
 
-kernel_of() { apt-cache depends "$KERNEL_META" 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }'; }
-kernel_pkg=$(kernel_of)
-if [[ -z $kernel_pkg ]]; then
-  apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null 2>&1 || die "apt-get update failed"
-  kernel_pkg=$(kernel_of)
-fi
-[[ -n $kernel_pkg ]] || die "apt knows no $KERNEL_META"
-kernel_ver=$(apt-cache policy "$kernel_pkg" | awk '/Candidate:/ { print $2 }')
+# shellcheck source=vm-kernel.sh
+source "$HERE/vm-kernel.sh"
+vm_kernel_package
 cloud_init_ver=$(apt-cache policy cloud-init | awk '/Candidate:/ { print $2 }')
 [[ -n $cloud_init_ver && $cloud_init_ver != "(none)" ]] || die "apt knows no cloud-init"
 rootfs=$(bash "$HERE/debian-rootfs.sh" path) || die ".ci/debian-rootfs.sh failed"
-script_hash=$(sha256sum "$0" | cut -c1-12)
+script_hash=$(vm_kernel_script_hash "$0")
 key=$(printf '%s-%s-ci%s-node%s-%s-%s' "$kernel_pkg" "$kernel_ver" "$cloud_init_ver" "$node_ver" "$(basename "$rootfs")" "$script_hash" | tr -c 'A-Za-z0-9.+\n-' '_')
 out=$CACHE_DIR/vm-agent/$key
 
@@ -71,11 +65,7 @@ work=$(mktemp -d "$CACHE_DIR/vm-agent/.build-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # Kernel and its modules, out of the package (never installed).
-(cd "$work" && apt-get download -q "$kernel_pkg=$kernel_ver" >"$work/download.log" 2>&1) || { cat "$work/download.log" >&2; die "apt-get download $kernel_pkg failed"; }
-mkdir "$work/kernel"
-dpkg-deb --fsys-tarfile "$work"/"$kernel_pkg"_*.deb | tar -x -C "$work/kernel" ./boot ./lib/modules
-kver=$(ls "$work/kernel/lib/modules")
-moddir=$work/kernel/lib/modules/$kver/kernel
+vm_kernel_extract "$work"
 
 # The root filesystem: a copy, then cloud-init installed in it by its own apt.
 tree=$work/tree
@@ -126,25 +116,7 @@ rm -rf "$tree"
 # The initramfs: busybox, the modules (dependencies first, from each .modinfo), an /init that
 # mounts the disk and hands over to systemd.
 root=$work/initrd
-mkdir -p "$root"/{bin,dev,proc,sys,newroot,etc,lib/modules}
-cp /bin/busybox "$root/bin/busybox"
-for applet in $(busybox --list); do [[ $applet == busybox ]] || ln -s busybox "$root/bin/$applet"; done
-mknod -m 600 "$root/dev/console" c 5 1
-declare -A seen=()
-order=()
-add_module() {
-  local name=$1 file dep
-  [[ -n ${seen[$name]:-} ]] && return 0
-  seen[$name]=1
-  file=$(find "$moddir" -name "$name.ko" -print -quit)
-  [[ -n $file ]] || file=$(find "$moddir" -name "${name//_/-}.ko" -print -quit)
-  [[ -n $file ]] || die "kernel module $name is not in $kernel_pkg"
-  for dep in $(busybox strings -a "$file" | sed -n 's/^depends=//p' | tr ',' ' '); do add_module "$dep"; done
-  cp "$file" "$root/lib/modules/$name.ko"
-  order+=("$name.ko")
-}
-for m in "${MODULES[@]}"; do add_module "$m"; done
-printf '%s\n' "${order[@]}" >"$root/etc/modules.order"
+vm_initrd_base "$root" "newroot" "${MODULES[@]}"
 cat >"$root/init" <<'EOF'
 #!/bin/sh
 # Kaidu's agent guest (.ci/vm-agent-image.sh): load the virtio drivers, mount /dev/vda, start systemd.

@@ -20,7 +20,6 @@
 set -euo pipefail
 
 CACHE_DIR=${KAIDU_CI_CACHE:-/var/cache/kaidu-ci}
-KERNEL_META=linux-image-cloud-amd64
 # Loaded in this order by /init; each module's own dependencies (from its .modinfo) come first.
 MODULES=(virtio_pci virtio_blk virtio_net isofs)
 
@@ -31,18 +30,11 @@ die() { printf 'vm-image: error: %s\n' "$*" >&2; exit 1; }
 command -v busybox >/dev/null && busybox --list | grep -qx udhcpc || die "busybox-static is not installed (apt-get install busybox-static)"
 command -v qemu-img >/dev/null || die "qemu-img is not installed (apt-get install qemu-utils)"
 
-# The kernel package the meta-package points at, and its version, from apt's lists (no network).
-kernel_of() { apt-cache depends "$KERNEL_META" 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }'; }
-kernel_pkg=$(kernel_of)
-if [[ -z $kernel_pkg ]]; then
-  # apt's lists are missing (a fresh image): fetch them once.
-  apt-get update -q -o DPkg::Lock::Timeout=600 >/dev/null 2>&1 || die "apt-get update failed"
-  kernel_pkg=$(kernel_of)
-fi
-[[ -n $kernel_pkg ]] || die "apt knows no $KERNEL_META"
-kernel_ver=$(apt-cache policy "$kernel_pkg" | awk '/Candidate:/ { print $2 }')
+# shellcheck source=vm-kernel.sh
+source "$(dirname "$0")/vm-kernel.sh"
+vm_kernel_package
 busybox_ver=$(dpkg-query -W -f='${Version}' busybox-static)
-script_hash=$(sha256sum "$0" | cut -c1-12)
+script_hash=$(vm_kernel_script_hash "$0")
 key=$(printf '%s-%s-%s-%s' "$kernel_pkg" "$kernel_ver" "$busybox_ver" "$script_hash" | tr -c 'A-Za-z0-9.+\n-' '_')
 out=$CACHE_DIR/vm/$key
 
@@ -61,34 +53,9 @@ if [[ -f $out/complete ]]; then print_paths; exit 0; fi
 log "building the stand-in guest ($kernel_pkg $kernel_ver, busybox $busybox_ver)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && apt-get download -q "$kernel_pkg=$kernel_ver" >"$work/download.log" 2>&1) || { cat "$work/download.log" >&2; die "apt-get download $kernel_pkg failed"; }
-mkdir "$work/kernel"
-dpkg-deb --fsys-tarfile "$work"/"$kernel_pkg"_*.deb | tar -x -C "$work/kernel" ./boot ./lib/modules
-kver=$(ls "$work/kernel/lib/modules")
-moddir=$work/kernel/lib/modules/$kver/kernel
-
+vm_kernel_extract "$work"
 root=$work/root
-mkdir -p "$root"/{bin,dev,proc,sys,seed,www,etc,lib/modules}
-cp /bin/busybox "$root/bin/busybox"
-for applet in $(busybox --list); do [[ $applet == busybox ]] || ln -s busybox "$root/bin/$applet"; done
-mknod -m 600 "$root/dev/console" c 5 1
-
-# Modules in load order: dependencies first (depth first over `depends=` in each .modinfo).
-declare -A seen=()
-order=()
-add_module() {
-  local name=$1 file dep
-  [[ -n ${seen[$name]:-} ]] && return 0
-  seen[$name]=1
-  file=$(find "$moddir" -name "$name.ko" -print -quit)
-  [[ -n $file ]] || file=$(find "$moddir" -name "${name//_/-}.ko" -print -quit)
-  [[ -n $file ]] || die "kernel module $name is not in $kernel_pkg"
-  for dep in $(busybox strings -a "$file" | sed -n 's/^depends=//p' | tr ',' ' '); do add_module "$dep"; done
-  cp "$file" "$root/lib/modules/$name.ko"
-  order+=("$name.ko")
-}
-for m in "${MODULES[@]}"; do add_module "$m"; done
-printf '%s\n' "${order[@]}" >"$root/etc/modules.order"
+vm_initrd_base "$root" "seed www" "${MODULES[@]}"
 
 cat >"$root/etc/udhcpc.sh" <<'EOF'
 #!/bin/sh

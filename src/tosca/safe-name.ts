@@ -11,6 +11,7 @@
  */
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
 import type { CompileResult } from './model.js';
+import { valuesOf } from './record-values.js';
 
 export const SAFE_NAME_MAX = 128;
 const SAFE_NAME = /^[\p{L}\p{N}_][\p{L}\p{N}\p{M}_.-]*$/u;
@@ -81,7 +82,7 @@ export function unsafeNameDiagnostics(entryPath: string, result: CompileResult):
   if (result.typesOnly || !result.service) return out;
   const service = serviceNameOf(entryPath);
   if (!isSafeName(service)) out.push(unsafe('service', service, { file: entryPath, line: 1, column: 1 }));
-  for (const node of Object.values(result.service.nodes)) {
+  for (const node of valuesOf(result.service.nodes)) {
     if (!isSafeName(node.name)) out.push(unsafe('node template', node.name, node.source));
     if (node.types.includes('kaidu:Host') && typeof node.properties.name === 'string' && !isSafeName(node.properties.name)) out.push(unsafe('host', node.properties.name, node.source));
   }

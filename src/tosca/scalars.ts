@@ -17,10 +17,29 @@ function unitKey(kind: ScalarKind, unit: string): string {
   return unit.toLowerCase() + (bytes ? '_' : '');
 }
 
+/**
+ * Texts already parsed, per kind: a big service writes the same few (`2 GB`) on every node, and a
+ * type's constraint (`greater_or_equal: 0 MB`) is parsed again for each value it checks. Bounded:
+ * emptied when full, so a file of a million distinct sizes cannot grow it.
+ */
+const PARSED = new Map<ScalarKind, Map<string, number | null>>();
+const PARSED_MAX = 4096;
+
 /** `"1 GiB"` → 1073741824; undefined when it is not a scalar of that kind. */
 export function parseScalar(kind: ScalarKind, raw: unknown): number | undefined {
   if (typeof raw === 'number' && kind === 'scalar-unit.time') return raw;
   if (typeof raw !== 'string') return undefined;
+  let known = PARSED.get(kind);
+  if (!known) PARSED.set(kind, (known = new Map()));
+  const hit = known.get(raw);
+  if (hit !== undefined) return hit ?? undefined;
+  if (known.size >= PARSED_MAX) known.clear();
+  const n = parseScalarText(kind, raw);
+  known.set(raw, n ?? null);
+  return n;
+}
+
+function parseScalarText(kind: ScalarKind, raw: string): number | undefined {
   const m = /^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*$/.exec(raw);
   if (!m) return undefined;
   const factor = SCALAR_KINDS[kind][unitKey(kind, m[2]!)];

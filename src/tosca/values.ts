@@ -61,9 +61,14 @@ function mapKey(k: string, unit: Unit): string {
 }
 
 export function containsCall(v: Value): boolean {
+  if (v === null || typeof v !== 'object') return false;
   if (isFunctionCall(v)) return true;
-  if (Array.isArray(v)) return v.some(containsCall);
-  if (v && typeof v === 'object') return Object.values(v).some(containsCall);
+  // Loops, not `some` over `Object.values`: asked of every value of every node.
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (containsCall(v[i]!)) return true;
+    return false;
+  }
+  for (const k in v) if (Object.prototype.hasOwnProperty.call(v, k) && containsCall((v as Record<string, Value>)[k]!)) return true;
   return false;
 }
 
@@ -282,6 +287,8 @@ export class ValueChecker {
 
   /** Checks validation clauses; an expression that cannot be decided is skipped, not failed. */
   validate(value: Value, spec: TypeSpec, problem: Problem, what: string, baseType?: string): void {
+    // Most types have neither: no closures made for them.
+    if (spec.validation === undefined && !(Array.isArray(spec.constraints) && spec.constraints.length > 0)) return;
     const type = baseType ?? spec.type;
     const literal = (x: unknown): unknown => {
       if (typeof x === 'string' && type in SCALAR_KINDS) return parseScalar(type as ScalarKind, x) ?? x;

@@ -1,11 +1,28 @@
 /** A node's capabilities: its type's capability definitions, with the template's assignments over them. */
 import type { SourceLocation } from '../diagnostic.js';
-import type { CompiledCapability } from '../model.js';
+import type { CompiledCapability, Value } from '../model.js';
+import type { Unit } from '../loader.js';
 import type { CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
 import type { CompileContext, TypeChain } from './context.js';
 import { copyValue, sharedPerType } from './shared.js';
 
 const NONE_ASSIGNED: ReadonlyMap<string, CapabilityAssignment> = new Map();
+
+/** One capability a node type declares, with what is the same for every node of the type. */
+interface CapabilitySlot {
+  name: string;
+  /** The definition, as its type's record gives it. */
+  def: CapabilityDefinitionRecord;
+  unit: Unit;
+  /** Resolved when first needed, so an unknown type is reported where it was before: at the first node. */
+  ct?: TypeChain | undefined;
+  resolved: boolean;
+  /** The type's own values for the capability's properties (`properties:` in its definition). */
+  own: ReadonlyArray<[string, Value]>;
+}
+
+/** Assignments this short are looked up by a scan: a Map per node cost more than it saved. */
+const SCAN_MAX = 8;
 
 export class CapabilityCompiler {
   /**
@@ -15,44 +32,86 @@ export class CapabilityCompiler {
   private readonly defaults = new Map<string, Map<string, CompiledCapability>>();
   /** The capabilities record of a node that assigns none, when every one of them is a shared default: shared too. */
   private readonly records = new Map<string, Record<string, CompiledCapability>>();
+  /** Each node type's capabilities with their types resolved: once per type, not once per node. */
+  private readonly slots = new Map<string, CapabilitySlot[]>();
 
   constructor(private readonly ctx: CompileContext) {}
 
   compile(template: string, tr: TypeChain, assigned: CapabilityAssignment[] | undefined, loc: SourceLocation, whose: string): Record<string, CompiledCapability> {
     const ctx = this.ctx;
+    const n = assigned?.length ?? 0;
+    if (n === 0) {
+      const known = this.records.get(tr.type);
+      if (known) return known;
+    }
     const capabilities: Record<string, CompiledCapability> = {};
-    const capDefs = ctx.mergedDefs(tr.types, 'capabilities');
+    const slots = this.slotsOf(tr);
     // A name given twice: the last counts.
-    const capAssigned = assigned?.length ? new Map(assigned.map((a) => [a.name, a])) : NONE_ASSIGNED;
-    for (const [name, def] of capDefs) {
-      const unit = def.unit;
-      const capRef = def.type;
-      const ct = capRef ? ctx.typeChain('capability', capRef, def.at, unit) : undefined;
+    const byName = n > SCAN_MAX ? new Map(assigned!.map((a) => [a.name, a])) : undefined;
+    for (const slot of slots) {
+      const ct = slot.resolved ? slot.ct : this.resolve(slot);
       if (!ct) continue;
-      const a = capAssigned.get(name);
+      const name = slot.name;
+      const a = n === 0 ? undefined : byName ? byName.get(name) : lastNamed(assigned!, name);
       if (!a) {
-        capabilities[name] = this.defaultCapability(tr.type, name, ct, def, template, loc);
+        capabilities[name] = this.defaultCapability(tr.type, slot, template, loc);
         continue;
       }
       const defs = ctx.checker.definitions('capability', ct.type, 'properties');
       const merged = ctx.assignProperties(defs, a.properties, `capability "${name}" of node "${template}"`, ctx.loc(a.at));
       // The node type's own values for the capability's properties, where the template gives none.
-      for (const [k, v] of def.properties) if (!a.properties?.some((p) => p.name === k)) merged[k] = copyValue(v);
-      capabilities[name] = { ...ct, properties: merged, attributes: ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), a.attributes, `capability "${name}"`, loc, ctx.unit, true) };
+      for (const [k, v] of slot.own) if (!a.properties?.some((p) => p.name === k)) merged[k] = copyValue(v);
+      capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), a.attributes, `capability "${name}"`, loc, ctx.unit, true) };
     }
-    for (const [name, a] of capAssigned) if (!capDefs.has(name)) ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.loc(a.at), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
-    return this.shared(tr.type, capabilities, capAssigned.size === 0);
+    if (n > 0) this.reportUnknown(assigned!, byName, tr, whose);
+    return this.shared(tr.type, capabilities, n === 0);
   }
 
-  private defaultCapability(nodeType: string, name: string, ct: TypeChain, def: CapabilityDefinitionRecord, template: string, loc: SourceLocation): CompiledCapability {
+  /** Assigned capabilities the node type does not have, each name once, in the order first written. */
+  private reportUnknown(assigned: CapabilityAssignment[], byName: Map<string, CapabilityAssignment> | undefined, tr: TypeChain, whose: string): void {
     const ctx = this.ctx;
+    const capDefs = ctx.mergedDefs(tr.types, 'capabilities');
+    const unknown = (name: string, a: CapabilityAssignment): void =>
+      ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.loc(a.at), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
+    if (byName) {
+      for (const [name, a] of byName) if (!capDefs.has(name)) unknown(name, a);
+      return;
+    }
+    for (let i = 0; i < assigned.length; i++) {
+      const name = assigned[i]!.name;
+      if (!capDefs.has(name) && firstNamed(assigned, name) === i) unknown(name, lastNamed(assigned, name)!);
+    }
+  }
+
+  private slotsOf(tr: TypeChain): CapabilitySlot[] {
+    let slots = this.slots.get(tr.type);
+    if (slots) return slots;
+    slots = [];
+    for (const [name, def] of this.ctx.mergedDefs(tr.types, 'capabilities')) slots.push({ name, def, unit: def.unit, resolved: false, own: def.properties });
+    this.slots.set(tr.type, slots);
+    return slots;
+  }
+
+  /** The capability's type chain; an unknown type is reported at its definition (once: later nodes would only repeat it). */
+  private resolve(slot: CapabilitySlot): TypeChain | undefined {
+    const capRef = slot.def.type;
+    slot.ct = capRef ? this.ctx.typeChain('capability', capRef, slot.def.at, slot.unit) : undefined;
+    slot.resolved = true;
+    return slot.ct;
+  }
+
+  private defaultCapability(nodeType: string, slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {
     let byName = this.defaults.get(nodeType);
     if (!byName) this.defaults.set(nodeType, (byName = new Map()));
-    return sharedPerType(byName, name, () => {
+    // Looked up before the message texts and the closure are made: most nodes find it.
+    return byName.get(slot.name) ?? sharedPerType(byName, slot.name, () => {
+      const ctx = this.ctx;
+      const { name } = slot;
+      const ct = slot.ct!;
       const properties = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'properties'), undefined, `capability "${name}" of node "${template}"`, loc);
-      for (const [k, v] of def.properties) properties[k] = copyValue(v);
+      for (const [k, v] of slot.own) properties[k] = copyValue(v);
       const attributes = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), undefined, `capability "${name}"`, loc, ctx.unit, true);
-      return { ...ct, properties, attributes };
+      return { type: ct.type, types: ct.types, properties, attributes };
     });
   }
 
@@ -65,4 +124,14 @@ export class CapabilityCompiler {
     this.records.set(nodeType, shared);
     return shared;
   }
+}
+
+function lastNamed(assigned: readonly CapabilityAssignment[], name: string): CapabilityAssignment | undefined {
+  for (let i = assigned.length - 1; i >= 0; i--) if (assigned[i]!.name === name) return assigned[i];
+  return undefined;
+}
+
+function firstNamed(assigned: readonly CapabilityAssignment[], name: string): number {
+  for (let i = 0; i < assigned.length; i++) if (assigned[i]!.name === name) return i;
+  return -1;
 }

@@ -99,6 +99,15 @@ export class CompileContext {
     return copyValue(v);
   }
 
+  /** Each definitions map's values as an array (a type's maps are made once): walked per template without an iterator. */
+  private readonly lists = new WeakMap<Map<string, PropertyDef>, PropertyDef[]>();
+
+  private listOf(defs: Map<string, PropertyDef>): PropertyDef[] {
+    let list = this.lists.get(defs);
+    if (!list || list.length !== defs.size) this.lists.set(defs, (list = [...defs.values()]));
+    return list;
+  }
+
   /** Property (or attribute) assignments checked against their definitions, with the definitions' defaults. */
   assignProperties(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: string, fallback: SourceLocation, unit = this.unit, attributes = false): Record<string, Value> {
     const out: Record<string, Value> = {};
@@ -113,8 +122,10 @@ export class CompileContext {
         out[a.name] = this.checker.coerce(a.value, d.spec, (c, m, s, h) => this.report(s ?? 'error', c, m, locationAt(unit.src, a.at), h), `${whose} ${attributes ? 'attribute' : 'property'} "${a.name}"`, 0, unit.version === 2);
       }
     }
-    for (const d of defs.values()) {
-      if (Object.prototype.hasOwnProperty.call(out, d.name)) continue;
+    const list = this.listOf(defs);
+    for (let i = 0; i < list.length; i++) {
+      const d = list[i]!;
+      if (assigned && Object.prototype.hasOwnProperty.call(out, d.name)) continue;
       if (d.value !== undefined) out[d.name] = d.value;
       else if (d.hasDefault) out[d.name] = this.coercedDefault(d, fallback, `${whose} ${attributes ? 'attribute' : 'property'} "${d.name}"`);
       else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, fallback, `add it under properties:`);

@@ -75,11 +75,22 @@ export class RequirementCompiler {
     return defs;
   }
 
+  /** Definitions that declare their occurrences (the only ones counted): listed once per type. */
+  private readonly explicit = new WeakMap<Map<string, ReqDef>, Array<[string, ReqDef]>>();
+
+  private explicitOf(defs: Map<string, ReqDef>): Array<[string, ReqDef]> {
+    let list = this.explicit.get(defs);
+    if (!list) this.explicit.set(defs, (list = [...defs].filter(([, d]) => d.explicit)));
+    return list;
+  }
+
   compile(t: NodeTemplate, loc: SourceLocation, types: string[]): CompiledRequirement[] {
     const ctx = this.ctx;
     const byName = this.byName;
     const relTemplates = this.relTemplates;
     const defs = this.definitions(types);
+    // None assigned: nothing to resolve, and a count of none is never "too few" (see the end).
+    if (t.requirements.length === 0) return [];
     const out: CompiledRequirement[] = [];
     // Most nodes assign one requirement of each name: counted only when there are several.
     const counts = t.requirements.length > 1 ? new Map<string, number>() : undefined;
@@ -157,7 +168,7 @@ export class RequirementCompiler {
       }
     }
     // Too few is a warning: a placement policy can stand in for `host`, and TOSCA tools may fill the rest.
-    for (const [name, def] of defs) {
+    for (const [name, def] of this.explicitOf(defs)) {
       const n = counts ? (counts.get(name) ?? 0) : t.requirements[0]?.name === name ? 1 : 0;
       if (def.explicit && n > 0 && n < def.occurrences[0]) ctx.report('warning', 'W_TOSCA_OCCURRENCES', `node "${t.name}" assigns requirement "${name}" ${n} time${n === 1 ? '' : 's'}; its type asks for at least ${def.occurrences[0]}`, loc);
     }
@@ -167,7 +178,8 @@ export class RequirementCompiler {
 
   private defaultRelationship(tt: TypeChain, requirement: string, loc: SourceLocation): CompiledRelationship {
     const ctx = this.ctx;
-    return sharedPerType(this.relationshipDefaults, tt.type, () => ({
+    // Looked up before the closure and its message text are made: most requirements find it.
+    return this.relationshipDefaults.get(tt.type) ?? sharedPerType(this.relationshipDefaults, tt.type, () => ({
       ...tt,
       properties: ctx.assignProperties(ctx.checker.definitions('relationship', tt.type, 'properties'), undefined, `relationship of requirement "${requirement}"`, loc),
       attributes: {},

@@ -7,7 +7,7 @@ import type { SourceLocation } from '../diagnostic.js';
 import type { Unit } from '../loader.js';
 import type { GrammarChecker } from '../grammar/index.js';
 import { entries, field, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
-import type { NodeTemplate, NodeTemplateEntry, RequirementAssignment } from './records.js';
+import type { CapabilityAssignment, NodeTemplate, NodeTemplateEntry, RequirementAssignment } from './records.js';
 import { offsetOf } from './offsets.js';
 import { readAssignments, readOptionalAssignments, readStringMap } from './read-values.js';
 import { readArtifacts, readInterfaces } from './read-interfaces.js';
@@ -77,7 +77,11 @@ export class NodeTemplateReader {
         rec.capabilities = entries(v).map(([name, c, p]) => {
           const properties = readOptionalAssignments(c, 'properties', unit);
           const attributes = readOptionalAssignments(c, 'attributes', unit);
-          return { name, at: offsetOf(p), ...(properties ? { properties } : {}), ...(attributes ? { attributes } : {}) };
+          // Set one by one, not spread from temporary objects: one record per assignment.
+          const a: CapabilityAssignment = { name, at: offsetOf(p) };
+          if (properties) a.properties = properties;
+          if (attributes) a.attributes = attributes;
+          return a;
         });
         return;
       case 'requirements':

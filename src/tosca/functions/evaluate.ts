@@ -52,16 +52,25 @@ export class FunctionEvaluator {
   }
 
   evaluateNode(n: CompiledNode): void {
-    for (const k of Object.keys(n.properties)) n.properties[k] = this.evaluateProperty(n, k);
-    const self: Scope = { self: n.name };
-    // Only values holding a call are written: shared (frozen) defaults hold none.
-    evaluateIn(n.attributes, (v) => this.evaluate(v, self, n.source));
-    for (const c of Object.values(n.capabilities)) evaluateIn(c.properties, (v) => this.evaluate(v, self, n.source));
+    // Only values holding a call are written (most hold none): shared (frozen) defaults hold none.
+    const properties = n.properties;
+    for (const k of Object.keys(properties)) if (containsCall(properties[k]!)) properties[k] = this.evaluateProperty(n, k);
+    let self: Scope | undefined;
+    const selfScope = (): Scope => (self ??= { self: n.name });
+    this.evaluateIn(n.attributes, selfScope, n.source);
+    for (const c of Object.values(n.capabilities)) this.evaluateIn(c.properties, selfScope, n.source);
     for (const r of n.requirements) {
-      const scope: Scope = { self: n.name, source: n.name, ...(r.target ? { target: r.target } : {}) };
-      evaluateIn(r.relationship.properties, (v) => this.evaluate(v, scope, r.source));
+      const values = r.relationship.properties;
+      if (hasCall(values)) {
+        const scope: Scope = { self: n.name, source: n.name, ...(r.target ? { target: r.target } : {}) };
+        this.evaluateIn(values, () => scope, r.source);
+      }
     }
-    for (const i of Object.values(n.interfaces)) for (const op of Object.values(i.operations)) evaluateIn(op.inputs, (v) => this.evaluate(v, self, n.source));
+    for (const i of Object.values(n.interfaces)) for (const op of Object.values(i.operations)) this.evaluateIn(op.inputs, selfScope, n.source);
+  }
+
+  private evaluateIn(values: Record<string, Value>, scope: () => Scope, holder: SourceLocation): void {
+    for (const k in values) if (containsCall(values[k]!)) values[k] = this.evaluate(values[k]!, scope(), holder);
   }
 
   private evaluateProperty(n: CompiledNode, key: string): Value {
@@ -279,6 +288,7 @@ export class FunctionEvaluator {
   }
 }
 
-function evaluateIn(values: Record<string, Value>, evaluate: (v: Value) => Value): void {
-  for (const k in values) if (containsCall(values[k]!)) values[k] = evaluate(values[k]!);
+function hasCall(values: Record<string, Value>): boolean {
+  for (const k in values) if (containsCall(values[k]!)) return true;
+  return false;
 }

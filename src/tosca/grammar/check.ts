@@ -201,10 +201,14 @@ export class GrammarChecker {
         }
         return;
       case 'map':
-        for (const [k, v, pair] of entries(node)) this.shape(v, shape.of, this.name(shape.of, k, label), pair);
+        if (shape.of.kind === 'any') return;
+        for (const p of (node as YAMLMap).items as Pair[]) {
+          const v = (p.value as YamlNode | null) ?? null;
+          if (!passes(v, shape.of)) this.shape(v, shape.of, this.name(shape.of, scalarKey(p) ?? String(p.key), label), p);
+        }
         return;
       case 'list':
-        for (const item of seqItems(node)) this.shape(item, shape.of, `an item of ${what}`, item);
+        for (const item of seqItems(node)) if (!passes(item, shape.of)) this.shape(item, shape.of, `an item of ${what}`, item);
         return;
       case 'keyedList':
         for (const item of seqItems(node)) {
@@ -250,34 +254,67 @@ export class GrammarChecker {
     if (!visit && this.reader) visit = this.reader(name, node);
     const what = label ?? e.title;
     let others = 0;
-    const present = new Set<string>();
     // The map's pairs directly: `entries` makes a tuple per pair, for every entity of a big file.
     for (const p of (node as YAMLMap).items as Pair[]) {
       const k = scalarKey(p) ?? String(p.key);
       const v = (p.value as YamlNode | null) ?? null;
-      const pair = p;
-      visit?.(k, v, pair);
+      visit?.(k, v, p);
       const kw = e.keywords[k];
       if (kw) {
-        present.add(k);
+        // A label is made only for a value that needs a look inside (most need none).
+        if (passes(v, kw.shape)) continue;
         if (kindOf(v) === 'null' && kw.required) continue; // reported as missing below
-        this.shape(v, kw.shape, kw.shape.kind === 'entity' ? this.grammar.entities[kw.shape.name]!.title : `"${k}" of ${what}`, pair);
+        this.shape(v, kw.shape, kw.shape.kind === 'entity' ? this.grammar.entities[kw.shape.name]!.title : `"${k}" of ${what}`, p);
         continue;
       }
       if (e.other) {
         others++;
-        this.shape(v, e.other, this.name(e.other, k, what), pair);
+        if (!passes(v, e.other)) this.shape(v, e.other, this.name(e.other, k, what), p);
         continue;
       }
       const known = Object.keys(e.keywords);
-      this.problem('E_TOSCA_UNKNOWN_KEYWORD', `unknown keyword "${k}" in ${what}`, this.at(pair), didYouMean(k, known) ?? `${article(e.title)} takes: ${known.join(', ')}`);
+      this.problem('E_TOSCA_UNKNOWN_KEYWORD', `unknown keyword "${k}" in ${what}`, this.at(p), didYouMean(k, known) ?? `${article(e.title)} takes: ${known.join(', ')}`);
     }
     // Named entries (1.0–1.2 imports, operations listed directly) stand in for the keywords.
     if (others > 0) return;
-    for (const [k, kw] of Object.entries(e.keywords)) {
-      if (!kw.required) continue;
-      if (present.has(k) && kindOf(entries(node).find(([x]) => x === k)?.[1]) !== 'null') continue;
+    for (const k of this.requiredOf(e)) {
+      // The first pair of a key counts (the YAML reader reports a duplicate).
+      if (kindOf(firstValue(node as YAMLMap, k)) !== 'null') continue;
       this.problem('E_TOSCA_MISSING_KEYWORD', `${what} has no "${k}"`, this.at(at ?? node), `${article(e.title)} needs "${k}"`);
     }
+  }
+
+  /** An entity's required keywords, in order: worked out once per entity, not per value checked. */
+  private readonly required = new WeakMap<Entity, readonly string[]>();
+
+  private requiredOf(e: Entity): readonly string[] {
+    let r = this.required.get(e);
+    if (!r) this.required.set(e, (r = Object.keys(e.keywords).filter((k) => e.keywords[k]!.required)));
+    return r;
+  }
+}
+
+/** The value of a map's first pair with this key; undefined when there is none. */
+function firstValue(node: YAMLMap, key: string): YamlNode | null | undefined {
+  for (const p of node.items as Pair[]) if ((scalarKey(p) ?? String(p.key)) === key) return (p.value as YamlNode | null) ?? null;
+  return undefined;
+}
+
+/**
+ * True when `shape` accepts `node` without looking inside it (nothing to report, nothing to walk):
+ * the common case of a big file, decided before a label is made for a message.
+ */
+function passes(node: YamlNode | null | undefined, shape: Shape): boolean {
+  switch (shape.kind) {
+    case 'any':
+      return true;
+    case 'string':
+      return node === null || node === undefined || (isScalar(node) && (typeof node.value === 'string' || node.value === null || node.value === undefined));
+    case 'scalar':
+      return node === null || node === undefined || isScalar(node);
+    case 'map':
+      return node === null || node === undefined || (shape.of.kind === 'any' && isMap(node));
+    default:
+      return node === null || node === undefined;
   }
 }

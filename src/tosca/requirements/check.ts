@@ -75,13 +75,20 @@ export class RequirementChecks {
     return answer.capability;
   }
 
+  /** A relationship type's required properties with neither a default nor a value: worked out once per type (usually none). */
+  private readonly required = new Map<string, PropertyDef[]>();
+
+  private requiredOf(type: string): PropertyDef[] {
+    let list = this.required.get(type);
+    if (!list) this.required.set(type, (list = [...this.ctx.relationshipProperties(type).values()].filter((d) => d.required && !d.hasDefault && d.value === undefined)));
+    return list;
+  }
+
   private checkRelationship(r: ResolvedRequirement): void {
     if (!r.assigned) {
       // A relationship with nothing assigned is shared per type and checked once: each requirement is told here.
-      for (const d of this.ctx.relationshipProperties(r.relationship.type).values()) {
-        if (d.required && !d.hasDefault && d.value === undefined) {
-          this.ctx.report('E_TOSCA_REQUIRED_PROPERTY', `relationship of requirement "${r.requirement}" is missing the required property "${d.name}"`, r.loc, 'add it under relationship: properties:');
-        }
+      for (const d of this.requiredOf(r.relationship.type)) {
+        this.ctx.report('E_TOSCA_REQUIRED_PROPERTY', `relationship of requirement "${r.requirement}" is missing the required property "${d.name}"`, r.loc, 'add it under relationship: properties:');
       }
     }
   }

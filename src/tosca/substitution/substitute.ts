@@ -13,6 +13,7 @@ import type { Loader, Unit } from '../loader.js';
 import type { CompileResult, CompiledNode, CompiledRequirement, CompiledService, Value } from '../model.js';
 import { evaluateNodeFilter } from '../requirements/node-filter.js';
 import type { ServiceTemplate, SubstitutionMappings } from '../document/records.js';
+import { valuesOf } from '../record-values.js';
 import { applySubstitution, mapNodeValues, markOuterName, markOuterNames, unmarkOuterNames } from './apply.js';
 
 /** Substitutions nested deeper than this are refused (each level is a whole service). */
@@ -100,7 +101,7 @@ export function matchingCandidates(node: CompiledNode, candidates: readonly Subs
 
 /** Replaces every node of `ctx.service` that has the `substitute` directive. */
 export async function substituteNodes(ctx: SubstituteContext): Promise<void> {
-  const abstract = Object.values(ctx.service.nodes).filter((n) => n.directives.includes('substitute')).map((n) => n.name);
+  const abstract = valuesOf(ctx.service.nodes).filter((n) => n.directives.includes('substitute')).map((n) => n.name);
   if (!abstract.length) return;
   const candidates = substitutionCandidates(ctx.loader);
   for (const name of abstract) {
