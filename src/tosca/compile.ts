@@ -18,7 +18,6 @@ import { NodeFilters } from './requirements/filters.js';
 import { CompileContext } from './compile/context.js';
 import { compileInputs } from './compile/inputs.js';
 import { applyCopies } from './compile/templates.js';
-import { readServiceTemplate } from './document/read-service.js';
 import { RequirementCompiler } from './compile/requirements.js';
 import { NodeCompiler } from './compile/node-templates.js';
 import { compileOutputs } from './compile/outputs.js';
@@ -110,7 +109,6 @@ class ServiceCompiler {
     for (const t of [...loader.types.values()]) loader.chain(t.family, t.canonical);
     const root = unit.src.root;
     if (!root) return finish({ typesOnly: false });
-    const tpl = field(root, 'service_template') ?? field(root, 'topology_template');
     let grammar: GrammarChecker | undefined;
     if (!inner) grammar = checkGrammar(loader, unit, (d) => diagnostics.push(d));
     else {
@@ -118,9 +116,9 @@ class ServiceCompiler {
       const g = grammarFor(unit.versionText);
       if (g) grammar = new GrammarChecker(g, unit.src, (code, message, at, hint) => diagnostics.push({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }));
     }
-    if (tpl === undefined || tpl === null) return finish({ typesOnly: true });
+    const model = unit.record.service;
+    if (!model) return finish({ typesOnly: true });
 
-    const model = readServiceTemplate(unit, root, tpl);
     compileInputs(ctx, model, this.options.inputs ?? {}, inner?.inputs);
     const templates = applyCopies(ctx, model.nodeTemplates);
     ctx.templateNames = [...templates.keys()];
@@ -167,7 +165,7 @@ class ServiceCompiler {
     });
     for (const n of ctx.nodeList) functions.evaluateNode(n);
     requirements.filters.apply();
-    if (model.substitution?.node) compileSubstitution(ctx, model.substitution.node, model, requirements);
+    if (model.substitution?.mappings) compileSubstitution(ctx, model.substitution.mappings, model, requirements);
 
     const name = this.entryPath.split('/').pop()!.replace(/\.ya?ml$/, '');
     const service: CompiledService = {
@@ -193,7 +191,7 @@ class ServiceCompiler {
       directivesAt: (name) => {
         const t = templates.get(name);
         const d = t ? (field(t.own, 'directives') ?? field(t.node, 'directives')) : undefined;
-        return d !== undefined && d !== null ? locate(unit.src, d) : (ctx.nodes[name]?.source ?? locate(unit.src, tpl));
+        return d !== undefined && d !== null ? locate(unit.src, d) : (ctx.nodes[name]?.source ?? ctx.loc(unit.record.serviceAt ?? 0));
       },
       compile: (cand, inputs, wired, stack) => this.compileSubstitute(loader, cand, inputs, wired, stack),
       report: (message, at, hint) => ctx.report('error', 'E_TOSCA_SUBSTITUTE', message, at, hint),

@@ -8,19 +8,15 @@
 import { parse as parseYamlText } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
 import type { SourceReader } from './model.js';
-import { entries, field, locate, parseYaml, seqItems, str, type YamlNode, type YamlSource } from './yaml-source.js';
+import { field, locate, parseYaml, str, type YamlSource } from './yaml-source.js';
+import { FAMILY_KEYS, type Family } from './families.js';
+import type { FileRecord, ImportRecord, Offset, TypeRecord } from './document/records.js';
+import { locationAt } from './document/offsets.js';
+import { readFile } from './document/read-file.js';
+import { GrammarChecker, grammarFor } from './grammar/index.js';
+import { TOSCA_2_0 } from './grammar/tosca-2.js';
 
-export type Family = 'data' | 'capability' | 'interface' | 'artifact' | 'relationship' | 'node' | 'group' | 'policy';
-export const FAMILY_KEYS: Record<Family, string> = {
-  data: 'data_types',
-  capability: 'capability_types',
-  interface: 'interface_types',
-  artifact: 'artifact_types',
-  relationship: 'relationship_types',
-  node: 'node_types',
-  group: 'group_types',
-  policy: 'policy_types',
-};
+export { FAMILY_KEYS, type Family };
 const FAMILIES = Object.keys(FAMILY_KEYS) as Family[];
 /**
  * The normative types of each 1.x version (names in profiles/index.yaml): each version has its own,
@@ -62,6 +58,36 @@ export interface Unit {
   /** Functions declared in `functions:` (kept as calls). */
   functions: Set<string>;
   fromProfiles: boolean;
+  /** The file read through its version's grammar (empty when it could not be parsed). */
+  record: FileRecord;
+  /** Where the grammar walk's problems go: held until the compile takes them (`checkGrammar`); none for profiles. */
+  grammarProblems: ProblemSink;
+  /** The file's grammar, for node template bodies read later (user files of a known version only). */
+  grammar?: GrammarChecker;
+}
+
+/** Problems held until someone reports them, then reported as they come. */
+export class ProblemSink {
+  private held: Diagnostic[] = [];
+  private target?: (d: Diagnostic) => void;
+
+  add(d: Diagnostic): void {
+    if (this.target) this.target(d);
+    else this.held.push(d);
+  }
+
+  /** Reports what is held, and from now on what comes. */
+  reportTo(target: (d: Diagnostic) => void): void {
+    for (const d of this.held) target(d);
+    this.held = [];
+    this.target = target;
+  }
+}
+
+/** Where an import or a profile is named (what a problem with it points at). */
+export interface NamedAt {
+  src: YamlSource;
+  at: Offset;
 }
 
 export interface TypeDef {
@@ -69,9 +95,13 @@ export interface TypeDef {
   canonical: string;
   name: string;
   parentRef?: string;
-  parentNode?: YamlNode | null;
-  node: YamlNode | null;
+  /** The definition as read through the grammar. */
+  rec: TypeRecord;
   unit: Unit;
+}
+
+function emptyFileRecord(): FileRecord {
+  return { imports: [], functions: [], repositories: [], types: Object.fromEntries(FAMILIES.map((f) => [f, []])) as unknown as FileRecord['types'] };
 }
 
 function emptyScope(): Scope {
@@ -165,12 +195,12 @@ export class Loader {
   }
 
   /** The scope of a profile by name, loaded once. */
-  async profile(name: string, from?: { src: YamlSource; node: YamlNode | null }, ns?: string): Promise<Scope | undefined> {
+  async profile(name: string, from?: NamedAt, ns?: string): Promise<Scope | undefined> {
     const entry = this.profileIndex.get(name);
     let unit: Unit | undefined;
     if (entry) unit = await this.load({ reader: 'profiles', path: entry.file }, entry.namespace ? `${entry.namespace}:` : '');
     else unit = await this.repoProfile(name, ns ? `${ns}:` : '');
-    if (!unit && from) this.diag('warning', 'W_TOSCA_UNKNOWN_PROFILE', `profile "${name}" is not available here: types from it cannot be checked, and using them is an error`, locate(from.src, from.node), `profiles here: ${[...this.profileIndex.keys()].join(', ')}`);
+    if (!unit && from) this.diag('warning', 'W_TOSCA_UNKNOWN_PROFILE', `profile "${name}" is not available here: types from it cannot be checked, and using them is an error`, locationAt(from.src, from.at), `profiles here: ${[...this.profileIndex.keys()].join(', ')}`);
     return unit?.scope;
   }
 
@@ -280,10 +310,10 @@ export class Loader {
    * Loads one file (once per prefix). `prefix` is prepended to the canonical names of the types it
    * declares: `tosca:` and `kaidu:` for the profiles, '' for the user's files.
    */
-  async load(ref: { reader: 'repo' | 'profiles'; path: string }, prefix: string, from?: { src: YamlSource; node: YamlNode | null }, entry = false): Promise<Unit | undefined> {
+  async load(ref: { reader: 'repo' | 'profiles'; path: string }, prefix: string, from?: NamedAt, entry = false): Promise<Unit | undefined> {
     const key = `${ref.reader}:${ref.path}`;
     if (this.loading.includes(key)) {
-      if (from) this.diag('error', 'E_TOSCA_IMPORT_CYCLE', `import cycle: ${[...this.loading.slice(this.loading.indexOf(key)), key].map((k) => k.replace(/^[a-z]+:/, '')).join(' → ')}`, locate(from.src, from.node));
+      if (from) this.diag('error', 'E_TOSCA_IMPORT_CYCLE', `import cycle: ${[...this.loading.slice(this.loading.indexOf(key)), key].map((k) => k.replace(/^[a-z]+:/, '')).join(' → ')}`, locationAt(from.src, from.at));
       return undefined;
     }
     const existing = this.units.get(key);
@@ -291,7 +321,7 @@ export class Loader {
     const reader = ref.reader === 'repo' ? this.repo : this.profiles;
     const file = await reader.readFile(ref.path);
     if (!file) {
-      if (from) this.diag('error', 'E_TOSCA_IMPORT_NOT_FOUND', `import not found: ${ref.path}`, locate(from.src, from.node), 'import paths are relative to the importing file');
+      if (from) this.diag('error', 'E_TOSCA_IMPORT_NOT_FOUND', `import not found: ${ref.path}`, locationAt(from.src, from.at), 'import paths are relative to the importing file');
       return undefined;
     }
     const cached = this.cache.docs.get(key);
@@ -312,13 +342,14 @@ export class Loader {
     }
     // Kaidu's profiles need no normative types (and the normative ones are what is being loaded).
     if (ref.reader === 'repo' && src.root) await this.ensureNormative(version, versionText);
-    const unit: Unit = { src, version, versionText, dir: dirOf(ref.path), scope: emptyScope(), functions: new Set(), fromProfiles: ref.reader === 'profiles' };
+    const unit: Unit = { src, version, versionText, dir: dirOf(ref.path), scope: emptyScope(), functions: new Set(), fromProfiles: ref.reader === 'profiles', record: emptyFileRecord(), grammarProblems: new ProblemSink() };
     this.units.set(key, unit);
     if (!src.root) return unit;
+    this.readThroughGrammar(unit);
     this.loading.push(key);
     try {
-      for (const [name] of entries(field(src.root, 'functions'))) unit.functions.add(name.replace(/^\$/, ''));
-      for (const item of seqItems(field(src.root, 'imports'))) await this.importOne(unit, ref.reader, item);
+      for (const name of unit.record.functions) unit.functions.add(name);
+      for (const imp of unit.record.imports) await this.importOne(unit, ref.reader, imp);
       this.declare(unit, prefix);
     } finally {
       this.loading.pop();
@@ -326,21 +357,27 @@ export class Loader {
     return unit;
   }
 
-  private async importOne(unit: Unit, reader: 'repo' | 'profiles', item: YamlNode): Promise<void> {
-    // 1.0–1.2 name an import: `- name: file` or `- name: { file: ... }`; the name itself is not used.
-    if (/^tosca_simple_yaml_1_[012]$/.test(unit.versionText)) {
-      const named = entries(item);
-      if (named.length === 1 && !IMPORT_KEYWORDS.has(named[0]![0]) && named[0]![1]) item = named[0]![1];
-    }
-    const simple = str(item);
-    const file = simple ?? str(field(item, 'file')) ?? str(field(item, 'url'));
-    const profile = str(field(item, 'profile'));
-    const ns = str(field(item, 'namespace')) ?? str(field(item, 'namespace_prefix'));
+  /**
+   * The one walk of a file: its version's grammar checks it while the readers take imports, type
+   * definitions and the service template (problems held for the compile to report; a profile's,
+   * or a file of a version Kaidu does not read, dropped: they are not the user's to fix here).
+   */
+  private readThroughGrammar(unit: Unit): void {
+    const grammar = grammarFor(unit.versionText);
+    const own = grammar && !unit.fromProfiles;
+    const checker = new GrammarChecker(grammar ?? TOSCA_2_0, unit.src, own ? (code, message, at, hint) => unit.grammarProblems.add({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }) : () => {});
+    unit.record = readFile(unit, checker);
+    if (own) unit.grammar = checker;
+  }
+
+  private async importOne(unit: Unit, reader: 'repo' | 'profiles', imp: ImportRecord): Promise<void> {
+    const { file, profile, namespace: ns } = imp;
+    const from: NamedAt = { src: unit.src, at: imp.at };
     let scope: Scope | undefined;
-    if (profile) scope = await this.profile(profile, { src: unit.src, node: item }, ns);
+    if (profile) scope = await this.profile(profile, from, ns);
     else if (file) {
       if (/^[a-z]+:\/\//i.test(file)) {
-        this.diag('warning', 'W_TOSCA_REMOTE_IMPORT', `remote import ${file} is not fetched; its types are unknown`, locate(unit.src, item));
+        this.diag('warning', 'W_TOSCA_REMOTE_IMPORT', `remote import ${file} is not fetched; its types are unknown`, locationAt(unit.src, imp.at));
         return;
       }
       let path = joinPath(unit.dir, file);
@@ -357,10 +394,10 @@ export class Loader {
         }
       }
       // Types imported under a namespace are known by it everywhere (`acme:Server`): the first import names them.
-      const child = await this.load({ reader, path }, ns && !unit.fromProfiles ? `${ns}:` : '', { src: unit.src, node: item });
+      const child = await this.load({ reader, path }, ns && !unit.fromProfiles ? `${ns}:` : '', from);
       scope = child?.scope;
     } else {
-      this.diag('error', 'E_TOSCA_IMPORT', 'an import needs a file (or url) or a profile', locate(unit.src, item));
+      this.diag('error', 'E_TOSCA_IMPORT', 'an import needs a file (or url) or a profile', locationAt(unit.src, imp.at));
       return;
     }
     if (!scope) return;
@@ -374,7 +411,8 @@ export class Loader {
   private declare(unit: Unit, prefix: string): void {
     const normative = unit.fromProfiles && this.normativeFiles.has(unit.src.path);
     for (const family of FAMILIES) {
-      for (const [name, node, pair] of entries(field(unit.src.root, FAMILY_KEYS[family]))) {
+      for (const rec of unit.record.types[family]) {
+        const name = rec.name;
         let canonical = `${prefix}${name}`;
         const clash = this.types.get(`${family}|${canonical}`);
         // A normative name another 1.x version's profile already declared is that type (one
@@ -385,10 +423,9 @@ export class Loader {
           continue;
         }
         if (clash && clash.unit !== unit) canonical = `${canonical}@${unit.src.path}`;
-        const parentNode = field(node, 'derived_from');
-        const def: TypeDef = { family, canonical, name, node, unit, ...(str(parentNode) ? { parentRef: str(parentNode)!, parentNode } : {}) };
+        const def: TypeDef = { family, canonical, name, rec, unit, ...(rec.derivedFrom ? { parentRef: rec.derivedFrom } : {}) };
         if (clash && clash.unit === unit) {
-          this.diag('error', 'E_TOSCA_DUPLICATE_TYPE', `type "${name}" is declared twice`, locate(unit.src, pair));
+          this.diag('error', 'E_TOSCA_DUPLICATE_TYPE', `type "${name}" is declared twice`, locationAt(unit.src, rec.at));
           continue;
         }
         this.types.set(`${family}|${canonical}`, def);
@@ -507,7 +544,7 @@ export class Loader {
           const first = this.def(family, cycle[0]!)!;
           // A warning, not an error: real-world templates (Puccini's tour/interfaces.yaml) carry one
           // and other tools accept them; the chain is cut where it loops.
-          this.diag('warning', 'W_TOSCA_DERIVATION_CYCLE', `derivation cycle: ${[...cycle, cur].join(' → ')}`, locate(first.unit.src, first.parentNode ?? first.node), 'a type cannot derive from itself, directly or through its parents; the chain is cut here');
+          this.diag('warning', 'W_TOSCA_DERIVATION_CYCLE', `derivation cycle: ${[...cycle, cur].join(' → ')}`, locationAt(first.unit.src, first.rec.derivedFromAt ?? first.rec.valueAt), 'a type cannot derive from itself, directly or through its parents; the chain is cut here');
         }
         break;
       }
@@ -521,7 +558,7 @@ export class Loader {
       }
       const parent = this.resolve(def.unit, def.family, def.parentRef);
       if (!parent) {
-        this.diag('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown parent type "${def.parentRef}" of ${def.name}`, locate(def.unit.src, def.parentNode ?? def.node), this.versionHint(def.unit, def.family, def.parentRef));
+        this.diag('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown parent type "${def.parentRef}" of ${def.name}`, locationAt(def.unit.src, def.rec.derivedFromAt ?? def.rec.valueAt), this.versionHint(def.unit, def.family, def.parentRef));
         break;
       }
       cur = parent;
@@ -533,8 +570,6 @@ export class Loader {
     this.diag(severity, code, message, at, hint);
   }
 }
-
-const IMPORT_KEYWORDS = new Set(['file', 'url', 'profile', 'repository', 'namespace', 'namespace_prefix', 'namespace_uri', 'description', 'metadata']);
 
 export const PRIMITIVES = new Set([
   'string', 'integer', 'float', 'boolean', 'timestamp', 'version', 'range', 'list', 'map', 'nil', 'null', 'bytes', 'any',

@@ -11,8 +11,7 @@ import { evaluateStandard } from './functions-standard.js';
 import { PRIMITIVES, type Family, type Loader, type Unit } from './loader.js';
 import { primitiveInVersion } from './grammar/tosca-1.js';
 import { compareVersions, parseCustomScalar, parseScalar, SCALAR_KINDS, type ScalarKind } from './scalars.js';
-import { entries, field, str, toJS, type YamlNode } from './yaml-source.js';
-import { recordCallSites } from './functions/call-sites.js';
+import type { Offset, PropertyDefinitionRecord, SchemaRecord } from './document/records.js';
 
 /** Functions TOSCA 1.x (and Puccini's 2.0 examples) write without a `$`. */
 const BARE_FUNCTIONS = new Set(['get_input', 'get_property', 'get_attribute', 'get_operation_output', 'get_nodes_of_type', 'get_artifact', 'concat', 'join', 'token']);
@@ -83,23 +82,19 @@ export interface TypeSpec {
   constraints?: unknown[];
 }
 
-export function specFrom(def: YamlNode | null | undefined, unit: Unit, inherited?: TypeSpec): TypeSpec | undefined {
-  const simple = str(def);
-  if (simple) return { type: simple, unit };
-  const type = str(field(def, 'type')) ?? inherited?.type;
+/** A schema or definition as read (see document/read-definitions.ts) → what a value must be; `inherited` fills what it leaves out. */
+export function specFrom(def: SchemaRecord | undefined, unit: Unit, inherited?: TypeSpec): TypeSpec | undefined {
+  if (def?.short) return { type: def.type!, unit };
+  const type = def?.type ?? inherited?.type;
   if (!type) return inherited;
-  const spec: TypeSpec = { type, unit: str(field(def, 'type')) ? unit : inherited!.unit };
-  const entry = field(def, 'entry_schema');
-  const key = field(def, 'key_schema');
-  if (entry !== undefined) spec.entry = specFrom(entry, unit);
+  const spec: TypeSpec = { type, unit: def?.type !== undefined ? unit : inherited!.unit };
+  if (def && 'entry' in def) spec.entry = specFrom(def.entry, unit);
   else if (inherited?.entry) spec.entry = inherited.entry;
-  if (key !== undefined) spec.key = specFrom(key, unit);
+  if (def && 'key' in def) spec.key = specFrom(def.key, unit);
   else if (inherited?.key) spec.key = inherited.key;
-  const validation = field(def, 'validation');
-  if (validation !== undefined) spec.validation = toJS(unit.src, validation);
+  if (def && 'validation' in def) spec.validation = def.validation;
   else if (inherited?.validation !== undefined) spec.validation = inherited.validation;
-  const constraints = field(def, 'constraints');
-  if (constraints !== undefined) spec.constraints = toJS(unit.src, constraints) as unknown[];
+  if (def && 'constraints' in def) spec.constraints = def.constraints as unknown[];
   else if (inherited?.constraints) spec.constraints = inherited.constraints;
   return spec;
 }
@@ -111,7 +106,8 @@ export interface PropertyDef {
   hasDefault: boolean;
   default?: Value;
   value?: Value;
-  node: YamlNode | null;
+  /** Where this definition's own `default` is (undefined when it inherits one). */
+  defaultAt?: Offset;
   unit: Unit;
 }
 
@@ -136,25 +132,23 @@ export class ValueChecker {
     for (const t of chain) {
       const def = this.loader.def(family, t);
       if (!def) continue;
-      for (const [name, node] of entries(field(def.node, key))) out.set(name, this.propertyDef(name, node, def.unit, out.get(name), key !== 'attributes'));
+      for (const d of def.rec[key]) out.set(d.name, this.propertyDef(d, def.unit, out.get(d.name), key !== 'attributes'));
     }
     if (cacheable) byType.set(canonical, out);
     return out;
   }
 
-  propertyDef(name: string, node: YamlNode | null, unit: Unit, inherited?: PropertyDef, requiredByDefault = true): PropertyDef {
-    const spec = specFrom(node, unit, inherited?.spec);
-    const req = field(node, 'required');
-    const def = field(node, 'default');
-    const val = field(node, 'value');
+  propertyDef(d: PropertyDefinitionRecord, unit: Unit, inherited?: PropertyDef, requiredByDefault = true): PropertyDef {
+    const spec = specFrom(d, unit, inherited?.spec);
+    const hasOwnDefault = 'default' in d;
     return {
-      name,
+      name: d.name,
       ...(spec ? { spec } : {}),
-      required: req !== undefined ? toJS(unit.src, req) !== false : (inherited?.required ?? requiredByDefault),
-      hasDefault: def !== undefined || Boolean(inherited?.hasDefault),
-      ...(def !== undefined ? { default: located(def, unit) } : inherited?.hasDefault ? { default: inherited.default! } : {}),
-      ...(val !== undefined ? { value: located(val, unit) } : {}),
-      node,
+      required: d.required !== undefined ? d.required : (inherited?.required ?? requiredByDefault),
+      hasDefault: hasOwnDefault || Boolean(inherited?.hasDefault),
+      ...(hasOwnDefault ? { default: d.default! } : inherited?.hasDefault ? { default: inherited.default! } : {}),
+      ...('value' in d ? { value: d.value! } : {}),
+      ...(d.defaultAt !== undefined ? { defaultAt: d.defaultAt } : {}),
       unit,
     };
   }
@@ -194,16 +188,16 @@ export class ValueChecker {
     for (const c of chain) {
       const def = this.loader.def('data', c);
       if (!def) continue;
-      const v = field(def.node, 'validation');
-      const cons = field(def.node, 'constraints');
-      if ((v !== undefined || cons !== undefined) && !containsCall(value)) {
-        this.validate(value, { type: t, unit: def.unit, ...(v !== undefined ? { validation: toJS(def.unit.src, v) } : {}), ...(cons !== undefined ? { constraints: toJS(def.unit.src, cons) as unknown[] } : {}) }, problem, what, base);
+      const hasV = 'validation' in def.rec;
+      const hasC = 'constraints' in def.rec;
+      if ((hasV || hasC) && !containsCall(value)) {
+        this.validate(value, { type: t, unit: def.unit, ...(hasV ? { validation: def.rec.validation } : {}), ...(hasC ? { constraints: def.rec.constraints as unknown[] } : {}) }, problem, what, base);
       }
     }
     if (base === 'scalar') {
       const def = this.loader.def('data', chain[chain.length - 2] ?? canonical);
-      const units = (toJS(def!.unit.src, field(def!.node, 'units')) ?? {}) as Record<string, number>;
-      const prefixes = (toJS(def!.unit.src, field(def!.node, 'prefixes')) ?? {}) as Record<string, number>;
+      const units = def!.rec.units;
+      const prefixes = def!.rec.prefixes;
       if (typeof value === 'number') return value;
       const n = parseCustomScalar(value, units, prefixes);
       return n === undefined ? wrong(`a ${t} (a number and one of the units ${Object.keys(units).join(', ')})`) : n;
@@ -215,8 +209,8 @@ export class ValueChecker {
       for (const c of chain) {
         const def = this.loader.def('data', c);
         if (!def) continue;
-        entry ??= specFrom(field(def.node, 'entry_schema'), def.unit);
-        key ??= specFrom(field(def.node, 'key_schema'), def.unit);
+        entry ??= specFrom(def.rec.entry, def.unit);
+        key ??= specFrom(def.rec.key, def.unit);
       }
       return this.primitive(base, value, { type: base, unit: spec.unit, ...(entry ? { entry } : {}), ...(key ? { key } : {}) }, problem, what, depth, strict, wrong);
     }
@@ -303,7 +297,7 @@ export class ValueChecker {
         const canonical = this.loader.resolve(spec.unit, 'data', spec.type);
         const def = canonical ? this.loader.def('data', canonical) : undefined;
         if (def) {
-          const n = parseCustomScalar(x, (toJS(def.unit.src, field(def.node, 'units')) ?? {}) as Record<string, number>, (toJS(def.unit.src, field(def.node, 'prefixes')) ?? {}) as Record<string, number>);
+          const n = parseCustomScalar(x, def.rec.units, def.rec.prefixes);
           if (n !== undefined) return n;
         }
       }
@@ -393,13 +387,6 @@ export class ValueChecker {
       if (ok === false) problem('E_TOSCA_VALIDATION', `${what}: ${JSON.stringify(value)} violates the constraint ${op}: ${JSON.stringify(arg)}`, 'error');
     }
   }
-}
-
-/** A value read from YAML, its calls remembered where they were written. */
-function located(node: YamlNode | null, unit: Unit): Value {
-  const v = toValue(toJS(unit.src, node), unit);
-  if (v !== null && typeof v === 'object') recordCallSites(v, node, unit.src);
-  return v;
 }
 
 function k(o: object, key: string): boolean {

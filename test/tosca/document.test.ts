@@ -1,24 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { Unit } from '../../src/tosca/loader.js';
 import type { Diagnostic } from '../../src/tosca/diagnostic.js';
-import { field, parseYaml, type YamlNode } from '../../src/tosca/yaml-source.js';
+import { field, parseYaml } from '../../src/tosca/yaml-source.js';
 import { GrammarChecker, grammarFor } from '../../src/tosca/grammar/index.js';
-import { readServiceTemplate } from '../../src/tosca/document/read-service.js';
+import { readFile } from '../../src/tosca/document/read-file.js';
 import { NodeTemplateReader } from '../../src/tosca/document/read-node-template.js';
 import { locationAt } from '../../src/tosca/document/offsets.js';
-import type { NodeTemplate, ServiceTemplate } from '../../src/tosca/document/records.js';
-import { readRequirementDefinitions } from '../../src/tosca/document/read-definitions.js';
+import type { FileRecord, NodeTemplate, ServiceTemplate } from '../../src/tosca/document/records.js';
+import { ProblemSink } from '../../src/tosca/loader.js';
 
 /** A file read as the loader would, enough for the model's readers (no imports, no types). */
 function read(text: string): { unit: Unit; service: ServiceTemplate; nodes: Array<NodeTemplate | undefined>; problems: Diagnostic[] } {
   const src = parseYaml('s.yaml', text);
   const versionText = String((field(src.root, 'tosca_definitions_version') as { value: unknown }).value);
-  const unit = { src, version: versionText === 'tosca_2_0' ? 2 : 1, versionText, dir: '', functions: new Set<string>(), fromProfiles: false } as unknown as Unit;
-  const root = src.root as YamlNode;
-  const tpl = (field(root, 'service_template') ?? field(root, 'topology_template')) as YamlNode;
+  const unit = { src, version: versionText === 'tosca_2_0' ? 2 : 1, versionText, dir: '', functions: new Set<string>(), fromProfiles: false, grammarProblems: new ProblemSink() } as unknown as Unit;
   const problems: Diagnostic[] = [];
   const grammar = new GrammarChecker(grammarFor(versionText)!, src, (code, message, at) => problems.push({ severity: 'error', code, message, ...at }));
-  const service = readServiceTemplate(unit, root, tpl);
+  const service = readFile(unit, grammar).service!;
   const reader = new NodeTemplateReader(unit, grammar);
   const nodes = service.nodeTemplates.map((e) => reader.read(e, locationAt(src, e.at)));
   return { unit, service, nodes, problems };
@@ -163,12 +161,161 @@ node_types:
           node_filter: { $equal: [ { $get_property: [ SELF, name ] }, shop ] }
 `);
     const unit = { src, version: 2, versionText: 'tosca_2_0', dir: '', functions: new Set<string>(), fromProfiles: false } as unknown as Unit;
-    const app = field(field(src.root, 'node_types'), 'App');
-    const defs = readRequirementDefinitions(app, unit);
-    expect(defs.map(({ unit: _u, at: _a, nodeFilter, ...d }) => ({ ...d, filtered: nodeFilter !== undefined }))).toEqual([
+    const file: FileRecord = readFile(unit, new GrammarChecker(grammarFor('tosca_2_0')!, src, () => {}));
+    const defs = file.types.node[0]!.requirements;
+    expect(defs.map(({ unit: _u, at: _a, pairAt: _p, map: _m, nodeFilter, ...d }) => ({ ...d, filtered: nodeFilter !== undefined }))).toEqual([
       { name: 'host', capability: 'tosca:Compute', filtered: false },
       { name: 'db', capability: 'tosca:Endpoint.Database', node: 'Database', relationship: 'tosca:ConnectsTo', occurrences: [0, 'UNBOUNDED'], filtered: true },
     ]);
     expect(locationAt(src, defs[1]!.nodeFilter!.at)).toMatchObject({ line: 11, column: 24 });
+  });
+
+  /** A whole file through its grammar: the records, and the problems the same walk found. */
+  function readWhole(text: string): { file: FileRecord; problems: Array<[string, number, string]> } {
+    const src = parseYaml('t.yaml', text);
+    const versionText = String((field(src.root, 'tosca_definitions_version') as { value: unknown }).value);
+    const unit = { src, version: versionText === 'tosca_2_0' ? 2 : 1, versionText, dir: '', functions: new Set<string>(), fromProfiles: false } as unknown as Unit;
+    const problems: Array<[string, number, string]> = [];
+    let walks = 0;
+    const grammar = new GrammarChecker(grammarFor(versionText)!, src, (code, message, at) => problems.push([code, at.line, message]));
+    const checkFile = grammar.checkFile.bind(grammar);
+    grammar.checkFile = (root) => {
+      walks++;
+      checkFile(root);
+    };
+    const file = readFile(unit, grammar);
+    expect(walks).toBe(1);
+    return { file, problems };
+  }
+
+  it('reads every kind of type definition, imports and repositories into records in the one walk that checks their shape', () => {
+    const { file, problems } = readWhole(`tosca_definitions_version: tosca_2_0
+imports:
+  - lib/types.yaml
+  - { profile: org.example:1.0, namespace: ex }
+repositories:
+  code: { url: https://example.org/code }
+functions:
+  $twice: {}
+data_types:
+  Size:
+    derived_from: scalar
+    units: { B: 1, kB: 1000 }
+  Port:
+    derived_from: integer
+    validation: { $in_range: [ $value, [ 1, 65535 ] ] }
+  Pair:
+    properties:
+      left: { type: string, default: a }
+      right: { type: list, entry_schema: integer, required: false }
+capability_types:
+  Listen:
+    valid_source_node_types: [ App ]
+interface_types:
+  Life:
+    inputs:
+      verbose: { type: boolean, default: false }
+    operations:
+      start: {}
+      stop: {}
+relationship_types:
+  Uses:
+    valid_capability_types: [ Listen ]
+node_types:
+  App:
+    derived_from: tosca:Root
+    properties:
+      port: { type: Port, defualt: 80 }
+    attributes:
+      url: { type: string }
+    capabilities:
+      listen: { type: Listen, properties: { backlog: 5 } }
+    requirements:
+      - db: { capability: Listen, count_range: [ 0, 1 ] }
+    interfaces:
+      Standard: { type: Life, operations: { start: start.sh } }
+    artifacts:
+      code: { type: tosca:File, file: app.tar }
+group_types:
+  Tier: { members: [ App ] }
+policy_types:
+  Keep: { targets: [ App ] }
+artifact_types:
+  Tarball: { mime_type: application/x-tar }
+`);
+    expect(file.imports.map(({ at: _a, ...i }) => i)).toEqual([{ file: 'lib/types.yaml' }, { profile: 'org.example:1.0', namespace: 'ex' }]);
+    expect(file.repositories.map(({ at: _a, ...r }) => r)).toEqual([{ name: 'code', url: 'https://example.org/code' }]);
+    expect(file.functions).toEqual(['twice']);
+    const [size, port, pair] = file.types.data;
+    expect(size).toMatchObject({ name: 'Size', derivedFrom: 'scalar', units: { B: 1, kB: 1000 } });
+    expect(port).toMatchObject({ derivedFrom: 'integer', validation: { $in_range: ['$value', [1, 65535]] } });
+    expect(pair!.properties.map(({ at: _a, ...p }) => p)).toEqual([
+      { name: 'left', map: true, type: 'string', default: 'a', defaultAt: expect.any(Number) },
+      { name: 'right', map: true, type: 'list', entry: { type: 'integer', short: true }, required: false },
+    ]);
+    expect(file.types.capability[0]!.lists).toEqual({ valid_source_node_types: ['App'] });
+    expect(file.types.interface[0]).toMatchObject({ operations: ['start', 'stop'], inputs: [expect.objectContaining({ name: 'verbose', default: false })] });
+    expect(file.types.relationship[0]!.lists).toEqual({ valid_capability_types: ['Listen'] });
+    const app = file.types.node[0]!;
+    expect(app).toMatchObject({ name: 'App', derivedFrom: 'tosca:Root', properties: [expect.objectContaining({ name: 'port', type: 'Port' })], attributes: [expect.objectContaining({ name: 'url' })] });
+    expect(app.capabilities).toEqual([expect.objectContaining({ name: 'listen', type: 'Listen', properties: [['backlog', 5]] })]);
+    expect(app.requirements).toEqual([expect.objectContaining({ name: 'db', capability: 'Listen', occurrences: [0, 1] })]);
+    expect(app.interfaces).toEqual([expect.objectContaining({ name: 'Standard', type: 'Life', operations: [expect.objectContaining({ name: 'start', implementation: 'start.sh' })] })]);
+    expect(app.artifacts).toEqual([expect.objectContaining({ name: 'code', type: 'tosca:File', file: 'app.tar' })]);
+    expect(file.types.group[0]!.name).toBe('Tier');
+    expect(file.types.policy[0]!.name).toBe('Keep');
+    expect(file.types.artifact[0]!.name).toBe('Tarball');
+    // The misspelt keyword was found by the same walk, at its line.
+    expect(problems).toEqual([['E_TOSCA_UNKNOWN_KEYWORD', 37, 'unknown keyword "defualt" in property definition "port"']]);
+    expect(file.service).toBeUndefined();
+  });
+
+  it('reads a 1.2 interface type whose operations are its own keys, and a 1.0–1.2 named import', () => {
+    const { file, problems } = readWhole(`tosca_definitions_version: tosca_simple_yaml_1_2
+imports:
+  - base: base.yaml
+interface_types:
+  Life:
+    derived_from: tosca.interfaces.Root
+    create:
+      description: make it
+    delete: {}
+topology_template:
+  node_templates: {}
+`);
+    expect(problems).toEqual([]);
+    expect(file.imports.map(({ at: _a, ...i }) => i)).toEqual([{ file: 'base.yaml' }]);
+    expect(file.types.interface[0]).toMatchObject({ derivedFrom: 'tosca.interfaces.Root', operations: ['create', 'delete'] });
+    expect(file.service?.nodeTemplates).toEqual([]);
+  });
+
+  it('reads substitution mappings into a record in the same walk (the compiler checks and applies them from it)', () => {
+    const { file, problems } = readWhole(`tosca_definitions_version: tosca_2_0
+service_template:
+  inputs:
+    size: { type: integer }
+  substitution_mappings:
+    node_type: Cache
+    substitution_filter: { $equal: [ { $get_property: [ SELF, kind ] }, redis ] }
+    properties:
+      size: [ size ]
+    capabilities:
+      endpoint: [ redis, endpoint ]
+    requirements:
+      host: [ redis, host ]
+    interfaces:
+      Standard: { start: deploy }
+    atributes: {}
+  node_templates: {}
+`);
+    expect(problems).toEqual([['E_TOSCA_UNKNOWN_KEYWORD', 16, 'unknown keyword "atributes" in substitution mappings']]);
+    const m = file.service!.substitution!.mappings!;
+    expect(m).toMatchObject({ nodeType: 'Cache', filter: { value: { $equal: [{ $get_property: ['SELF', 'kind'] }, 'redis'] } } });
+    expect(m.properties).toEqual([expect.objectContaining({ name: 'size', items: ['size'] })]);
+    expect(m.capabilities).toEqual([expect.objectContaining({ name: 'endpoint', items: ['redis', 'endpoint'] })]);
+    expect(m.requirements).toEqual([expect.objectContaining({ name: 'host', items: ['redis', 'host'] })]);
+    expect(m.interfaces).toEqual([expect.objectContaining({ name: 'Standard', items: [], entries: [['deploy', expect.any(Number)]] })]);
+    expect(m.attributes).toEqual([]);
+    expect(file.service!.inputs.map((i) => [i.name, i.definition.type])).toEqual([['size', 'integer']]);
   });
 });

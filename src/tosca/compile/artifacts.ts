@@ -2,9 +2,8 @@
 import type { CompiledArtifact } from '../model.js';
 import { joinPath } from '../loader.js';
 import type { ArtifactRecord } from '../document/records.js';
-import { readArtifact } from '../document/read-interfaces.js';
 import type { CompileContext } from './context.js';
-import { sharedPerType } from './shared.js';
+import { copyValue, sharedPerType } from './shared.js';
 
 export class ArtifactCompiler {
   /** Artifacts of a node type when the template assigns none: shared frozen, as interfaces are. */
@@ -21,7 +20,7 @@ export class ArtifactCompiler {
     const ctx = this.ctx;
     const out: Record<string, CompiledArtifact> = {};
     const all = new Map<string, ArtifactRecord>();
-    for (const [name, { node, unit }] of ctx.mergedDefs(types, 'artifacts')) all.set(name, readArtifact(name, node, unit));
+    for (const [name, a] of ctx.mergedDefs(types, 'artifacts')) all.set(name, a);
     for (const a of assigned) all.set(a.name, a);
     for (const [name, a] of all) {
       if (!a.file) continue;
@@ -33,7 +32,8 @@ export class ArtifactCompiler {
         file: /^[a-z]+:\/\//i.test(a.file) || a.repository ? a.file : joinPath(a.unit.dir, a.file),
         ...(a.repository ? { repository: a.repository } : {}),
         ...(a.deployPath ? { deployPath: a.deployPath } : {}),
-        properties: Object.fromEntries(a.properties),
+        // A type's artifact is its record's: each node gets its own copy of the values.
+        properties: Object.fromEntries(a.properties.map(([k, v]) => [k, copyValue(v)])),
       };
     }
     return out;

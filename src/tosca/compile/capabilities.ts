@@ -1,27 +1,24 @@
 /** A node's capabilities: its type's capability definitions, with the template's assignments over them. */
 import type { SourceLocation } from '../diagnostic.js';
-import type { CompiledCapability } from '../model.js';
-import type { Pair } from 'yaml';
+import type { CompiledCapability, Value } from '../model.js';
 import type { Unit } from '../loader.js';
-import { entries, field, str, type YamlNode } from '../yaml-source.js';
-import type { CapabilityAssignment } from '../document/records.js';
-import { offsetOf } from '../document/offsets.js';
-import { readValue } from '../document/read-values.js';
+import type { CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
 import type { CompileContext, TypeChain } from './context.js';
-import { sharedPerType } from './shared.js';
+import { copyValue, sharedPerType } from './shared.js';
 
 const NONE_ASSIGNED: ReadonlyMap<string, CapabilityAssignment> = new Map();
 
 /** One capability a node type declares, with what is the same for every node of the type. */
 interface CapabilitySlot {
   name: string;
-  node: YamlNode | null;
+  /** The definition, as its type's record gives it. */
+  def: CapabilityDefinitionRecord;
   unit: Unit;
   /** Resolved when first needed, so an unknown type is reported where it was before: at the first node. */
   ct?: TypeChain | undefined;
   resolved: boolean;
   /** The type's own values for the capability's properties (`properties:` in its definition). */
-  own: Array<[string, YamlNode | null, Pair]>;
+  own: ReadonlyArray<[string, Value]>;
 }
 
 /** Assignments this short are looked up by a scan: a Map per node cost more than it saved. */
@@ -63,7 +60,7 @@ export class CapabilityCompiler {
       const defs = ctx.checker.definitions('capability', ct.type, 'properties');
       const merged = ctx.assignProperties(defs, a.properties, `capability "${name}" of node "${template}"`, ctx.loc(a.at));
       // The node type's own values for the capability's properties, where the template gives none.
-      for (const [k, v] of slot.own) if (!a.properties?.some((p) => p.name === k)) merged[k] = readValue(v, slot.unit);
+      for (const [k, v] of slot.own) if (!a.properties?.some((p) => p.name === k)) merged[k] = copyValue(v);
       capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), a.attributes, `capability "${name}"`, loc, ctx.unit, true) };
     }
     if (n > 0) this.reportUnknown(assigned!, byName, tr, whose);
@@ -90,15 +87,15 @@ export class CapabilityCompiler {
     let slots = this.slots.get(tr.type);
     if (slots) return slots;
     slots = [];
-    for (const [name, { node, unit }] of this.ctx.mergedDefs(tr.types, 'capabilities')) slots.push({ name, node, unit, resolved: false, own: entries(field(node, 'properties')) });
+    for (const [name, def] of this.ctx.mergedDefs(tr.types, 'capabilities')) slots.push({ name, def, unit: def.unit, resolved: false, own: def.properties });
     this.slots.set(tr.type, slots);
     return slots;
   }
 
   /** The capability's type chain; an unknown type is reported at its definition (once: later nodes would only repeat it). */
   private resolve(slot: CapabilitySlot): TypeChain | undefined {
-    const capRef = str(slot.node) ?? str(field(slot.node, 'type'));
-    slot.ct = capRef ? this.ctx.typeChain('capability', capRef, offsetOf(slot.node), slot.unit) : undefined;
+    const capRef = slot.def.type;
+    slot.ct = capRef ? this.ctx.typeChain('capability', capRef, slot.def.at, slot.unit) : undefined;
     slot.resolved = true;
     return slot.ct;
   }
@@ -109,10 +106,10 @@ export class CapabilityCompiler {
     // Looked up before the message texts and the closure are made: most nodes find it.
     return byName.get(slot.name) ?? sharedPerType(byName, slot.name, () => {
       const ctx = this.ctx;
-      const { name, unit } = slot;
+      const { name } = slot;
       const ct = slot.ct!;
       const properties = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'properties'), undefined, `capability "${name}" of node "${template}"`, loc);
-      for (const [k, v] of slot.own) properties[k] = readValue(v, unit);
+      for (const [k, v] of slot.own) properties[k] = copyValue(v);
       const attributes = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), undefined, `capability "${name}"`, loc, ctx.unit, true);
       return { type: ct.type, types: ct.types, properties, attributes };
     });

@@ -7,10 +7,10 @@ import type { Diagnostic, SourceLocation } from '../diagnostic.js';
 import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import type { Family, Loader, Unit } from '../loader.js';
 import { containsCall, type PropertyDef, type Problem, type ValueChecker } from '../values.js';
-import { entries, field, locate, type YamlNode } from '../yaml-source.js';
+import { locate, type YamlNode } from '../yaml-source.js';
 import { didYouMean } from '../suggest.js';
 import { copyValue } from './shared.js';
-import type { Assignment, Offset } from '../document/records.js';
+import type { ArtifactRecord, Assignment, CapabilityDefinitionRecord, InterfaceRecord, Offset } from '../document/records.js';
 import { locationAt } from '../document/offsets.js';
 
 export type TypeChain = { type: string; types: string[] };
@@ -61,23 +61,28 @@ export class CompileContext {
     return { type: canonical, types: this.loader.chain(family, canonical) };
   }
 
-  /** family → key → most-derived type → definitions: nested, so no key string is built per lookup. */
-  private readonly mergedCache = new Map<Family, Map<string, Map<string, Map<string, { node: YamlNode | null; unit: Unit }>>>>();
+  private readonly mergedCache = new Map<'capabilities' | 'interfaces' | 'artifacts', Map<string, Map<string, unknown>>>();
 
-  /** Definitions of a key (capabilities, interfaces, artifacts) merged along a type's chain, once per type. */
-  mergedDefs(types: readonly string[], key: string, family: Family = 'node'): Map<string, { node: YamlNode | null; unit: Unit }> {
-    let byKey = this.mergedCache.get(family);
-    if (!byKey) this.mergedCache.set(family, (byKey = new Map()));
-    let byType = byKey.get(key);
-    if (!byType) byKey.set(key, (byType = new Map()));
+  /**
+   * A node type's definitions of one kind (capabilities, interfaces, artifacts) merged along its
+   * chain, the most-derived winning (in the order the root-most type first names them); once per type.
+   */
+  mergedDefs(types: readonly string[], key: 'capabilities'): Map<string, CapabilityDefinitionRecord & { unit: Unit }>;
+  mergedDefs(types: readonly string[], key: 'interfaces'): Map<string, InterfaceRecord>;
+  mergedDefs(types: readonly string[], key: 'artifacts'): Map<string, ArtifactRecord>;
+  mergedDefs(types: readonly string[], key: 'capabilities' | 'interfaces' | 'artifacts'): Map<string, unknown> {
+    let byType = this.mergedCache.get(key);
+    if (!byType) this.mergedCache.set(key, (byType = new Map()));
     const type = types[0] ?? '';
     const cached = byType.get(type);
     if (cached) return cached;
-    const out = new Map<string, { node: YamlNode | null; unit: Unit }>();
+    const out = new Map<string, unknown>();
     byType.set(type, out);
-    for (const t of [...types].reverse()) {
-      const def = this.loader.def(family, t);
-      if (def) for (const [k, node] of entries(field(def.node, key))) out.set(k, { node, unit: def.unit });
+    for (let i = types.length - 1; i >= 0; i--) {
+      const def = this.loader.def('node', types[i]!);
+      if (!def) continue;
+      if (key === 'capabilities') for (const c of def.rec.capabilities) out.set(c.name, { ...c, unit: def.unit });
+      else for (const r of def.rec[key]) out.set(r.name, r);
     }
     return out;
   }
@@ -89,8 +94,7 @@ export class CompileContext {
     const known = this.defaults.get(d);
     if (known !== undefined) return copyValue(known);
     // A bad default is reported at the default itself when this definition wrote it.
-    const own = field(d.node, 'default');
-    const v = this.checker.coerce(d.default!, d.spec, this.problemAt(own !== undefined ? locate(d.unit.src, own) : at), what, 0, d.unit.version === 2);
+    const v = this.checker.coerce(d.default!, d.spec, this.problemAt(d.defaultAt !== undefined ? locationAt(d.unit.src, d.defaultAt) : at), what, 0, d.unit.version === 2);
     if (!containsCall(v)) this.defaults.set(d, v);
     return copyValue(v);
   }

@@ -9,7 +9,7 @@ export function compileInputs(ctx: CompileContext, service: ServiceTemplate, opt
   const given: Record<string, unknown> = fed ?? options;
   for (const input of service.inputs) {
     const name = input.name;
-    const def = ctx.checker.propertyDef(name, input.definition, ctx.unit);
+    const def = ctx.checker.propertyDef(input.definition, ctx.unit);
     const problem = ctx.problemAt(ctx.loc(input.at));
     let value: Value | undefined;
     if (Object.prototype.hasOwnProperty.call(given, name)) value = ctx.checker.coerce(fed ? fed[name]! : toValue(given[name], ctx.unit), def.spec, problem, `input "${name}"`);

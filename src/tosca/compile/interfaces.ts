@@ -2,10 +2,8 @@
 import type { CompiledInterface, CompiledOperation } from '../model.js';
 import { joinPath } from '../loader.js';
 import type { InterfaceRecord } from '../document/records.js';
-import { readInterface } from '../document/read-interfaces.js';
-import { offsetOf } from '../document/offsets.js';
 import type { CompileContext } from './context.js';
-import { sharedPerType } from './shared.js';
+import { copyValue, sharedPerType } from './shared.js';
 
 export class InterfaceCompiler {
   /** Interfaces of a node type when the template assigns none: the same for each such node, shared frozen. */
@@ -25,8 +23,7 @@ export class InterfaceCompiler {
     // A name given twice: the last counts.
     const given = new Map(assigned.map((a) => [a.name, a]));
     for (const name of new Set([...defs.keys(), ...given.keys()])) {
-      const d = defs.get(name);
-      const def = d ? readInterface(name, d.node, offsetOf(d.node), d.unit) : undefined;
+      const def = defs.get(name);
       const a = given.get(name);
       if (!def && a) ctx.report('warning', 'W_TOSCA_UNKNOWN_INTERFACE', `node "${template}" assigns interface "${name}", which its type does not declare`, ctx.loc(a.at));
       const typeRef = def?.type ?? a?.type;
@@ -41,7 +38,8 @@ export class InterfaceCompiler {
             ...(primary ? { implementation: /^[a-z]+:\/\//i.test(primary) ? primary : joinPath(r.unit.dir, primary) } : prev?.implementation ? { implementation: prev.implementation } : {}),
             dependencies: op.dependencies.length ? op.dependencies.map((d) => joinPath(r.unit.dir, d)) : (prev?.dependencies ?? []),
             ...(op.timeout !== undefined ? { timeout: op.timeout } : prev?.timeout !== undefined ? { timeout: prev.timeout } : {}),
-            inputs: { ...(prev?.inputs ?? {}), ...Object.fromEntries(op.inputs) },
+            // The type's values are its record's: each node gets its own copy.
+            inputs: { ...(prev?.inputs ?? {}), ...Object.fromEntries(r === def ? op.inputs.map(([k, v]) => [k, copyValue(v)]) : op.inputs) },
             outputs: { ...(prev?.outputs ?? {}), ...Object.fromEntries(op.outputs) },
             ...(op.description ? { description: op.description } : {}),
           };

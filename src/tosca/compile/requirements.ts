@@ -7,8 +7,6 @@ import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledRelationship, CompiledRequirement } from '../model.js';
 import type { Unit } from '../loader.js';
 import { didYouMean } from '../suggest.js';
-import { entries, field, str } from '../yaml-source.js';
-import { readRequirementDefinitions } from '../document/read-definitions.js';
 import { locationAt } from '../document/offsets.js';
 import type { RequirementChecks } from '../requirements/check.js';
 import type { NodeFilter, NodeFilters } from '../requirements/filters.js';
@@ -56,7 +54,7 @@ export class RequirementCompiler {
     for (const ty of [...types].reverse()) {
       const def = this.ctx.loader.def('node', ty);
       if (!def) continue;
-      for (const r of readRequirementDefinitions(def.node, def.unit)) {
+      for (const r of def.rec.requirements) {
         const prev = defs.get(r.name);
         const occ = r.occurrences;
         const occurrences: [number, number] = Array.isArray(occ) && occ.length === 2 && typeof occ[0] === 'number'
@@ -195,7 +193,7 @@ export class RequirementCompiler {
       this.capabilityNames = new Set();
       for (const def of this.ctx.loader.types.values()) {
         if (def.family !== 'node') continue;
-        for (const [cap] of entries(field(def.node, 'capabilities'))) this.capabilityNames.add(cap);
+        for (const cap of def.rec.capabilities) this.capabilityNames.add(cap.name);
       }
     }
     return this.capabilityNames.has(name);
@@ -241,8 +239,7 @@ export class RequirementCompiler {
       if (nodeType && !chain.includes(nodeType)) continue;
       if (capType) {
         const caps = ctx.mergedDefs(chain, 'capabilities');
-        const has = [...caps.values()].some(({ node, unit }) => {
-          const r = str(node) ?? str(field(node, 'type'));
+        const has = [...caps.values()].some(({ type: r, unit }) => {
           const c = r ? ctx.loader.resolve(unit, 'capability', r) : undefined;
           return c ? ctx.loader.chain('capability', c).includes(capType) : false;
         });

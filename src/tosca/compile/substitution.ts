@@ -1,21 +1,18 @@
 /** The service's substitution mappings checked against the node type they expose (see ../substitution/). */
 import { checkSubstitution } from '../substitution/check.js';
-import { field, str, type YamlNode } from '../yaml-source.js';
-import type { ServiceTemplate } from '../document/records.js';
+import type { ServiceTemplate, SubstitutionMappings } from '../document/records.js';
 import type { CompileContext } from './context.js';
 import type { RequirementCompiler } from './requirements.js';
 
-export function compileSubstitution(ctx: CompileContext, mappings: YamlNode, service: ServiceTemplate, requirements: RequirementCompiler): void {
-  const typeNode = field(mappings, 'node_type');
-  const tt = ctx.typeChain('node', str(typeNode), ctx.at(typeNode ?? mappings));
+export function compileSubstitution(ctx: CompileContext, mappings: SubstitutionMappings, service: ServiceTemplate, requirements: RequirementCompiler): void {
+  const tt = ctx.typeChain('node', mappings.nodeType, mappings.nodeTypeAt);
   if (!tt) return;
-  checkSubstitution(mappings, str(typeNode)!, {
+  checkSubstitution(mappings, mappings.nodeType!, {
     src: ctx.unit.src,
     declared: {
       properties: [...ctx.checker.definitions('node', tt.type, 'properties').keys()],
       attributes: [...ctx.checker.definitions('node', tt.type, 'attributes').keys()],
-      capabilities: new Map([...ctx.mergedDefs(tt.types, 'capabilities')].map(([k, { node, unit }]) => {
-        const ref = str(node) ?? str(field(node, 'type'));
+      capabilities: new Map([...ctx.mergedDefs(tt.types, 'capabilities')].map(([k, { type: ref, unit }]) => {
         return [k, (ref ? ctx.loader.resolve(unit, 'capability', ref) : undefined) ?? ''];
       })),
       requirements: [...requirements.definitions(tt.types).keys()],

@@ -1,12 +1,21 @@
-/** Definitions a node type makes for its templates, as records (what a type declares, not yet merged along its chain). */
+/**
+ * Definitions inside type definitions (and a service's inputs), as records: property, attribute,
+ * parameter, schema, capability and requirement definitions, imports and repositories. What a type
+ * declares itself, not yet merged along its chain.
+ */
 import type { Unit } from '../loader.js';
-import { entries, field, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
-import type { NodeFilterRecord, Offset } from './records.js';
+import { entries, field, isMap, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import type { CapabilityDefinitionRecord, ImportRecord, MappingEntry, NodeFilterRecord, Offset, PropertyDefinitionRecord, RepositoryRecord, SchemaRecord, SubstitutionMappings } from './records.js';
 import { offsetOf } from './offsets.js';
+import { readValue, readValues } from './read-values.js';
 
 export interface RequirementDefinition {
   name: string;
+  /** The definition's value. */
   at: Offset;
+  /** The `name:` pair. */
+  pairAt: Offset;
+  map: boolean;
   /** A capability type or (with `node`) a capability name. */
   capability?: string;
   node?: string;
@@ -18,10 +27,10 @@ export interface RequirementDefinition {
 }
 
 /** The `requirements:` of a node type (a list of single-key maps). */
-export function readRequirementDefinitions(typeNode: YamlNode | null | undefined, unit: Unit): RequirementDefinition[] {
+export function readRequirementDefinitions(list: YamlNode | null | undefined, unit: Unit): RequirementDefinition[] {
   const out: RequirementDefinition[] = [];
-  for (const item of seqItems(field(typeNode, 'requirements'))) {
-    for (const [name, node] of entries(item)) {
+  for (const item of seqItems(list)) {
+    for (const [name, node, pair] of entries(item)) {
       const capability = str(node) ?? str(field(node, 'capability'));
       const target = str(field(node, 'node'));
       const relationship = str(field(node, 'relationship')) ?? str(field(field(node, 'relationship'), 'type'));
@@ -30,6 +39,8 @@ export function readRequirementDefinitions(typeNode: YamlNode | null | undefined
       out.push({
         name,
         at: offsetOf(node),
+        pairAt: offsetOf(pair),
+        map: isMap(node),
         ...(capability !== undefined ? { capability } : {}),
         ...(target !== undefined ? { node: target } : {}),
         ...(relationship !== undefined ? { relationship } : {}),
@@ -40,4 +51,131 @@ export function readRequirementDefinitions(typeNode: YamlNode | null | undefined
     }
   }
   return out;
+}
+
+/** A schema (or the type part of a property definition); keywords present when written. */
+function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, unit: Unit): void {
+  const simple = str(node);
+  if (simple !== undefined) {
+    // A bare type name; an empty one names nothing (and a scalar has no keywords).
+    if (simple) {
+      out.type = simple;
+      out.short = true;
+    }
+    return;
+  }
+  const type = str(field(node, 'type'));
+  if (type !== undefined) out.type = type;
+  const entry = field(node, 'entry_schema');
+  if (entry !== undefined) out.entry = readSchema(entry, unit);
+  const key = field(node, 'key_schema');
+  if (key !== undefined) out.key = readSchema(key, unit);
+  const validation = field(node, 'validation');
+  if (validation !== undefined) out.validation = toJS(unit.src, validation);
+  const constraints = field(node, 'constraints');
+  if (constraints !== undefined) out.constraints = toJS(unit.src, constraints);
+}
+
+export function readSchema(node: YamlNode | null | undefined, unit: Unit): SchemaRecord {
+  const out: SchemaRecord = {};
+  schemaInto(out, node, unit);
+  return out;
+}
+
+export function readPropertyDefinition(name: string, node: YamlNode | null, at: Offset, unit: Unit): PropertyDefinitionRecord {
+  const out: PropertyDefinitionRecord = { name, at, map: isMap(node) };
+  schemaInto(out, node, unit);
+  const req = field(node, 'required');
+  if (req !== undefined) out.required = toJS(unit.src, req) !== false;
+  const def = field(node, 'default');
+  if (def !== undefined) {
+    out.default = readValue(def, unit);
+    out.defaultAt = offsetOf(def);
+  }
+  const val = field(node, 'value');
+  if (val !== undefined) out.value = readValue(val, unit);
+  const description = str(field(node, 'description'));
+  if (description) out.description = description;
+  return out;
+}
+
+/** `properties:`, `attributes:`, `inputs:` definitions (a map of names to definitions). */
+export function readPropertyDefinitions(node: YamlNode | null | undefined, unit: Unit): PropertyDefinitionRecord[] {
+  return entries(node).map(([name, def, pair]) => readPropertyDefinition(name, def, offsetOf(pair), unit));
+}
+
+export function readCapabilityDefinitions(node: YamlNode | null | undefined, unit: Unit): CapabilityDefinitionRecord[] {
+  return entries(node).map(([name, def, pair]): CapabilityDefinitionRecord => {
+    const type = str(def) ?? str(field(def, 'type'));
+    return {
+      name,
+      at: offsetOf(def),
+      pairAt: offsetOf(pair),
+      map: isMap(def),
+      ...(type !== undefined ? { type } : {}),
+      properties: readValues(field(def, 'properties'), unit),
+      validSourceTypes: names(field(def, 'valid_source_types') ?? field(def, 'valid_source_node_types')),
+    };
+  });
+}
+
+/** The strings of a list (what is not a string is left out). */
+export function names(node: YamlNode | null | undefined): string[] {
+  return seqItems(node)
+    .map((s) => str(s))
+    .filter((s): s is string => !!s);
+}
+
+/** Keywords of an import: a 1.0–1.2 named import (`- name: file`) is a single key that is none of them. */
+const IMPORT_KEYWORDS = new Set(['file', 'url', 'profile', 'repository', 'namespace', 'namespace_prefix', 'namespace_uri', 'description', 'metadata']);
+
+export function readImport(item: YamlNode, versionText: string): ImportRecord {
+  // 1.0–1.2 name an import: `- name: file` or `- name: { file: ... }`; the name itself is not used.
+  if (/^tosca_simple_yaml_1_[012]$/.test(versionText)) {
+    const named = entries(item);
+    if (named.length === 1 && !IMPORT_KEYWORDS.has(named[0]![0]) && named[0]![1]) item = named[0]![1];
+  }
+  const file = str(item) ?? str(field(item, 'file')) ?? str(field(item, 'url'));
+  const profile = str(field(item, 'profile'));
+  const namespace = str(field(item, 'namespace')) ?? str(field(item, 'namespace_prefix'));
+  return { at: offsetOf(item), ...(file !== undefined ? { file } : {}), ...(profile !== undefined ? { profile } : {}), ...(namespace !== undefined ? { namespace } : {}) };
+}
+
+export function readRepositories(node: YamlNode | null | undefined): RepositoryRecord[] {
+  return entries(node).map(([name, def, pair]) => {
+    const url = str(def) ?? str(field(def, 'url'));
+    return { name, at: offsetOf(pair), ...(url !== undefined ? { url } : {}) };
+  });
+}
+
+function mappingEntries(node: YamlNode | null | undefined): MappingEntry[] {
+  return entries(node).map(([name, v, pair]): MappingEntry => {
+    const single = str(v);
+    return {
+      name,
+      at: offsetOf(pair),
+      valueAt: offsetOf(v),
+      ...(single !== undefined ? { single } : {}),
+      items: seqItems(v).map((i) => str(i)),
+      entries: entries(v).map(([, x, p]): [string | undefined, Offset] => [str(x), offsetOf(p)]),
+    };
+  });
+}
+
+/** `substitution_mappings` (when not empty). */
+export function readSubstitutionMappings(node: YamlNode, unit: Unit): SubstitutionMappings {
+  const typeNode = field(node, 'node_type');
+  const nodeType = str(typeNode);
+  const filter = field(node, 'substitution_filter');
+  return {
+    at: offsetOf(node),
+    ...(nodeType !== undefined ? { nodeType } : {}),
+    nodeTypeAt: offsetOf(typeNode ?? node),
+    ...(filter !== undefined ? { filter: { value: toJS(unit.src, filter) } } : {}),
+    properties: mappingEntries(field(node, 'properties')),
+    attributes: mappingEntries(field(node, 'attributes')),
+    capabilities: mappingEntries(field(node, 'capabilities')),
+    requirements: mappingEntries(field(node, 'requirements')),
+    interfaces: mappingEntries(field(node, 'interfaces')),
+  };
 }

@@ -1,62 +1,89 @@
 /**
- * A service template (`service_template`, or 1.x `topology_template`) read into a `ServiceTemplate`.
- * Its shape was checked by the grammar walk of the file; node template bodies are read one at a
- * time as the compiler reaches them (`readNodeTemplate`), so a large service is never held twice.
+ * A service template (`service_template`, or 1.x `topology_template`) read into a `ServiceTemplate`
+ * as the grammar walks it: the walk hands each of its keys to `ServiceTemplateReader.keyword`.
+ * Node template bodies are read one at a time as the compiler reaches them (`readNodeTemplate`),
+ * so a large service is never held twice.
  */
+import type { Pair } from 'yaml';
 import type { Value } from '../model.js';
 import type { Unit } from '../loader.js';
-import { entries, field, pairOf, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import { entries, field, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { GroupTemplate, OutputDefinition, ParameterDefinition, PolicyTemplate, RelationshipTemplate, ServiceTemplate } from './records.js';
 import { offsetOf } from './offsets.js';
-import { readOptionalAssignments, readStringMap, readValue } from './read-values.js';
+import { readOptionalAssignments, readValue } from './read-values.js';
+import { readPropertyDefinition, readSubstitutionMappings } from './read-definitions.js';
 
-export function readServiceTemplate(unit: Unit, root: YamlNode, tpl: YamlNode): ServiceTemplate {
-  const description = str(field(root, 'description'));
-  const substitution = field(tpl, 'substitution_mappings');
-  const workflows = field(tpl, 'workflows');
-  return {
-    unit,
-    ...(description ? { description } : {}),
-    metadata: readStringMap(field(root, 'metadata'), unit),
-    inputs: entries(field(tpl, 'inputs')).map(([name, node, pair]): ParameterDefinition => {
-      const d = field(node, 'default');
-      const text = str(field(node, 'description'));
-      return { name, at: offsetOf(pair), definition: node, ...(d !== undefined ? { defaultAt: offsetOf(d) } : {}), ...(text ? { description: text } : {}) };
-    }),
-    nodeTemplates: entries(field(tpl, 'node_templates')).map(([name, node, pair]) => ({ name, at: offsetOf(pair), own: node, node })),
-    relationshipTemplates: new Map(entries(field(tpl, 'relationship_templates')).map(([name, node]): [string, RelationshipTemplate] => {
-      const type = str(field(node, 'type'));
-      const properties = readOptionalAssignments(node, 'properties', unit);
-      return [name, { name, at: offsetOf(node), ...(type !== undefined ? { type } : {}), ...(properties ? { properties } : {}) }];
-    })),
-    groups: entries(field(tpl, 'groups')).map(([name, node, pair]): GroupTemplate => ({
-      ...typed(name, node, pair),
-      members: names(field(node, 'members')),
-    })),
-    policies: policyEntries(field(tpl, 'policies')).map(([name, node, pair]): PolicyTemplate => ({
-      ...typed(name, node, pair),
-      targets: names(field(node, 'targets')),
-    })),
-    outputs: entries(field(tpl, 'outputs')).map(([name, node]): OutputDefinition => {
-      const type = str(field(node, 'type'));
-      const v = field(node, 'value');
-      return { name, ...(type !== undefined ? { type } : {}), typeAt: offsetOf(field(node, 'type')), value: readValue(v !== undefined ? v : node, unit), at: offsetOf(node) };
-    }),
-    ...(substitution !== undefined ? { substitution: { node: substitution, at: offsetOf(pairOf(tpl, 'substitution_mappings')), ...(substitution ? { value: (toJS(unit.src, substitution) ?? {}) as Record<string, Value> } : {}) } } : {}),
-    workflows: (toJS(unit.src, workflows) ?? {}) as Record<string, Value>,
-    workflowNames: entries(workflows).map(([k]) => k),
-    ...(workflows ? { workflowsAt: offsetOf(pairOf(tpl, 'workflows')) } : {}),
-  };
+export function emptyServiceTemplate(unit: Unit): ServiceTemplate {
+  return { unit, metadata: {}, inputs: [], nodeTemplates: [], relationshipTemplates: new Map(), groups: [], policies: [], outputs: [], workflows: {}, workflowNames: [] };
+}
 
-  function typed(name: string, node: YamlNode | null, pair: unknown) {
+/** One per service template written in a file; a key written twice counts once, the first. */
+export class ServiceTemplateReader {
+  private readonly seen = new Set<string>();
+  readonly rec: ServiceTemplate;
+  /** Whether the grammar walk handed over its keys. */
+  entered = false;
+  readonly visit = (key: string, v: YamlNode | null, pair: Pair): void => this.keyword(key, v, pair);
+
+  constructor(private readonly unit: Unit) {
+    this.rec = emptyServiceTemplate(unit);
+  }
+
+  private keyword(key: string, node: YamlNode | null, pair: Pair): void {
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    const unit = this.unit;
+    const rec = this.rec;
+    switch (key) {
+      case 'inputs':
+        rec.inputs = entries(node).map(([name, def, p]): ParameterDefinition => {
+          const definition = readPropertyDefinition(name, def, offsetOf(p), unit);
+          return { name, at: offsetOf(p), definition, ...(definition.defaultAt !== undefined ? { defaultAt: definition.defaultAt } : {}), ...(definition.description ? { description: definition.description } : {}) };
+        });
+        return;
+      case 'node_templates':
+        rec.nodeTemplates = entries(node).map(([name, n, p]) => ({ name, at: offsetOf(p), own: n, node: n }));
+        return;
+      case 'relationship_templates':
+        rec.relationshipTemplates = new Map(entries(node).map(([name, n]): [string, RelationshipTemplate] => {
+          const type = str(field(n, 'type'));
+          const properties = readOptionalAssignments(n, 'properties', unit);
+          return [name, { name, at: offsetOf(n), ...(type !== undefined ? { type } : {}), ...(properties ? { properties } : {}) }];
+        }));
+        return;
+      case 'groups':
+        rec.groups = entries(node).map(([name, n, p]): GroupTemplate => ({ ...this.typed(name, n, p), members: names(field(n, 'members')) }));
+        return;
+      case 'policies':
+        rec.policies = policyEntries(node).map(([name, n, p]): PolicyTemplate => ({ ...this.typed(name, n, p), targets: names(field(n, 'targets')) }));
+        return;
+      case 'outputs':
+        rec.outputs = entries(node).map(([name, n]): OutputDefinition => {
+          const type = str(field(n, 'type'));
+          const v = field(n, 'value');
+          return { name, ...(type !== undefined ? { type } : {}), typeAt: offsetOf(field(n, 'type')), value: readValue(v !== undefined ? v : n, unit), at: offsetOf(n) };
+        });
+        return;
+      case 'substitution_mappings':
+        rec.substitution = { at: offsetOf(pair), ...(node ? { mappings: readSubstitutionMappings(node, unit), value: (toJS(unit.src, node) ?? {}) as Record<string, Value> } : {}) };
+        return;
+      case 'workflows':
+        rec.workflows = (toJS(unit.src, node) ?? {}) as Record<string, Value>;
+        rec.workflowNames = entries(node).map(([k]) => k);
+        if (node) rec.workflowsAt = offsetOf(pair);
+        return;
+    }
+  }
+
+  private typed(name: string, node: YamlNode | null, pair: Pair) {
     const type = str(field(node, 'type'));
-    const properties = readOptionalAssignments(node, 'properties', unit);
-    return { name, at: offsetOf(pair as YamlNode), ...(type !== undefined ? { type } : {}), typeAt: offsetOf(field(node, 'type') ?? (pair as YamlNode)), ...(properties ? { properties } : {}) };
+    const properties = readOptionalAssignments(node, 'properties', this.unit);
+    return { name, at: offsetOf(pair), ...(type !== undefined ? { type } : {}), typeAt: offsetOf(field(node, 'type') ?? pair), ...(properties ? { properties } : {}) };
   }
 }
 
 /** 2.0 and 1.x write policies as a list of single-key maps; a map is read too. */
-function policyEntries(p: YamlNode | null | undefined): Array<[string, YamlNode | null, unknown]> {
+function policyEntries(p: YamlNode | null | undefined): Array<[string, YamlNode | null, Pair]> {
   return seqItems(p).length ? seqItems(p).flatMap((i) => entries(i)) : entries(p);
 }
 

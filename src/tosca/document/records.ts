@@ -5,7 +5,8 @@
  * line and column are worked out only when a message needs them.
  */
 import type { Value } from '../model.js';
-import type { Unit } from '../loader.js';
+import type { Family, Unit } from '../loader.js';
+import type { RequirementDefinition } from './read-definitions.js';
 import type { YamlNode } from '../yaml-source.js';
 
 /** Where something starts in its file (0 when it was not written in one, e.g. made by `copy`). */
@@ -131,8 +132,8 @@ export interface NodeTemplateEntry {
 export interface ParameterDefinition {
   name: string;
   at: Offset;
-  /** The definition itself: read by `ValueChecker.propertyDef` as type definitions' properties are. */
-  definition: YamlNode | null;
+  /** The definition, read as type definitions' properties are (`ValueChecker.propertyDef`). */
+  definition: PropertyDefinitionRecord;
   defaultAt?: Offset;
   description?: string;
 }
@@ -181,10 +182,150 @@ export interface ServiceTemplate {
   groups: GroupTemplate[];
   policies: PolicyTemplate[];
   outputs: OutputDefinition[];
-  /** `substitution_mappings` when the key is written (even empty); `node` is the mapping as written. */
-  substitution?: { node: YamlNode | null; at: Offset; value?: Record<string, Value> };
+  /** `substitution_mappings` when the key is written (even empty); `mappings` when it is not empty. */
+  substitution?: { mappings?: SubstitutionMappings; at: Offset; value?: Record<string, Value> };
   /** Kept as data; `workflowsAt` is set when any are written. */
   workflows: Record<string, Value>;
   workflowNames: string[];
   workflowsAt?: Offset;
+}
+
+/**
+ * A type (`entry_schema`, `key_schema`) as a definition gives it: the short notation (a bare type
+ * name) or `type:` with its own schemas and clauses. A keyword is present here when it was written.
+ */
+export interface SchemaRecord {
+  type?: string;
+  /** Written as a bare type name: nothing else applies. */
+  short?: true;
+  entry?: SchemaRecord;
+  key?: SchemaRecord;
+  /** As written (plain data); present when the keyword is written, even empty. */
+  validation?: unknown;
+  constraints?: unknown;
+}
+
+/** A property, attribute, parameter or input definition. */
+export interface PropertyDefinitionRecord extends SchemaRecord {
+  name: string;
+  /** The `name:` pair. */
+  at: Offset;
+  /** The definition is a map (the grammar's shape): only then can it lack a `type`. */
+  map: boolean;
+  /** `required` as written: false only when written `false`. */
+  required?: boolean;
+  /** Present when `default:` is written (null when written empty). */
+  default?: Value;
+  defaultAt?: Offset;
+  value?: Value;
+  description?: string;
+}
+
+/** A capability definition of a node type. */
+export interface CapabilityDefinitionRecord {
+  name: string;
+  /** The definition's value (the short notation's type name, or the map). */
+  at: Offset;
+  /** The `name:` pair. */
+  pairAt: Offset;
+  map: boolean;
+  /** The capability type named (short notation, or `type:`). */
+  type?: string;
+  /** Values the node type gives the capability's properties (tools write values here). */
+  properties: Array<[string, Value]>;
+  /** `valid_source_types` (or 2.0 `valid_source_node_types`) as written. */
+  validSourceTypes: string[];
+}
+
+/** What an import names: a file (or url), or a profile; diagnostics point at `at`. */
+export interface ImportRecord {
+  at: Offset;
+  file?: string;
+  profile?: string;
+  namespace?: string;
+}
+
+export interface RepositoryRecord {
+  name: string;
+  at: Offset;
+  url?: string;
+}
+
+/** The `valid_*` lists a capability or relationship type may write. */
+export type TypeListKey = 'valid_source_types' | 'valid_source_node_types' | 'valid_target_types' | 'valid_capability_types' | 'valid_target_node_types';
+
+/** A type definition of any family: what it declares itself (merged along its chain by the compiler). */
+export interface TypeRecord {
+  family: Family;
+  name: string;
+  /** The `name:` pair. */
+  at: Offset;
+  /** The definition's value. */
+  valueAt: Offset;
+  derivedFrom?: string;
+  derivedFromAt?: Offset;
+  properties: PropertyDefinitionRecord[];
+  attributes: PropertyDefinitionRecord[];
+  /** Interface types' `inputs`. */
+  inputs: PropertyDefinitionRecord[];
+  capabilities: CapabilityDefinitionRecord[];
+  requirements: RequirementDefinition[];
+  interfaces: InterfaceRecord[];
+  artifacts: ArtifactRecord[];
+  /** Interface types: the operations declared (2.0 and 1.3 under `operations:`, 1.0–1.2 as the type's own keys). */
+  operations: string[];
+  /** Data types (present when written). */
+  validation?: unknown;
+  constraints?: unknown;
+  entry?: SchemaRecord;
+  key?: SchemaRecord;
+  /** User-defined scalars: `units` and `prefixes` ({} when not written). */
+  units: Record<string, number>;
+  prefixes: Record<string, number>;
+  /** Present when written: the names listed (strings only). */
+  lists: Partial<Record<TypeListKey, string[]>>;
+}
+
+/** A TOSCA file read through its version's grammar: what the loader and the compiler use of it. */
+export interface FileRecord {
+  imports: ImportRecord[];
+  /** Names declared under `functions:` (without `$`). */
+  functions: string[];
+  repositories: RepositoryRecord[];
+  types: Record<Family, TypeRecord[]>;
+  /** `service_template` (or 1.x `topology_template`) when written and not empty. */
+  service?: ServiceTemplate;
+  /** Where the service template is (what "no such node" points at when nothing better is known). */
+  serviceAt?: Offset;
+}
+
+/** One entry of a substitution mapping (`name: [ node, name ]`, `name: [ input ]`, or a map of operations to workflows). */
+export interface MappingEntry {
+  name: string;
+  /** The `name:` pair. */
+  at: Offset;
+  /** The entry's value. */
+  valueAt: Offset;
+  /** The value when it is one string. */
+  single?: string;
+  /** The items of a list value (undefined for an item that is not a string). */
+  items: Array<string | undefined>;
+  /** A map value's entries: the string each gives (undefined if none), and where its pair is. */
+  entries: Array<[string | undefined, Offset]>;
+}
+
+/** `substitution_mappings` (2.0 §15, 1.3 §3.8.13) as written. */
+export interface SubstitutionMappings {
+  /** The mapping itself. */
+  at: Offset;
+  nodeType?: string;
+  /** `node_type`'s value, or the mapping when it has none. */
+  nodeTypeAt: Offset;
+  /** `substitution_filter` as written (plain data), when written. */
+  filter?: { value: unknown };
+  properties: MappingEntry[];
+  attributes: MappingEntry[];
+  capabilities: MappingEntry[];
+  requirements: MappingEntry[];
+  interfaces: MappingEntry[];
 }

@@ -1,25 +1,19 @@
-/** The compiler's entry to the grammar: every user file checked once per compile. */
+/** The compiler's entry to the grammar: the problems of every user file's one walk, reported once per compile. */
 import type { Diagnostic } from '../diagnostic.js';
 import type { Loader, Unit } from '../loader.js';
-import { GrammarChecker } from './check.js';
-import { grammarFor } from './index.js';
+import type { GrammarChecker } from './check.js';
 import { checkInheritedDefinitions } from './inherited.js';
 
 /**
- * Checks each file of the user's (not Kaidu's own profiles, which tests check once) through the
- * grammar of its version, and returns the entry file's checker: node template bodies are checked
- * as the compiler reads them.
+ * Reports what the grammar walk of each user file found as the loader read it (not Kaidu's own
+ * profiles, which tests check once), and returns the entry file's checker: node template bodies
+ * are checked as the compiler reads them, reported from then on as they are found.
  */
 export function checkGrammar(loader: Loader, entry: Unit, report: (d: Diagnostic) => void): GrammarChecker | undefined {
-  let entryChecker: GrammarChecker | undefined;
   for (const unit of loader.loadedUnits()) {
-    if (unit.fromProfiles || !unit.src.root) continue;
-    const grammar = grammarFor(unit.versionText);
-    if (!grammar) continue; // the loader reported the version
-    const checker = new GrammarChecker(grammar, unit.src, (code, message, at, hint) => report({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }));
-    checker.checkFile(unit.src.root);
-    if (unit === entry) entryChecker = checker;
+    if (unit.fromProfiles || !unit.src.root || !unit.grammar) continue;
+    unit.grammarProblems.reportTo(report);
   }
   checkInheritedDefinitions(loader, report);
-  return entryChecker;
+  return entry.grammar;
 }

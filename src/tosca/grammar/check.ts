@@ -17,6 +17,12 @@ import { checkValidation } from '../validation/check.js';
 /** Called with each key of an entity as it is checked, so a reader takes its values in the same pass. */
 export type KeywordVisitor = (key: string, value: YamlNode | null, pair: Pair) => void;
 
+/**
+ * Asked as the walk enters each construct (by entity name): the reader of its keys, if any. The
+ * reader of a file (document/read-file.ts) so reads it in the same walk as it is checked.
+ */
+export type EntityReader = (entity: string, node: YamlNode) => KeywordVisitor | undefined;
+
 export type GrammarProblem = (code: DiagnosticCode, message: string, at: SourceLocation, hint?: string) => void;
 
 type Kind = 'scalar' | 'map' | 'list' | 'null';
@@ -39,6 +45,8 @@ const KIND_WORD: Record<Kind, string> = { scalar: 'a single value', map: 'a map'
 export class GrammarChecker {
   /** `accepts` of each shape (grammar shapes are constants; this is asked for every value read). */
   private readonly accepted = new WeakMap<Shape, readonly Kind[]>();
+  /** Set while a reader takes the file in the same walk (`checkFile`). */
+  reader?: EntityReader;
   /** The shapes `checkEntity` checks against, one per entity name. */
   private readonly entityShapes = new Map<string, Shape>();
 
@@ -243,6 +251,7 @@ export class GrammarChecker {
 
   private entity(node: YamlNode, name: string, label: string | undefined, at: unknown, visit?: KeywordVisitor): void {
     const e: Entity = this.grammar.entities[name]!;
+    if (!visit && this.reader) visit = this.reader(name, node);
     const what = label ?? e.title;
     let others = 0;
     // The map's pairs directly: `entries` makes a tuple per pair, for every entity of a big file.

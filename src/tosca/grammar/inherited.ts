@@ -4,10 +4,13 @@
  */
 import type { Diagnostic } from '../diagnostic.js';
 import type { Family, Loader } from '../loader.js';
-import { entries, field, isMap, locate, seqItems, str, type YamlNode } from '../yaml-source.js';
+import type { TypeRecord } from '../document/records.js';
+import { locationAt } from '../document/offsets.js';
+
+type DefinitionKey = 'properties' | 'attributes' | 'capabilities' | 'requirements';
 
 /** Per family: the keys holding definitions, the keyword each needs, and what a message calls it. */
-const DEFINITIONS: Partial<Record<Family, Array<[key: string, needs: string, what: string]>>> = {
+const DEFINITIONS: Partial<Record<Family, Array<[key: DefinitionKey, needs: string, what: string]>>> = {
   node: [['properties', 'type', 'property definition'], ['attributes', 'type', 'attribute definition'], ['capabilities', 'type', 'capability definition'], ['requirements', 'capability', 'requirement definition']],
   data: [['properties', 'type', 'property definition']],
   capability: [['properties', 'type', 'property definition'], ['attributes', 'type', 'attribute definition']],
@@ -17,9 +20,11 @@ const DEFINITIONS: Partial<Record<Family, Array<[key: string, needs: string, wha
   artifact: [['properties', 'type', 'property definition']],
 };
 
-function definitions(node: YamlNode | null | undefined, key: string): Array<[string, YamlNode | null, unknown]> {
-  const v = field(node, key);
-  return key === 'requirements' ? seqItems(v).flatMap((i) => entries(i)) : entries(v);
+/** A definition written as a map without the keyword it needs: [name, where its `name:` is]. */
+function lacking(rec: TypeRecord, key: DefinitionKey): Array<[string, number]> {
+  if (key === 'requirements') return rec.requirements.filter((r) => r.map && r.capability === undefined).map((r) => [r.name, r.pairAt]);
+  if (key === 'capabilities') return rec.capabilities.filter((c) => c.map && c.type === undefined).map((c) => [c.name, c.pairAt]);
+  return rec[key].filter((d) => d.map && d.type === undefined).map((d) => [d.name, d.at]);
 }
 
 export function checkInheritedDefinitions(loader: Loader, report: (d: Diagnostic) => void): void {
@@ -27,14 +32,13 @@ export function checkInheritedDefinitions(loader: Loader, report: (d: Diagnostic
     if (def.unit.fromProfiles) continue;
     const keys = DEFINITIONS[def.family];
     if (!keys) continue;
-    let ancestors: Array<YamlNode | null> | undefined;
+    let ancestors: Array<TypeRecord | undefined> | undefined;
     for (const [key, needs, what] of keys) {
-      for (const [name, node, pair] of definitions(def.node, key)) {
-        if (!isMap(node) || str(field(node, needs)) !== undefined) continue;
-        ancestors ??= loader.chain(def.family, def.canonical).slice(1).map((t) => loader.def(def.family, t)?.node ?? null);
-        if (ancestors.some((a) => definitions(a, key).some(([n]) => n === name))) continue;
-        const at = locate(def.unit.src, pair as YamlNode);
-        report({ severity: 'error', code: 'E_TOSCA_MISSING_KEYWORD', message: `${what} "${name}" of ${def.family} type "${def.name}" has no "${needs}"`, file: at.file, line: at.line, column: at.column, hint: `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} needs "${needs}" unless it refines one of a parent type` });
+      for (const [name, at] of lacking(def.rec, key)) {
+        ancestors ??= loader.chain(def.family, def.canonical).slice(1).map((t) => loader.def(def.family, t)?.rec);
+        if (ancestors.some((a) => a !== undefined && (a[key] as Array<{ name: string }>).some((d) => d.name === name))) continue;
+        const loc = locationAt(def.unit.src, at);
+        report({ severity: 'error', code: 'E_TOSCA_MISSING_KEYWORD', message: `${what} "${name}" of ${def.family} type "${def.name}" has no "${needs}"`, file: loc.file, line: loc.line, column: loc.column, hint: `${/^[aeiou]/.test(what) ? 'an' : 'a'} ${what} needs "${needs}" unless it refines one of a parent type` });
       }
     }
   }

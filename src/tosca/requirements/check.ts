@@ -6,7 +6,7 @@ import type { SourceLocation } from '../diagnostic.js';
 import type { Loader, Unit } from '../loader.js';
 import type { CompiledRelationship } from '../model.js';
 import type { PropertyDef } from '../values.js';
-import type { YamlNode } from '../yaml-source.js';
+import type { CapabilityDefinitionRecord } from '../document/records.js';
 import { TargetChecker, type TargetAnswer } from './target.js';
 
 export interface ResolvedRequirement {
@@ -33,7 +33,7 @@ export interface ResolvedRequirement {
 export interface RequirementContext {
   loader: Loader;
   unit: Unit;
-  capabilitiesOf(types: string[]): Map<string, { node: YamlNode | null; unit: Unit }>;
+  capabilitiesOf(types: string[]): Map<string, CapabilityDefinitionRecord & { unit: Unit }>;
   /** A node template's type chain (compiled or not yet), undefined when it has no known type. */
   templateTypes(name: string): readonly string[] | undefined;
   relationshipProperties(type: string): Map<string, PropertyDef>;

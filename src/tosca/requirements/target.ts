@@ -8,7 +8,7 @@
  * which names the nodes, is made again for each requirement).
  */
 import type { Loader, Unit } from '../loader.js';
-import { field, seqItems, str, type YamlNode } from '../yaml-source.js';
+import type { CapabilityDefinitionRecord, TypeListKey } from '../document/records.js';
 
 export interface TargetQuestion {
   source: { name: string; types: readonly string[] };
@@ -46,7 +46,7 @@ export class TargetChecker {
   constructor(
     private readonly loader: Loader,
     /** Capability definitions merged along a node type's chain. */
-    private readonly capabilitiesOf: (types: string[]) => Map<string, { node: YamlNode | null; unit: Unit }>,
+    private readonly capabilitiesOf: (types: string[]) => Map<string, CapabilityDefinitionRecord & { unit: Unit }>,
   ) {}
 
   check(q: TargetQuestion): TargetAnswer {
@@ -110,17 +110,13 @@ export class TargetChecker {
     const known = this.offerCache.get(types[0] ?? '');
     if (known) return known;
     const out: CapabilityOffer[] = [];
-    for (const [name, { node, unit }] of this.capabilitiesOf([...types])) {
-      const ref = str(node) ?? str(field(node, 'type'));
+    for (const [name, { type: ref, validSourceTypes, unit }] of this.capabilitiesOf([...types])) {
       const canonical = ref ? this.loader.resolve(unit, 'capability', ref) : undefined;
       if (!canonical) {
         this.unresolved.add(types[0] ?? ''); // reported where the type is declared
         continue;
       }
-      const sources = seqItems(field(node, 'valid_source_types') ?? field(node, 'valid_source_node_types'))
-        .map((s) => str(s))
-        .filter((s): s is string => !!s)
-        .map((s) => this.loader.resolve(unit, 'node', s) ?? s);
+      const sources = validSourceTypes.map((s) => this.loader.resolve(unit, 'node', s) ?? s);
       out.push({ name, types: this.loader.chain('capability', canonical), sources });
     }
     this.offerCache.set(types[0] ?? '', out);
@@ -128,18 +124,15 @@ export class TargetChecker {
   }
 
   /** The list a type (or its nearest ancestor that has one) gives under one of `keys`, as canonical names. */
-  private listed(family: 'relationship' | 'capability', chain: readonly string[], ...keys: string[]): string[] {
+  private listed(family: 'relationship' | 'capability', chain: readonly string[], ...keys: TypeListKey[]): string[] {
     for (const t of chain) {
       const def = this.loader.def(family, t);
       if (!def) continue;
       for (const key of keys) {
-        const list = field(def.node, key);
+        const list = def.rec.lists[key];
         if (list === undefined) continue;
         const names = key === 'valid_target_types' || key === 'valid_capability_types' ? ['capability', 'node'] as const : ['node'] as const;
-        return seqItems(list)
-          .map((s) => str(s))
-          .filter((s): s is string => !!s)
-          .map((s) => names.map((f) => this.loader.resolve(def.unit, f, s)).find((c) => c !== undefined) ?? s);
+        return list.map((s) => names.map((f) => this.loader.resolve(def.unit, f, s)).find((c) => c !== undefined) ?? s);
       }
     }
     return [];

@@ -8,7 +8,9 @@
 import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledNode } from '../model.js';
 import { didYouMean } from '../suggest.js';
-import { entries, field, locate, seqItems, str, type YamlNode, type YamlSource } from '../yaml-source.js';
+import type { YamlSource } from '../yaml-source.js';
+import type { MappingEntry, Offset, SubstitutionMappings } from '../document/records.js';
+import { locationAt } from '../document/offsets.js';
 
 export interface SubstitutionContext {
   src: YamlSource;
@@ -25,28 +27,26 @@ export interface SubstitutionContext {
   report(message: string, at: SourceLocation, hint?: string): void;
 }
 
-export function checkSubstitution(mappings: YamlNode | null | undefined, typeName: string, ctx: SubstitutionContext): void {
-  const at = (n: unknown) => locate(ctx.src, n as YamlNode);
-  const names = (n: YamlNode | null): string[] => {
-    const one = str(n);
-    return one !== undefined ? [one] : seqItems(n).map((i) => str(i) ?? '');
-  };
-  const declaredKey = (kind: string, key: string, known: readonly string[], pair: unknown): boolean => {
+export function checkSubstitution(mappings: SubstitutionMappings, typeName: string, ctx: SubstitutionContext): void {
+  const at = (offset: Offset) => locationAt(ctx.src, offset);
+  const names = (e: MappingEntry): string[] => (e.single !== undefined ? [e.single] : e.items.map((i) => i ?? ''));
+  const declaredKey = (kind: string, key: string, known: readonly string[], pair: Offset): boolean => {
     if (known.includes(key)) return true;
     ctx.report(`substitution mapping: node type ${typeName} has no ${kind} "${key}"`, at(pair), didYouMean(key, known) ?? (known.length ? `it has: ${known.join(', ')}` : `it declares no ${kind}s`));
     return false;
   };
-  const template = (name: string, where: unknown): CompiledNode | undefined => {
+  const template = (name: string, where: Offset): CompiledNode | undefined => {
     const node = ctx.nodes[name];
     if (!node) ctx.report(`substitution mapping: "${name}" is not a node template`, at(where), didYouMean(name, Object.keys(ctx.nodes)));
     return node;
   };
 
-  for (const [key, v, pair] of entries(field(mappings, 'properties'))) {
+  for (const e of mappings.properties) {
+    const { name: key, at: pair, valueAt: v } = e;
     if (!declaredKey('property', key, ctx.declared.properties, pair)) continue;
     // `[ input ]` or (deprecated) `[ node, property ]`; anything else is a value given to the property.
-    if (str(v) !== undefined || !seqItems(v).length) continue;
-    const [first, second] = names(v);
+    if (e.single !== undefined || !e.items.length) continue;
+    const [first, second] = names(e);
     if (second !== undefined) {
       const node = template(first!, v);
       if (node && !(second in node.properties) && !ctx.attributesOf(node).includes(second)) ctx.report(`substitution mapping: node "${first}" has no property "${second}"`, at(v));
@@ -54,9 +54,10 @@ export function checkSubstitution(mappings: YamlNode | null | undefined, typeNam
       ctx.report(`substitution mapping: property "${key}" maps to "${first}", which is not an input`, at(v), didYouMean(first, ctx.inputs) ?? `inputs: ${ctx.inputs.join(', ') || 'none'}`);
     }
   }
-  for (const [key, v, pair] of entries(field(mappings, 'attributes'))) {
+  for (const e of mappings.attributes) {
+    const { name: key, at: pair, valueAt: v } = e;
     if (!declaredKey('attribute', key, ctx.declared.attributes, pair)) continue;
-    const [first, second] = names(v);
+    const [first, second] = names(e);
     if (second !== undefined) {
       const node = template(first!, v);
       if (node && !ctx.attributesOf(node).includes(second)) ctx.report(`substitution mapping: node "${first}" has no attribute "${second}"`, at(v), didYouMean(second, ctx.attributesOf(node)));
@@ -64,9 +65,10 @@ export function checkSubstitution(mappings: YamlNode | null | undefined, typeNam
       ctx.report(`substitution mapping: attribute "${key}" maps to "${first}", which is not an output`, at(v), didYouMean(first, ctx.outputs) ?? `outputs: ${ctx.outputs.join(', ') || 'none'}`);
     }
   }
-  for (const [key, v, pair] of entries(field(mappings, 'capabilities'))) {
+  for (const e of mappings.capabilities) {
+    const { name: key, at: pair, valueAt: v } = e;
     if (!declaredKey('capability', key, [...ctx.declared.capabilities.keys()], pair)) continue;
-    const [nodeName, capName] = names(v);
+    const [nodeName, capName] = names(e);
     if (nodeName === undefined || capName === undefined) continue; // the grammar checks the shape
     const node = template(nodeName, v);
     if (!node) continue;
@@ -78,24 +80,25 @@ export function checkSubstitution(mappings: YamlNode | null | undefined, typeNam
     const wanted = ctx.declared.capabilities.get(key);
     if (wanted && !cap.types.includes(wanted)) ctx.report(`substitution mapping: capability "${key}" of ${typeName} is a ${wanted}, but "${capName}" of node "${nodeName}" is a ${cap.type}`, at(v), 'map a capability of the same type or one derived from it');
   }
-  for (const [key, v, pair] of entries(field(mappings, 'requirements'))) {
+  for (const e of mappings.requirements) {
+    const { name: key, at: pair, valueAt: v } = e;
     if (!declaredKey('requirement', key, ctx.declared.requirements, pair)) continue;
-    const [nodeName, reqName] = names(v);
+    const [nodeName, reqName] = names(e);
     if (nodeName === undefined || reqName === undefined) continue;
     const node = template(nodeName, v);
     if (node && !ctx.requirementsOf(node).includes(reqName)) ctx.report(`substitution mapping: node "${nodeName}" has no requirement "${reqName}"`, at(v), didYouMean(reqName, ctx.requirementsOf(node)));
   }
-  for (const [key, v, pair] of entries(field(mappings, 'interfaces'))) {
+  for (const e of mappings.interfaces) {
+    const { name: key, at: pair, valueAt: v } = e;
     if (!declaredKey('interface', key, ctx.declared.interfaces, pair)) continue;
-    const [nodeName, ifaceName] = names(v);
+    const [nodeName, ifaceName] = names(e);
     if (nodeName !== undefined && ifaceName !== undefined) {
       const node = template(nodeName, v);
       if (node && !node.interfaces[ifaceName]) ctx.report(`substitution mapping: node "${nodeName}" has no interface "${ifaceName}"`, at(v), didYouMean(ifaceName, Object.keys(node.interfaces)));
       continue;
     }
     // { operation: workflow }
-    for (const [, wf, wfPair] of entries(v)) {
-      const name = str(wf);
+    for (const [name, wfPair] of e.entries) {
       if (name !== undefined && !ctx.workflows.includes(name)) ctx.report(`substitution mapping: interface "${key}" maps to workflow "${name}", which this service does not declare`, at(wfPair), didYouMean(name, ctx.workflows));
     }
   }

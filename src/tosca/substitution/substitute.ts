@@ -12,7 +12,7 @@ import type { SourceLocation } from '../diagnostic.js';
 import type { Loader, Unit } from '../loader.js';
 import type { CompileResult, CompiledNode, CompiledRequirement, CompiledService, Value } from '../model.js';
 import { evaluateNodeFilter } from '../requirements/node-filter.js';
-import { entries, field, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import type { ServiceTemplate, SubstitutionMappings } from '../document/records.js';
 import { valuesOf } from '../record-values.js';
 import { applySubstitution, mapNodeValues, markOuterName, markOuterNames, unmarkOuterNames } from './apply.js';
 
@@ -31,8 +31,8 @@ export interface SubstitutionBudget {
 
 export interface SubstitutionCandidate {
   unit: Unit;
-  tpl: YamlNode;
-  mappings: YamlNode;
+  service: ServiceTemplate;
+  mappings: SubstitutionMappings;
   /** The canonical node type it substitutes. */
   nodeType: string;
 }
@@ -67,12 +67,12 @@ export function substitutionCandidates(loader: Loader): SubstitutionCandidate[] 
   const out: SubstitutionCandidate[] = [];
   for (const unit of loader.loadedUnits()) {
     if (unit.fromProfiles || !unit.src.root) continue;
-    const tpl = field(unit.src.root, 'service_template') ?? field(unit.src.root, 'topology_template');
-    const mappings = field(tpl, 'substitution_mappings');
-    const ref = str(field(mappings, 'node_type'));
+    const service = unit.record.service;
+    const mappings = service?.substitution?.mappings;
+    const ref = mappings?.nodeType;
     const nodeType = ref ? loader.resolve(unit, 'node', ref) : undefined;
     // An unknown node_type is reported where the mapping is checked.
-    if (tpl && mappings && nodeType) out.push({ unit, tpl, mappings, nodeType });
+    if (service && mappings && nodeType) out.push({ unit, service, mappings, nodeType });
   }
   return out;
 }
@@ -83,14 +83,14 @@ export function matchingCandidates(node: CompiledNode, candidates: readonly Subs
   const undecided: SubstitutionCandidate[] = [];
   for (const c of candidates) {
     if (!loader.chain('node', c.nodeType).includes(node.type)) continue;
-    const filterNode = field(c.mappings, 'substitution_filter');
-    if (filterNode !== undefined) {
+    const filter = c.mappings.filter;
+    if (filter !== undefined) {
       const capabilitiesNamed = (n: CompiledNode, nameOrType: string) => {
         if (n.capabilities[nameOrType]) return [nameOrType];
         const type = loader.resolve(c.unit, 'capability', nameOrType) ?? nameOrType;
         return Object.keys(n.capabilities).filter((k) => n.capabilities[k]!.types.includes(type));
       };
-      const verdict = evaluateNodeFilter(toJS(c.unit.src, filterNode), c.unit.version, { node }, capabilitiesNamed);
+      const verdict = evaluateNodeFilter(filter.value, c.unit.version, { node }, capabilitiesNamed);
       if (verdict === undefined) undecided.push(c);
       if (verdict !== true) continue;
     }
@@ -137,7 +137,7 @@ export async function substituteNodes(ctx: SubstituteContext): Promise<void> {
       ctx.report(`node "${name}": more than ${SUBSTITUTIONS_MAX} substitutions in one compile`, at, 'services that substitute each other\'s nodes several times over grow exponentially');
       continue;
     }
-    const size = entries(field(chosen.tpl, 'node_templates')).length;
+    const size = chosen.service.nodeTemplates.length;
     if (size > ctx.budget.nodes) {
       ctx.report(`node "${name}": substituting it by ${path} (${size} node templates) would bring more than ${SUBSTITUTED_NODES_MAX} node templates into one compile`, at);
       continue;
@@ -146,8 +146,8 @@ export async function substituteNodes(ctx: SubstituteContext): Promise<void> {
     ctx.budget.nodes -= size;
     const { inputs, byNode } = feed(node, chosen);
     const wired: WiredRequirement[] = [];
-    for (const [req, v] of entries(field(chosen.mappings, 'requirements'))) {
-      const [innerNode, innerReq] = seqItems(v).map((i) => str(i));
+    for (const { name: req, items } of chosen.mappings.requirements) {
+      const [innerNode, innerReq] = items;
       const r = node.requirements.find((x) => x.name === req);
       if (innerNode && innerReq && r?.target !== undefined) wired.push({ node: innerNode, requirement: { ...r, name: innerReq, target: markOuterName(r.target) } });
     }
@@ -182,11 +182,10 @@ export async function substituteNodes(ctx: SubstituteContext): Promise<void> {
 function feed(node: CompiledNode, c: SubstitutionCandidate): { inputs: Record<string, Value>; byNode: Array<[string, string, Value]> } {
   const inputs: Record<string, Value> = {};
   const byNode: Array<[string, string, Value]> = [];
-  const declared = new Set(entries(field(c.tpl, 'inputs')).map(([k]) => k));
+  const declared = new Set(c.service.inputs.map((i) => i.name));
   const mapped = new Set<string>();
   const has = (p: string) => Object.prototype.hasOwnProperty.call(node.properties, p);
-  for (const [prop, v] of entries(field(c.mappings, 'properties'))) {
-    const names = seqItems(v).map((i) => str(i));
+  for (const { name: prop, items: names } of c.mappings.properties) {
     if (names.length === 1 && names[0] !== undefined) {
       mapped.add(names[0]);
       if (has(prop) && declared.has(names[0])) inputs[names[0]] = markOuterNames(node.properties[prop]!);
