@@ -5,7 +5,7 @@
  */
 import type { Pair } from 'yaml';
 import type { SourceLocation } from '../diagnostic.js';
-import { didYouMean } from '../suggest.js';
+import { closest, didYouMean } from '../suggest.js';
 import { entries, field, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
 import { scalarKey } from '../yaml-fast.js';
 import type { YAMLMap } from 'yaml';
@@ -255,7 +255,7 @@ export class GrammarChecker {
         this.shape(v, kw.shape, kw.shape.kind === 'entity' ? this.grammar.entities[kw.shape.name]!.title : `"${k}" of ${what}`, pair);
         continue;
       }
-      if (e.other) {
+      if (e.other && !(e.keywordTypos && closest(k, Object.keys(e.keywords)))) {
         others++;
         this.shape(v, e.other, this.name(e.other, k, what), pair);
         continue;
