@@ -132,8 +132,12 @@ export class GrammarChecker {
         return 'a map of strings';
       case 'map':
         return `a map (name: ${shape.of.kind === 'entity' ? this.grammar.entities[shape.of.name]!.title : this.describe(shape.of).replace(/^an? /, '')})`;
-      case 'list':
+      case 'list': {
+        // "a list of imports (each a map, or a string)", not "a list of import (a map, or a string)s".
+        const e = shape.of.kind === 'entity' ? this.grammar.entities[shape.of.name]! : undefined;
+        if (e) return `a list of ${e.title}s${e.short ? ` (each a map, or ${this.describe(e.short)})` : ''}`;
         return `a list of ${this.describe(shape.of).replace(/^an? /, '')}s`.replace(/ss$/, 's');
+      }
       case 'keyedList':
         return 'a list of single-key maps (- name: ...)';
       case 'entity': {
