@@ -3,6 +3,7 @@ import { field, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { NodeTemplateEntry } from '../document/records.js';
 import type { CompileContext } from './context.js';
 import { deepMerge } from './shared.js';
+import { didYouMean } from '../suggest.js';
 
 /**
  * Every template by name (a name written twice: the last, in the place of the first), with
@@ -26,7 +27,7 @@ export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplat
     }
     const base = effective(copy, [...seen, copy]);
     if (!base) {
-      ctx.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `"${name}" copies "${copy}", which is not a node template`, ctx.at(field(node, 'copy')));
+      ctx.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `"${name}" copies "${copy}", which is not a node template`, ctx.at(field(node, 'copy')), didYouMean(copy, byName!.keys()));
       return own;
     }
     return deepMerge(base, own) as Record<string, unknown>;

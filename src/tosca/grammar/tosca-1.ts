@@ -93,15 +93,19 @@ function v13(): Record<string, Entity> {
         capabilities: mapOf(entity('capabilityAssignment')),
         interfaces: mapOf(entity('interfaceAssignment')),
         artifacts: mapOf(entity('artifactAssignment')),
-        node_filter: any,
+        node_filter: entity('nodeFilter'),
         copy: string,
       }),
     },
     requirementAssignment: {
       title: 'requirement assignment',
       short: string,
-      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipAssignment')), node_filter: any, occurrences: countRange }),
+      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipAssignment')), node_filter: entity('nodeFilter'), occurrences: countRange }),
     },
+    // §3.6.5: property filters (`- name: clause` or `- name: [ clauses ]`, checked when evaluated)
+    // and capability filters by capability name or type. A misspelt keyword here emptied the filter.
+    nodeFilter: { title: 'node filter', keywords: keywords({ properties: keyedList(any), capabilities: keyedList(entity('capabilityFilter')) }) },
+    capabilityFilter: { title: 'capability filter', keywords: keywords({ properties: keyedList(any) }) },
     relationshipAssignment: { title: 'relationship assignment', keywords: keywords({ type: string, properties: values, interfaces: mapOf(entity('interfaceAssignment')) }) },
     capabilityAssignment: { title: 'capability assignment', keywords: keywords({ properties: values, attributes: values, occurrences: countRange }) },
     interfaceAssignment: {
@@ -179,7 +183,7 @@ function v13(): Record<string, Entity> {
     requirementDefinition: {
       title: 'requirement definition',
       short: string,
-      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), occurrences: countRange, node_filter: any, description: scalar }),
+      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), occurrences: countRange, node_filter: entity('nodeFilter'), description: scalar }),
     },
     relationshipDefinition: { title: 'relationship definition', short: string, keywords: keywords({ type: [string, 'required'], description: scalar, properties: values, interfaces: mapOf(entity('interfaceDefinition')) }) },
     interfaceDefinition: {
