@@ -35,7 +35,16 @@ export class InterfaceCompiler {
       // a misspelt interface name would leave its operations unrun.
       if (!def && a) ctx.report('error', 'E_TOSCA_UNKNOWN_INTERFACE', `node "${template}" assigns interface "${name}", which its type does not declare`, ctx.loc(a.at), didYouMean(name, [...defs.keys()]) ?? (defs.size ? `its type declares: ${[...defs.keys()].join(', ')}` : 'its type declares no interfaces'));
       const typeRef = def?.type ?? a?.type;
-      const tt = typeRef ? (ctx.loader.resolve(def?.unit ?? ctx.unit, 'interface', typeRef) ?? typeRef) : name;
+      const resolved = typeRef ? ctx.loader.resolve(def?.unit ?? ctx.unit, 'interface', typeRef) : undefined;
+      const tt = resolved ?? typeRef ?? name;
+      // An interface definition naming an unknown interface type: once per definition, used or not by the template.
+      const fromDef = def?.type !== undefined;
+      const where = fromDef ? d!.node : a;
+      if (typeRef && !resolved && where && typeof where === 'object' && !this.reported.has(where)) {
+        this.reported.add(where);
+        if (fromDef) ctx.typeChain('interface', typeRef, def!.at, def!.unit);
+        else ctx.typeChain('interface', typeRef, a!.at);
+      }
       if (def && a) this.checkOperations(a, def, tt, template);
       const operations: Record<string, CompiledOperation> = {};
       // The type's operations, then the template's over them.
@@ -57,6 +66,9 @@ export class InterfaceCompiler {
     }
     return out;
   }
+
+  /** Interface definitions (or assignments) whose unknown type was reported. */
+  private readonly reported = new WeakSet<object>();
 
   /** Operation names an interface type declares, with its parents' (undefined: the type is unknown, nothing to check against). */
   private readonly typeOperations = new Map<string, ReadonlySet<string> | undefined>();
