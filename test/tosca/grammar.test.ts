@@ -65,8 +65,14 @@ describe('grammar', () => {
     expect(check('tosca_2_0', 'namespace: x\n')).toEqual([expect.stringContaining('E_TOSCA_UNKNOWN_KEYWORD unknown keyword "namespace"')]);
     expect(check('tosca_simple_yaml_1_3', 'namespace: x\n')).toEqual([]);
     expect(check('tosca_simple_yaml_1_1', 'namespace: x\n')).toEqual([expect.stringContaining('unknown keyword "namespace"')]);
-    expect(check('tosca_simple_yaml_1_0', 'template_name: x\n')).toEqual([]);
+    // 1.0's template keys are keys of its metadata (§3.9.3.2-3.9.3.5), as in every later version.
+    expect(check('tosca_simple_yaml_1_0', 'metadata: { template_name: x }\n')).toEqual([]);
+    expect(check('tosca_simple_yaml_1_0', 'template_name: x\n')).toEqual([expect.stringContaining('unknown keyword "template_name"')]);
     expect(check('tosca_simple_yaml_1_3', 'template_name: x\n')).toEqual([expect.stringContaining('unknown keyword "template_name"')]);
+    // An interface listing its operations directly (1.0-1.2, and 1.3's normative types) still knows a misspelt keyword.
+    expect(check('tosca_simple_yaml_1_3', 'interface_types:\n  I:\n    notifcations: {}\n')).toEqual([expect.stringContaining('unknown keyword "notifcations"')]);
+    expect(check('tosca_simple_yaml_1_1', 'interface_types:\n  I:\n    descriptoin: x\n    start: {}\n')).toEqual([expect.stringContaining('unknown keyword "descriptoin"')]);
+    expect(check('tosca_simple_yaml_1_1', 'interface_types:\n  I:\n    start: {}\n    backup: {}\n')).toEqual([]);
     expect(check('tosca_2_0', 'service_template:\n  node_templates: {}\ntopology_template: {}\n')).toEqual([expect.stringContaining('unknown keyword "topology_template"')]);
   });
 

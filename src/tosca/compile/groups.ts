@@ -18,10 +18,15 @@ export function compileGroups(ctx: CompileContext, service: ServiceTemplate): Re
 
 export function compilePolicies(ctx: CompileContext, service: ServiceTemplate): CompiledPolicy[] {
   const out: CompiledPolicy[] = [];
+  const groups = service.groups.map((g) => g.name);
   for (const p of service.policies) {
     const at = ctx.loc(p.at);
     const tt = ctx.typeChain('policy', p.type, p.typeAt);
     if (!tt) continue;
+    // A target is a node template or a group (1.3 §3.8.6): a misspelt one applied the policy to nothing.
+    for (const t of p.targets) {
+      if (!ctx.nodes[t] && !groups.includes(t)) ctx.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `policy "${p.name}" names "${t}", which is neither a node template nor a group`, at, didYouMean(t, [...ctx.templateNames, ...groups]));
+    }
     out.push({ name: p.name, ...tt, targets: p.targets, properties: ctx.assignProperties(ctx.checker.definitions('policy', tt.type, 'properties'), p.properties, `policy "${p.name}"`, at), source: at });
   }
   return out;

@@ -7,6 +7,7 @@ import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledRelationship, CompiledRequirement } from '../model.js';
 import type { Unit } from '../loader.js';
 import { didYouMean } from '../suggest.js';
+import type { RequirementDefinition } from '../document/read-definitions.js';
 import { locationAt } from '../document/offsets.js';
 import type { RequirementChecks } from '../requirements/check.js';
 import type { NodeFilter, NodeFilters } from '../requirements/filters.js';
@@ -54,7 +55,10 @@ export class RequirementCompiler {
     for (const ty of [...types].reverse()) {
       const def = this.ctx.loader.def('node', ty);
       if (!def) continue;
+      const check = !this.checkedTypes.has(def.rec);
+      if (check) this.checkedTypes.add(def.rec);
       for (const r of def.rec.requirements) {
+        if (check) this.checkReferences(r, def.unit);
         const prev = defs.get(r.name);
         const occ = r.occurrences;
         const occurrences: [number, number] = Array.isArray(occ) && occ.length === 2 && typeof occ[0] === 'number'
@@ -82,6 +86,23 @@ export class RequirementCompiler {
     let list = this.explicit.get(defs);
     if (!list) this.explicit.set(defs, (list = [...defs].filter(([, d]) => d.explicit)));
     return list;
+  }
+
+  /** Type definitions whose requirement definitions were checked (once each, whichever type derives from them). */
+  private readonly checkedTypes = new WeakSet<object>();
+
+  /**
+   * The types a requirement definition names must exist, whether or not a template assigns the
+   * requirement (1.3 §3.7.3): `capability` is a capability type, or with `node` a
+   * capability the node type declares. With `node`, a capability that is neither is left to the
+   * templates that use it: Puccini accepts such files (the shared conformance corpus has one).
+   */
+  private checkReferences(r: RequirementDefinition, unit: Unit): void {
+    const ctx = this.ctx;
+    const at = locationAt(unit.src, r.at);
+    if (r.node) ctx.typeChain('node', r.node, at, unit);
+    if (r.relationship) ctx.typeChain('relationship', r.relationship, at, unit);
+    if (r.capability && !r.node) ctx.typeChain('capability', r.capability, at, unit);
   }
 
   compile(t: NodeTemplate, loc: SourceLocation, types: string[]): CompiledRequirement[] {

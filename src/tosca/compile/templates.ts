@@ -1,8 +1,9 @@
 /** `copy` (TOSCA 2.0 §8.3.1): a node template made from another one, its own keys deep-merged over the copied one's. */
-import { field, str, toJS, type YamlNode } from '../yaml-source.js';
+import { field, isMap, isScalar, isSeq, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { NodeTemplateEntry } from '../document/records.js';
 import type { CompileContext } from './context.js';
 import { deepMerge } from './shared.js';
+import { didYouMean } from '../suggest.js';
 
 /**
  * Every template by name (a name written twice: the last, in the place of the first), with
@@ -26,7 +27,7 @@ export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplat
     }
     const base = effective(copy, [...seen, copy]);
     if (!base) {
-      ctx.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `"${name}" copies "${copy}", which is not a node template`, ctx.at(field(node, 'copy')));
+      ctx.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `"${name}" copies "${copy}", which is not a node template`, ctx.at(field(node, 'copy')), didYouMean(copy, byName!.keys()));
       return own;
     }
     return deepMerge(base, own) as Record<string, unknown>;
@@ -35,9 +36,37 @@ export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplat
     let node: YamlNode | null = entry.own;
     if (str(field(entry.own, 'copy'))) {
       const merged = effective(entry.name, [entry.name]);
-      if (merged) node = ctx.unit.src.doc.createNode(merged) as YamlNode;
+      if (merged) {
+        node = ctx.unit.src.doc.createNode(merged) as YamlNode;
+        placeLike(node, entry.own, (entry.own as { range?: Range } | null)?.range);
+      }
     }
     out.set(entry.name, node === entry.own ? entry : { ...entry, node });
   }
   return out;
+}
+
+type Range = [number, number, number];
+
+/**
+ * A template merged from a copy is a new YAML tree without positions: each of its nodes takes the
+ * position of the same key in the template as written, or else the template's own, so a problem
+ * in it is reported there, not at the first line of the file.
+ */
+function placeLike(made: unknown, own: unknown, fallback: Range | undefined): void {
+  if (!made || typeof made !== 'object') return;
+  const m = made as { range?: Range };
+  const o = own as { range?: Range } | null | undefined;
+  m.range ??= o?.range ?? fallback;
+  if (isMap(made)) {
+    for (const p of made.items) {
+      const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
+      const op = isMap(own) ? own.items.find((q) => (isScalar(q.key) ? String(q.key.value) : String(q.key)) === k) : undefined;
+      const at = (op?.key as { range?: Range } | undefined)?.range ?? m.range;
+      if (p.key && typeof p.key === 'object') placeLike(p.key, op?.key, at);
+      placeLike(p.value, op?.value, (op?.value as { range?: Range } | undefined)?.range ?? at);
+    }
+  } else if (isSeq(made)) {
+    made.items.forEach((item, i) => placeLike(item, isSeq(own) ? own.items[i] : undefined, m.range));
+  }
 }

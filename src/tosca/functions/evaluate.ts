@@ -194,9 +194,39 @@ export class FunctionEvaluator {
     if (node && typeof path[0] === 'string') {
       const problem = unknownAttribute(node, path[0], this.ctx.definitions('node', node.type, 'attributes'), this.ctx.definitions('node', node.type, 'properties'));
       if (problem) this.ctx.report('E_TOSCA_FUNCTION', problem.message, at, problem.hint);
+      else if (typeof path[1] === 'string') this.throughRequirementOrCapability(node, path[0], path[1], at);
     }
     if (name === rawArgs[0] && path.every((p, i) => p === rawArgs[i + 1])) return v;
     return { $fn: 'get_attribute', args: [name ?? null, ...path] };
+  }
+
+  /**
+   * `[node, requirement or capability, attribute]` (1.3 §4.5.1): the attribute of the capability,
+   * or of the requirement's target node or the capability it reaches. Only when the second name is
+   * not itself one of the node's attributes or properties (then the rest is a path into its value).
+   */
+  private throughRequirementOrCapability(node: CompiledNode, via: string, name: string, at: SourceLocation): void {
+    const ctx = this.ctx;
+    const own = (n: CompiledNode) => [...ctx.definitions('node', n.type, 'attributes').keys(), ...ctx.definitions('node', n.type, 'properties').keys(), ...Object.keys(n.attributes), ...Object.keys(n.properties)];
+    if (own(node).includes(via)) return;
+    const ofCapability = (n: CompiledNode, c: string) => {
+      const cap = n.capabilities[c];
+      return cap ? [...ctx.definitions('capability', cap.type, 'attributes').keys(), ...ctx.definitions('capability', cap.type, 'properties').keys(), ...Object.keys(cap.attributes), ...Object.keys(cap.properties)] : [];
+    };
+    let known: string[];
+    let what: string;
+    if (node.capabilities[via]) {
+      known = ofCapability(node, via);
+      what = `capability "${via}" of node "${node.name}" (${node.capabilities[via]!.type})`;
+    } else {
+      const req = node.requirements.find((r) => r.name === via);
+      const target = req?.target ? ctx.nodes[req.target] : undefined;
+      if (!target) return;
+      known = [...own(target), ...(req!.capability ? ofCapability(target, req!.capability) : [])];
+      what = `node "${target.name}" (${target.type}), the target of requirement "${via}" of node "${node.name}",`;
+    }
+    if (known.includes(name)) return;
+    ctx.report('E_TOSCA_FUNCTION', `get_attribute: ${what} has no attribute or property "${name}"`, at, didYouMean(name, known) ?? (known.length ? `it has: ${[...new Set(known)].join(', ')}` : undefined));
   }
 
   private getInput(args: Value[], at: SourceLocation): Value {

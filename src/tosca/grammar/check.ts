@@ -5,7 +5,7 @@
  */
 import type { Pair } from 'yaml';
 import type { SourceLocation } from '../diagnostic.js';
-import { didYouMean } from '../suggest.js';
+import { closest, didYouMean } from '../suggest.js';
 import { entries, field, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
 import { scalarKey } from '../yaml-fast.js';
 import type { YAMLMap } from 'yaml';
@@ -140,8 +140,12 @@ export class GrammarChecker {
         return 'a map of strings';
       case 'map':
         return `a map (name: ${shape.of.kind === 'entity' ? this.grammar.entities[shape.of.name]!.title : this.describe(shape.of).replace(/^an? /, '')})`;
-      case 'list':
+      case 'list': {
+        // "a list of imports (each a map, or a string)", not "a list of import (a map, or a string)s".
+        const e = shape.of.kind === 'entity' ? this.grammar.entities[shape.of.name]! : undefined;
+        if (e) return `a list of ${e.title}s${e.short ? ` (each a map, or ${this.describe(e.short)})` : ''}`;
         return `a list of ${this.describe(shape.of).replace(/^an? /, '')}s`.replace(/ss$/, 's');
+      }
       case 'keyedList':
         return 'a list of single-key maps (- name: ...)';
       case 'entity': {
@@ -267,7 +271,7 @@ export class GrammarChecker {
         this.shape(v, kw.shape, kw.shape.kind === 'entity' ? this.grammar.entities[kw.shape.name]!.title : `"${k}" of ${what}`, p);
         continue;
       }
-      if (e.other) {
+      if (e.other && !(e.keywordTypos && closest(k, Object.keys(e.keywords)))) {
         others++;
         if (!passes(v, e.other)) this.shape(v, e.other, this.name(e.other, k, what), p);
         continue;

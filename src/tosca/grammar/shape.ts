@@ -42,6 +42,11 @@ export interface Entity {
   short?: Shape;
   /** Keys that are not keywords are names of this shape (1.x interfaces list operations directly). */
   other?: Shape;
+  /**
+   * With `other`: a key that is not a keyword but close to one (`descripton`, `notifcations`) is
+   * a misspelt keyword, reported with "did you mean", not taken for a name.
+   */
+  keywordTypos?: boolean;
 }
 
 export interface Grammar {

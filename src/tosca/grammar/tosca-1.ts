@@ -6,8 +6,14 @@
  *
  * | keyword                                                       | 1.0 | 1.1 | 1.2 | 1.3 |
  * |---------------------------------------------------------------|-----|-----|-----|-----|
- * | service template `tosca_default_namespace`, `template_*`      |  ✓  |     |     |     |
  * | service template `namespace`                                  |     |     |  ✓  |  ✓  |
+ * | `metadata` of types, node/relationship templates, groups,     |     |  ✓  |  ✓  |  ✓  |
+ * | policies                                                      |     |     |     |     |
+ * | group type `attributes`, `requirements`, `capabilities`;      |     |  ✓  |  ✓  |  ✓  |
+ * | group `attributes`                                            |     |     |     |     |
+ * | group and group type `interfaces`                             |  ✓  |  ✓  |  ✓  |     |
+ * | property/parameter definition `metadata`                      |     |     |  ✓  |  ✓  |
+ * | attribute definition `metadata`                               |     |     |     |  ✓  |
  * | named imports (`- name: file`)                                |  ✓  |  ✓  |  ✓  |     |
  * | topology template `workflows`; policy (type) `triggers`       |     |  ✓  |  ✓  |  ✓  |
  * | substitution mappings `properties`, `interfaces`              |     |     |  ✓  |  ✓  |
@@ -20,7 +26,8 @@
  * | requirement/capability assignment `occurrences`               |     |     |     |  ✓  |
  *
  * Values a type decides (property values, node filters, workflows, triggers) are `any` here:
- * the value checker and the compiler read them.
+ * the value checker and the compiler read them. docs/tosca-rules.md gives the sources, section
+ * by section, of each version's differences.
  */
 import { amend, constraintList, countRange, any, boolean, entity, keyedList, keywords, listOf, mapOf, oneOf, oneOfValues, scalar, string, stringMap, deferred, type Entity, type Grammar, type Shape } from './shape.js';
 
@@ -86,15 +93,19 @@ function v13(): Record<string, Entity> {
         capabilities: mapOf(entity('capabilityAssignment')),
         interfaces: mapOf(entity('interfaceAssignment')),
         artifacts: mapOf(entity('artifactAssignment')),
-        node_filter: any,
+        node_filter: entity('nodeFilter'),
         copy: string,
       }),
     },
     requirementAssignment: {
       title: 'requirement assignment',
       short: string,
-      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipAssignment')), node_filter: any, occurrences: countRange }),
+      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipAssignment')), node_filter: entity('nodeFilter'), occurrences: countRange }),
     },
+    // §3.6.5: property filters (`- name: clause` or `- name: [ clauses ]`, checked when evaluated)
+    // and capability filters by capability name or type. A misspelt keyword here emptied the filter.
+    nodeFilter: { title: 'node filter', keywords: keywords({ properties: keyedList(any), capabilities: keyedList(entity('capabilityFilter')) }) },
+    capabilityFilter: { title: 'capability filter', keywords: keywords({ properties: keyedList(any) }) },
     relationshipAssignment: { title: 'relationship assignment', keywords: keywords({ type: string, properties: values, interfaces: mapOf(entity('interfaceAssignment')) }) },
     capabilityAssignment: { title: 'capability assignment', keywords: keywords({ properties: values, attributes: values, occurrences: countRange }) },
     interfaceAssignment: {
@@ -149,15 +160,18 @@ function v13(): Record<string, Entity> {
     capabilityType: { title: 'capability type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, valid_source_types: names }) },
     interfaceType: {
       title: 'interface type',
-      // The normative types list their operations directly (1.3 §5.8), as 1.0–1.2 did.
+      // The normative types list their operations directly (1.3 §5.8), as 1.0–1.2 did; a
+      // misspelt keyword (`notifcations:`) is still reported, not taken for an operation.
       other: entity('operationDefinition'),
+      keywordTypos: true,
       keywords: keywords({ ...typeCommon, inputs: props, operations: mapOf(entity('operationDefinition')), notifications: mapOf(entity('notificationDefinition')) }),
     },
     relationshipType: { title: 'relationship type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, interfaces: mapOf(entity('interfaceDefinition')), valid_target_types: names }) },
     artifactType: { title: 'artifact type', keywords: keywords({ ...typeCommon, mime_type: scalar, file_ext: listOf(scalar), properties: props }) },
+    // 1.3 took interfaces off groups and group types (§3.7.11, §3.8.5; Puccini agrees).
     groupType: {
       title: 'group type',
-      keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, members: names, requirements: keyedList(entity('requirementDefinition')), capabilities: mapOf(entity('capabilityDefinition')), interfaces: mapOf(entity('interfaceDefinition')) }),
+      keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, members: names, requirements: keyedList(entity('requirementDefinition')), capabilities: mapOf(entity('capabilityDefinition')) }),
     },
     policyType: { title: 'policy type', keywords: keywords({ ...typeCommon, properties: props, targets: names, triggers: mapOf(any) }) },
     capabilityDefinition: {
@@ -169,7 +183,7 @@ function v13(): Record<string, Entity> {
     requirementDefinition: {
       title: 'requirement definition',
       short: string,
-      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), occurrences: countRange, node_filter: any, description: scalar }),
+      keywords: keywords({ capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), occurrences: countRange, node_filter: entity('nodeFilter'), description: scalar }),
     },
     relationshipDefinition: { title: 'relationship definition', short: string, keywords: keywords({ type: [string, 'required'], description: scalar, properties: values, interfaces: mapOf(entity('interfaceDefinition')) }) },
     interfaceDefinition: {
@@ -182,7 +196,7 @@ function v13(): Record<string, Entity> {
       title: 'relationship template',
       keywords: keywords({ type: [string, 'required'], description: scalar, metadata: stringMap, properties: values, attributes: values, interfaces: mapOf(entity('interfaceAssignment')), copy: string }),
     },
-    group: { title: 'group', keywords: keywords({ type: [string, 'required'], description: scalar, metadata: stringMap, properties: values, attributes: values, members: names, interfaces: mapOf(entity('interfaceAssignment')) }) },
+    group: { title: 'group', keywords: keywords({ type: [string, 'required'], description: scalar, metadata: stringMap, properties: values, attributes: values, members: names }) },
     policy: { title: 'policy', keywords: keywords({ type: [string, 'required'], description: scalar, metadata: stringMap, properties: values, targets: names, triggers: mapOf(any) }) },
     substitutionMappings: {
       title: 'substitution mappings',
@@ -197,7 +211,7 @@ function v12(): Record<string, Entity> {
   // checksums, schemas on data types, attribute and filter mappings, and assignment occurrences.
   // Before 1.3 an interface lists its operations directly (1.2 §3.6.5, §3.7.5): there is no
   // `operations:` keyword, so an entry named so is an operation, and its body is checked as one.
-  const oldInterface = (x: Entity, op: string): Entity => amend(x, { operations: null, notifications: null }, { other: entity(op) });
+  const oldInterface = (x: Entity, op: string): Entity => amend(x, { operations: null, notifications: null }, { other: entity(op), keywordTypos: true });
   const noVersioning = { artifact_version: null, checksum: null, checksum_algorithm: null };
   return {
     ...e,
@@ -211,33 +225,55 @@ function v12(): Record<string, Entity> {
     operationDefinition: amend(e.operationDefinition!, { outputs: null }),
     propertyDefinition: amend(e.propertyDefinition!, { key_schema: null, external_schema: null }),
     parameterDefinition: amend(e.parameterDefinition!, { key_schema: null, external_schema: null }),
-    attributeDefinition: amend(e.attributeDefinition!, { key_schema: null }),
+    // Metadata of attribute definitions came with 1.3 (of property definitions with 1.2: Puccini).
+    attributeDefinition: amend(e.attributeDefinition!, { key_schema: null, metadata: null }),
     dataType: amend(e.dataType!, { key_schema: null, entry_schema: null }),
     artifactAssignment: amend(e.artifactAssignment!, noVersioning),
     artifactDefinition: amend(e.artifactDefinition!, noVersioning),
     capabilityAssignment: amend(e.capabilityAssignment!, { occurrences: null }),
     requirementAssignment: amend(e.requirementAssignment!, { occurrences: null }),
     substitutionMappings: amend(e.substitutionMappings!, { substitution_filter: null, attributes: null }),
+    // Groups have the lifecycle interfaces until 1.3 (1.2 §3.7.11, §3.8.5).
+    group: amend(e.group!, { interfaces: mapOf(entity('interfaceAssignment')) }),
+    groupType: amend(e.groupType!, { interfaces: mapOf(entity('interfaceDefinition')) }),
   };
 }
 
 function v11(): Record<string, Entity> {
   const e = v12();
-  // 1.2 added the service template's namespace and property and interface mappings.
-  return { ...e, file: amend(e.file!, { namespace: null }), substitutionMappings: amend(e.substitutionMappings!, { properties: null, interfaces: null }) };
+  // 1.2 added the service template's namespace, property and interface mappings, and metadata
+  // of property (and so parameter) definitions (1.2 §3.6.9; 1.1 §3.5.8 has none).
+  return {
+    ...e,
+    file: amend(e.file!, { namespace: null }),
+    substitutionMappings: amend(e.substitutionMappings!, { properties: null, interfaces: null }),
+    propertyDefinition: amend(e.propertyDefinition!, { metadata: null }),
+    parameterDefinition: amend(e.parameterDefinition!, { metadata: null }),
+  };
 }
 
 function v10(): Record<string, Entity> {
   const e = v11();
-  // 1.0 named the template with top-level keys (1.1 moved them into metadata); 1.1 added
-  // imperative workflows and event-condition-action policies (triggers).
-  return {
+  // 1.1 added imperative workflows and event-condition-action policies (triggers), `metadata`
+  // of types and templates (1.1 §3.6.1 for types; 1.0 §3.6.1 has derived_from, version and
+  // description only, §3.7.3–3.7.6 none), and the group
+  // type's attributes, requirements and capabilities (1.0 §3.6.10: properties, members,
+  // interfaces). The 1.0 service template has `metadata` (§3.9.3.2), in which template_name,
+  // template_author and template_version are keys (§3.9.3.3–3.9.3.5); top-level `template_name`
+  // and `tosca_default_namespace` were drafts' (csd01–csd03), not the standard's.
+  const noMetadata = (x: Entity, more: Record<string, null> = {}): Entity => amend(x, { metadata: null, ...more });
+  const out: Record<string, Entity> = {
     ...e,
     topologyTemplate: amend(e.topologyTemplate!, { workflows: null }),
-    file: amend(e.file!, { tosca_default_namespace: string, template_name: scalar, template_author: scalar, template_version: scalar }),
-    policy: amend(e.policy!, { triggers: null }),
-    policyType: amend(e.policyType!, { triggers: null }),
+    policy: noMetadata(e.policy!, { triggers: null }),
+    policyType: noMetadata(e.policyType!, { triggers: null }),
+    groupType: noMetadata(e.groupType!, { attributes: null, requirements: null, capabilities: null }),
+    group: noMetadata(e.group!, { attributes: null }),
   };
+  for (const name of ['nodeType', 'dataType', 'capabilityType', 'interfaceType', 'relationshipType', 'artifactType', 'nodeTemplate', 'relationshipTemplate']) {
+    out[name] = noMetadata(out[name]!);
+  }
+  return out;
 }
 
 /**
