@@ -11,15 +11,11 @@ import { setFlagsFromString } from 'node:v8';
 setFlagsFromString('--interrupt-budget=1000000');
 
 /**
- * Commands the bundle runs: the short, read-only ones whose start-up is most of their time. The
- * others run dist/: the agent from the bundle failed the test of a hub that keeps refusing its
- * push (3 runs of 3) and passed from dist/, for a reason not found yet.
+ * The bundle (every command), unless it is missing or older than dist/ (a `tsc` run since the last
+ * bundle). KAIDU_NO_BUNDLE=1 runs dist/ as tsc compiled it.
  */
-const BUNDLED = new Set([undefined, 'validate', 'graph', '--version', '-V', '--help', '-h', 'help']);
-
-/** The bundle, unless it is missing or older than dist/ (a `tsc` run since the last bundle). */
 function entry() {
-  if (!BUNDLED.has(process.argv[2])) return '../dist/cli/main.js';
+  if (process.env.KAIDU_NO_BUNDLE) return '../dist/cli/main.js';
   try {
     const bundle = statSync(new URL('../dist/bundle/main.js', import.meta.url)).mtimeMs;
     const compiled = statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs;
@@ -30,7 +26,7 @@ function entry() {
   return '../dist/cli/main.js';
 }
 
-const { main } = await import(process.env.KAIDU_NO_BUNDLE ? '../dist/cli/main.js' : entry());
+const { main } = await import(entry());
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
