@@ -10,6 +10,15 @@ import { setFlagsFromString } from 'node:v8';
 // (a 100,000-node compile, the agent) still get optimized. Only a tuning: no behaviour depends on it.
 setFlagsFromString('--interrupt-budget=1000000');
 
+// No V8 startup snapshot (`node --build-snapshot`, measured on Node 20.20, CPU medians, 11-15
+// paired runs, loaded 2-core machine): an empty user snapshot already costs ~45 ms more than
+// `node -e 0`; one holding the loaded CLI (8.6 MB blob) made `--version` ~320-400 ms against ~245 ms
+// from the bundle, and with a validate run done at build time (9.8 MB) saved ~40 ms on a one-node
+// `validate` and nothing on 1,000 nodes. It also needs node started with the flag (a second node
+// start from here, or a shell launcher tests and `node bin/kaidu.js` bypass), and any V8 flag
+// change rejects the blob (exit 14). A V8 code cache of a CommonJS bundle (vm.Script cachedData)
+// was no better: -36 ms on one node, +45 ms on `--version`.
+
 /**
  * The bundle (every command), unless it is missing or older than dist/ (a `tsc` run since the last
  * bundle). KAIDU_NO_BUNDLE=1 runs dist/ as tsc compiled it.
