@@ -20,11 +20,18 @@ setFlagsFromString('--interrupt-budget=1000000');
 // was no better: -36 ms on one node, +45 ms on `--version`.
 
 /**
- * The bundle (every command), unless it is missing or older than dist/ (a `tsc` run since the last
- * bundle). KAIDU_NO_BUNDLE=1 runs dist/ as tsc compiled it.
+ * Commands that still run dist/: the agent from the bundle passed test/agent, but the VM agent test
+ * (the agent npm-installed in a guest) failed in the one full run made with it, on a heavily loaded
+ * machine, cause not determined; it stays on dist/ until that test passes with it.
+ */
+const NOT_BUNDLED = new Set(['agent']);
+
+/**
+ * The bundle, unless it is missing or older than dist/ (a `tsc` run since the last bundle).
+ * KAIDU_NO_BUNDLE=1 runs dist/ as tsc compiled it.
  */
 function entry() {
-  if (process.env.KAIDU_NO_BUNDLE) return '../dist/cli/main.js';
+  if (process.env.KAIDU_NO_BUNDLE || NOT_BUNDLED.has(process.argv[2])) return '../dist/cli/main.js';
   try {
     const bundle = statSync(new URL('../dist/bundle/main.js', import.meta.url)).mtimeMs;
     const compiled = statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs;
