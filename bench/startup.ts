@@ -3,9 +3,12 @@
  * `validate` of one node against `node -e 0` (same run, interleaved), and `validate` of 1,000 to
  * 100,000 `tosca.nodes.Compute` nodes against OpenStack's tosca-parser (its figures are recorded in
  * bench/baselines.json: it cannot be installed here). Linearity is shown by µs per node of warm
- * in-process compiles at 10k and 100k, so JIT warm-up does not pass for growth.
+ * in-process compiles at 10k and 100k, so JIT warm-up does not pass for growth. `plan` and `status`
+ * of a small repository (examples/web-db) run from the bundle and from dist/ (KAIDU_NO_BUNDLE=1):
+ * what the bundle saves a command that is not `validate`. KAIDU_BENCH_STARTUP_MAX_NODES limits the
+ * sizes of the N-node validate (e.g. 1000 for a quick run).
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,11 +38,18 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
     const runs = Number(process.env.KAIDU_BENCH_STARTUP_RUNS ?? 11);
     writeFileSync(join(dir, 'one.yaml'), computeNodes(1));
     const kaidu = (...args: string[]) => () => runNode([BIN, ...args], { cwd: dir });
+    const repo = join(dir, 'web-db');
+    cpSync(fileURLToPath(new URL('../../examples/web-db/', import.meta.url)), repo, { recursive: true, filter: (src) => !src.includes('.kaidu') });
+    const inRepo = (env: NodeJS.ProcessEnv, ...args: string[]) => () => runNode([BIN, ...args], { cwd: repo, env });
     const start = await paired(runs, {
       node_e0: () => runNode(['-e', '0'], { cwd: dir }),
       version: kaidu('--version'),
       help: kaidu('--help'),
       validate_one_node: kaidu('validate', 'one.yaml'),
+      plan_small_repo: inRepo({ KAIDU_NO_BUNDLE: '' }, 'plan'),
+      plan_small_repo_dist: inRepo({ KAIDU_NO_BUNDLE: '1' }, 'plan'),
+      status_small_repo: inRepo({ KAIDU_NO_BUNDLE: '' }, 'status'),
+      status_small_repo_dist: inRepo({ KAIDU_NO_BUNDLE: '1' }, 'status'),
     });
     const base = start.node_e0!;
     const above = (k: string) => start[k]!.cpu_ms - base.cpu_ms;
@@ -49,13 +59,17 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
       version: { ...start.version!, cpu_above_node_ms: above('version'), goal_cpu_above_node_ms: 150, meets_goal: above('version') <= 150, previous_release_cpu_ms: BASELINES['kaidu-previous'].version_cpu_ms },
       help: { ...start.help!, cpu_above_node_ms: above('help') },
       validate_one_node: { ...start.validate_one_node!, cpu_above_node_ms: above('validate_one_node'), goal_cpu_above_node_ms: 400, meets_goal: above('validate_one_node') <= 400 },
+      // examples/web-db, bundle against dist/ (same run, interleaved).
+      plan_small_repo: { bundle: start.plan_small_repo!, dist: start.plan_small_repo_dist!, bundle_saves_cpu_ms: start.plan_small_repo_dist!.cpu_ms - start.plan_small_repo!.cpu_ms },
+      status_small_repo: { bundle: start.status_small_repo!, dist: start.status_small_repo_dist!, bundle_saves_cpu_ms: start.status_small_repo_dist!.cpu_ms - start.status_small_repo!.cpu_ms },
     };
 
     // validate of N nodes, whole process, against tosca-parser's recorded CPU time.
     const tp = BASELINES['tosca-parser'].validate_cpu_ms;
     const goals: Record<number, { ratio?: number; cpu_ms?: number; rss_mib?: number }> = { 1000: { ratio: 3 }, 10000: { ratio: 50 }, 100000: { cpu_ms: 2500, rss_mib: 500 } };
     const validate: Record<string, unknown>[] = [];
-    for (const n of [1_000, 10_000, 100_000]) {
+    const maxNodes = Number(process.env.KAIDU_BENCH_STARTUP_MAX_NODES ?? 100_000);
+    for (const n of [1_000, 10_000, 100_000].filter((k) => k <= maxNodes)) {
       writeFileSync(join(dir, `n${n}.yaml`), computeNodes(n));
       const r = await paired(n >= 100_000 ? 1 : 3, { v: kaidu('validate', `n${n}.yaml`) });
       const v = r.v!;
@@ -75,7 +89,7 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
     const profiles = readOnce(fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url))));
     const cache = createCompileCache();
     const warm: Record<string, number> = {};
-    for (const n of [10_000, 100_000]) {
+    for (const n of [10_000, 100_000].filter((k) => k <= maxNodes)) {
       const text = computeNodes(n);
       const reader = { readFile: async (path: string) => (path === 'n.yaml' ? { path, text, id: String(n) } : undefined), listDir: async () => [] };
       await compileService('n.yaml', reader, { profiles, cache });
@@ -87,7 +101,7 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
     return {
       startup,
       validate,
-      warm_us_per_node: { '10000': warm['10000'], '100000': warm['100000'], growth_10k_to_100k: round(warm['100000']! / warm['10000']!), goal: 'linear (growth ≈ 1)' },
+      warm_us_per_node: { '10000': warm['10000'], '100000': warm['100000'], growth_10k_to_100k: warm['100000'] && warm['10000'] ? round(warm['100000'] / warm['10000']) : undefined, goal: 'linear (growth ≈ 1)' },
       baselines: 'node -e 0 measured in this run; tosca-parser and the previous release from bench/baselines.json',
     };
   } finally {

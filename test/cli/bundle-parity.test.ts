@@ -1,0 +1,77 @@
+/**
+ * bin/kaidu.js runs every command from the esbuild bundle (dist/bundle/, scripts/bundle.mjs) when the
+ * build made one. The bundle must say exactly what dist/ says: the same output and exit code for
+ * `validate` over the examples, the test fixtures and the shared conformance corpus (every file,
+ * with its errors), for `graph`, and for `plan` of a repository. Real child processes of the built CLI.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../support/temp-dir.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'kaidu.js');
+const CONFORMANCE = join(ROOT, '..', 'shared', 'conformance');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function kaidu(args: string[], cwd: string, bundle: boolean): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, KAIDU_NO_BUNDLE: bundle ? '' : '1' }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') reject(err);
+      else resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** The same command from the bundle and from dist/: both results, the bundle's first. */
+async function both(args: string[], cwd: string): Promise<[Run, Run]> {
+  return [await kaidu(args, cwd, true), await kaidu(args, cwd, false)];
+}
+
+describe('the bundle and dist/ give the same results', () => {
+  it('the build made a bundle the launcher runs (else this file would compare dist/ with itself)', () => {
+    const bundle = join(ROOT, 'dist', 'bundle', 'main.js');
+    expect(existsSync(bundle)).toBe(true);
+    expect(statSync(bundle).mtimeMs).toBeGreaterThanOrEqual(statSync(join(ROOT, 'dist', 'cli', 'main.js')).mtimeMs);
+  });
+
+  const corpora: Array<[string, string]> = [
+    ['examples', join(ROOT, 'examples')],
+    ['test fixtures', join(ROOT, 'test', 'fixtures')],
+    ...(existsSync(CONFORMANCE) ? [['the conformance corpus', CONFORMANCE] as [string, string]] : []),
+  ];
+  it.each(corpora)('validate --json of %s', async (_name, dir) => {
+    const [bundled, compiled] = await both(['validate', '--json', '.'], dir);
+    expect(bundled.stderr).not.toMatch(/internal error|^\s+at /m);
+    const report = JSON.parse(bundled.stdout) as { files: unknown[]; diagnostics: unknown[] };
+    // Something was validated, problems included: the comparison is not of two empty reports.
+    expect(report.files.length).toBeGreaterThan(0);
+    expect(bundled).toEqual(compiled);
+  });
+
+  it('validate (text) of the conformance corpus and the fixtures, problems and all', async () => {
+    const dirs = [join(ROOT, 'test', 'fixtures'), ...(existsSync(CONFORMANCE) ? [CONFORMANCE] : [])];
+    const [bundled, compiled] = await both(['validate', ...dirs], ROOT);
+    expect(bundled.code).toBe(1);
+    expect(bundled.stdout).toMatch(/^failed: \d+ files, [1-9]\d* errors/m);
+    expect(bundled).toEqual(compiled);
+  });
+
+  it('graph and plan --json of examples/web-db', async () => {
+    const repo = tempDir('kaidu-bundle-parity-');
+    cpSync(join(ROOT, 'examples', 'web-db'), repo, { recursive: true, filter: (src) => !src.includes('.kaidu') });
+    for (const args of [['graph', '--format', 'text'], ['graph', '--format', 'mermaid'], ['plan', '--json']]) {
+      const [bundled, compiled] = await both(args, repo);
+      expect(bundled.code, args.join(' ')).toBe(0);
+      expect(bundled.stdout.length, args.join(' ')).toBeGreaterThan(0);
+      expect(bundled, args.join(' ')).toEqual(compiled);
+    }
+  });
+});
