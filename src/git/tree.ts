@@ -1,5 +1,7 @@
 import { gitFs as fs } from './git-fs.js';
 import git from 'isomorphic-git';
+import type { ClonedObjects } from './first-clone.js';
+import { commitTreeOf, parseTreeObject } from './tree-object.js';
 
 export interface TreeEntry {
   mode: string;
@@ -11,16 +13,25 @@ export interface TreeEntry {
 /** Tree objects by oid: immutable, so a cache never goes stale. */
 export class TreeCache {
   private readonly trees = new Map<string, TreeEntry[]>();
+  /**
+   * `received`: the objects a first clone just received (first-clone.ts), read before
+   * isomorphic-git is asked; a tree is taken out once parsed (it lives on in this cache).
+   */
   constructor(
     private readonly gitdir: string,
     private readonly cache: object,
+    private readonly received?: ClonedObjects,
   ) {}
 
   async entries(oid: string): Promise<TreeEntry[]> {
     let e = this.trees.get(oid);
     if (!e) {
-      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache });
-      e = tree as TreeEntry[];
+      const raw = this.received?.get(oid);
+      if (raw?.type === 'tree') {
+        this.received!.delete(oid);
+        e = parseTreeObject(raw.data);
+      }
+      e ??= (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree as TreeEntry[];
       if (this.trees.size > 50_000) this.trees.clear();
       this.trees.set(oid, e);
     }
@@ -28,6 +39,9 @@ export class TreeCache {
   }
 
   async rootTree(commit: string): Promise<string> {
+    const raw = this.received?.get(commit);
+    const tree = raw?.type === 'commit' ? commitTreeOf(raw.data) : undefined;
+    if (tree) return tree;
     const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache: this.cache });
     return c.tree;
   }
