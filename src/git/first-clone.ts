@@ -11,27 +11,12 @@ import type { HttpClient } from 'isomorphic-git';
 import { KaiduError } from '../errors/kaidu-error.js';
 import { httpStatusError } from './errors.js';
 import { indexPack, type PackObjectType } from './pack-index.js';
+import { phaseClock, type Phases } from './phase-clock.js';
 
 export interface UploadPackTarget {
   http: HttpClient;
   url: string;
   headers: Record<string, string>;
-}
-
-/** Wall and CPU time (ms) of each step of a first clone, for the debug log and the bench. */
-export type ClonePhases = Record<string, { ms: number; cpuMs: number }>;
-
-/** Each call records the time since the previous one under `name` (CPU: the whole process's, other work included). */
-export function phaseClock(into: ClonePhases): (name: string) => void {
-  let wall = performance.now();
-  let cpu = process.cpuUsage();
-  return (name) => {
-    const w = performance.now();
-    const c = process.cpuUsage();
-    into[name] = { ms: Math.round((w - wall) * 10) / 10, cpuMs: Math.round((c.user - cpu.user + c.system - cpu.system) / 100) / 10 };
-    wall = w;
-    cpu = c;
-  };
 }
 
 /** Objects of a first clone, by id, until the next fetch: what the first pass reads. */
@@ -177,8 +162,8 @@ async function advertised(t: UploadPackTarget, branch: string): Promise<{ tip: s
  * the hub has no such branch; undefined `objects` when the server cannot send what this needs
  * (the caller then fetches with isomorphic-git).
  */
-export async function firstClone(t: UploadPackTarget, gitdir: string, branch: string): Promise<{ tip: string | undefined; objects?: ClonedObjects; supported: boolean; phases: ClonePhases }> {
-  const phases: ClonePhases = {};
+export async function firstClone(t: UploadPackTarget, gitdir: string, branch: string): Promise<{ tip: string | undefined; objects?: ClonedObjects; supported: boolean; phases: Phases }> {
+  const phases: Phases = {};
   const phase = phaseClock(phases);
   const { tip, caps } = await advertised(t, branch);
   phase('advertise');

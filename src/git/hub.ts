@@ -12,7 +12,8 @@ import { compareAndSwapRef } from './local-ref.js';
 import { resolveRevisionExpression } from './revision.js';
 import { parseTrailers, withTrailers } from './trailers.js';
 import { TreeCache } from './tree.js';
-import { firstClone, phaseClock, type ClonedObjects } from './first-clone.js';
+import { firstClone, type ClonedObjects } from './first-clone.js';
+import { phaseClock } from './phase-clock.js';
 import { ZERO_OID, advertiseReceivePack, httpClient, receivePack, type PushTarget } from './transport.js';
 
 export interface HubOptions {
