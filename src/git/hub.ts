@@ -290,7 +290,8 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
             const entry = await trees.lookup(await rootTree(), path);
             if (!entry || entry.type !== 'blob') return undefined;
             const blob = await readBlobOnce(entry.oid);
-            return { path, text: Buffer.from(blob).toString('utf8'), id: entry.oid };
+            const text = (Buffer.isBuffer(blob) ? blob : Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)).toString('utf8');
+            return { path, text, id: entry.oid };
           }),
         listDir: (path) =>
           wrapRead(`listing ${path || '/'} at ${commit.slice(0, 10)}`, async () => {
