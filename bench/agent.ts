@@ -3,9 +3,12 @@
  * push-to-state-commit latency for a one-node change (p50 over several pushes, against the time
  * a bare `git push` of the same change takes, measured in the same process), CPU used over an idle
  * minute (nothing polls; measured after a 60 s settle, whose CPU is reported apart), and peak RSS.
+ * The hub holds 10,000 files (the service and 9,998 small artifact files beside it), and the first
+ * pass is reported phase by phase from the agent's debug log (wall and the agent's own CPU).
  * Traffic stays on 127.0.0.1.
  */
 import { spawn, execFile } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +23,8 @@ const exec = promisify(execFile);
 const BIN = fileURLToPath(new URL('../../bin/kaidu.js', import.meta.url));
 const HOSTS = 100;
 const PER_HOST = 100;
+/** Files beside the service, so the hub holds 10,000 files. */
+const ARTIFACTS = 9_998;
 
 function service(version: number): string {
   const lines = ['tosca_definitions_version: tosca_2_0', 'service_template:', '  node_templates:'];
@@ -55,17 +60,32 @@ export async function benchAgent(): Promise<Record<string, unknown>> {
   const dir = await mkdtemp(join(tmpdir(), 'kaidu-bench-agent-'));
   const secret = 'bench';
   await writeFile(join(dir, 'secret'), secret);
-  await createBareRepo(join(dir, 'hub'), 'hub.git', { files: { 'kaidu.yaml': 'branch: main\n', 'services/big.yaml': service(0) } });
+  const files: Record<string, string> = { 'kaidu.yaml': 'branch: main\n', 'services/big.yaml': service(0) };
+  for (let i = 0; i < ARTIFACTS; i++) files[`services/big/files/d${Math.floor(i / 100)}/f${i % 100}.conf`] = `setting = ${i}\n`;
+  await createBareRepo(join(dir, 'hub'), 'hub.git', { files });
   const { hub, url, nextPush, deliverTo } = await startWebhookHub(join(dir, 'hub'), secret);
   const port = await freePort();
   deliverTo(`http://127.0.0.1:${port}`);
-  const agent = spawn(process.execPath, [BIN, 'agent', '--repo', url, '--host', 'host-0', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'agent'), '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'warn'], { stdio: 'ignore' });
+  const agent = spawn(process.execPath, [BIN, 'agent', '--repo', url, '--host', 'host-0', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'agent'), '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'debug', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // The first pass's phases, from the debug log: the clone's steps and the pass's.
+  let cloneSteps: unknown;
+  let passPhases: unknown;
+  createInterface({ input: agent.stdout! }).on('line', (line) => {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; phases?: unknown };
+      if (entry.msg === 'cloned the hub' && cloneSteps === undefined) cloneSteps = entry.phases;
+      if (entry.msg === 'pass phases' && passPhases === undefined) passPhases = entry.phases;
+    } catch {
+      // not a log line
+    }
+  });
   const git = (cwd: string, ...args: string[]) => exec('git', ['-c', 'user.name=B', '-c', 'user.email=b@example.invalid', ...args], { cwd, maxBuffer: 64 * 1024 * 1024 });
   try {
     // The first state commit: the catch-up pass applied host-0's 100 nodes.
     const startedAt = Date.now();
     await nextPush();
     const firstPassMs = Date.now() - startedAt;
+    const firstPassCpuMs = await cpuMs(agent.pid!);
     const work = join(dir, 'work');
     await git(dir, 'clone', '-q', url, work);
     const latencies: number[] = [];
@@ -103,7 +123,11 @@ export async function benchAgent(): Promise<Record<string, unknown>> {
     return {
       nodes: HOSTS * PER_HOST,
       agent_host_nodes: PER_HOST,
+      hub_files: ARTIFACTS + 2,
       first_pass_ms: firstPassMs,
+      first_pass_agent_cpu_ms_with_start_up: round(firstPassCpuMs),
+      first_pass_phases: passPhases,
+      first_clone_steps: cloneSteps,
       push_to_state_commit_ms: latencies,
       push_to_state_commit_p50_ms: p50,
       baseline_git_push_p50_ms: pushP50,

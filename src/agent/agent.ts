@@ -5,7 +5,7 @@ import type { CommandRunner, ExitEvent } from '../delegates/types.js';
 import { isKaiduError } from '../errors/kaidu-error.js';
 import type { RepoEvent } from '../events/index.js';
 import { PassQueue } from '../events/index.js';
-import { openHub, readStateBranches, stateBranch, type GitAuth, type Hub, type StateBranchTip } from '../git/index.js';
+import { openHub, phaseClock, readStateBranches, stateBranch, type GitAuth, type Hub, type Phases, type StateBranchTip } from '../git/index.js';
 import { plan as makePlan, type Plan, type PlanOptions } from '../plan/index.js';
 import { loadRepository, ServiceMemo, type RepoSettings } from '../repository/index.js';
 import { reclaimAfterPass } from './heap.js';
@@ -304,15 +304,21 @@ export class Agent {
   }
 
   private async runPass(event: RepoEvent): Promise<string> {
+    // Wall and CPU time of each step, in the debug log (the benches read them).
+    const phases: Phases = {};
+    const phase = phaseClock(phases);
     const tip = await this.atHub(() => this.hub.fetch());
+    phase('fetch');
     // Only the state branches this host reads: its own and those of the hosts it depends on.
     let readHosts = new Set([this.opts.host, ...this.dependsOnHosts]);
     let branches = await this.atHub(() => readStateBranches(this.hub, { hosts: readHosts }));
     const own = branches.find((b) => b.host === this.opts.host);
 
+    phase('state-branches');
     if (!this.recovered) {
       await this.recover(tip, own);
       this.recovered = true;
+      phase('recover');
     }
     // Someone else's commit on this host's branch (before this pass writes on top of it).
     const ownEdited = own !== undefined && own.commit !== this.ownTip && (await this.editedByOthers(this.ownTip, own.commit));
@@ -332,6 +338,7 @@ export class Agent {
     const readState = (stateDir: string) => readFleetState({ templates: reader, stateDir, branches, hosts: readHosts });
     const repo = await loadRepository(reader, { profiles: this.opts.profiles, cache: this.cache, memo: this.memo, revision: tip, readState, ...(await this.changesSinceLoad(tip)) });
     this.stateDir = repo.settings.stateDir;
+    phase('load-and-compile');
     const errors = repo.diagnostics.filter((x) => x.severity === 'error');
     for (const d of errors.slice(0, MAX_STATUS_DIAGNOSTICS)) this.log.error({ diagnostic: d }, 'template problem');
     this.problems = { skipped: [...repo.failedServices], diagnostics: errors.slice(0, MAX_STATUS_DIAGNOSTICS) };
@@ -354,6 +361,7 @@ export class Agent {
       thePlan = makePlan(repo.topology, snapshot, { revision: tip, host: this.opts.host, fileIds: repo.fileIds, diagnostics: repo.diagnostics, failedServices: repo.failedServices, frozen });
     }
     this.stateTips = tipsOf(branches, this.opts.host);
+    phase('plan');
     this.latest = { revision: tip, topology: repo.topology, snapshot: repo.state.snapshot, planOptions: { revision: tip, host: this.opts.host, fileIds: repo.fileIds, diagnostics: repo.diagnostics, failedServices: repo.failedServices, frozen } };
     this.latest.settings = repo.settings;
     this.dependsOnHosts = remoteHosts(thePlan, this.opts.host);
@@ -363,6 +371,7 @@ export class Agent {
     const work = hostPlan.summary.create + hostPlan.summary.update + hostPlan.summary.delete + hostPlan.summary.wait;
     if (work === 0) {
       this.appliedRevision = tip;
+      this.log.debug({ revision: tip, phases }, 'pass phases');
       return 'noop';
     }
     this.log.info({ revision: tip, summary: hostPlan.summary, event: event.source }, 'applying');
@@ -389,6 +398,7 @@ export class Agent {
       onExit: this.onExit,
     });
     for (const r of applied.results) this.metrics.actions.inc({ kind: r.kind, outcome: r.outcome });
+    phase('apply');
     const before = this.local;
     this.local = Object.fromEntries(Object.entries(applied.states).filter((e): e is [string, ServiceState] => e[1] !== null));
     for (const service of Object.keys(before)) if (!(service in this.local) && !(service in applied.states)) this.local[service] = before[service]!;
@@ -398,6 +408,8 @@ export class Agent {
     const s = hostPlan.summary;
     const failed = applied.results.filter((r) => r.outcome === 'failed').length;
     await this.pushLocal(tip, `apply ${tip.slice(0, 12)}: ${s.create} created, ${s.update} updated, ${s.delete} deleted${s.wait ? `, ${s.wait} waiting` : ''}${failed ? `, ${failed} FAILED` : ''}`, applied.states);
+    phase('record-and-push');
+    this.log.debug({ revision: tip, phases }, 'pass phases');
     return applied.ok ? 'applied' : 'failed';
   }
 

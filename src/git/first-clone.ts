@@ -11,6 +11,7 @@ import type { HttpClient } from 'isomorphic-git';
 import { KaiduError } from '../errors/kaidu-error.js';
 import { httpStatusError } from './errors.js';
 import { indexPack, type PackObjectType } from './pack-index.js';
+import { phaseClock, type Phases } from './phase-clock.js';
 
 export interface UploadPackTarget {
   http: HttpClient;
@@ -44,7 +45,7 @@ async function collect(body: AsyncIterableIterator<Uint8Array> | undefined, limi
   return Buffer.concat(parts);
 }
 
-async function request(t: UploadPackTarget, path: string, method: 'GET' | 'POST', what: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Buffer> {
+async function send(t: UploadPackTarget, path: string, method: 'GET' | 'POST', what: string, body?: Buffer, headers: Record<string, string> = {}) {
   const res = await t.http.request({
     url: `${t.url.replace(/\/+$/, '')}/${path}`,
     method,
@@ -55,7 +56,66 @@ async function request(t: UploadPackTarget, path: string, method: 'GET' | 'POST'
     await collect(res.body, MAX_PACK).catch(() => undefined);
     throw httpStatusError(res.statusCode, res.statusMessage, what);
   }
-  return collect(res.body, MAX_PACK + 1024 * 1024);
+  return res;
+}
+
+async function request(t: UploadPackTarget, path: string, method: 'GET' | 'POST', what: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Buffer> {
+  return collect((await send(t, path, method, what, body, headers)).body, MAX_PACK + 1024 * 1024);
+}
+
+/**
+ * The pack in an upload-pack answer (NAK, then the pack on side-band 1; band 2 is progress,
+ * band 3 an error), taken out of its pkt-lines as the chunks arrive, into one buffer: the answer
+ * itself is never held whole beside the pack.
+ */
+async function receivePack(body: AsyncIterableIterator<Uint8Array> | undefined): Promise<Buffer> {
+  let pack = Buffer.allocUnsafe(256 * 1024);
+  let size = 0;
+  const append = (data: Buffer) => {
+    if (size + data.length > pack.length) {
+      if (size + data.length > MAX_PACK) throw new KaiduError('E_GIT', `the hub's pack is larger than ${MAX_PACK} bytes`);
+      const bigger = Buffer.allocUnsafe(Math.min(MAX_PACK, Math.max(pack.length * 2, size + data.length)));
+      pack.copy(bigger, 0, 0, size);
+      pack = bigger;
+    }
+    data.copy(pack, size);
+    size += data.length;
+  };
+  let acked = false;
+  let rest: Buffer = Buffer.alloc(0);
+  let received = 0;
+  for await (const chunk of body ?? []) {
+    received += chunk.byteLength;
+    if (received > MAX_PACK + 1024 * 1024) throw new KaiduError('E_GIT', `the hub's answer is larger than ${MAX_PACK + 1024 * 1024} bytes`);
+    const buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    let at = 0;
+    while (at + 4 <= buf.length) {
+      const len = Number.parseInt(buf.toString('latin1', at, at + 4), 16);
+      if (Number.isNaN(len) || (len > 0 && len < 4)) throw new KaiduError('E_GIT', 'the hub sent a malformed pkt-line');
+      if (len === 0) {
+        at += 4;
+        continue;
+      }
+      if (at + len > buf.length) break;
+      const payload = buf.subarray(at + 4, at + len);
+      at += len;
+      if (!acked) {
+        const line = payload.toString('utf8').trim();
+        if (line === 'NAK' || line.startsWith('ACK')) {
+          acked = true;
+          continue;
+        }
+        if (line.startsWith('ERR ')) throw new KaiduError('E_GIT', `the hub refused the fetch: ${line.slice(4)}`);
+      }
+      const band = payload[0];
+      if (band === 1) append(payload.subarray(1));
+      else if (band === 3) throw new KaiduError('E_GIT', `the hub failed the fetch: ${payload.subarray(1).toString('utf8').trim()}`);
+    }
+    // At most one unfinished pkt-line (< 64 KiB) waits for the next chunk.
+    rest = Buffer.from(buf.subarray(at));
+  }
+  if (rest.length > 0) throw new KaiduError('E_GIT', 'the hub sent a malformed pkt-line (its answer ends inside one)');
+  return pack.subarray(0, size);
 }
 
 /** pkt-lines from `at`: each payload with where the next starts; a flush is an empty payload. */
@@ -102,36 +162,24 @@ async function advertised(t: UploadPackTarget, branch: string): Promise<{ tip: s
  * the hub has no such branch; undefined `objects` when the server cannot send what this needs
  * (the caller then fetches with isomorphic-git).
  */
-export async function firstClone(t: UploadPackTarget, gitdir: string, branch: string): Promise<{ tip: string | undefined; objects?: ClonedObjects; supported: boolean }> {
+export async function firstClone(t: UploadPackTarget, gitdir: string, branch: string): Promise<{ tip: string | undefined; objects?: ClonedObjects; supported: boolean; phases: Phases }> {
+  const phases: Phases = {};
+  const phase = phaseClock(phases);
   const { tip, caps } = await advertised(t, branch);
-  if (!tip) return { tip: undefined, supported: true };
-  if (!caps.has('side-band-64k') || !caps.has('ofs-delta')) return { tip, supported: false };
+  phase('advertise');
+  if (!tip) return { tip: undefined, supported: true, phases };
+  if (!caps.has('side-band-64k') || !caps.has('ofs-delta')) return { tip, supported: false, phases };
   const wants = ['side-band-64k', 'ofs-delta', 'no-progress', ...([...caps].some((c) => c.startsWith('agent=')) ? ['agent=kaidu'] : [])];
   const body = Buffer.concat([pktLine(`want ${tip} ${wants.join(' ')}\n`), Buffer.from('0000', 'ascii'), pktLine('done\n')]);
-  const res = await request(t, 'git-upload-pack', 'POST', 'fetching from the hub', body, {
+  const res = await send(t, 'git-upload-pack', 'POST', 'fetching from the hub', body, {
     'content-type': 'application/x-git-upload-pack-request',
     accept: 'application/x-git-upload-pack-result',
   });
-  // NAK, then the pack on band 1 (band 2: progress, band 3: an error), then a flush.
-  const parts: Buffer[] = [];
-  let acked = false;
-  for (const { payload } of pktLines(res)) {
-    if (!payload) continue;
-    if (!acked) {
-      const line = payload.toString('utf8').trim();
-      if (line === 'NAK' || line.startsWith('ACK')) {
-        acked = true;
-        continue;
-      }
-      if (line.startsWith('ERR ')) throw new KaiduError('E_GIT', `the hub refused the fetch: ${line.slice(4)}`);
-    }
-    const band = payload[0];
-    if (band === 1) parts.push(payload.subarray(1));
-    else if (band === 3) throw new KaiduError('E_GIT', `the hub failed the fetch: ${payload.subarray(1).toString('utf8').trim()}`);
-  }
-  const pack = Buffer.concat(parts);
+  const pack = await receivePack(res.body);
+  phase('receive');
   const indexed = indexPack(pack, { keepBytes: KEEP_BYTES });
   if (indexed.types.get(tip) !== 'commit') throw new KaiduError('E_GIT', `the hub sent a pack without the commit its branch ${branch} points at`);
+  phase('index');
   const dir = join(gitdir, 'objects', 'pack');
   await mkdir(dir, { recursive: true });
   const base = join(dir, `pack-${indexed.sha}`);
@@ -147,5 +195,6 @@ export async function firstClone(t: UploadPackTarget, gitdir: string, branch: st
   };
   await put(`${base}.pack`, pack);
   await put(`${base}.idx`, indexed.idx);
-  return { tip, objects: indexed.objects, supported: true };
+  phase('write');
+  return { tip, objects: indexed.objects, supported: true, phases };
 }

@@ -12,7 +12,8 @@ import { compareAndSwapRef } from './local-ref.js';
 import { resolveRevisionExpression } from './revision.js';
 import { parseTrailers, withTrailers } from './trailers.js';
 import { TreeCache } from './tree.js';
-import { firstClone } from './first-clone.js';
+import { firstClone, type ClonedObjects } from './first-clone.js';
+import { phaseClock } from './phase-clock.js';
 import { ZERO_OID, advertiseReceivePack, httpClient, receivePack, type PushTarget } from './transport.js';
 
 export interface HubOptions {
@@ -145,14 +146,15 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
     }
   }
   registerGitdir(gitdir);
-  const trees = new TreeCache(gitdir, cache);
-  // Blobs a first clone received, each handed out once (the first pass reads every file once), until the next fetch.
-  const cloned = new Map<string, Buffer>();
+  // Objects a first clone received, until the next fetch: the first pass reads its commit, trees
+  // and blobs from here (each blob handed out once: the first pass reads every file once).
+  const cloned: ClonedObjects = new Map();
+  const trees = new TreeCache(gitdir, cache, cloned);
   const readBlobOnce = async (oid: string): Promise<Uint8Array> => {
     const kept = cloned.get(oid);
-    if (kept) {
+    if (kept?.type === 'blob') {
       cloned.delete(oid);
-      return kept;
+      return kept.data;
     }
     return (await git.readBlob({ fs, gitdir, oid, cache })).blob;
   };
@@ -183,10 +185,12 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
         const first = await firstClone({ http, url, headers }, gitdir, branch);
         if (first.supported) {
           if (!first.tip) return undefined;
-          for (const [oid, o] of first.objects ?? []) if (o.type === 'blob') cloned.set(oid, o.data);
+          for (const [oid, o] of first.objects ?? []) cloned.set(oid, o);
+          const refsWritten = phaseClock(first.phases);
           await git.writeRef({ fs, gitdir, ref: `refs/remotes/origin/${branch}`, value: first.tip, force: true });
           await git.writeRef({ fs, gitdir, ref, value: first.tip, force: true });
-          log?.debug({ branch, tip: first.tip, ms: Date.now() - started }, 'cloned the hub');
+          refsWritten('refs');
+          log?.debug({ branch, tip: first.tip, ms: Date.now() - started, phases: first.phases }, 'cloned the hub');
           return first.tip;
         }
       }
@@ -286,7 +290,8 @@ export async function openHub(opts: HubOptions): Promise<Hub> {
             const entry = await trees.lookup(await rootTree(), path);
             if (!entry || entry.type !== 'blob') return undefined;
             const blob = await readBlobOnce(entry.oid);
-            return { path, text: Buffer.from(blob).toString('utf8'), id: entry.oid };
+            const text = (Buffer.isBuffer(blob) ? blob : Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength)).toString('utf8');
+            return { path, text, id: entry.oid };
           }),
         listDir: (path) =>
           wrapRead(`listing ${path || '/'} at ${commit.slice(0, 10)}`, async () => {

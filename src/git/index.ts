@@ -30,3 +30,4 @@ export type { GitAuth } from './auth.js';
 export { parseTrailers, withTrailers } from './trailers.js';
 export { gitError, redact } from './errors.js';
 export { STATE_BRANCH_PREFIX, REVISION_TRAILER, stateBranch, stateBranchProblem, hostOfStateBranch, readStateBranches, tipOf, commitsBehind, type StateBranchTip, type ReadStateBranchesOptions } from './state-refs.js';
+export { phaseClock, type Phases } from './phase-clock.js';

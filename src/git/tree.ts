@@ -1,5 +1,7 @@
 import { gitFs as fs } from './git-fs.js';
 import git from 'isomorphic-git';
+import type { ClonedObjects } from './first-clone.js';
+import { commitTreeOf, parseTreeObject } from './tree-object.js';
 
 export interface TreeEntry {
   mode: string;
@@ -11,16 +13,27 @@ export interface TreeEntry {
 /** Tree objects by oid: immutable, so a cache never goes stale. */
 export class TreeCache {
   private readonly trees = new Map<string, TreeEntry[]>();
+  /** Each cached tree's entries by name, made on its first lookup (a first pass looks up every file). */
+  private readonly byName = new WeakMap<TreeEntry[], Map<string, TreeEntry>>();
+  /**
+   * `received`: the objects a first clone just received (first-clone.ts), read before
+   * isomorphic-git is asked; a tree is taken out once parsed (it lives on in this cache).
+   */
   constructor(
     private readonly gitdir: string,
     private readonly cache: object,
+    private readonly received?: ClonedObjects,
   ) {}
 
   async entries(oid: string): Promise<TreeEntry[]> {
     let e = this.trees.get(oid);
     if (!e) {
-      const { tree } = await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache });
-      e = tree as TreeEntry[];
+      const raw = this.received?.get(oid);
+      if (raw?.type === 'tree') {
+        this.received!.delete(oid);
+        e = parseTreeObject(raw.data);
+      }
+      e ??= (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree as TreeEntry[];
       if (this.trees.size > 50_000) this.trees.clear();
       this.trees.set(oid, e);
     }
@@ -28,8 +41,23 @@ export class TreeCache {
   }
 
   async rootTree(commit: string): Promise<string> {
+    const raw = this.received?.get(commit);
+    const tree = raw?.type === 'commit' ? commitTreeOf(raw.data) : undefined;
+    if (tree) return tree;
     const { commit: c } = await git.readCommit({ fs, gitdir: this.gitdir, oid: commit, cache: this.cache });
     return c.tree;
+  }
+
+  private async entry(tree: string, name: string): Promise<TreeEntry | undefined> {
+    const list = this.trees.get(tree) ?? (await this.entries(tree));
+    let names = this.byName.get(list);
+    if (!names) {
+      names = new Map();
+      // The first of two entries with one name wins, as a scan would find it (a hostile tree may hold both).
+      for (const e of list) if (!names.has(e.path)) names.set(e.path, e);
+      this.byName.set(list, names);
+    }
+    return names.get(name);
   }
 
   /** The entry at `path` under tree `root`, or undefined. */
@@ -38,7 +66,7 @@ export class TreeCache {
     if (parts.length === 0) return { mode: '040000', path: '', oid: root, type: 'tree' };
     let tree = root;
     for (let i = 0; i < parts.length; i++) {
-      const entry = (await this.entries(tree)).find((e) => e.path === parts[i]);
+      const entry = await this.entry(tree, parts[i]!);
       if (!entry) return undefined;
       if (i === parts.length - 1) return entry;
       if (entry.type !== 'tree') return undefined;
@@ -56,7 +84,7 @@ export class TreeCache {
     const parts = path.split('/').filter((p) => p && p !== '.');
     let tree = root;
     for (let i = 0; i < parts.length; i++) {
-      const entry = (await this.entries(tree)).find((e) => e.path === parts[i]);
+      const entry = await this.entry(tree, parts[i]!);
       if (!entry) return undefined;
       if (entry.mode === '120000') return parts.slice(0, i + 1).join('/');
       if (entry.type !== 'tree') return undefined;
