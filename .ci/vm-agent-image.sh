@@ -32,7 +32,9 @@ log() { printf 'vm-agent-image: %s\n' "$*" >&2; }
 die() { printf 'vm-agent-image: error: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die "needs root"
-command -v busybox >/dev/null && busybox --list | grep -qx switch_root || die "busybox-static is not installed (apt-get install busybox-static)"
+# Not `grep -q`: busybox writes its list a line at a time, and under pipefail a grep that quits at
+# the match kills it with SIGPIPE on a loaded machine, failing the check.
+command -v busybox >/dev/null && busybox --list | grep -x switch_root >/dev/null || die "busybox-static is not installed (apt-get install busybox-static)"
 for tool in qemu-img mkfs.ext4 systemd-nspawn; do command -v "$tool" >/dev/null || die "$tool is not installed"; done
 node=$(command -v node) || die "node is not installed"
 node_ver=$("$node" --version)

@@ -27,7 +27,9 @@ log() { printf 'vm-image: %s\n' "$*" >&2; }
 die() { printf 'vm-image: error: %s\n' "$*" >&2; exit 1; }
 
 [[ $(id -u) -eq 0 ]] || die "needs root"
-command -v busybox >/dev/null && busybox --list | grep -qx udhcpc || die "busybox-static is not installed (apt-get install busybox-static)"
+# Not `grep -q`: busybox writes its list a line at a time, and under pipefail a grep that quits at
+# the match kills it with SIGPIPE on a loaded machine, failing the check.
+command -v busybox >/dev/null && busybox --list | grep -x udhcpc >/dev/null || die "busybox-static is not installed (apt-get install busybox-static)"
 command -v qemu-img >/dev/null || die "qemu-img is not installed (apt-get install qemu-utils)"
 
 # shellcheck source=vm-kernel.sh

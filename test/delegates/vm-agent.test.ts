@@ -34,10 +34,13 @@ const CI = process.env.CI === 'true';
 interface Guest { kernel: string; initrd: string; template: string }
 
 function prerequisites(): { guest: Guest } | { missing: string } {
+  let why = '';
   const ok = (argv: string[], timeout = 60_000) => {
     try {
-      return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout }).toString();
-    } catch {
+      return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout, maxBuffer: 64 << 20 }).toString();
+    } catch (err) {
+      // The command's last word on stderr, so a failed prerequisite says why.
+      why = String((err as { stderr?: Buffer }).stderr ?? '').trim().split('\n').pop() ?? '';
       return undefined;
     }
   };
@@ -46,7 +49,7 @@ function prerequisites(): { guest: Guest } | { missing: string } {
   for (const tool of ['qemu-system-x86_64', 'qemu-img', 'genisoimage', 'npm']) if (ok(['which', tool]) === undefined) return { missing: `${tool} is not installed` };
   // Cached by .ci/runtimes.sh up; built here when missing (a few minutes).
   const out = ok(['bash', join(ROOT, '.ci', 'vm-agent-image.sh')], 1_800_000);
-  if (!out) return { missing: '.ci/vm-agent-image.sh could not build the agent guest' };
+  if (!out) return { missing: '.ci/vm-agent-image.sh could not build the agent guest' + (why ? `: ${why}` : '') };
   const v = Object.fromEntries(out.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
   return { guest: { kernel: v.KAIDU_VM_AGENT_KERNEL!, initrd: v.KAIDU_VM_AGENT_INITRD!, template: v.KAIDU_VM_AGENT_DISK_TEMPLATE! } };
 }

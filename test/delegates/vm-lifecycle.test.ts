@@ -29,10 +29,13 @@ interface Guest { kernel: string; initrd: string; template: string }
 /** What this machine lacks for the test, or the stand-in guest's files. */
 function prerequisites(): { guest: Guest } | { missing: string } {
   // Generous limits: on a loaded machine even apt-cache takes seconds.
+  let why = '';
   const ok = (argv: string[], timeout = 60_000) => {
     try {
-      return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], timeout }).toString();
-    } catch {
+      return execFileSync(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout, maxBuffer: 64 << 20 }).toString();
+    } catch (err) {
+      // The command's last word on stderr, so a failed prerequisite says why.
+      why = String((err as { stderr?: Buffer }).stderr ?? '').trim().split('\n').pop() ?? '';
       return undefined;
     }
   };
@@ -42,7 +45,7 @@ function prerequisites(): { guest: Guest } | { missing: string } {
   if (!/Active:\s+yes/.test(ok(['virsh', 'net-info', 'default']) ?? '')) return { missing: "libvirt's default network is not active (.ci/runtimes.sh up)" };
   // Builds the guest when it is not cached (about 20 s); prints KEY=path lines.
   const out = ok(['bash', join(ROOT, '.ci', 'vm-image.sh')], 900_000);
-  if (!out) return { missing: '.ci/vm-image.sh could not build the stand-in guest' };
+  if (!out) return { missing: '.ci/vm-image.sh could not build the stand-in guest' + (why ? `: ${why}` : '') };
   const v = Object.fromEntries(out.trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2) as [string, string]));
   return { guest: { kernel: v.KAIDU_VM_KERNEL!, initrd: v.KAIDU_VM_INITRD!, template: v.KAIDU_VM_DISK_TEMPLATE! } };
 }
