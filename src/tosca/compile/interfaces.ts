@@ -5,8 +5,19 @@ import type { InterfaceRecord } from '../document/records.js';
 import type { CompileContext } from './context.js';
 import { copyValue, sharedPerType } from './shared.js';
 import { closest, didYouMean } from '../suggest.js';
+import { grammarFor } from '../grammar/index.js';
 
-const INTERFACE_KEYWORDS = ['type', 'description', 'inputs', 'operations', 'notifications', 'derived_from', 'version', 'metadata'];
+/** The keywords an interface type, definition or assignment takes in a version's grammar. */
+const interfaceKeywords = new Map<string, string[]>();
+function keywordsOf(versionText: string): string[] {
+  let list = interfaceKeywords.get(versionText);
+  if (!list) {
+    const entities = grammarFor(versionText)?.entities ?? {};
+    const names = ['interfaceType', 'interfaceDefinition', 'interfaceAssignment'].flatMap((e) => Object.keys(entities[e]?.keywords ?? {}));
+    interfaceKeywords.set(versionText, (list = [...new Set(names)]));
+  }
+  return list;
+}
 
 export class InterfaceCompiler {
   /** Interfaces of a node type when the template assigns none: the same for each such node, shared frozen. */
@@ -95,7 +106,8 @@ export class InterfaceCompiler {
     const ofType = this.operationsOfType(tt);
     if (!ofType) return;
     // 1.0–1.2 list operations directly: a misspelt keyword there (`inptus:`) is the grammar's to report, not an operation.
-    const keywordTypo = (n: string) => closest(n, INTERFACE_KEYWORDS) !== undefined;
+    const keywords = keywordsOf(a.unit.versionText);
+    const keywordTypo = (n: string) => closest(n, keywords) !== undefined;
     const known = new Set([...ofType, ...def.operations.map((o) => o.name)].filter((n) => !keywordTypo(n)));
     for (const op of a.operations) {
       if (known.has(op.name) || keywordTypo(op.name)) continue;
