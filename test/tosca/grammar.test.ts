@@ -7,7 +7,7 @@ import { GrammarChecker, grammarFor } from '../../src/tosca/grammar/index.js';
 import { field, parseYaml, str } from '../../src/tosca/yaml-source.js';
 import { closest } from '../../src/tosca/suggest.js';
 import { DIAGNOSTIC_CODES } from '../../src/tosca/diagnostic-codes.js';
-import { corpusCases } from '../support/tosca-corpus.js';
+import { corpusCases, expectCase } from '../support/tosca-corpus.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const DIR = join(ROOT, 'test', 'fixtures', 'tosca', 'grammar');
@@ -26,17 +26,7 @@ describe('grammar corpus (test/fixtures/tosca/grammar)', () => {
 
   it.each(cases)('$file', async (c) => {
     const r = await compileService(c.file, fsReader(DIR), { profiles, cache });
-    const errors = r.diagnostics.filter((d) => d.severity === 'error');
-    const shown = JSON.stringify(r.diagnostics.map((d) => `${d.line}:${d.column} ${d.code} ${d.message} | ${d.hint ?? ''}`), null, 1);
-    if (c.valid) {
-      expect(errors, shown).toEqual([]);
-      return;
-    }
-    for (const e of c.expects) {
-      const hit = r.diagnostics.find((d) => d.code === e.code && d.line === e.line && d.file === c.file && `${d.message} ${d.hint ?? ''}`.includes(e.text));
-      expect(hit, `${e.code} at line ${e.line} "${e.text}" in ${shown}`).toBeDefined();
-      expect(hit!.severity).toBe(e.code.startsWith('E_') ? 'error' : 'warning');
-    }
+    expectCase(c, r.diagnostics);
   });
 });
 
