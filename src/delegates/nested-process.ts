@@ -10,6 +10,7 @@ import { KaiduError } from '../errors/kaidu-error.js';
 import type { PlainValue } from '../state/model.js';
 import { NestedExitWatch } from './nested-exit-watch.js';
 import { execFailed, notThere, type NestedHost } from './nested-host.js';
+import { readStat, recordedHostPid, runsOnHost, sharesHostPids, stopOnHost, STOP_SESSION } from './nested-host-pids.js';
 import { connectAddress, waitUntilReady, type ReadinessCheck } from './readiness.js';
 import type { DelegateContext, DelegateResult, InspectResult } from './types.js';
 
@@ -41,26 +42,9 @@ p=$(cat "$d/pid" 2>/dev/null)
 echo "pid=$p"
 echo "exit=$(cat "$d/exit" 2>/dev/null)"
 echo "spec=$(cat "$d/spec" 2>/dev/null)"
-if [ -n "$p" ] && [ -r "/proc/$p/stat" ]; then echo "stat=$(sed 's/.*) //' "/proc/$p/stat")"; fi
-echo end=ok`;
-
-/** $1 pid, $2 start time (may be empty), $3 grace in tenths of a second. SIGTERM to the session, SIGKILL after the grace. */
-const STOP = `p=$1; st=$2; n=$3
-alive() {
-  s=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || return 1
-  [ -n "$s" ] || return 1
-  set -- $s
-  case $1 in Z|X|x) return 1;; esac
-  [ -z "$st" ] || [ "\${20}" = "$st" ]
-}
-if alive; then
-  kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
-  i=0; while alive && [ "$i" -lt "$n" ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done
-  if alive; then
-    kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
-    i=0; while alive && [ "$i" -lt 100 ]; do sleep 0.1 2>/dev/null || sleep 1; i=$((i+1)); done
-  fi
-  alive && exit 72
+if [ -n "$p" ] && [ -r "/proc/$p/stat" ]; then
+  echo "stat=$(sed 's/.*) //' "/proc/$p/stat")"
+  echo "ns=$(readlink "/proc/$p/ns/pid" 2>/dev/null)"
 fi
 echo end=ok`;
 
@@ -73,6 +57,8 @@ interface Probe {
   spec: string;
   running: boolean;
   startTime?: string;
+  /** Its /proc/<pid>/ns/pid link, where readlink is there to read it. */
+  pidNs?: string;
 }
 
 const safe = (s: string) => s.replace(/#/g, '@').replace(/[^\p{L}\p{N}\p{M}_.@-]+/gu, '_');
@@ -122,11 +108,10 @@ export class NestedProcess {
     const f = await this.sh(ctx, host, 'reading the process state', PROBE, [this.dir(ctx)], user ? { user } : {});
     const pid = /^\d+$/.test(f.pid ?? '') ? Number(f.pid) : undefined;
     const exit = /^\d+$/.test(f.exit ?? '') ? Number(f.exit) : undefined;
-    const stat = (f.stat ?? '').trim().split(/\s+/);
-    const state = stat[0] ?? '';
-    const startTime = stat[19];
-    const running = pid !== undefined && exit === undefined && stat.length >= 20 && !['Z', 'X', 'x'].includes(state);
-    return { ...(pid !== undefined ? { pid } : {}), ...(exit !== undefined ? { exit } : {}), spec: f.spec ?? '', running, ...(startTime ? { startTime } : {}) };
+    const stat = readStat(f.stat ?? '');
+    const running = pid !== undefined && exit === undefined && stat.running;
+    const pidNs = f.ns?.trim();
+    return { ...(pid !== undefined ? { pid } : {}), ...(exit !== undefined ? { exit } : {}), spec: f.spec ?? '', running, ...(stat.startTime ? { startTime: stat.startTime } : {}), ...(pidNs ? { pidNs } : {}) };
   }
 
   private command(ctx: DelegateContext): string[] {
@@ -148,7 +133,7 @@ export class NestedProcess {
   }
 
   private async stop(ctx: DelegateContext, host: NestedHost, pid: number, startTime: string | undefined, user: string | undefined): Promise<void> {
-    await this.sh(ctx, host, 'stopping the process', STOP, [String(pid), startTime ?? '', String(Math.ceil(this.grace(ctx) * 10))], user ? { user } : {});
+    await this.sh(ctx, host, 'stopping the process', STOP_SESSION, [String(pid), startTime ?? '', String(Math.ceil(this.grace(ctx) * 10))], user ? { user } : {});
   }
 
   async create(ctx: DelegateContext, host: NestedHost): Promise<DelegateResult> {
@@ -165,7 +150,7 @@ export class NestedProcess {
       if (before.spec === hash) {
         ctx.logger.info({ node: ctx.node.id, pid: before.pid }, `adopting the copy that already runs in ${host.description}`);
         await this.exits.watch(ctx, host, this.dir(ctx), before.pid);
-        return { attributes: this.attributes(host, before.pid, before.startTime) };
+        return { attributes: await this.attributes(ctx, host, before.pid, before) };
       }
       await this.stop(ctx, host, before.pid, before.startTime, user);
     }
@@ -211,7 +196,7 @@ export class NestedProcess {
       throw new KaiduError('E_PROCESS_EXITED', `${ctx.node.id} ${how} in ${host.description}: ${argv.join(' ')}${await this.stderrTail(ctx, host, user)}`, { details: { exitCode: seen.exit ?? null }, hint: `its output is in ${this.dir(ctx)}/err inside ${host.description}` });
     }
     await this.exits.watch(ctx, host, this.dir(ctx), pid);
-    return { attributes: this.attributes(host, pid, seen.startTime) };
+    return { attributes: await this.attributes(ctx, host, pid, seen) };
   }
 
   private async stderrTail(ctx: DelegateContext, host: NestedHost, user: string | undefined): Promise<string> {
@@ -220,23 +205,35 @@ export class NestedProcess {
     return text ? `\nstderr:\n${text}` : '';
   }
 
-  private attributes(host: NestedHost, pid: number, startTime: string | undefined): Record<string, PlainValue> {
-    return { pid, status: 'running', started_at: new Date().toISOString(), exit_code: null, start_time: startTime ?? null, inside: host.record };
+  /**
+   * `shares_host_pids`: the process is in the outer host's PID namespace (observed), so its pid is
+   * a host pid and it may outlive the workload (nested-host-pids.ts); delete and inspect then look
+   * for it there too.
+   */
+  private async attributes(ctx: DelegateContext, host: NestedHost, pid: number, seen: Probe): Promise<Record<string, PlainValue>> {
+    return { pid, status: 'running', started_at: new Date().toISOString(), exit_code: null, start_time: seen.startTime ?? null, inside: host.record, shares_host_pids: await sharesHostPids(ctx.runner, seen.pidNs) };
   }
 
-  /** Stops the recorded copy; one whose workload is gone or stopped went with it. */
+  /**
+   * Stops the recorded copy. One whose workload is gone or stopped went with it, unless the
+   * workload shared the outer host's pids: that one may still run there, and is stopped there.
+   */
   async delete(ctx: DelegateContext, host: NestedHost): Promise<void> {
     this.exits.forget(ctx.node.id);
     const s = await host.state(ctx.runner);
-    if (s !== 'running') return;
-    const user = this.user(ctx.previous?.properties ?? ctx.node.properties);
-    const seen = await this.probe(ctx, host, user);
-    if (seen.running && seen.pid !== undefined) await this.stop(ctx, host, seen.pid, seen.startTime, user);
+    if (s === 'running') {
+      const user = this.user(ctx.previous?.properties ?? ctx.node.properties);
+      const seen = await this.probe(ctx, host, user);
+      if (seen.running && seen.pid !== undefined) await this.stop(ctx, host, seen.pid, seen.startTime, user);
+    }
+    // A no-op when the copy stopped above was that one, or it has ended (pid and start time checked).
+    const onHost = recordedHostPid(ctx.previous?.attributes);
+    if (onHost) await stopOnHost(ctx.runner, onHost, this.grace(ctx));
   }
 
   async inspect(ctx: DelegateContext, host: NestedHost): Promise<InspectResult> {
     const s = await host.state(ctx.runner);
-    if (s !== 'running') return { exists: false, status: 'stopped', attributes: { status: s === 'absent' ? 'gone' : 'exited', exit_code: null } };
+    if (s !== 'running') return (await this.outlived(ctx, host, s)) ?? { exists: false, status: 'stopped', attributes: { status: s === 'absent' ? 'gone' : 'exited', exit_code: null } };
     const seen = await this.probe(ctx, host, this.user(ctx.previous?.properties ?? ctx.node.properties));
     const recorded = ctx.previous?.attributes;
     const samePid = typeof recorded?.pid !== 'number' || recorded.pid === seen.pid;
@@ -246,6 +243,16 @@ export class NestedProcess {
       await this.exits.watch(ctx, host, this.dir(ctx), seen.pid!);
       return { exists: true, status: 'running', attributes: { pid: seen.pid!, status: 'running', inside: host.record } };
     }
-    return { exists: false, status: 'stopped', attributes: { status: 'exited', exit_code: seen.exit ?? null } };
+    // Not in there (a box made again under the same name has no record of it): it may still run outside.
+    return (await this.outlived(ctx, host, 'recreated')) ?? { exists: false, status: 'stopped', attributes: { status: 'exited', exit_code: seen.exit ?? null } };
+  }
+
+  /** The recorded copy, when it still runs on the outer host although its workload no longer holds it. */
+  private async outlived(ctx: DelegateContext, host: NestedHost, why: 'absent' | 'stopped' | 'recreated'): Promise<InspectResult | undefined> {
+    const onHost = recordedHostPid(ctx.previous?.attributes);
+    if (!onHost || !(await runsOnHost(ctx.runner, onHost))) return undefined;
+    const workload = why === 'absent' ? 'is gone' : why === 'stopped' ? 'is stopped' : 'no longer holds it';
+    ctx.logger.warn({ node: ctx.node.id, pid: onHost.pid }, `still runs on the outer host although ${host.description} ${workload} (it shares the host's pids)`);
+    return { exists: true, status: 'running', attributes: { pid: onHost.pid, status: 'running', inside: host.record } };
   }
 }
