@@ -4,14 +4,12 @@
  * create, inspect, update with a changed property, re-adopt (a new delegate), delete, already gone.
  * Root without a user is an error before anything runs.
  */
-import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DistroboxDelegate, RecordingRunner, SystemCommandRunner } from '../../src/delegates/index.js';
+import { asBoxUser, boxTestsCannotRun, prepareBoxUser } from '../support/box-user.js';
 import { context, desired, stateOf } from '../support/delegate-context.js';
 
 let dir: string;
@@ -87,19 +85,8 @@ describe('distrobox delegate (pinned commands)', () => {
   });
 });
 
-const run = promisify(execFile);
-const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.ci', 'machines.sh');
 const ci = process.env.CI === 'true';
-function hasDistrobox(): boolean {
-  try {
-    execFileSync('distrobox', ['version'], { stdio: 'ignore', timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-// As root, .ci/machines.sh box installs what is missing; elsewhere a box user cannot be made.
-const why = process.getuid?.() !== 0 ? 'needs root (to prepare the box user)' : !hasDistrobox() && !ci ? 'distrobox is not installed (.ci/machines.sh box installs it)' : undefined;
+const why = boxTestsCannotRun();
 
 describe.skipIf(why !== undefined && !ci)(`distrobox as a user, for real${why ? ` (skipped: ${why})` : ''}`, () => {
   let user: string;
@@ -109,13 +96,10 @@ describe.skipIf(why !== undefined && !ci)(`distrobox as a user, for real${why ? 
 
   beforeAll(async () => {
     expect(why, 'CI=true: the distrobox test must run (as root, with .ci/machines.sh box)').toBeUndefined();
-    const { stdout } = await run('bash', [script, 'box'], { timeout: 10 * 60_000 });
-    const env = Object.fromEntries(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    user = env.KAIDU_TEST_BOX_USER!;
-    image = env.KAIDU_TEST_BOX_IMAGE!;
+    ({ user, image } = await prepareBoxUser());
     asUser = async (argv) => {
-      const r = await new SystemCommandRunner().run({ argv: ['setpriv', `--reuid=${user}`, `--regid=${user}`, '--init-groups', '--reset-env', ...argv], cwd: '/' });
-      return { code: r.exitCode, out: r.stdout.trim() };
+      const r = await asBoxUser(user, argv);
+      return { code: r.code, out: r.out.trim() };
     };
   }, 11 * 60_000);
 

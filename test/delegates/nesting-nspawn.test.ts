@@ -9,8 +9,7 @@
  * once the machine is gone, deleting what was in it is a clean no-op. One machine for the whole
  * file (a boot is slow under load). In CI (CI=true) it runs or fails.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortDelegate, ProcessDelegate, runChecked } from '../../src/delegates/index.js';
@@ -21,6 +20,8 @@ import type { NodeState } from '../../src/state/model.js';
 import { applyWithRunner } from '../support/apply-with-runner.js';
 import { type BootedMachine, bootMachine, cannotBoot } from '../support/booted-machine.js';
 import { context, desired } from '../support/delegate-context.js';
+import { NESTED_KEYS, nestRepo, nestService, type NestParts } from '../support/nested-redis.js';
+import type { ServiceRepo } from '../support/service-repo.js';
 
 const why = cannotBoot();
 const ci = process.env.CI === 'true';
@@ -29,61 +30,17 @@ const TREE = `/var/lib/machines/${MACHINE}`;
 // The machine shares the booted container's network (not this test's): any port free there.
 const PORT = 20000 + (process.pid % 20000);
 
-interface Parts {
-  note?: string;
-  nested?: boolean;
-  bad?: boolean;
-}
-
-const template = ({ note = 'one', nested = true, bad = false }: Parts) => `tosca_definitions_version: tosca_2_0
-service_template:
-  node_templates:
-    box: { type: kaidu:Host }
-    m:
-      type: kaidu:Nspawn
-      properties: { machine: ${MACHINE}, directory: ${TREE} }
-      requirements: [ { host: box } ]
-${
-  nested
-    ? `    port:
-      type: kaidu:Port
-      properties: { port: ${PORT} }
-      requirements: [ { host: m } ]
-    data:
-      type: kaidu:Directory
-      properties: { path: /srv/kaidu-nest/data, mode: '0750', purge: true }
-      requirements: [ { host: m } ]
-    conf:
-      type: kaidu:ConfigFile
-      properties: { path: /srv/kaidu-nest/redis.conf, template: services/files/redis.tmpl, variables: { port: ${PORT}, note: ${note} } }
-      requirements: [ { host: m }, { dependency: data } ]
-    redis:
-      type: kaidu:Process
-      properties: { command: [ redis-server, /srv/kaidu-nest/redis.conf ], stop_grace: 5 }
-      requirements: [ { host: m }, { dependency: conf } ]
-`
-    : ''
-}${
-  bad
-    ? `    bad:
-      type: kaidu:Process
-      properties: { command: [ sh, -c, 'echo broken on purpose >&2; exit 3' ] }
-      requirements: [ { host: m } ]
-`
-    : ''
-}`;
-
 describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through apply${why ? ` (skipped: ${why})` : ''}`, () => {
   let machine: BootedMachine;
   let runner: CommandRunner;
-  let repo: string;
+  let repo: ServiceRepo;
   /** Runs argv in the booted container (the machine's outer host). */
   const outer = (argv: string[]) => runner.run({ argv, timeoutMs: 120_000 });
   /** The nested machine's leader, as machinectl reports it. */
   const leader = async () => Number((await runChecked(runner, { argv: ['machinectl', 'show', MACHINE, '--property=Leader', '--value'] })).stdout.trim());
   /** Runs argv inside the nested machine, not through Kaidu (another route to check what it did). */
   const inside = async (argv: string[]) => outer(['nsenter', `--target=${await leader()}`, '--all', '--', ...argv]);
-  const setTemplates = (parts: Parts) => writeFile(join(repo, 'services', 'nest.yaml'), template(parts));
+  const setTemplates = (parts: NestParts) => repo.write('services/nest.yaml', nestService({ key: 'm', type: 'kaidu:Nspawn', properties: `{ machine: ${MACHINE}, directory: ${TREE} }` }, PORT, '/srv/kaidu-nest', parts));
 
   beforeAll(async () => {
     expect(why, 'CI=true: the booted-container tests must run (root, systemd-container)').toBeUndefined();
@@ -91,10 +48,7 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
     runner = new MachineCommandRunner({ leader: machine.leader });
     await runChecked(runner, { argv: ['rm', '-rf', TREE] });
     await runChecked(runner, { argv: ['cp', '-a', machine.base, TREE], timeoutMs: 5 * 60_000 });
-    repo = await mkdtemp(join(tmpdir(), 'kaidu-nest-nspawn-'));
-    await mkdir(join(repo, 'services', 'files'), { recursive: true });
-    await writeFile(join(repo, 'kaidu.yaml'), 'branch: main\n');
-    await writeFile(join(repo, 'services', 'files', 'redis.tmpl'), 'port {{ port }}\nbind 127.0.0.1\nsave ""\nappendonly no\ndaemonize no\ndir /srv/kaidu-nest/data\n# {{ note }}\n');
+    repo = await nestRepo('kaidu-nest-nspawn-');
   }, 16 * 60_000);
 
   afterAll(async () => {
@@ -102,18 +56,18 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
       await outer(['systemctl', 'stop', `kaidu-nspawn-${MACHINE}.service`]).catch(() => undefined);
       await outer(['rm', '-rf', TREE]).catch(() => undefined);
     }
-    if (repo) await rm(repo, { recursive: true, force: true });
+    if (repo) await rm(repo.dir, { recursive: true, force: true });
     await machine?.release();
   }, 5 * 60_000);
 
   it('writes and runs inside the machine, restarts on a changed config, fails naming the machine, deletes inside, and is a no-op once the machine is gone', async () => {
     await setTemplates({});
-    const first = await applyWithRunner(repo, 'box', runner);
+    const first = await applyWithRunner(repo.dir, 'box', runner);
     expect(first.errors).toBe('');
     expect(first.ok).toBe(true);
     const nodes = () => first.states.nest!.nodes;
     expect(nodes().m!.attributes).toMatchObject({ machine: MACHINE, status: 'running' });
-    for (const key of ['data', 'conf', 'redis', 'port']) expect(nodes()[key]!.attributes.inside, key).toEqual({ kind: 'nspawn', machine: MACHINE });
+    for (const key of NESTED_KEYS) expect(nodes()[key]!.attributes.inside, key).toEqual({ kind: 'nspawn', machine: MACHINE });
     // A Port on a machine without a private network is the outer host's port.
     expect(nodes().port!.attributes).toMatchObject({ port: PORT, address: '127.0.0.1', container_port: PORT });
 
@@ -123,6 +77,8 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
     expect((await outer(['test', '-e', '/srv/kaidu-nest'])).exitCode).toBe(1);
     // The process runs inside: its pid is the machine's, and it listens there.
     const pid1 = nodes().redis!.attributes.pid as number;
+    // Observed: the machine has a pid namespace of its own, so the process ends with it.
+    expect(nodes().redis!.attributes.shares_host_pids).toBe(false);
     expect((await inside(['cat', `/proc/${pid1}/comm`])).stdout.trim()).toBe('redis-server');
     // In a scope of the outer host's systemd, not in the cgroup of whoever ran the agent.
     expect((await inside(['cat', `/proc/${pid1}/cgroup`])).stdout).toMatch(/^0::.*\/run-[^/\n]+\.scope$/m);
@@ -135,14 +91,14 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
     expect(listening).toBe(true);
     expect(await nest.listening(runner, PORT + 1, 'tcp')).toBe(false);
     // Re-adoption (a restarted agent): a new delegate finds the process and the Port from the state alone.
-    const dataDir = join(repo, '.kaidu', 'box');
+    const dataDir = join(repo.dir, '.kaidu', 'box');
     const readopt = (key: string, type: string, st: NodeState) => new ProcessDelegate({ dataDir, runner }).inspect(context(dataDir, desired(type, st.properties, { service: 'nest', name: key, id: `nest/${key}` }), { runner, previous: st }));
     expect(await readopt('redis', 'kaidu:Process', nodes().redis!)).toMatchObject({ exists: true, status: 'running', attributes: { pid: pid1 } });
     expect(await new PortDelegate().inspect(context(dataDir, desired('kaidu:Port', nodes().port!.properties, { service: 'nest', name: 'port' }), { runner, previous: nodes().port! }))).toMatchObject({ exists: true, status: 'running' });
 
     // A changed config: rewritten inside, and the process that uses it restarted.
     await setTemplates({ note: 'two' });
-    const second = await applyWithRunner(repo, 'box', runner);
+    const second = await applyWithRunner(repo.dir, 'box', runner);
     expect(second.errors).toBe('');
     const kinds = Object.fromEntries(second.results.map((r) => [r.node, r.kind]));
     expect(kinds).toMatchObject({ 'nest/conf': 'update', 'nest/redis': 'update', 'nest/m': 'noop' });
@@ -154,14 +110,14 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
 
     // A command that fails inside: an error naming the node and the machine, with its stderr.
     await setTemplates({ note: 'two', bad: true });
-    const failing = await applyWithRunner(repo, 'box', runner);
+    const failing = await applyWithRunner(repo.dir, 'box', runner);
     expect(failing.ok).toBe(false);
     expect(failing.errors).toMatch(new RegExp(`^nest/bad: nest/bad exited at once \\(exit code 3\\) in nspawn machine ${MACHINE}`));
     expect(failing.errors).toContain('broken on purpose');
 
     // The nested nodes removed: the process stops, the files and the directory go, the machine stays.
     await setTemplates({ nested: false });
-    const removed = await applyWithRunner(repo, 'box', runner);
+    const removed = await applyWithRunner(repo.dir, 'box', runner);
     expect(removed.errors).toBe('');
     expect((await inside(['test', '-e', `/proc/${pid2}`])).exitCode).toBe(1);
     expect((await outer(['test', '-e', `${TREE}/srv/kaidu-nest/redis.conf`])).exitCode).toBe(1);
@@ -172,14 +128,14 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
     // Made again, then the machine goes away behind Kaidu's back: deleting what was inside it (and
     // the machine) is a clean no-op.
     await setTemplates({});
-    const again = await applyWithRunner(repo, 'box', runner);
+    const again = await applyWithRunner(repo.dir, 'box', runner);
     expect(again.errors).toBe('');
     await runChecked(runner, { argv: ['systemctl', 'stop', `kaidu-nspawn-${MACHINE}.service`], timeoutMs: 120_000 });
     expect(await nest.state(runner)).toBe('absent');
     // Inspect reports what was inside gone (observed: machinectl knows no such machine).
     expect(await readopt('redis', 'kaidu:Process', again.states.nest!.nodes.redis!)).toMatchObject({ exists: false, status: 'stopped', attributes: { status: 'gone' } });
-    await rm(join(repo, 'services', 'nest.yaml'));
-    const gone = await applyWithRunner(repo, 'box', runner);
+    await rm(join(repo.dir, 'services', 'nest.yaml'));
+    const gone = await applyWithRunner(repo.dir, 'box', runner);
     expect(gone.errors).toBe('');
     expect(gone.ok).toBe(true);
     expect(gone.results.filter((r) => r.kind === 'delete').map((r) => r.node).sort()).toEqual(['nest/conf', 'nest/data', 'nest/m', 'nest/port', 'nest/redis']);

@@ -6,19 +6,17 @@
  * its workload container. A Pod without `image` hosts its Ports, but a Process hosted on it is
  * reported with the hint (validate, plan) and fails at apply. In CI (CI=true) it runs or fails.
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PodDelegate, SystemCommandRunner } from '../../src/delegates/index.js';
 import { engineUnavailable, freePort, runTool, TEST_IMAGE } from '../support/container-engine.js';
 import { context, desired, stateOf } from '../support/delegate-context.js';
 import { kaidu } from '../support/run-cli.js';
+import { serviceRepo, type ServiceRepo } from '../support/service-repo.js';
 
-const exec = promisify(execFile);
 const inCI = process.env.CI === 'true';
 const NAME = `kaidu-test-pod-host-${process.pid}`;
 const BARE = `kaidu-test-pod-bare-${process.pid}`;
@@ -74,28 +72,20 @@ ${
 }`;
 
 describe.skipIf(why !== undefined && !inCI)(`nodes hosted on a kaidu:Pod, through kaidu apply on podman${why ? ` (skipped: ${why})` : ''}`, () => {
-  let repo: string | undefined;
+  let repo: ServiceRepo | undefined;
   afterAll(async () => {
     for (const pod of [NAME, BARE, LONE]) runTool(['podman', 'pod', 'rm', '-f', '-t', '0', pod]);
     runTool(['podman', 'rm', '-f', '-t', '0', `${LONE}-host`]);
-    if (repo) await rm(repo, { recursive: true, force: true });
+    if (repo) await rm(repo.dir, { recursive: true, force: true });
   });
 
   it('runs them in the pod\'s workload container, publishes the Port through the pod, removes both with the pod; without an image a Process fails with the hint', async () => {
     if (why) throw new Error(`CI=true and podman cannot run: ${why}`);
-    repo = await mkdtemp(join(tmpdir(), 'kaidu-pod-nest-'));
-    const git = (...args: string[]) => exec('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', ...args], { cwd: repo });
-    await mkdir(join(repo, 'services', 'files'), { recursive: true });
-    await writeFile(join(repo, 'kaidu.yaml'), 'branch: main\n');
-    await writeFile(join(repo, '.gitignore'), '.kaidu/\n');
-    await writeFile(join(repo, 'services', 'files', 'page.tmpl'), 'served in the pod on {{ port }}\n');
     const port = await freePort();
-    await writeFile(join(repo, 'services', 'podnest.yaml'), hosting(port));
-    await git('init', '-q', '-b', 'main');
-    await git('add', '-A');
-    await git('commit', '-qm', 'one');
+    repo = await serviceRepo('kaidu-pod-nest-', { 'services/files/page.tmpl': 'served in the pod on {{ port }}\n', 'services/podnest.yaml': hosting(port) }, { commit: true });
+    const { dir, git } = repo;
 
-    const first = await kaidu(['apply', '--yes', '--host', 'box'], repo);
+    const first = await kaidu(['apply', '--yes', '--host', 'box'], dir);
     expect(first.stderr + first.stdout).toContain('Applied.');
     expect(first.code).toBe(0);
     expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe(`served in the pod on ${port}\n`);
@@ -109,7 +99,7 @@ describe.skipIf(why !== undefined && !inCI)(`nodes hosted on a kaidu:Pod, throug
 
     await git('rm', '-q', 'services/podnest.yaml');
     await git('commit', '-qm', 'gone');
-    const gone = await kaidu(['apply', '--yes', '--host', 'box'], repo);
+    const gone = await kaidu(['apply', '--yes', '--host', 'box'], dir);
     expect(gone.code).toBe(0);
     expect(runTool(['podman', 'pod', 'exists', NAME]).ok).toBe(false);
     expect(runTool(['podman', 'container', 'exists', `${NAME}-host`]).ok).toBe(false);
@@ -117,21 +107,21 @@ describe.skipIf(why !== undefined && !inCI)(`nodes hosted on a kaidu:Pod, throug
 
     // No image: a Port hosted on the pod is one of its published ports.
     const port2 = await freePort();
-    await writeFile(join(repo, 'services', 'bare.yaml'), bare(port2, false));
+    await repo.write('services/bare.yaml', bare(port2, false));
     await git('add', '-A');
     await git('commit', '-qm', 'bare');
-    const ported = await kaidu(['apply', '--yes', '--host', 'box'], repo);
+    const ported = await kaidu(['apply', '--yes', '--host', 'box'], dir);
     expect(ported.code).toBe(0);
     expect(ported.stderr + ported.stdout).toContain('+ bare/port: done');
     expect(runTool(['podman', 'pod', 'inspect', '--format', '{{json .InfraConfig.PortBindings}}', BARE]).out).toContain(`"HostPort":"${port2}"`);
     // ... but a Process has nowhere to run: validate and apply say so where it is.
-    await writeFile(join(repo, 'services', 'bare.yaml'), bare(port2, true));
+    await repo.write('services/bare.yaml', bare(port2, true));
     await git('commit', '-qam', 'a process in the bare pod');
     const problem = /services\/bare\.yaml:\d+:5: error E_TOPOLOGY_POD_HOSTING: bare\/web is hosted on the kaidu:Pod bare\/pod, which has no `image`: nothing in the pod can run it\n  hint: give the pod an `image`/;
-    const v = await kaidu(['validate'], repo);
+    const v = await kaidu(['validate'], dir);
     expect(v.code).toBe(1);
     expect(v.stdout + v.stderr).toMatch(problem);
-    const refused = await kaidu(['apply', '--yes', '--host', 'box'], repo);
+    const refused = await kaidu(['apply', '--yes', '--host', 'box'], dir);
     expect(refused.code).toBe(1);
     expect(refused.stdout + refused.stderr).toMatch(problem);
     // apply applies the rest (as for any node that fails); the node fails with the same advice.

@@ -27,6 +27,19 @@ const topology = (ports: Array<Record<string, string | number | boolean>>) =>
 const snapshotWith = (nodes: Record<string, { type: string; fingerprint: string; properties: Record<string, never> | Record<string, unknown>; attributes: Record<string, unknown> }>): StateSnapshot =>
   ({ h: { svc: { schema: 'kaidu/state/v1', host: 'h', service: 'svc', revision: 'r0', updatedAt: 'x', nodes: Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, { ...n, status: 'running', revision: 'r0', appliedAt: 'x' }])) } } }) as StateSnapshot;
 
+/**
+ * Answers a nested process's launcher with pid 7; its first probe finds nothing there (before the
+ * launch), the ones after find pid 7 running.
+ */
+function launchingRunner(): RecordingRunner {
+  let probes = 0;
+  const isProbe = (argv: string[]) => argv.join(' ').includes('sh -c d=$1\np=');
+  return new RecordingRunner()
+    .on(/ sh -c d=\$1; h=\$2/, { stdout: 'pid=7\nend=ok\n' })
+    .on((argv) => isProbe(argv) && probes++ > 0, { stdout: 'pid=7\nexit=\nspec=\nstat=S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242\nend=ok\n' })
+    .on(isProbe, { stdout: 'pid=\nexit=\nspec=\nend=ok\n' });
+}
+
 describe('nesting wiring', () => {
   it('a container publishes the fixed Ports hosted on it: on loopback, or everywhere when exposed or reached elsewhere; allocated ones cannot be', () => {
     const t = topology([{ port: 8080 }, { port: 9090, expose: true }, { port: 5353, protocol: 'udp', address: '10.0.0.5' }, { protocol: 'tcp' }]);
@@ -62,13 +75,7 @@ describe('nesting wiring', () => {
   });
 
   it('a nested process runs through the engine exec by container id', async () => {
-    // The first probe finds nothing there; the ones after the launch find it running.
-    let probes = 0;
-    const isProbe = (argv: string[]) => argv.join(' ').includes('sh -c d=$1\np=');
-    const runner = new RecordingRunner()
-      .on(/ sh -c d=\$1; h=\$2/, { stdout: 'pid=7\nend=ok\n' })
-      .on((argv) => isProbe(argv) && probes++ > 0, { stdout: 'pid=7\nexit=\nspec=\nstat=S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242\nend=ok\n' })
-      .on(isProbe, { stdout: 'pid=\nexit=\nspec=\nend=ok\n' });
+    const runner = launchingRunner();
     const d = new ProcessDelegate({ dataDir: '/nonexistent-kaidu-data', runner, startupCheckMs: 0 });
     const hostedOn = { node: 'svc/c', type: 'kaidu:Container', types: ['kaidu:Container'], properties: { runtime: 'docker' }, attributes: { container_id: 'abc123' } };
     const r = await d.create(context('/nonexistent-kaidu-data', desired('kaidu:Process', { command: ['httpd', '-f'], env: { A: '$(x)' } }, { name: 'web', hostedOn }), { runner }));
@@ -84,12 +91,7 @@ describe('nesting wiring', () => {
   });
 
   it('a process nested in an nspawn machine enters the machine\'s current leader (in a scope of the outer host); in a distrobox, podman exec as the box\'s user', async () => {
-    let probes = 0;
-    const isProbe = (argv: string[]) => argv.join(' ').includes('sh -c d=$1\np=');
-    const runner = new RecordingRunner()
-      .on(/ sh -c d=\$1; h=\$2/, { stdout: 'pid=7\nend=ok\n' })
-      .on((argv) => isProbe(argv) && probes++ > 0, { stdout: 'pid=7\nexit=\nspec=\nstat=S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242\nend=ok\n' })
-      .on(isProbe, { stdout: 'pid=\nexit=\nspec=\nend=ok\n' });
+    const runner = launchingRunner();
     const d = new ProcessDelegate({ dataDir: '/nonexistent-kaidu-data', runner, startupCheckMs: 0 });
     const nspawn = { node: 'svc/m', type: 'kaidu:Nspawn', types: ['kaidu:Nspawn'], properties: {}, attributes: { machine: 'legacy', status: 'running' } };
     const r = await d.create(context('/nonexistent-kaidu-data', desired('kaidu:Process', { command: ['httpd', '-f'], user: 'www', cwd: '/srv' }, { name: 'web', hostedOn: nspawn }), { runner }));

@@ -116,6 +116,25 @@ describe('VM readiness', () => {
   });
 });
 
+/**
+ * A VM node's disk (an empty file: the user's, it stays) in a fresh folder, the delegate's data
+ * folder beside it, and a runner on which virsh is recorded (no libvirt needed: no such domain
+ * yet, then one that runs with an address; `more` adds answers) and the rest (genisoimage) runs for real.
+ */
+async function seededVm(more: (virsh: RecordingRunner) => RecordingRunner = (virsh) => virsh): Promise<{ data: string; disk: string; runner: CommandRunner }> {
+  const dir = tempDir('kaidu-vm-seed-');
+  const disk = join(dir, 'images', 'vm.qcow2');
+  await mkdir(join(dir, 'images'));
+  await writeFile(disk, '');
+  const system = new SystemCommandRunner();
+  const recorded = more(
+    new RecordingRunner()
+      .on('virsh dumpxml', { exitCode: 1, stderr: "error: failed to get domain 'kaidu-svc-vm'\n" })
+      .on('virsh dominfo', { stdout: 'UUID: u\nState: running\n' }),
+  ).on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.9/24\n' });
+  return { data: join(dir, 'data'), disk, runner: { run: (spec) => (spec.argv[0] === 'virsh' ? recorded.run(spec) : system.run(spec)) } };
+}
+
 describe.skipIf(!isoTools && !CI)(`NoCloud seed image, for real${isoTools ? '' : ' (skipped: genisoimage/isoinfo are not installed)'}`, () => {
   it('is an ISO 9660 volume labelled cidata holding user-data and meta-data as written', async () => {
     expect(isoTools, 'CI=true: genisoimage must be installed (.ci/runtimes.sh up)').toBe(true);
@@ -129,18 +148,7 @@ describe.skipIf(!isoTools && !CI)(`NoCloud seed image, for real${isoTools ? '' :
   });
 
   it('the delegate puts the seed beside the disk, attaches it read-only as vdb, and removes it on delete', async () => {
-    const dir = tempDir('kaidu-vm-seed-');
-    const data = join(dir, 'data');
-    const disk = join(dir, 'images', 'vm.qcow2');
-    await mkdir(join(dir, 'images'));
-    await writeFile(disk, '');
-    // virsh is recorded (no libvirt needed); genisoimage runs for real.
-    const system = new SystemCommandRunner();
-    const recorded = new RecordingRunner()
-      .on('virsh dumpxml', { exitCode: 1, stderr: "error: failed to get domain 'kaidu-svc-vm'\n" })
-      .on('virsh dominfo', { stdout: 'UUID: u\nState: running\n' })
-      .on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.9/24\n' });
-    const runner: CommandRunner = { run: (spec) => (spec.argv[0] === 'virsh' ? recorded.run(spec) : system.run(spec)) };
+    const { data, disk, runner } = await seededVm();
     const node = desired('kaidu:VirtualMachine', { disk, agent: { hub: 'http://192.168.122.1/fleet.git', package: 'kaidu.tgz', host: 'builder' }, readiness: { address: true } }, { name: 'vm' });
     const d = new VirtualMachineDelegate({ dataDir: data, kvmPresent: () => false });
     await d.create(context(data, node, { runner }));
@@ -160,19 +168,8 @@ describe.skipIf(!isoTools && !CI)(`NoCloud seed image, for real${isoTools ? '' :
   });
 
   it('with agent and no readiness, create waits for the console to say the agent started, and fails at once when it says the install failed', async () => {
-    const dir = tempDir('kaidu-vm-seed-');
-    const data = join(dir, 'data');
-    const disk = join(dir, 'images', 'vm.qcow2');
-    await mkdir(join(dir, 'images'));
-    await writeFile(disk, '');
-    const system = new SystemCommandRunner();
     // An address is there at once: the old default (address) would call this guest running.
-    const recorded = new RecordingRunner()
-      .on('virsh dumpxml', { exitCode: 1, stderr: "error: failed to get domain 'kaidu-svc-vm'\n" })
-      .on('virsh dominfo', { stdout: 'UUID: u\nState: running\n' })
-      .on('virsh domstate', { stdout: 'running\n' })
-      .on('virsh domifaddr', { stdout: ' vnet0  52:54:00:aa:bb:cc  ipv4  192.168.122.9/24\n' });
-    const runner: CommandRunner = { run: (spec) => (spec.argv[0] === 'virsh' ? recorded.run(spec) : system.run(spec)) };
+    const { data, disk, runner } = await seededVm((virsh) => virsh.on('virsh domstate', { stdout: 'running\n' }));
     const node = desired('kaidu:VirtualMachine', { disk, agent: { hub: 'http://192.168.122.1/fleet.git', package: 'kaidu.tgz' } }, { name: 'vm' });
     const d = new VirtualMachineDelegate({ dataDir: data, kvmPresent: () => false });
     const consoleLog = join(data, 'run', 'libvirt', 'kaidu-svc-vm.console.log');

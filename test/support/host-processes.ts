@@ -1,5 +1,5 @@
 /** What runs on this machine, read from /proc: for tests that check nothing is left behind. */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 
 /** Field 22 of /proc/<pid>/stat (start time), or undefined when no such process runs (a zombie does not). */
 async function startOf(pid: number): Promise<string | undefined> {
@@ -13,7 +13,11 @@ export async function runsNow(pid: number, start: string): Promise<boolean> {
   return (await startOf(pid)) === start;
 }
 
-/** Running processes of real user `uid` whose command line contains `text`: pid and command line (spaces for NULs). */
+/**
+ * Running processes of real user `uid` whose command line or working directory contains `text`:
+ * pid and command line (spaces for NULs). The directory too, as a program may rewrite its command
+ * line (redis-server shows `redis-server 127.0.0.1:PORT`) but not where it works.
+ */
 export async function processesOf(uid: number, text: string): Promise<{ pid: number; cmdline: string }[]> {
   const found: { pid: number; cmdline: string }[] = [];
   for (const name of await readdir('/proc')) {
@@ -22,7 +26,8 @@ export async function processesOf(uid: number, text: string): Promise<{ pid: num
     const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
     if (Number(/^Uid:\s+(\d+)/m.exec(status)?.[1]) !== uid) continue;
     const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replace(/\0/g, ' ').trim();
-    if (cmdline.includes(text) && (await startOf(pid)) !== undefined) found.push({ pid, cmdline });
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    if ((cmdline.includes(text) || cwd.includes(text)) && (await startOf(pid)) !== undefined) found.push({ pid, cmdline });
   }
   return found;
 }
