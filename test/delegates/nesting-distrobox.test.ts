@@ -41,7 +41,7 @@ describe.skipIf(why !== undefined && !ci)(`nesting in a distrobox through kaidu 
   let port: number;
   let repo: ServiceRepo;
   const asUser = (argv: string[]) => asBoxUser(user, argv);
-  const setTemplates = (parts: NestParts) => repo.write('services/nest.yaml', nestService({ key: 'b', type: 'kaidu:Distrobox', properties: `{ image: ${image}, user: ${user}, box_name: ${BOX} }` }, port, DIR, parts));
+  const setTemplates = (parts: NestParts) => repo.write('services/nest.yaml', nestService({ key: 'b', type: 'kaidu:Distrobox', properties: `{ image: ${image}, user: ${user}, box_name: ${BOX} }`, servesOutside: true }, port, DIR, parts));
   const apply = () => kaidu(['apply', '--yes', '--host', 'box'], repo.dir);
   const stateFile = () => join(repo.dir, 'state', 'box', 'nest.yaml');
   const nodes = async () => (parse(await readFile(stateFile(), 'utf8')) as { nodes: Record<string, NodeState> }).nodes;

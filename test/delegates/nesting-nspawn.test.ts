@@ -40,7 +40,7 @@ describe.skipIf(why !== undefined && !ci)(`nesting in an nspawn machine through 
   const leader = async () => Number((await runChecked(runner, { argv: ['machinectl', 'show', MACHINE, '--property=Leader', '--value'] })).stdout.trim());
   /** Runs argv inside the nested machine, not through Kaidu (another route to check what it did). */
   const inside = async (argv: string[]) => outer(['nsenter', `--target=${await leader()}`, '--all', '--', ...argv]);
-  const setTemplates = (parts: NestParts) => repo.write('services/nest.yaml', nestService({ key: 'm', type: 'kaidu:Nspawn', properties: `{ machine: ${MACHINE}, directory: ${TREE} }` }, PORT, '/srv/kaidu-nest', parts));
+  const setTemplates = (parts: NestParts) => repo.write('services/nest.yaml', nestService({ key: 'm', type: 'kaidu:Nspawn', properties: `{ machine: ${MACHINE}, directory: ${TREE} }`, servesOutside: false }, PORT, '/srv/kaidu-nest', parts));
 
   beforeAll(async () => {
     expect(why, 'CI=true: the booted-container tests must run (root, systemd-container)').toBeUndefined();

@@ -6,11 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { hostedOnOf } from '../../src/apply/hosted-on.js';
 import { ContainerDelegate, ProcessDelegate, RecordingRunner } from '../../src/delegates/index.js';
+import { NestedProcess } from '../../src/delegates/nested-process.js';
 import { DistroboxNest, NspawnNest } from '../../src/delegates/nesting.js';
 import { plan, resolveNode } from '../../src/plan/index.js';
 import type { StateSnapshot } from '../../src/state/model.js';
 import { buildTopology } from '../../src/topology/index.js';
-import { context, desired } from '../support/delegate-context.js';
+import { context, desired, stateOf } from '../support/delegate-context.js';
 import { host, node, service } from '../support/compiled.js';
 
 const topology = (ports: Array<Record<string, string | number | boolean>>) =>
@@ -116,6 +117,54 @@ describe('nesting wiring', () => {
     expect(new DistroboxNest('tools', 'alice', false).execArgv(['id'], { user: 'root' })).toEqual(['podman', 'exec', '-i', '--user', 'root', 'tools', 'id']);
     expect(() => new DistroboxNest('-rm', 'alice', true)).toThrow(/not a valid container name/);
     expect(() => new NspawnNest('a/b')).toThrow(/not a valid host name/);
+  });
+
+  it('a process in a box that shares the host\'s pids is recorded so; with the box gone, inspect finds it on the host by pid and start time, and delete stops it there', async () => {
+    const HOST_NS = 'pid:[4026531836]';
+    const hostStat = (start: string) => `stat=S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 ${start}\nend=ok\n`;
+    const box = new DistroboxNest('tools', 'alice', false);
+    const nested = new NestedProcess();
+    const node = desired('kaidu:Process', { command: ['redis-server'] }, { name: 'redis' });
+    const made = async (ns: string) => {
+      let probes = 0;
+      const isProbe = (argv: string[]) => argv.join(' ').includes('sh -c d=$1\np=');
+      const runner = new RecordingRunner()
+        .on(/^podman container inspect --format \{\{\.State\.Status\}\} tools$/, { stdout: 'running\n' })
+        .on(/ sh -c d=\$1; h=\$2/, { stdout: 'pid=7\nend=ok\n' })
+        .on((argv) => isProbe(argv) && probes++ > 0, { stdout: `pid=7\nexit=\nspec=\nstat=S 1 7 7 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 4242\nns=${ns}\nend=ok\n` })
+        .on(isProbe, { stdout: 'pid=\nexit=\nspec=\nend=ok\n' })
+        .on('readlink /proc/self/ns/pid', { stdout: `${HOST_NS}\n` });
+      return (await nested.create(context('/nonexistent-kaidu-data', node, { runner }), box)).attributes!;
+    };
+    // Observed: the process's pid namespace, read inside, against the host's own.
+    expect(await made('pid:[4026532999]')).toMatchObject({ pid: 7, start_time: '4242', shares_host_pids: false });
+    const attributes = await made(HOST_NS);
+    expect(attributes).toMatchObject({ pid: 7, start_time: '4242', shares_host_pids: true });
+
+    // The box is gone; the host's /proc says whether that very process (pid and start time) still runs.
+    const gone = (start: string | undefined) =>
+      new RecordingRunner()
+        .on(/^podman container inspect/, { exitCode: 125, stderr: 'Error: no such container tools\n' })
+        .on(/^sh -c if \[ -r "\/proc\/\$1\/stat" \]/, { stdout: start ? hostStat(start) : 'end=ok\n' });
+    const previous = stateOf('kaidu:Process', node.properties, attributes);
+    const inspect = (runner: RecordingRunner, prev = previous) => nested.inspect(context('/nonexistent-kaidu-data', node, { runner, previous: prev }), box);
+    const outlived = gone('4242');
+    expect(await inspect(outlived)).toMatchObject({ exists: true, status: 'running', attributes: { pid: 7, status: 'running' } });
+    expect(outlived.calls.at(-1)!.argv.slice(-2)).toEqual(['kaidu', '7']);
+    expect(await inspect(gone('5555'))).toMatchObject({ exists: false, attributes: { status: 'gone' } });
+    expect(await inspect(gone(undefined))).toMatchObject({ exists: false, attributes: { status: 'gone' } });
+    // Without the observation (a workload with its own pids), the host's /proc is not asked: that pid is another process's.
+    const own = gone('4242');
+    expect(await inspect(own, stateOf('kaidu:Process', node.properties, { ...attributes, shares_host_pids: false }))).toMatchObject({ exists: false });
+    expect(own.calls.map((c) => c.argv[0])).toEqual(['podman']);
+
+    // Delete stops it on the host, by the recorded pid and start time (the script checks both before each signal).
+    const stopping = new RecordingRunner().on(/^podman container inspect/, { exitCode: 125, stderr: 'Error: no such container tools\n' }).on(/^sh -c p=\$1; st=\$2/, { stdout: 'end=ok\n' });
+    await nested.delete(context('/nonexistent-kaidu-data', node, { runner: stopping, previous }), box);
+    expect(stopping.calls.at(-1)!.argv.slice(3)).toEqual(['kaidu', '7', '4242', '100']);
+    // A stop that fails (still running after SIGKILL) is an error, not a quiet success.
+    const stuck = new RecordingRunner().on(/^podman container inspect/, { exitCode: 125, stderr: 'Error: no such container tools\n' }).on(/^sh -c p=\$1; st=\$2/, { exitCode: 72 });
+    await expect(nested.delete(context('/nonexistent-kaidu-data', node, { runner: stuck, previous }), box)).rejects.toMatchObject({ code: 'E_COMMAND_FAILED' });
   });
 
   it('a container publishes its hosted Ports with -p; in a pod it cannot, and says so', () => {

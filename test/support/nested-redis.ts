@@ -27,9 +27,11 @@ export function nestRepo(prefix: string): Promise<ServiceRepo> {
 
 /**
  * The service: a kaidu:Host `box`, the workload `host` on it (`properties` as a YAML flow map),
- * and on the workload a redis serving `port` with its config and data in `dir`.
+ * and on the workload a redis serving `port` with its config and data in `dir`. With
+ * `servesOutside`, the redis depends on the Port, so Kaidu waits until it accepts connections
+ * there from the outer host: only where Kaidu's network is the workload's.
  */
-export function nestService(host: { key: string; type: string; properties: string }, port: number, dir: string, { note = 'one', nested = true, bad = false }: NestParts): string {
+export function nestService(host: { key: string; type: string; properties: string; servesOutside: boolean }, port: number, dir: string, { note = 'one', nested = true, bad = false }: NestParts): string {
   const on = host.key;
   return `tosca_definitions_version: tosca_2_0
 service_template:
@@ -56,7 +58,7 @@ ${
     redis:
       type: kaidu:Process
       properties: { command: [ redis-server, ${dir}/redis.conf ], stop_grace: 5 }
-      requirements: [ { host: ${on} }, { dependency: conf }, { dependency: port } ]
+      requirements: [ { host: ${on} }, { dependency: conf }${host.servesOutside ? ', { dependency: port }' : ''} ]
 `
     : ''
 }${
