@@ -12,6 +12,7 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +31,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/kaidu.js');
 const EXAMPLE = join(ROOT, 'examples/hello');
 const GOAL_P50_MS = 800;
+/** The release before issue 16 (bench/baselines.json): it cannot run in the same process. */
+const PREVIOUS_P50_MS = (JSON.parse(readFileSync(fileURLToPath(new URL('../../bench/baselines.json', import.meta.url)), 'utf8')) as { 'kaidu-previous': Record<string, number> })['kaidu-previous']['agent_push_to_state_p50_ms'];
 const HOST = 'local';
 const STATE_REF = `refs/heads/${stateBranch(HOST)}`;
 
@@ -120,6 +123,7 @@ export async function benchHello(): Promise<Record<string, unknown>> {
       agent_cpu_ms_per_push_max: round(Math.max(...cpuPerPush), 0),
       baseline_git_push_p50_ms: round(pushP50, 0),
       ratio_p50_to_git_push: round(p50 / pushP50),
+      previous_release_p50_ms: PREVIOUS_P50_MS ?? null,
       target_p50_ms: GOAL_P50_MS,
       meets_goal: p50 < GOAL_P50_MS,
       phases_p50_ms: phases,
