@@ -4,17 +4,23 @@
  * Process's `GREETING` so it is an update (stop, start, wait until the port accepts). Measured
  * from the start of `git push` to the agent's state commit reaching the hub, beside the plain
  * `git push` of the same change (until the hub has it) in the same run, with the agent's CPU per
- * push, and where a pass's time goes (`phases_p50_ms`, from the agent's own debug log). Traffic
- * stays on 127.0.0.1. `KAIDU_BENCH_HELLO_PUSHES` sets N (15).
+ * push, and where a pass's time goes (`phases_p50_ms`, from the agent's own debug log). The state
+ * commit is the push to the host's state branch (`kaidu/state/local`) naming the pushed revision
+ * in its `Kaidu-Revision` trailer; at the end the state branch must record hello running and its
+ * port must answer with the last greeting. Traffic stays on 127.0.0.1. `KAIDU_BENCH_HELLO_PUSHES`
+ * sets N (15).
  */
 import { spawn, execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { createBareRepo } from '../src/git/hub-server.js';
+import { parse } from 'yaml';
+import { createBareRepo, type PushNotice } from '../src/git/hub-server.js';
+import { REVISION_TRAILER, stateBranch } from '../src/git/state-refs.js';
 import { freePort } from '../src/demo/run-demo.js';
 import { cpuMs } from './agent.js';
 import { round } from './measure.js';
@@ -25,6 +31,10 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/kaidu.js');
 const EXAMPLE = join(ROOT, 'examples/hello');
 const GOAL_P50_MS = 800;
+/** The release before issue 16 (bench/baselines.json): it cannot run in the same process. */
+const PREVIOUS_P50_MS = (JSON.parse(readFileSync(fileURLToPath(new URL('../../bench/baselines.json', import.meta.url)), 'utf8')) as { 'kaidu-previous': Record<string, number> })['kaidu-previous']['agent_push_to_state_p50_ms'];
+const HOST = 'local';
+const STATE_REF = `refs/heads/${stateBranch(HOST)}`;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -42,11 +52,12 @@ export async function benchHello(): Promise<Record<string, unknown>> {
     files: { 'kaidu.yaml': await readFile(join(EXAMPLE, 'kaidu.yaml'), 'utf8'), 'services/hello.yaml': serviceText },
   });
   const { hub, url, nextPush, deliverTo } = await startWebhookHub(join(dir, 'hub'), secret);
+  const hubGitdir = join(dir, 'hub', 'hub.git');
   const port = await freePort();
   deliverTo(`http://127.0.0.1:${port}`);
   // The agent logs at debug level: its own timestamps per phase give the breakdown of each pass.
   const logLines: string[] = [];
-  const agent = spawn(process.execPath, [BIN, 'agent', '--repo', url, '--host', 'local', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'agent'), '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'debug'], {
+  const agent = spawn(process.execPath, [BIN, 'agent', '--repo', url, '--host', HOST, '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'agent'), '--webhook-secret-file', join(dir, 'secret'), '--log-level', 'debug'], {
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   createInterface({ input: agent.stdout! }).on('line', (l) => logLines.push(l));
@@ -55,8 +66,25 @@ export async function benchHello(): Promise<Record<string, unknown>> {
   try {
     // The first state commit: the catch-up pass reserved the port and started the process.
     const startedAt = Date.now();
-    await nextPush();
+    const first = await nextPush();
+    if (first.ref !== STATE_REF) throw new Error(`the first push to the hub was to ${first.ref}, not the agent's state branch ${STATE_REF}`);
     const firstPassMs = Date.now() - startedAt;
+    // The agent's state commit for `oid`: the next push to its state branch naming that revision
+    // (a push for an older revision, such as an exit record, is not it). `at` is when the hub
+    // reported it, before the trailer is read.
+    const stateCommitFor = async (oid: string): Promise<{ notice: PushNotice; at: number; wall: number }> => {
+      let next = nextPush();
+      for (;;) {
+        const notice = await next;
+        next = nextPush(); // before the trailer is read, so no push is missed meanwhile
+        const at = performance.now();
+        const wall = Date.now();
+        if (notice.ref !== STATE_REF) throw new Error(`a push to ${notice.ref} came while waiting for the state commit of ${oid}`);
+        if (notice.before === notice.after) throw new Error('the state push did not move the branch');
+        const message = (await exec('git', ['--git-dir', hubGitdir, 'log', '-1', '--format=%B', notice.after])).stdout;
+        if (message.includes(`${REVISION_TRAILER}: ${oid}`)) return { notice, at, wall };
+      }
+    };
     await git(dir, 'clone', '-q', url, work);
     const latencies: number[] = [];
     const pushOnly: number[] = [];
@@ -72,19 +100,14 @@ export async function benchHello(): Promise<Record<string, unknown>> {
       const wall0 = Date.now();
       const userPush = nextPush();
       await git(work, 'push', '-q', 'origin', 'HEAD:main');
-      await userPush;
+      if ((await userPush).ref !== 'refs/heads/main') throw new Error('a push other than the user\'s came first');
       pushOnly.push(performance.now() - t0);
-      // The next push to the hub is the agent's state commit.
-      const state = await nextPush();
-      latencies.push(performance.now() - t0);
-      marks.push({ oid, t0: wall0, stateAt: Date.now() });
+      const state = await stateCommitFor(oid);
+      latencies.push(state.at - t0);
+      marks.push({ oid, t0: wall0, stateAt: state.wall });
       cpuPerPush.push((await cpuMs(agent.pid!)) - cpu0);
-      if (state.before === state.after) throw new Error('the state push did not move the branch');
     }
-    // The last state commit must record the process as running (an observed state, not a hope).
-    await git(work, 'pull', '-q', '--rebase', 'origin', 'main');
-    const state = await readFile(join(work, 'state/local/hello.yaml'), 'utf8');
-    if (!/status: running/.test(state)) throw new Error(`state/local/hello.yaml does not record hello as running:\n${state}`);
+    await checkFinalState(work, marks.at(-1)!.oid, `Hello ${pushes}`);
     await new Promise((r) => setTimeout(r, 200)); // the last log lines
     const phases = phaseBreakdown(logLines, marks);
     const p50 = median(latencies);
@@ -100,6 +123,7 @@ export async function benchHello(): Promise<Record<string, unknown>> {
       agent_cpu_ms_per_push_max: round(Math.max(...cpuPerPush), 0),
       baseline_git_push_p50_ms: round(pushP50, 0),
       ratio_p50_to_git_push: round(p50 / pushP50),
+      previous_release_p50_ms: PREVIOUS_P50_MS ?? null,
       target_p50_ms: GOAL_P50_MS,
       meets_goal: p50 < GOAL_P50_MS,
       phases_p50_ms: phases,
@@ -113,13 +137,14 @@ export async function benchHello(): Promise<Record<string, unknown>> {
   }
 }
 
-type LogLine = { time: number; msg: string; ms?: number; tip?: string; revision?: string; parent?: string; after?: string };
+type LogLine = { time: number; msg: string; after?: string; revision?: string; phases?: Record<string, { ms: number; cpuMs: number }> };
 
 /**
  * Where each pass's time goes, median over the pushes, from the agent's log (its own clock, the
  * same machine's): the user's push until the webhook is accepted (git push + hook + delivery),
- * fetch (including any wait for the pass before), compile and plan, apply and the state write,
- * the state push, and the state push until the hub reported it.
+ * the wait until the pass starts, each phase the pass timed itself (`pass phases`: fetch, state
+ * branches, load and compile, plan, apply, record and push), and the end of the pass until the
+ * hub reported the state push.
  */
 function phaseBreakdown(lines: string[], marks: Array<{ oid: string; t0: number; stateAt: number }>): Record<string, number | null> {
   const log: LogLine[] = [];
@@ -132,27 +157,38 @@ function phaseBreakdown(lines: string[], marks: Array<{ oid: string; t0: number;
   }
   const rows = marks.map(({ oid, t0, stateAt }) => {
     const webhook = log.find((l) => l.msg === 'webhook accepted' && l.after === oid);
-    const fetched = log.find((l) => l.msg === 'fetched the hub' && l.tip === oid);
-    const applying = log.find((l) => l.msg === 'applying' && l.revision === oid);
-    const pushedAt = log.findIndex((l) => l.msg === 'pushed' && l.parent === oid);
-    const pushed = log[pushedAt];
-    const statePushed = log.slice(pushedAt + 1).find((l) => l.msg === 'state pushed');
-    if (!webhook || !fetched || !applying || !pushed || pushed.ms === undefined || !statePushed) return undefined;
-    const pushStart = pushed.time - pushed.ms;
-    return {
-      push_to_webhook: webhook.time - t0,
-      fetch: fetched.time - webhook.time,
-      compile_plan: applying.time - fetched.time,
-      apply_and_state_write: pushStart - applying.time,
-      state_push: statePushed.time - pushStart,
-      hub_notice: stateAt - statePushed.time,
-    };
+    const pass = log.find((l) => l.msg === 'pass phases' && l.revision === oid);
+    if (!webhook || !pass?.phases) return undefined;
+    const phases = Object.fromEntries(Object.entries(pass.phases).map(([k, v]) => [k, v.ms]));
+    const passMs = Object.values(phases).reduce((a, b) => a + b, 0);
+    return { push_to_webhook: webhook.time - t0, wait_for_pass: pass.time - passMs - webhook.time, ...phases, pass_end_to_hub_notice: stateAt - pass.time } as Record<string, number>;
   });
-  const found = rows.filter((r): r is NonNullable<typeof r> => r !== undefined);
-  const keys = ['push_to_webhook', 'fetch', 'compile_plan', 'apply_and_state_write', 'state_push', 'hub_notice'] as const;
+  const found = rows.filter((r): r is Record<string, number> => r !== undefined);
   const out: Record<string, number | null> = { passes_traced: found.length };
-  for (const k of keys) out[k] = found.length ? median(found.map((r) => r[k])) : null;
+  const keys = [...new Set(found.flatMap((r) => Object.keys(r)))];
+  for (const k of keys) {
+    const xs = found.map((r) => r[k]).filter((x): x is number => x !== undefined);
+    out[k] = round(median(xs), 1);
+  }
   return out;
+}
+
+/**
+ * The last state commit must record hello running at the last revision (an observed state, not a
+ * hope), and the port it records must answer with the last greeting.
+ */
+async function checkFinalState(work: string, revision: string, greeting: string): Promise<void> {
+  const git = (...args: string[]) => exec('git', args, { cwd: work });
+  await git('fetch', '-q', 'origin', stateBranch(HOST));
+  const path = `state/${HOST}/hello.yaml`;
+  const text = (await git('show', `FETCH_HEAD:${path}`)).stdout;
+  const nodes = (parse(text) as { nodes?: Record<string, { status?: string; revision?: string; attributes?: Record<string, unknown> }> }).nodes ?? {};
+  const hello = nodes['hello'];
+  if (hello?.status !== 'running' || hello.revision !== revision) throw new Error(`${path} on ${stateBranch(HOST)} does not record hello running at ${revision}:\n${text}`);
+  const port = nodes['hello-port']?.attributes?.['port'];
+  if (typeof port !== 'number') throw new Error(`${path} records no port for hello-port:\n${text}`);
+  const answer = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+  if (answer.trim() !== greeting) throw new Error(`hello on port ${port} answered ${JSON.stringify(answer)}, not ${JSON.stringify(greeting)}`);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { CommandRunner, ExitEvent } from '../delegates/types.js';
 import { isKaiduError } from '../errors/kaidu-error.js';
 import type { RepoEvent } from '../events/index.js';
 import { PassQueue } from '../events/index.js';
-import { openHub, phaseClock, readStateBranches, stateBranch, type GitAuth, type Hub, type Phases, type StateBranchTip } from '../git/index.js';
+import { openHub, phaseClock, readStateBranches, STATE_BRANCH_PREFIX, stateBranch, type GitAuth, type Hub, type Phases, type StateBranchTip } from '../git/index.js';
 import { plan as makePlan, type Plan, type PlanOptions } from '../plan/index.js';
 import { loadRepository, ServiceMemo, type RepoSettings } from '../repository/index.js';
 import { reclaimAfterPass } from './heap.js';
@@ -307,11 +307,13 @@ export class Agent {
     // Wall and CPU time of each step, in the debug log (the benches read them).
     const phases: Phases = {};
     const phase = phaseClock(phases);
-    const tip = await this.atHub(() => this.hub.fetch());
+    // The templates branch is fetched while the state branches are listed: two round trips to
+    // the hub at once instead of one after the other (neither reads what the other writes).
+    const [tip, listed] = await this.atHub(() => Promise.all([this.hub.fetch(), this.hub.listBranches(STATE_BRANCH_PREFIX)]));
     phase('fetch');
     // Only the state branches this host reads: its own and those of the hosts it depends on.
     let readHosts = new Set([this.opts.host, ...this.dependsOnHosts]);
-    let branches = await this.atHub(() => readStateBranches(this.hub, { hosts: readHosts }));
+    let branches = await this.atHub(() => readStateBranches(this.hub, { hosts: readHosts, listed }));
     const own = branches.find((b) => b.host === this.opts.host);
 
     phase('state-branches');

@@ -35,7 +35,7 @@ export interface ReadinessOptions {
   signal?: AbortSignal;
   /** For `command` checks. */
   runner?: CommandRunner;
-  /** Longest pause between attempts (default 100 ms; a command probe that spawns `docker exec` wants more). */
+  /** Longest pause between attempts (default 20 ms; a command probe that spawns `docker exec` wants more). */
   maxDelayMs?: number;
 }
 
@@ -88,6 +88,13 @@ export function attempt(check: ReadinessCheck, opts: { runner?: CommandRunner; t
   );
 }
 
+/**
+ * A local check (a refused connection, an exit file read) costs tens of microseconds, while every
+ * pause is time a started workload sits ready and unreported (on average half the pause): a
+ * process update waits on this for each start.
+ */
+const DEFAULT_MAX_DELAY_MS = 20;
+
 const pause = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(done, ms);
@@ -128,7 +135,7 @@ export async function waitUntilReady(checks: readonly ReadinessCheck[], opts: Re
     }
     if (elapsed() >= opts.timeoutMs || opts.signal?.aborted) return { ready: false, timedOut: true, ms: elapsed(), lastError };
     await pause(Math.min(delay, Math.max(1, opts.timeoutMs - elapsed())), opts.signal);
-    delay = Math.min(delay * 2, opts.maxDelayMs ?? 100);
+    delay = Math.min(delay * 2, opts.maxDelayMs ?? DEFAULT_MAX_DELAY_MS);
   }
 }
 

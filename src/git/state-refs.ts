@@ -49,6 +49,12 @@ export interface ReadStateBranchesOptions {
   hosts?: Iterable<string>;
   /** Fetch the branches into the mirror first (one listing, then only branches whose tip is new). Default true. */
   fetch?: boolean;
+  /**
+   * The hub's `kaidu/state/*` branches as `hub.listBranches(STATE_BRANCH_PREFIX)` gave them, when
+   * the caller listed them already (an agent lists them while it fetches the templates branch:
+   * one round trip less per pass).
+   */
+  listed?: Map<string, string>;
 }
 
 /**
@@ -59,7 +65,7 @@ export interface ReadStateBranchesOptions {
  */
 export async function readStateBranches(hub: Hub, opts: ReadStateBranchesOptions = {}): Promise<StateBranchTip[]> {
   const wanted = opts.hosts ? new Set(opts.hosts) : undefined;
-  const listed = await hub.listBranches(STATE_BRANCH_PREFIX);
+  const listed = opts.listed ?? (await hub.listBranches(STATE_BRANCH_PREFIX));
   const out: StateBranchTip[] = [];
   for (const [name, oid] of [...listed].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const host = hostOfStateBranch(name);
