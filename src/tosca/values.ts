@@ -347,6 +347,11 @@ export class ValueChecker {
           return c() === undefined ? undefined : c()! <= 0;
         case 'in_range': {
           if (!Array.isArray(y) || y.length !== 2) return undefined;
+          // A range value is in range when both its bounds are (1.x PortSpec's target_range, §5.2.6).
+          if (type === 'range' && Array.isArray(x) && x.length === 2) {
+            const both = x.map((b) => (b === 'UNBOUNDED' ? y[1] === 'UNBOUNDED' : apply('in_range', [b, y])));
+            return both.includes(false) ? false : both.every((b) => b === true) ? true : undefined;
+          }
           const lo = y[0] === 'UNBOUNDED' ? -1 : cmp(x, y[0]);
           const hi = y[1] === 'UNBOUNDED' ? -1 : cmp(y[1] === 'UNBOUNDED' ? 0 : x, y[1]);
           return lo === undefined || hi === undefined ? undefined : lo >= 0 && (y[1] === 'UNBOUNDED' || hi <= 0);

@@ -9,8 +9,9 @@
  * | service template `namespace`                                  |     |     |  ✓  |  ✓  |
  * | `metadata` of types, node/relationship templates, groups,     |     |  ✓  |  ✓  |  ✓  |
  * | policies                                                      |     |     |     |     |
- * | group type `attributes`, `requirements`, `capabilities`;      |     |  ✓  |  ✓  |  ✓  |
- * | group `attributes`                                            |     |     |     |     |
+ * | group type `attributes`                                       |     |  ✓  |  ✓  |  ✓  |
+ * | group type `requirements`, `capabilities`                     |     |  ✓  |  ✓  |     |
+ * | group `attributes`                                            |     |     |     |  ✓  |
  * | group and group type `interfaces`                             |  ✓  |  ✓  |  ✓  |     |
  * | property/parameter definition `metadata`                      |     |     |  ✓  |  ✓  |
  * | attribute definition `metadata`                               |     |     |     |  ✓  |
@@ -168,11 +169,9 @@ function v13(): Record<string, Entity> {
     },
     relationshipType: { title: 'relationship type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, interfaces: mapOf(entity('interfaceDefinition')), valid_target_types: names }) },
     artifactType: { title: 'artifact type', keywords: keywords({ ...typeCommon, mime_type: scalar, file_ext: listOf(scalar), properties: props }) },
-    // 1.3 took interfaces off groups and group types (§3.7.11, §3.8.5; Puccini agrees).
-    groupType: {
-      title: 'group type',
-      keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, members: names, requirements: keyedList(entity('requirementDefinition')), capabilities: mapOf(entity('capabilityDefinition')) }),
-    },
+    // 1.3 §3.7.11.2 grammar: the common type keys, properties, attributes, members. Requirements,
+    // capabilities and interfaces of 1.1–1.2 group types are gone (Puccini still reads the first two).
+    groupType: { title: 'group type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, members: names }) },
     policyType: { title: 'policy type', keywords: keywords({ ...typeCommon, properties: props, targets: names, triggers: mapOf(any) }) },
     capabilityDefinition: {
       title: 'capability definition',
@@ -233,9 +232,15 @@ function v12(): Record<string, Entity> {
     capabilityAssignment: amend(e.capabilityAssignment!, { occurrences: null }),
     requirementAssignment: amend(e.requirementAssignment!, { occurrences: null }),
     substitutionMappings: amend(e.substitutionMappings!, { substitution_filter: null, attributes: null }),
-    // Groups have the lifecycle interfaces until 1.3 (1.2 §3.7.11, §3.8.5).
-    group: amend(e.group!, { interfaces: mapOf(entity('interfaceAssignment')) }),
-    groupType: amend(e.groupType!, { interfaces: mapOf(entity('interfaceDefinition')) }),
+    // Groups have the lifecycle interfaces until 1.3, and no attributes before it (1.2 §3.8.5:
+    // type, description, metadata, properties, members, interfaces); group types have
+    // requirements and capabilities too (1.2 §3.7.11).
+    group: amend(e.group!, { attributes: null, interfaces: mapOf(entity('interfaceAssignment')) }),
+    groupType: amend(e.groupType!, {
+      requirements: keyedList(entity('requirementDefinition')),
+      capabilities: mapOf(entity('capabilityDefinition')),
+      interfaces: mapOf(entity('interfaceDefinition')),
+    }),
   };
 }
 
@@ -268,7 +273,7 @@ function v10(): Record<string, Entity> {
     policy: noMetadata(e.policy!, { triggers: null }),
     policyType: noMetadata(e.policyType!, { triggers: null }),
     groupType: noMetadata(e.groupType!, { attributes: null, requirements: null, capabilities: null }),
-    group: noMetadata(e.group!, { attributes: null }),
+    group: noMetadata(e.group!),
   };
   for (const name of ['nodeType', 'dataType', 'capabilityType', 'interfaceType', 'relationshipType', 'artifactType', 'nodeTemplate', 'relationshipTemplate']) {
     out[name] = noMetadata(out[name]!);
