@@ -157,7 +157,7 @@ export class GrammarChecker {
       case 'deferred':
         return this.describe(shape.of);
       case 'clause':
-        return shape.name === 'constraints' ? 'a list of constraint clauses' : shape.name === 'validation' ? 'a Boolean function expression' : 'a range [ lower, upper ]';
+        return shape.name === 'constraints' ? 'a list of constraint clauses' : shape.name === 'validation' || shape.name === 'nodeFilter' ? 'a Boolean function expression' : 'a range [ lower, upper ]';
     }
   }
 
@@ -235,7 +235,12 @@ export class GrammarChecker {
         return;
       }
       case 'clause': {
-        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : shape.name === 'validation' ? checkValidation(node!, what, this.declaredFunctions()) : checkBounds(node, what, true);
+        // The 1.x form of a 2.0 node filter: keys that are not function calls.
+        if (shape.name === 'nodeFilter' && isMap(node) && !entries(node).some(([k]) => k.startsWith('$'))) {
+          this.entity(node, 'nodeFilter', label, at);
+          return;
+        }
+        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : shape.name === 'validation' || shape.name === 'nodeFilter' ? checkValidation(node!, what, this.declaredFunctions()) : checkBounds(node, what, true);
         for (const [message, n, hint, code] of problems) this.problem(code ?? 'E_TOSCA_WRONG_SHAPE', message, this.at(n ?? at), hint);
         return;
       }
