@@ -143,7 +143,7 @@ export class GrammarChecker {
       case 'list': {
         // "a list of imports (each a map, or a string)", not "a list of import (a map, or a string)s".
         const e = shape.of.kind === 'entity' ? this.grammar.entities[shape.of.name]! : undefined;
-        if (e) return `a list of ${e.title}s${e.short ? ` (each a map, or ${this.describe(e.short)})` : ''}`;
+        if (e) return `a list of ${e.title.replace(/y$/, 'ie')}s${e.short ? ` (each a map, or ${this.describe(e.short)})` : ''}`;
         return `a list of ${this.describe(shape.of).replace(/^an? /, '')}s`.replace(/ss$/, 's');
       }
       case 'keyedList':
@@ -283,6 +283,10 @@ export class GrammarChecker {
       }
       const known = Object.keys(e.keywords);
       this.problem('E_TOSCA_UNKNOWN_KEYWORD', `unknown keyword "${k}" in ${what}`, this.at(p), didYouMean(k, known) ?? `${article(e.title)} takes: ${known.join(', ')}`);
+    }
+    if (e.oneKey && (node as YAMLMap).items.length !== 1) {
+      const n = (node as YAMLMap).items.length;
+      this.problem('E_TOSCA_WRONG_SHAPE', `${what} must be a single-key map (one of ${Object.keys(e.keywords).join(', ')}), not a map of ${n} keys`, this.at(node), n > 1 ? 'write each as its own list item: `- key: ...`' : undefined);
     }
     // Named entries (1.0–1.2 imports, operations listed directly) stand in for the keywords.
     if (others > 0) return;

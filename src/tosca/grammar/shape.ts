@@ -47,6 +47,8 @@ export interface Entity {
    * a misspelt keyword, reported with "did you mean", not taken for a name.
    */
   keywordTypos?: boolean;
+  /** Exactly one of its keywords, as a single-key map (a workflow activity: `- set_state: started`). */
+  oneKey?: boolean;
 }
 
 export interface Grammar {

@@ -6,6 +6,7 @@
  * `operation_host`, and user-defined scalars with `data_type`, `units`, `prefixes`.
  */
 import { any, boolean, constraintList, countRange, nodeFilterClause, validationClause, deferred, entity, keyedList, keywords, listOf, mapOf, oneOf, scalar, string, type Entity, type Grammar } from './shape.js';
+import { workflowEntities2 } from './workflows.js';
 
 // 2.0 metadata values may be any YAML, as Puccini reads them (its examples nest maps).
 const metadata = mapOf(any);
@@ -55,7 +56,7 @@ const entities: Record<string, Entity> = {
       groups: mapOf(entity('group')),
       policies: keyedList(entity('policy')),
       substitution_mappings: entity('substitutionMappings'),
-      workflows: mapOf(any),
+      workflows: mapOf(entity('workflowDefinition')),
     }),
   },
   nodeTemplate: {
@@ -155,7 +156,7 @@ const entities: Record<string, Entity> = {
   },
   artifactType: { title: 'artifact type', keywords: keywords({ ...typeCommon, mime_type: scalar, file_ext: listOf(scalar), properties: props }) },
   groupType: { title: 'group type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, members: names }) },
-  policyType: { title: 'policy type', keywords: keywords({ ...typeCommon, properties: props, targets: names, triggers: mapOf(any) }) },
+  policyType: { title: 'policy type', keywords: keywords({ ...typeCommon, properties: props, targets: names, triggers: mapOf(entity('triggerDefinition')) }) },
   capabilityDefinition: {
     title: 'capability definition',
     short: string,
@@ -182,7 +183,8 @@ const entities: Record<string, Entity> = {
     keywords: keywords({ type: string, description: scalar, metadata, properties: values, attributes: values, interfaces: mapOf(entity('interfaceAssignment')), copy: string }),
   },
   group: { title: 'group', keywords: keywords({ type: [string, 'required'], description: scalar, metadata, properties: values, attributes: values, members: names }) },
-  policy: { title: 'policy', keywords: keywords({ type: [string, 'required'], description: scalar, metadata, properties: values, targets: names, triggers: mapOf(any) }) },
+  policy: { title: 'policy', keywords: keywords({ type: [string, 'required'], description: scalar, metadata, properties: values, targets: names, triggers: mapOf(entity('triggerDefinition')) }) },
+  ...workflowEntities2(metadata),
   substitutionMappings: {
     title: 'substitution mappings',
     keywords: keywords({ node_type: [string, 'required'], substitution_filter: any, properties: values, attributes: values, capabilities: values, requirements: values, interfaces: values }),
