@@ -50,7 +50,8 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_UNKNOWN_INPUT: 'an input was given that the template does not declare',
   // functions
   E_TOSCA_FUNCTION: 'a function call is wrong, reported at the call: unknown target (or HOST with no host, SOURCE/TARGET outside a relationship), a property, capability, interface, operation or input the target does not have, wrong arguments (count or kind), a list index out of range, or a cycle',
-  E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo); in a 2.0 `validation` clause, any such call (it could not be evaluated)',
+  E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo); in a 2.0 `validation` clause, any such call (it could not be evaluated); a 1.x one-key map whose key is close to a function (`{ get_atribute: [...] }`) where the type cannot take that map',
+  W_TOSCA_FUNCTION_LIKE_MAP: 'a one-key map whose key is close to a function written without `$` (`{ get_atribute: [...] }`), where a map is legal: kept as a map, probably a misspelt function',
   W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
   // kept, not acted on
   W_TOSCA_WORKFLOWS: 'workflows are kept but not run',
