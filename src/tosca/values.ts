@@ -53,9 +53,17 @@ function misspeltBareCall(value: Value): [string, string] | undefined {
     key = k;
   }
   if (key === undefined || key.startsWith('$') || BARE_FUNCTIONS.has(key)) return undefined;
-  const near = closest(key, BARE_FUNCTIONS);
-  return near === undefined ? undefined : [key, near];
+  // One-key maps repeat their keys across a big file (`env: { PORT: ... }` on every node).
+  let near = NEAR_FUNCTION.get(key);
+  if (near === undefined) {
+    near = closest(key, BARE_FUNCTIONS) ?? '';
+    if (NEAR_FUNCTION.size < 10_000) NEAR_FUNCTION.set(key, near);
+  }
+  return near ? [key, near] : undefined;
 }
+
+/** Key → the function it is close to ('' for none), for `misspeltBareCall`. */
+const NEAR_FUNCTION = new Map<string, string>();
 
 /** A map key: `$$x` is a literal `$x`; a key that is a function call of literals is evaluated. */
 function mapKey(k: string, unit: Unit): string {
