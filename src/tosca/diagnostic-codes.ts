@@ -37,6 +37,7 @@ export const DIAGNOSTIC_CODES = {
   E_TOSCA_UNKNOWN_OPERATION: 'a node template assigns an operation its interface (type or definition) does not declare',
   E_TOSCA_UNKNOWN_REQUIREMENT: 'a requirement the node type does not declare',
   E_TOSCA_UNRESOLVED_REQUIREMENT: 'a requirement names no node template, or none matches it',
+  E_TOSCA_REQUIREMENT_DEFINITION: "a requirement definition's `capability` names a capability type its `node` type does not offer (neither that type nor one derived from it)",
   E_TOSCA_REQUIREMENT_TARGET: "a requirement's target does not fit: not of the requirement's node type, no capability of a compatible type (or of the name given), or refused by the relationship's valid target or capability types or by the capability's valid source types",
   E_TOSCA_OCCURRENCES: 'a requirement is assigned more often than its type allows',
   W_TOSCA_OCCURRENCES: 'a requirement is assigned less often than its type asks',
@@ -50,7 +51,9 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_UNKNOWN_INPUT: 'an input was given that the template does not declare',
   // functions
   E_TOSCA_FUNCTION: 'a function call is wrong, reported at the call: unknown target (or HOST with no host, SOURCE/TARGET outside a relationship), a property, capability, interface, operation or input the target does not have, wrong arguments (count or kind), a list index out of range, or a cycle',
-  E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo); in a 2.0 `validation` clause, any such call (it could not be evaluated)',
+  E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo); in a 2.0 `validation` clause, any such call (it could not be evaluated); a 1.x one-key map whose key is close to a function (`{ get_atribute: [...] }`) where the type cannot take that map',
+  W_TOSCA_FUNCTION_LIKE_MAP: 'a one-key map whose key is close to a function written without `$` (`{ get_atribute: [...] }`), where a map is legal: kept as a map, probably a misspelt function',
+  W_TOSCA_REQUIREMENT_CAPABILITY: "a requirement definition's `capability`, given with `node`, is neither a capability of that node type nor a capability type (Puccini accepts it)",
   W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
   // kept, not acted on
   W_TOSCA_WORKFLOWS: 'workflows are kept but not run',

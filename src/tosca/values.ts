@@ -8,6 +8,7 @@ import { parse as parseYamlText } from 'yaml';
 import type { FunctionCall, Value } from './model.js';
 import { isFunctionCall } from './model.js';
 import { evaluateStandard } from './functions-standard.js';
+import { closest } from './suggest.js';
 import { PRIMITIVES, type Family, type Loader, type Unit } from './loader.js';
 import { primitiveInVersion } from './grammar/tosca-1.js';
 import { compareVersions, parseCustomScalar, parseScalar, SCALAR_KINDS, type ScalarKind } from './scalars.js';
@@ -42,6 +43,27 @@ export function toValue(raw: unknown, unit: Unit): Value {
   if (raw === undefined) return null;
   return raw as Value;
 }
+
+/** `[key, function]` when `value` is a one-key map whose key is close to (not equal to) a function written without `$`. */
+function misspeltBareCall(value: Value): [string, string] | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  let key: string | undefined;
+  for (const k in value) {
+    if (key !== undefined) return undefined;
+    key = k;
+  }
+  if (key === undefined || key.startsWith('$') || BARE_FUNCTIONS.has(key)) return undefined;
+  // One-key maps repeat their keys across a big file (`env: { PORT: ... }` on every node).
+  let near = NEAR_FUNCTION.get(key);
+  if (near === undefined) {
+    near = closest(key, BARE_FUNCTIONS) ?? '';
+    if (NEAR_FUNCTION.size < 10_000) NEAR_FUNCTION.set(key, near);
+  }
+  return near ? [key, near] : undefined;
+}
+
+/** Key → the function it is close to ('' for none), for `misspeltBareCall`. */
+const NEAR_FUNCTION = new Map<string, string>();
 
 /** A map key: `$$x` is a literal `$x`; a key that is a function call of literals is evaluated. */
 function mapKey(k: string, unit: Unit): string {
@@ -159,9 +181,33 @@ export class ValueChecker {
    */
   coerce(value: Value, spec: TypeSpec | undefined, problem: Problem, what: string, depth = 0, strict = false): Value {
     if (!spec || depth > 50 || isFunctionCall(value)) return value;
+    const meant = misspeltBareCall(value);
+    if (meant && this.misspeltCall(value, meant, spec, problem, what, depth, strict)) return value;
     const out = this.coerceType(value, spec, problem, what, depth, strict);
     if (!containsCall(out)) this.validate(out, spec, problem, what);
     return out;
+  }
+
+  /**
+   * `{ get_atribute: [...] }`: a one-key map whose key is close to a function written without `$`
+   * (TOSCA 1.x functions, §4). Where the type refuses that map, the refusal would only say "got a
+   * map": it is reported as the misspelt function it is, and true is returned (nothing more to say).
+   * Where a map is legal it stays a map, with a warning naming the function it probably meant.
+   */
+  private misspeltCall(value: Value, meant: [string, string], spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): boolean {
+    const [key, near] = meant;
+    let refused = false;
+    this.coerceType(value, spec, (_c, _m, severity) => (refused ||= (severity ?? 'error') === 'error'), what, depth, strict);
+    if (refused) {
+      problem('E_TOSCA_UNKNOWN_FUNCTION', `${what}: unknown function "${key}"`, 'error', `did you mean "${near}"? (in TOSCA 1.x a function is a one-key map: { ${near}: [ ... ] })`);
+      return true;
+    }
+    // A data type that declares the key as a property means it.
+    const canonical = PRIMITIVES.has(spec.type) ? undefined : this.loader.resolve(spec.unit, 'data', spec.type);
+    if (!canonical || !this.definitions('data', canonical, 'properties').has(key)) {
+      problem('W_TOSCA_FUNCTION_LIKE_MAP', `${what}: { ${key}: ... } is kept as a map, but "${key}" is close to the function "${near}"`, 'warning', `did you mean "${near}"? If the map is meant, ignore this warning`);
+    }
+    return false;
   }
 
   private coerceType(value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value {

@@ -80,9 +80,11 @@ describe('the normalized model (src/tosca/document)', () => {
     expect(locationAt(unit.src, web!.requirements[1]!.at)).toMatchObject({ line: 24, column: 11 });
     const [standard] = web!.interfaces!;
     expect(standard!.operations).toEqual([
-      { name: 'create', implementation: 'scripts/create.sh', dependencies: [], inputs: [], outputs: [] },
-      { name: 'start', implementation: 'scripts/start.sh', dependencies: ['lib.sh'], timeout: 30, inputs: [], outputs: [] },
+      { name: 'create', at: expect.any(Number), implementation: 'scripts/create.sh', dependencies: [], inputs: [], outputs: [] },
+      { name: 'start', at: expect.any(Number), implementation: 'scripts/start.sh', dependencies: ['lib.sh'], timeout: 30, inputs: [], outputs: [] },
     ]);
+    // Each operation keeps its key's position, where a problem with it is reported.
+    expect(locationAt(unit.src, standard!.operations[0]!.at).line).toBe(locationAt(unit.src, standard!.operations[1]!.at).line - 1);
     expect(web!.artifacts!.map((a) => [a.name, a.file, a.type, a.deployPath])).toEqual([['conf', 'files/app.conf', 'tosca:File', '/etc/app.conf']]);
     // A call stays a call, to be evaluated once the nodes are compiled.
     expect(service.outputs[0]!.value).toEqual({ $fn: 'concat', args: ['http://', { $fn: 'get_input', args: ['port'] }] });
@@ -109,7 +111,7 @@ ${key}:
     const v20 = read(body('tosca_2_0', 'service_template').replace('          create: scripts/create.sh', '          operations:\n            create: scripts/create.sh'));
     expect(v13.problems).toEqual([]);
     expect(v20.problems).toEqual([]);
-    const shape = (n: NodeTemplate | undefined) => ({ ...n, at: 0, typeAt: 0, properties: n?.properties?.list.map((a) => [a.name, a.value]), requirements: n?.requirements.map((r) => [r.name, r.node]), interfaces: n?.interfaces?.map((i) => [i.name, i.operations]) });
+    const shape = (n: NodeTemplate | undefined) => ({ ...n, at: 0, typeAt: 0, properties: n?.properties?.list.map((a) => [a.name, a.value]), requirements: n?.requirements.map((r) => [r.name, r.node]), interfaces: n?.interfaces?.map((i) => [i.name, i.operations.map((o) => ({ ...o, at: 0 }))]) });
     expect(v13.nodes.map(shape)).toEqual(v20.nodes.map(shape));
     expect(v13.nodes[0]!.interfaces![0]!.operations[0]).toMatchObject({ name: 'create', implementation: 'scripts/create.sh' });
   });

@@ -30,6 +30,14 @@ describe('grammar corpus (test/fixtures/tosca/grammar)', () => {
   });
 });
 
+describe('2.0 node filters the grammar refused', () => {
+  it('are not also said to read a value known only at run time', async () => {
+    const r = await compileService('node-filter-functions-2.0.yaml', fsReader(DIR), { profiles, cache });
+    expect(r.diagnostics.filter((d) => d.code === 'E_TOSCA_UNKNOWN_FUNCTION' || d.code === 'E_TOSCA_UNKNOWN_KEYWORD')).toHaveLength(4);
+    expect(r.diagnostics.filter((d) => d.code === 'W_TOSCA_NODE_FILTER')).toEqual([]);
+  });
+});
+
 describe('grammar', () => {
   it('Kaidu\'s own profiles follow the grammar of their version', () => {
     for (const file of ['kaidu/profile.yaml', 'tosca-simple-2.0/profile.yaml', 'tosca-simple-1.0/normative.yaml', 'tosca-simple-1.1/normative.yaml', 'tosca-simple-1.2/normative.yaml', 'tosca-simple-1.3/normative.yaml']) {

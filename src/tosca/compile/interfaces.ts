@@ -111,7 +111,7 @@ export class InterfaceCompiler {
     const known = new Set([...ofType, ...def.operations.map((o) => o.name)].filter((n) => !keywordTypo(n)));
     for (const op of a.operations) {
       if (known.has(op.name) || keywordTypo(op.name)) continue;
-      this.ctx.report('error', 'E_TOSCA_UNKNOWN_OPERATION', `node "${template}" assigns operation "${op.name}" of interface "${a.name}", which the interface does not declare`, this.ctx.loc(a.at), didYouMean(op.name, known) ?? `it declares: ${[...known].join(', ') || 'no operations'}`);
+      this.ctx.report('error', 'E_TOSCA_UNKNOWN_OPERATION', `node "${template}" assigns operation "${op.name}" of interface "${a.name}", which the interface does not declare`, this.ctx.loc(op.at), didYouMean(op.name, known) ?? `it declares: ${[...known].join(', ') || 'no operations'}`);
     }
   }
 }

@@ -94,15 +94,50 @@ export class RequirementCompiler {
   /**
    * The types a requirement definition names must exist, whether or not a template assigns the
    * requirement (1.3 §3.7.3): `capability` is a capability type, or with `node` a
-   * capability the node type declares. With `node`, a capability that is neither is left to the
-   * templates that use it: Puccini accepts such files (the shared conformance corpus has one).
+   * capability the node type declares.
    */
   private checkReferences(r: RequirementDefinition, unit: Unit): void {
     const ctx = this.ctx;
     const at = locationAt(unit.src, r.at);
-    if (r.node) ctx.typeChain('node', r.node, at, unit);
+    const node = r.node ? ctx.typeChain('node', r.node, at, unit) : undefined;
     if (r.relationship) ctx.typeChain('relationship', r.relationship, at, unit);
     if (r.capability && !r.node) ctx.typeChain('capability', r.capability, at, unit);
+    if (r.capability && node) this.checkNodeCapability(r.name, r.capability, r.node!, node.types, at, unit);
+  }
+
+  /**
+   * With `node`, `capability` names a capability of that node type, or a capability type it
+   * offers (that type or one derived from it; 1.3 §3.6.3, 2.0 §8.4: like a requirement's target),
+   * itself or through a node type derived from it. A type that none of them offers is an error. A name that is neither a capability of the node type nor
+   * a type is only a warning: Puccini accepts it, and a file of the shared conformance corpus
+   * (online-boutique's `capability: Service`, where the capability is `service`) relies on that.
+   */
+  private checkNodeCapability(requirement: string, capability: string, nodeRef: string, nodeTypes: readonly string[], at: SourceLocation, unit: Unit): void {
+    const ctx = this.ctx;
+    const offered = ctx.mergedDefs(nodeTypes, 'capabilities');
+    if (offered.has(capability)) return;
+    const capType = ctx.loader.resolve(unit, 'capability', capability);
+    if (!capType) {
+      const hint = didYouMean(capability, [...offered.keys(), ...ctx.loader.typeNames(unit, 'capability')]) ?? `node type ${nodeRef} has: ${[...offered.keys()].join(', ') || 'no capabilities'}`;
+      ctx.report('warning', 'W_TOSCA_REQUIREMENT_CAPABILITY', `requirement definition "${requirement}": "${capability}" is neither a capability of node type ${nodeRef} nor a capability type`, at, hint);
+      return;
+    }
+    const offers = (types: readonly string[]) =>
+      [...ctx.mergedDefs(types, 'capabilities').values()].some((d) => {
+        const t = d.type ? ctx.loader.resolve(d.unit, 'capability', d.type) : undefined;
+        // A capability of a type not known here might be the one: not decided, no error.
+        return !t || ctx.loader.chain('capability', t).includes(capType);
+      });
+    if (offers(nodeTypes)) return;
+    // The target may be of a type derived from `node` that adds the capability (the 2.0 simple
+    // profile's Compute needs an Attachment of an Abstract.Storage, which Storage.BlockStorage offers).
+    for (const name of ctx.loader.typeNames(unit, 'node')) {
+      const t = ctx.loader.resolve(unit, 'node', name);
+      const chain = t ? ctx.loader.chain('node', t) : [];
+      if (chain.length > 1 && chain.includes(nodeTypes[0]!) && offers(chain)) return;
+    }
+    const has = [...offered.values()].map((d) => `${d.name} (${d.type ?? '?'})`).join(', ');
+    ctx.report('error', 'E_TOSCA_REQUIREMENT_DEFINITION', `requirement definition "${requirement}": node type ${nodeRef} offers no capability of type ${capability}, nor does any node type derived from it`, at, has ? `it has: ${has}` : 'it declares no capabilities');
   }
 
   compile(t: NodeTemplate, loc: SourceLocation, types: string[]): CompiledRequirement[] {

@@ -21,12 +21,12 @@ export function readInterface(name: string, node: YamlNode | null, at: Offset, u
     at,
     ...(type !== undefined ? { type } : {}),
     inputs: readValues(field(node, 'inputs'), unit),
-    operations: list.map(([op, v]) => readOperation(op, v, unit)),
+    operations: list.map(([op, v, p]) => readOperation(op, v, offsetOf(p), unit)),
     unit,
   };
 }
 
-function readOperation(name: string, v: YamlNode | null, unit: Unit): OperationRecord {
+function readOperation(name: string, v: YamlNode | null, at: Offset, unit: Unit): OperationRecord {
   const impl = field(v, 'implementation');
   const implementation = str(v) ?? str(impl) ?? str(field(impl, 'primary')) ?? str(field(field(impl, 'primary'), 'file'));
   const dependencies = seqItems(field(impl, 'dependencies')).map((d) => str(d) ?? str(field(d, 'file'))).filter((d): d is string => !!d);
@@ -34,6 +34,7 @@ function readOperation(name: string, v: YamlNode | null, unit: Unit): OperationR
   const description = str(field(v, 'description'));
   return {
     name,
+    at,
     ...(implementation ? { implementation } : {}),
     dependencies,
     ...(typeof timeout === 'number' ? { timeout } : {}),

@@ -65,6 +65,8 @@ export interface RequirementAssignment {
 
 export interface OperationRecord {
   name: string;
+  /** The operation's `name:` pair, where a problem with it is reported. */
+  at: Offset;
   /** The primary artifact as written (a path relative to the declaring file, or a URL). */
   implementation?: string;
   dependencies: string[];

@@ -143,7 +143,7 @@ export class GrammarChecker {
       case 'list': {
         // "a list of imports (each a map, or a string)", not "a list of import (a map, or a string)s".
         const e = shape.of.kind === 'entity' ? this.grammar.entities[shape.of.name]! : undefined;
-        if (e) return `a list of ${e.title}s${e.short ? ` (each a map, or ${this.describe(e.short)})` : ''}`;
+        if (e) return `a list of ${e.title.replace(/y$/, 'ie')}s${e.short ? ` (each a map, or ${this.describe(e.short)})` : ''}`;
         return `a list of ${this.describe(shape.of).replace(/^an? /, '')}s`.replace(/ss$/, 's');
       }
       case 'keyedList':
@@ -157,7 +157,7 @@ export class GrammarChecker {
       case 'deferred':
         return this.describe(shape.of);
       case 'clause':
-        return shape.name === 'constraints' ? 'a list of constraint clauses' : shape.name === 'validation' ? 'a Boolean function expression' : 'a range [ lower, upper ]';
+        return shape.name === 'constraints' ? 'a list of constraint clauses' : shape.name === 'validation' || shape.name === 'nodeFilter' ? 'a Boolean function expression' : 'a range [ lower, upper ]';
     }
   }
 
@@ -235,7 +235,12 @@ export class GrammarChecker {
         return;
       }
       case 'clause': {
-        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : shape.name === 'validation' ? checkValidation(node!, what, this.declaredFunctions()) : checkBounds(node, what, true);
+        // The 1.x form of a 2.0 node filter: keys that are not function calls.
+        if (shape.name === 'nodeFilter' && isMap(node) && !entries(node).some(([k]) => k.startsWith('$'))) {
+          this.entity(node, 'nodeFilter', label, at);
+          return;
+        }
+        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : shape.name === 'validation' || shape.name === 'nodeFilter' ? checkValidation(node!, what, this.declaredFunctions()) : checkBounds(node, what, true);
         for (const [message, n, hint, code] of problems) this.problem(code ?? 'E_TOSCA_WRONG_SHAPE', message, this.at(n ?? at), hint);
         return;
       }
@@ -278,6 +283,10 @@ export class GrammarChecker {
       }
       const known = Object.keys(e.keywords);
       this.problem('E_TOSCA_UNKNOWN_KEYWORD', `unknown keyword "${k}" in ${what}`, this.at(p), didYouMean(k, known) ?? `${article(e.title)} takes: ${known.join(', ')}`);
+    }
+    if (e.oneKey && (node as YAMLMap).items.length !== 1) {
+      const n = (node as YAMLMap).items.length;
+      this.problem('E_TOSCA_WRONG_SHAPE', `${what} must be a single-key map (one of ${Object.keys(e.keywords).join(', ')}), not a map of ${n} keys`, this.at(node), n > 1 ? 'write each as its own list item: `- key: ...`' : undefined);
     }
     // Named entries (1.0–1.2 imports, operations listed directly) stand in for the keywords.
     if (others > 0) return;

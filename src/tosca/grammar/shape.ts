@@ -24,7 +24,7 @@ export type Shape =
   /** The first option that accepts the node's YAML kind (scalar, map or list) decides. */
   | { kind: 'oneOf'; of: Shape[] }
   /** A clause the vocabulary has no word for: see `clauses.ts`, and `../validation/check.ts` (2.0 `validation`). */
-  | { kind: 'clause'; name: 'constraints' | 'counts' | 'validation' }
+  | { kind: 'clause'; name: 'constraints' | 'counts' | 'validation' | 'nodeFilter' }
   /** Checked elsewhere, when the compiler reads it (node template bodies are read on demand). */
   | { kind: 'deferred'; of: Shape };
 
@@ -47,6 +47,8 @@ export interface Entity {
    * a misspelt keyword, reported with "did you mean", not taken for a name.
    */
   keywordTypos?: boolean;
+  /** Exactly one of its keywords, as a single-key map (a workflow activity: `- set_state: started`). */
+  oneKey?: boolean;
 }
 
 export interface Grammar {
@@ -71,6 +73,12 @@ export const oneOf = (...of: Shape[]): Shape => ({ kind: 'oneOf', of });
 export const constraintList: Shape = { kind: 'clause', name: 'constraints' };
 export const countRange: Shape = { kind: 'clause', name: 'counts' };
 export const validationClause: Shape = { kind: 'clause', name: 'validation' };
+/**
+ * A 2.0 node filter: a condition clause (a Boolean function expression, checked as a validation
+ * clause is), or the 1.x form (`properties:`, `capabilities:`) 2.0 files still write, read as the
+ * grammar's `nodeFilter` entity.
+ */
+export const nodeFilterClause: Shape = { kind: 'clause', name: 'nodeFilter' };
 export const deferred = (of: Shape): Shape => ({ kind: 'deferred', of });
 
 /** `{ a: shape, b: [shape, 'required'] }` → keywords. */

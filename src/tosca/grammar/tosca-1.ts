@@ -31,6 +31,7 @@
  * by section, of each version's differences.
  */
 import { amend, constraintList, countRange, any, boolean, entity, keyedList, keywords, listOf, mapOf, oneOf, oneOfValues, scalar, string, stringMap, deferred, type Entity, type Grammar, type Shape } from './shape.js';
+import { workflowEntities1 } from './workflows.js';
 
 const STATUS: Shape = oneOfValues('supported', 'unsupported', 'experimental', 'deprecated');
 
@@ -318,7 +319,18 @@ export function primitiveInVersion(versionText: string, type: string): boolean {
   return PRIMITIVES_1[versionText]?.has(type) ?? true;
 }
 
-export const TOSCA_1_3: Grammar = { version: 'tosca_simple_yaml_1_3', root: 'file', entities: v13() };
-export const TOSCA_1_2: Grammar = { version: 'tosca_simple_yaml_1_2', root: 'file', entities: v12() };
-export const TOSCA_1_1: Grammar = { version: 'tosca_simple_yaml_1_1', root: 'file', entities: v11() };
-export const TOSCA_1_0: Grammar = { version: 'tosca_simple_yaml_1_0', root: 'file', entities: v10() };
+// --- Workflows and triggers (grammar/workflows.ts) ---------------------------------------------
+// Kept apart from the per-version tables above: the versions that have `workflows` and
+// `triggers` (1.1–1.3) read their bodies through the entities of workflows.ts.
+
+function withWorkflows(versionText: string, e: Record<string, Entity>): Record<string, Entity> {
+  const out: Record<string, Entity> = { ...e, ...workflowEntities1(versionText, stringMap) };
+  if (e.topologyTemplate!.keywords.workflows) out.topologyTemplate = amend(e.topologyTemplate!, { workflows: mapOf(entity('workflowDefinition')) });
+  for (const name of ['policy', 'policyType']) if (e[name]!.keywords.triggers) out[name] = amend(e[name]!, { triggers: mapOf(entity('triggerDefinition')) });
+  return out;
+}
+
+export const TOSCA_1_3: Grammar = { version: 'tosca_simple_yaml_1_3', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_3', v13()) };
+export const TOSCA_1_2: Grammar = { version: 'tosca_simple_yaml_1_2', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_2', v12()) };
+export const TOSCA_1_1: Grammar = { version: 'tosca_simple_yaml_1_1', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_1', v11()) };
+export const TOSCA_1_0: Grammar = { version: 'tosca_simple_yaml_1_0', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_0', v10()) };

@@ -5,7 +5,8 @@
  * are followed: its 2.0 examples still write 1.3's `constraints`, `occurrences` and
  * `operation_host`, and user-defined scalars with `data_type`, `units`, `prefixes`.
  */
-import { any, boolean, constraintList, countRange, validationClause, deferred, entity, keyedList, keywords, listOf, mapOf, oneOf, scalar, string, type Entity, type Grammar } from './shape.js';
+import { any, boolean, constraintList, countRange, nodeFilterClause, validationClause, deferred, entity, keyedList, keywords, listOf, mapOf, oneOf, scalar, string, type Entity, type Grammar } from './shape.js';
+import { workflowEntities2 } from './workflows.js';
 
 // 2.0 metadata values may be any YAML, as Puccini reads them (its examples nest maps).
 const metadata = mapOf(any);
@@ -55,7 +56,7 @@ const entities: Record<string, Entity> = {
       groups: mapOf(entity('group')),
       policies: keyedList(entity('policy')),
       substitution_mappings: entity('substitutionMappings'),
-      workflows: mapOf(any),
+      workflows: mapOf(entity('workflowDefinition')),
     }),
   },
   nodeTemplate: {
@@ -72,7 +73,7 @@ const entities: Record<string, Entity> = {
       interfaces: mapOf(entity('interfaceAssignment')),
       artifacts: mapOf(entity('artifactAssignment')),
       count: scalar,
-      node_filter: any,
+      node_filter: nodeFilterClause,
       copy: string,
     }),
   },
@@ -86,13 +87,16 @@ const entities: Record<string, Entity> = {
       relationship: oneOf(string, entity('relationshipAssignment')),
       allocation: values,
       count: scalar,
-      node_filter: any,
+      node_filter: nodeFilterClause,
       directives: names,
       optional: boolean,
       description: scalar,
       metadata,
     }),
   },
+  // The 1.x node filter form (1.3 §3.6.5), which 2.0 files still write (Puccini's 2.0 examples do).
+  nodeFilter: { title: 'node filter', keywords: keywords({ properties: keyedList(any), capabilities: keyedList(entity('capabilityFilter')) }) },
+  capabilityFilter: { title: 'capability filter', keywords: keywords({ properties: keyedList(any) }) },
   relationshipAssignment: { title: 'relationship assignment', keywords: keywords({ type: string, properties: values, attributes: values, interfaces: mapOf(entity('interfaceAssignment')) }) },
   capabilityAssignment: { title: 'capability assignment', keywords: keywords({ properties: values, attributes: values, directives: names }) },
   interfaceAssignment: { title: 'interface assignment', keywords: keywords({ inputs: values, operations: mapOf(entity('operationAssignment')), notifications: mapOf(entity('notificationAssignment')) }) },
@@ -152,7 +156,7 @@ const entities: Record<string, Entity> = {
   },
   artifactType: { title: 'artifact type', keywords: keywords({ ...typeCommon, mime_type: scalar, file_ext: listOf(scalar), properties: props }) },
   groupType: { title: 'group type', keywords: keywords({ ...typeCommon, properties: props, attributes: attrs, members: names }) },
-  policyType: { title: 'policy type', keywords: keywords({ ...typeCommon, properties: props, targets: names, triggers: mapOf(any) }) },
+  policyType: { title: 'policy type', keywords: keywords({ ...typeCommon, properties: props, targets: names, triggers: mapOf(entity('triggerDefinition')) }) },
   capabilityDefinition: {
     title: 'capability definition',
     short: string,
@@ -161,7 +165,7 @@ const entities: Record<string, Entity> = {
   requirementDefinition: {
     title: 'requirement definition',
     short: string,
-    keywords: keywords({ description: scalar, metadata, capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), node_filter: any, count_range: countRange, occurrences: countRange }),
+    keywords: keywords({ description: scalar, metadata, capability: string, node: string, relationship: oneOf(string, entity('relationshipDefinition')), node_filter: nodeFilterClause, count_range: countRange, occurrences: countRange }),
   },
   relationshipDefinition: {
     title: 'relationship definition',
@@ -179,7 +183,8 @@ const entities: Record<string, Entity> = {
     keywords: keywords({ type: string, description: scalar, metadata, properties: values, attributes: values, interfaces: mapOf(entity('interfaceAssignment')), copy: string }),
   },
   group: { title: 'group', keywords: keywords({ type: [string, 'required'], description: scalar, metadata, properties: values, attributes: values, members: names }) },
-  policy: { title: 'policy', keywords: keywords({ type: [string, 'required'], description: scalar, metadata, properties: values, targets: names, triggers: mapOf(any) }) },
+  policy: { title: 'policy', keywords: keywords({ type: [string, 'required'], description: scalar, metadata, properties: values, targets: names, triggers: mapOf(entity('triggerDefinition')) }) },
+  ...workflowEntities2(metadata),
   substitutionMappings: {
     title: 'substitution mappings',
     keywords: keywords({ node_type: [string, 'required'], substitution_filter: any, properties: values, attributes: values, capabilities: values, requirements: values, interfaces: values }),

@@ -6,7 +6,7 @@
  */
 import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledNode, CompiledRequirement } from '../model.js';
-import { evaluateNodeFilter, type CapabilityMatcher, type Verdict } from './node-filter.js';
+import { evaluateNodeFilter, refusedByGrammar, type CapabilityMatcher, type Verdict } from './node-filter.js';
 
 export interface NodeFilter {
   filter: unknown;
@@ -89,6 +89,8 @@ export class NodeFilters {
   }
 
   private undecided(r: FilteredRequirement, name: string): void {
+    // The grammar reported why it cannot decide.
+    if (r.filters.some((f) => refusedByGrammar(f.filter, f.version))) return;
     this.ctx.report('warning', 'W_TOSCA_NODE_FILTER', `${name}: its node filter reads a value known only at run time, so it is not checked`, r.filters[0]!.at);
   }
 }

@@ -8,6 +8,7 @@
 import type { CompiledNode, Value } from '../model.js';
 import { isFunctionCall } from '../model.js';
 import { containsCall } from '../values.js';
+import { unknownFunction } from '../function-names.js';
 import { compareVersions, parseScalar, SCALAR_KINDS, type ScalarKind } from '../scalars.js';
 
 export type Verdict = true | false | undefined;
@@ -26,6 +27,30 @@ export function evaluateNodeFilter(filter: unknown, version: 1 | 2, target: Filt
   const simple = filter !== null && typeof filter === 'object' && !Array.isArray(filter) && Object.keys(filter).every((k) => k === 'properties' || k === 'capabilities');
   return version === 2 && !simple ? condition(filter, target) : simpleFilter(filter, target, capabilitiesNamed);
 }
+
+/**
+ * True when the grammar has refused this 2.0 filter already (grammar/check.ts): a call of a
+ * misspelt function, or a map of neither calls nor the 1.x keys. Such a filter cannot decide, and
+ * a warning that it "reads a value known only at run time" would mislead.
+ */
+export function refusedByGrammar(filter: unknown, version: 1 | 2): boolean {
+  if (version !== 2 || !filter || typeof filter !== 'object' || Array.isArray(filter)) return false;
+  const keys = Object.keys(filter);
+  if (!keys.some((k) => k.startsWith('$')) && !keys.every((k) => k === 'properties' || k === 'capabilities')) return true;
+  return callsMisspelt(filter, 0);
+}
+
+function callsMisspelt(v: unknown, depth: number): boolean {
+  if (depth > 32 || !v || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.some((x) => callsMisspelt(x, depth + 1));
+  for (const [k, x] of Object.entries(v)) {
+    if (k.startsWith('$') && !k.startsWith('$$') && unknownFunction(k.slice(1), NONE)?.severity === 'error') return true;
+    if (callsMisspelt(x, depth + 1)) return true;
+  }
+  return false;
+}
+
+const NONE: ReadonlySet<string> = new Set();
 
 // --- 1.x ---------------------------------------------------------------------------------------
 
