@@ -7,6 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { compileService, createCompileCache, type CompileResult } from '../../src/tosca/index.js';
 import { profilesReader } from '../../src/cli/fs-reader.js';
 import { parseYaml } from '../../src/tosca/yaml-source.js';
+import type { Unit } from '../../src/tosca/loader.js';
+import { GrammarChecker, grammarFor } from '../../src/tosca/grammar/index.js';
+import type { EntityReader } from '../../src/tosca/grammar/check.js';
+import { readFile } from '../../src/tosca/document/read-file.js';
 import { readHeader } from '../../src/tosca/document/read-header.js';
 import { locationAt } from '../../src/tosca/document/offsets.js';
 import { memoryReader } from '../support/memory-reader.js';
@@ -83,5 +87,75 @@ describe('node templates: copy and directives from the records', () => {
     expect(subst[0]).toMatch(/^8:21 node "x"/);
     // y's directives are x's, merged under y: reported where y's own body is.
     expect(subst[1]).toMatch(/^10:7 node "y"/);
+  });
+});
+
+describe("a type's property, attribute and input definitions: read entity by entity as the grammar walks them", () => {
+  /** The file read as the loader does, and for each entity the walk entered, whether a reader took its keys. */
+  function walk(text: string) {
+    const src = parseYaml('t.yaml', text);
+    const header = readHeader(src.root);
+    const unit = { src, version: 2, versionText: header.version, dir: '', functions: new Set<string>(), fromProfiles: false } as unknown as Unit;
+    const problems: string[] = [];
+    const checker = new GrammarChecker(grammarFor(header.version)!, src, (code, message, at) => problems.push(`${code} ${at.line}:${at.column} ${message}`));
+    const taken: string[] = [];
+    // Sees what readFile hands the walk as its entity reader.
+    let inner: EntityReader | undefined;
+    Object.defineProperty(checker, 'reader', {
+      get: () => inner && ((entity: string, node) => {
+        const visit = inner!(entity, node);
+        if (visit && entity.endsWith('Definition')) taken.push(entity);
+        return visit;
+      }) as EntityReader,
+      set: (r: EntityReader | undefined) => (inner = r),
+    });
+    return { file: readFile(unit, checker, header), problems, taken };
+  }
+
+  it('takes each definition written as a map from the walk, with the same record as before', () => {
+    const { file, problems, taken } = walk(`tosca_definitions_version: tosca_2_0
+data_types:
+  Pair:
+    properties:
+      left: { type: string, default: a, description: the left one }
+      right:
+        type: list
+        entry_schema: { type: integer, validation: { $greater_than: [ $value, 0 ] } }
+        required: false
+node_types:
+  App:
+    properties:
+      port: { type: integer, default: 80, type: string }
+    attributes:
+      url: { type: string }
+interface_types:
+  Life:
+    inputs:
+      verbose: { type: boolean, default: false }
+`);
+    expect(taken).toEqual(['propertyDefinition', 'propertyDefinition', 'propertyDefinition', 'attributeDefinition', 'propertyDefinition']);
+    const [left, right] = file.types.data[0]!.properties;
+    expect(left).toEqual({ name: 'left', at: left!.at, map: true, type: 'string', default: 'a', defaultAt: left!.defaultAt, description: 'the left one' });
+    expect(right).toEqual({ name: 'right', at: right!.at, map: true, type: 'list', entry: { type: 'integer', validation: { $greater_than: ['$value', 0] } }, required: false });
+    // A key written twice: the first counts (the YAML reader reports the duplicate).
+    expect(file.types.node[0]!.properties[0]).toMatchObject({ name: 'port', type: 'integer', default: 80 });
+    expect(file.types.node[0]!.attributes[0]).toMatchObject({ name: 'url', type: 'string' });
+    expect(file.types.interface[0]!.inputs[0]).toMatchObject({ name: 'verbose', type: 'boolean', default: false });
+    expect(problems).toEqual([]);
+  });
+
+  it('still reads a definition the walk does not enter (under a keyword the grammar refuses), and one not written as a map', () => {
+    const { file, problems, taken } = walk(`tosca_definitions_version: tosca_2_0
+node_types:
+  App:
+    inputs:
+      x: { type: string, default: a }
+    properties:
+      y: integer
+`);
+    expect(taken).toEqual([]);
+    expect(file.types.node[0]!.inputs).toMatchObject([{ name: 'x', map: true, type: 'string', default: 'a' }]);
+    expect(file.types.node[0]!.properties).toMatchObject([{ name: 'y', map: false, type: 'integer', short: true }]);
+    expect(problems.join('\n')).toMatch(/E_TOSCA_UNKNOWN_KEYWORD 4:5 unknown keyword "inputs"/);
   });
 });

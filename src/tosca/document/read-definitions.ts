@@ -53,8 +53,14 @@ export function readRequirementDefinitions(list: YamlNode | null | undefined, un
   return out;
 }
 
+/**
+ * A definition's keywords by name: the first pair of each key's value, undefined when not written.
+ * Either looked up in its map, or the values the grammar walk handed over (`DefinitionKeys`).
+ */
+type Keyword = (key: string) => YamlNode | null | undefined;
+
 /** A schema (or the type part of a property definition); keywords present when written. */
-function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, unit: Unit): void {
+function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, keyword: Keyword, unit: Unit): void {
   const simple = str(node);
   if (simple !== undefined) {
     // A bare type name; an empty one names nothing (and a scalar has no keywords).
@@ -64,44 +70,44 @@ function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, unit: 
     }
     return;
   }
-  const type = str(field(node, 'type'));
+  const type = str(keyword('type'));
   if (type !== undefined) out.type = type;
-  const entry = field(node, 'entry_schema');
+  const entry = keyword('entry_schema');
   if (entry !== undefined) out.entry = readSchema(entry, unit);
-  const key = field(node, 'key_schema');
+  const key = keyword('key_schema');
   if (key !== undefined) out.key = readSchema(key, unit);
-  const validation = field(node, 'validation');
+  const validation = keyword('validation');
   if (validation !== undefined) out.validation = toJS(unit.src, validation);
-  const constraints = field(node, 'constraints');
+  const constraints = keyword('constraints');
   if (constraints !== undefined) out.constraints = toJS(unit.src, constraints);
 }
 
 export function readSchema(node: YamlNode | null | undefined, unit: Unit): SchemaRecord {
   const out: SchemaRecord = {};
-  schemaInto(out, node, unit);
+  schemaInto(out, node, (k) => field(node, k), unit);
   return out;
 }
 
 export function readPropertyDefinition(name: string, node: YamlNode | null, at: Offset, unit: Unit): PropertyDefinitionRecord {
   const out: PropertyDefinitionRecord = { name, at, map: isMap(node) };
-  schemaInto(out, node, unit);
-  const req = field(node, 'required');
+  propertyDefinitionInto(out, node, (k) => field(node, k), unit);
+  return out;
+}
+
+/** The keywords of a property, attribute, parameter or input definition into its record (made with name, at and map). */
+export function propertyDefinitionInto(out: PropertyDefinitionRecord, node: YamlNode | null, keyword: Keyword, unit: Unit): void {
+  schemaInto(out, node, keyword, unit);
+  const req = keyword('required');
   if (req !== undefined) out.required = toJS(unit.src, req) !== false;
-  const def = field(node, 'default');
+  const def = keyword('default');
   if (def !== undefined) {
     out.default = readValue(def, unit);
     out.defaultAt = offsetOf(def);
   }
-  const val = field(node, 'value');
+  const val = keyword('value');
   if (val !== undefined) out.value = readValue(val, unit);
-  const description = str(field(node, 'description'));
+  const description = str(keyword('description'));
   if (description) out.description = description;
-  return out;
-}
-
-/** `properties:`, `attributes:`, `inputs:` definitions (a map of names to definitions). */
-export function readPropertyDefinitions(node: YamlNode | null | undefined, unit: Unit): PropertyDefinitionRecord[] {
-  return entries(node).map(([name, def, pair]) => readPropertyDefinition(name, def, offsetOf(pair), unit));
 }
 
 export function readCapabilityDefinitions(node: YamlNode | null | undefined, unit: Unit): CapabilityDefinitionRecord[] {

@@ -18,6 +18,8 @@ import { emptyServiceTemplate, ServiceTemplateReader } from './read-service.js';
 import { readStringMap } from './read-values.js';
 
 const FAMILY_OF: ReadonlyMap<string, Family> = new Map(Object.entries(FAMILY_KEYS).map(([f, k]) => [k, f as Family]));
+/** Entities a type's `properties`, `attributes` and `inputs` are walked as (a service's `inputs` are read by its reader). */
+const DEFINITION_ENTITIES = new Set(['propertyDefinition', 'attributeDefinition', 'parameterDefinition']);
 const TYPE_ENTITIES = new Set(['artifactType', 'dataType', 'capabilityType', 'interfaceType', 'relationshipType', 'nodeType', 'groupType', 'policyType']);
 
 /** `header`: what the loader read before choosing the grammar (read here when not given). */
@@ -63,6 +65,7 @@ class FileReader {
   readonly enter = (entity: string, node: YamlNode): KeywordVisitor | undefined => {
     if (entity === 'file' && node === this.unit.src.root) return this.root;
     if (TYPE_ENTITIES.has(entity)) return this.startType(node);
+    if (DEFINITION_ENTITIES.has(entity)) return this.types.enterDefinition(node);
     if (entity === 'serviceTemplate' || entity === 'topologyTemplate') {
       const reader = this.services.get(node);
       if (!reader || reader.entered) return undefined;

@@ -1,14 +1,16 @@
 /**
  * A type definition read into a `TypeRecord` as the grammar walks it: the walk hands each of the
- * type's keys to `TypeReader.keyword`, and the definitions under them are read from the value it
- * hands over (as node templates are read, see read-node-template.ts).
+ * type's keys to `TypeReader.keyword`, and the keys of each property, attribute and input
+ * definition as it enters them (`enterDefinition`); the other definitions under a type's keys are
+ * read from the value the walk hands over.
  */
 import type { Pair } from 'yaml';
 import type { Family, Unit } from '../loader.js';
-import { entries, str, toJS, type YamlNode } from '../yaml-source.js';
-import type { TypeListKey, TypeRecord } from './records.js';
+import type { KeywordVisitor } from '../grammar/check.js';
+import { entries, field, isMap, str, toJS, type YamlNode } from '../yaml-source.js';
+import type { PropertyDefinitionRecord, TypeListKey, TypeRecord } from './records.js';
 import { offsetOf } from './offsets.js';
-import { names, readCapabilityDefinitions, readPropertyDefinitions, readRequirementDefinitions, readSchema } from './read-definitions.js';
+import { names, propertyDefinitionInto, readCapabilityDefinitions, readPropertyDefinition, readRequirementDefinitions, readSchema } from './read-definitions.js';
 import { readArtifact, readInterface } from './read-interfaces.js';
 
 /** Keys of an interface type that are not operations (1.0–1.2 list operations as the type's own keys). */
@@ -19,12 +21,23 @@ export function emptyTypeRecord(family: Family, name: string, at: number, valueA
   return { family, name, at, valueAt, properties: [], attributes: [], inputs: [], capabilities: [], requirements: [], interfaces: [], artifacts: [], operations: [], units: {}, prefixes: {}, lists: {} };
 }
 
+/** A property, attribute or input definition of the type being read, its keys taken as the walk enters it. */
+interface PendingDefinition {
+  rec: PropertyDefinitionRecord;
+  node: YamlNode;
+  /** Set when the walk entered it: the first value of each key. */
+  keys?: Map<string, YamlNode | null>;
+}
+
 /** Reads the keys of one type at a time; a key written twice counts once, the first (as the YAML reader reports the duplicate). */
 export class TypeReader {
   private rec!: TypeRecord;
   private seen = new Set<string>();
   private operationsWritten = false;
   private inline: string[] = [];
+  /** The current type's definitions written as maps, read when the type ends (`finish`). */
+  private pending: PendingDefinition[] = [];
+  private readonly pendingByNode = new Map<YamlNode, PendingDefinition[]>();
   readonly visit = (key: string, v: YamlNode | null, pair: Pair): void => this.keyword(key, v, pair);
 
   constructor(private readonly unit: Unit) {}
@@ -36,9 +49,39 @@ export class TypeReader {
     this.inline = [];
   }
 
-  /** After the type's last key. */
+  /** After the type's last key (and the walk's last step inside it). */
   finish(): void {
     if (!this.operationsWritten) this.rec.operations = [...new Set(this.inline)];
+    for (const p of this.pending) {
+      const { keys, node } = p;
+      // One the walk did not enter (a key this version's grammar does not walk into): read from its map.
+      propertyDefinitionInto(p.rec, node, keys ? (k) => keys.get(k) : (k) => field(node, k), this.unit);
+    }
+    this.pending = [];
+    this.pendingByNode.clear();
+  }
+
+  /** The walk entering a property, attribute or input definition: the reader of its keys, if it is one of the current type's. */
+  enterDefinition(node: YamlNode): KeywordVisitor | undefined {
+    const p = this.pendingByNode.get(node)?.shift();
+    if (!p) return undefined;
+    const keys = (p.keys = new Map<string, YamlNode | null>());
+    return (key, v) => {
+      if (!keys.has(key)) keys.set(key, v);
+    };
+  }
+
+  /** `properties:`, `attributes:`, `inputs:` of a type: a record per name now, their keywords as the walk goes into them. */
+  private definitions(v: YamlNode | null): PropertyDefinitionRecord[] {
+    return entries(v).map(([name, def, pair]) => {
+      if (!isMap(def)) return readPropertyDefinition(name, def, offsetOf(pair), this.unit);
+      const p: PendingDefinition = { rec: { name, at: offsetOf(pair), map: true }, node: def };
+      this.pending.push(p);
+      const same = this.pendingByNode.get(def);
+      if (same) same.push(p);
+      else this.pendingByNode.set(def, [p]);
+      return p.rec;
+    });
   }
 
   private keyword(key: string, v: YamlNode | null, _pair: Pair): void {
@@ -57,13 +100,13 @@ export class TypeReader {
         return;
       }
       case 'properties':
-        rec.properties = readPropertyDefinitions(v, unit);
+        rec.properties = this.definitions(v);
         return;
       case 'attributes':
-        rec.attributes = readPropertyDefinitions(v, unit);
+        rec.attributes = this.definitions(v);
         return;
       case 'inputs':
-        rec.inputs = readPropertyDefinitions(v, unit);
+        rec.inputs = this.definitions(v);
         return;
       case 'capabilities':
         rec.capabilities = readCapabilityDefinitions(v, unit);
