@@ -144,6 +144,42 @@ interface_types:
     expect(problems).toEqual([]);
   });
 
+  it("takes a type's interface operations from the walk too, 2.0 under operations: and 1.0–1.2 as the interface's own keys", () => {
+    const two = walk(`tosca_definitions_version: tosca_2_0
+node_types:
+  App:
+    interfaces:
+      Standard:
+        type: tosca:Lifecycle.Standard
+        operations:
+          create: scripts/create.sh
+          start:
+            description: starts it
+            implementation: { primary: scripts/start.sh, dependencies: [ lib.sh ], timeout: 30 }
+            inputs: { port: { type: integer, default: 80 }, name: shop }
+            outputs: { pid: [ SELF, pid ] }
+`);
+    expect(two.taken).toEqual(['operationDefinition']);
+    expect(two.file.types.node[0]!.interfaces[0]!.operations).toEqual([
+      { name: 'create', implementation: 'scripts/create.sh', dependencies: [], inputs: [], outputs: [] },
+      { name: 'start', implementation: 'scripts/start.sh', dependencies: ['lib.sh'], timeout: 30, inputs: [['port', 80], ['name', 'shop']], outputs: [['pid', ['SELF', 'pid']]], description: 'starts it' },
+    ]);
+    // Key for key in the same order as an operation read from its value (a template's), whichever was written first.
+    expect(Object.keys(two.file.types.node[0]!.interfaces[0]!.operations[1]!)).toEqual(['name', 'implementation', 'dependencies', 'timeout', 'inputs', 'outputs', 'description']);
+    const old = walk(`tosca_definitions_version: tosca_simple_yaml_1_2
+node_types:
+  App:
+    interfaces:
+      Standard:
+        type: tosca.interfaces.node.lifecycle.Standard
+        create: { implementation: create.sh }
+        configure: configure.sh
+`);
+    expect(old.taken).toEqual(['operationDefinition']);
+    expect(old.file.types.node[0]!.interfaces[0]!.operations.map((o) => [o.name, o.implementation])).toEqual([['create', 'create.sh'], ['configure', 'configure.sh']]);
+    expect(old.problems).toEqual([]);
+  });
+
   it('still reads a definition the walk does not enter (under a keyword the grammar refuses), and one not written as a map', () => {
     const { file, problems, taken } = walk(`tosca_definitions_version: tosca_2_0
 node_types:

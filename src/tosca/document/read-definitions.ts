@@ -8,6 +8,7 @@ import { entries, field, isMap, seqItems, str, toJS, type YamlNode } from '../ya
 import type { CapabilityDefinitionRecord, ImportRecord, MappingEntry, NodeFilterRecord, Offset, PropertyDefinitionRecord, RepositoryRecord, SchemaRecord, SubstitutionMappings } from './records.js';
 import { offsetOf } from './offsets.js';
 import { readValue, readValues } from './read-values.js';
+import type { Keyword } from './read-interfaces.js';
 
 export interface RequirementDefinition {
   name: string;
@@ -53,11 +54,6 @@ export function readRequirementDefinitions(list: YamlNode | null | undefined, un
   return out;
 }
 
-/**
- * A definition's keywords by name: the first pair of each key's value, undefined when not written.
- * Either looked up in its map, or the values the grammar walk handed over (`DefinitionKeys`).
- */
-type Keyword = (key: string) => YamlNode | null | undefined;
 
 /** A schema (or the type part of a property definition); keywords present when written. */
 function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, keyword: Keyword, unit: Unit): void {

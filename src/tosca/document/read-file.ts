@@ -18,8 +18,11 @@ import { emptyServiceTemplate, ServiceTemplateReader } from './read-service.js';
 import { readStringMap } from './read-values.js';
 
 const FAMILY_OF: ReadonlyMap<string, Family> = new Map(Object.entries(FAMILY_KEYS).map(([f, k]) => [k, f as Family]));
-/** Entities a type's `properties`, `attributes` and `inputs` are walked as (a service's `inputs` are read by its reader). */
-const DEFINITION_ENTITIES = new Set(['propertyDefinition', 'attributeDefinition', 'parameterDefinition']);
+/**
+ * Entities a type's `properties`, `attributes`, `inputs` and its interfaces' operations are walked
+ * as (the same entities elsewhere, e.g. a service's `inputs`, are read by their own readers).
+ */
+const DEFINITION_ENTITIES = new Set(['propertyDefinition', 'attributeDefinition', 'parameterDefinition', 'operationDefinition']);
 const TYPE_ENTITIES = new Set(['artifactType', 'dataType', 'capabilityType', 'interfaceType', 'relationshipType', 'nodeType', 'groupType', 'policyType']);
 
 /** `header`: what the loader read before choosing the grammar (read here when not given). */

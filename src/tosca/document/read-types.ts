@@ -8,10 +8,10 @@ import type { Pair } from 'yaml';
 import type { Family, Unit } from '../loader.js';
 import type { KeywordVisitor } from '../grammar/check.js';
 import { entries, field, isMap, str, toJS, type YamlNode } from '../yaml-source.js';
-import type { PropertyDefinitionRecord, TypeListKey, TypeRecord } from './records.js';
+import type { OperationRecord, PropertyDefinitionRecord, TypeListKey, TypeRecord } from './records.js';
 import { offsetOf } from './offsets.js';
 import { names, propertyDefinitionInto, readCapabilityDefinitions, readPropertyDefinition, readRequirementDefinitions, readSchema } from './read-definitions.js';
-import { readArtifact, readInterface } from './read-interfaces.js';
+import { operationInto, readArtifact, readInterface, readOperation, type Keyword } from './read-interfaces.js';
 
 /** Keys of an interface type that are not operations (1.0–1.2 list operations as the type's own keys). */
 const NOT_OPERATIONS = new Set(['derived_from', 'version', 'metadata', 'description', 'inputs', 'operations', 'notifications']);
@@ -21,12 +21,13 @@ export function emptyTypeRecord(family: Family, name: string, at: number, valueA
   return { family, name, at, valueAt, properties: [], attributes: [], inputs: [], capabilities: [], requirements: [], interfaces: [], artifacts: [], operations: [], units: {}, prefixes: {}, lists: {} };
 }
 
-/** A property, attribute or input definition of the type being read, its keys taken as the walk enters it. */
+/** A definition of the type being read (property, attribute, input, operation), its keys taken as the walk enters it. */
 interface PendingDefinition {
-  rec: PropertyDefinitionRecord;
   node: YamlNode;
   /** Set when the walk entered it: the first value of each key. */
   keys?: Map<string, YamlNode | null>;
+  /** Completes its record from its keywords. */
+  fill: (keyword: Keyword) => void;
 }
 
 /** Reads the keys of one type at a time; a key written twice counts once, the first (as the YAML reader reports the duplicate). */
@@ -52,16 +53,15 @@ export class TypeReader {
   /** After the type's last key (and the walk's last step inside it). */
   finish(): void {
     if (!this.operationsWritten) this.rec.operations = [...new Set(this.inline)];
-    for (const p of this.pending) {
-      const { keys, node } = p;
+    for (const { keys, node, fill } of this.pending) {
       // One the walk did not enter (a key this version's grammar does not walk into): read from its map.
-      propertyDefinitionInto(p.rec, node, keys ? (k) => keys.get(k) : (k) => field(node, k), this.unit);
+      fill(keys ? (k) => keys.get(k) : (k) => field(node, k));
     }
     this.pending = [];
     this.pendingByNode.clear();
   }
 
-  /** The walk entering a property, attribute or input definition: the reader of its keys, if it is one of the current type's. */
+  /** The walk entering a property, attribute, input or operation definition: the reader of its keys, if it is one of the current type's. */
   enterDefinition(node: YamlNode): KeywordVisitor | undefined {
     const p = this.pendingByNode.get(node)?.shift();
     if (!p) return undefined;
@@ -75,13 +75,27 @@ export class TypeReader {
   private definitions(v: YamlNode | null): PropertyDefinitionRecord[] {
     return entries(v).map(([name, def, pair]) => {
       if (!isMap(def)) return readPropertyDefinition(name, def, offsetOf(pair), this.unit);
-      const p: PendingDefinition = { rec: { name, at: offsetOf(pair), map: true }, node: def };
-      this.pending.push(p);
-      const same = this.pendingByNode.get(def);
-      if (same) same.push(p);
-      else this.pendingByNode.set(def, [p]);
-      return p.rec;
+      const rec: PropertyDefinitionRecord = { name, at: offsetOf(pair), map: true };
+      this.wait(def, (keyword) => propertyDefinitionInto(rec, def, keyword, this.unit));
+      return rec;
     });
+  }
+
+  /** An operation of an interface definition: as `definitions`, its record completed when the type ends. */
+  private readonly operation = (name: string, v: YamlNode | null): OperationRecord => {
+    if (!isMap(v)) return readOperation(name, v, this.unit);
+    // Its other fields are set by `operationInto`, always in the same order.
+    const rec = { name } as OperationRecord;
+    this.wait(v, (keyword) => operationInto(rec, v, keyword, this.unit));
+    return rec;
+  };
+
+  private wait(node: YamlNode, fill: (keyword: Keyword) => void): void {
+    const p: PendingDefinition = { node, fill };
+    this.pending.push(p);
+    const same = this.pendingByNode.get(node);
+    if (same) same.push(p);
+    else this.pendingByNode.set(node, [p]);
   }
 
   private keyword(key: string, v: YamlNode | null, _pair: Pair): void {
@@ -115,7 +129,7 @@ export class TypeReader {
         rec.requirements = readRequirementDefinitions(v, unit);
         return;
       case 'interfaces':
-        rec.interfaces = entries(v).map(([name, node]) => readInterface(name, node, offsetOf(node), unit));
+        rec.interfaces = entries(v).map(([name, node]) => readInterface(name, node, offsetOf(node), unit, this.operation));
         return;
       case 'artifacts':
         rec.artifacts = entries(v).map(([name, node]) => readArtifact(name, node, unit));
