@@ -144,6 +144,36 @@ interface_types:
     expect(problems).toEqual([]);
   });
 
+  it("takes a node type's capability and requirement definitions from the walk, short notations at once", () => {
+    const { file, problems, taken } = walk(`tosca_definitions_version: tosca_2_0
+node_types:
+  App:
+    capabilities:
+      api: { type: tosca:Endpoint, properties: { port: 80 }, valid_source_node_types: [ Web ] }
+      admin: tosca:Endpoint.Admin
+    requirements:
+      - host: tosca:Compute
+      - db:
+          capability: tosca:Endpoint.Database
+          node: Database
+          relationship: { type: tosca:ConnectsTo }
+          count_range: [ 0, UNBOUNDED ]
+`);
+    expect(taken).toEqual(['capabilityDefinition', 'requirementDefinition']);
+    const app = file.types.node[0]!;
+    expect(app.capabilities.map(({ at: _a, pairAt: _p, ...c }) => c)).toEqual([
+      { name: 'api', map: true, type: 'tosca:Endpoint', properties: [['port', 80]], validSourceTypes: ['Web'] },
+      { name: 'admin', map: false, type: 'tosca:Endpoint.Admin', properties: [], validSourceTypes: [] },
+    ]);
+    expect(app.requirements.map(({ at: _a, pairAt: _p, unit: _u, ...r }) => r)).toEqual([
+      { name: 'host', map: false, capability: 'tosca:Compute' },
+      { name: 'db', map: true, capability: 'tosca:Endpoint.Database', node: 'Database', relationship: 'tosca:ConnectsTo', occurrences: [0, 'UNBOUNDED'] },
+    ]);
+    // Key for key as a record read from its value: one shape whichever reader made it.
+    expect(Object.keys(app.requirements[1]!)).toEqual(['name', 'at', 'pairAt', 'map', 'capability', 'node', 'relationship', 'occurrences', 'unit']);
+    expect(problems).toEqual([]);
+  });
+
   it("takes a type's interface operations from the walk too, 2.0 under operations: and 1.0–1.2 as the interface's own keys", () => {
     const two = walk(`tosca_definitions_version: tosca_2_0
 node_types:

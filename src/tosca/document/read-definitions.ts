@@ -27,33 +27,21 @@ export interface RequirementDefinition {
   unit: Unit;
 }
 
-/** The `requirements:` of a node type (a list of single-key maps). */
-export function readRequirementDefinitions(list: YamlNode | null | undefined, unit: Unit): RequirementDefinition[] {
-  const out: RequirementDefinition[] = [];
-  for (const item of seqItems(list)) {
-    for (const [name, node, pair] of entries(item)) {
-      const capability = str(node) ?? str(field(node, 'capability'));
-      const target = str(field(node, 'node'));
-      const relationship = str(field(node, 'relationship')) ?? str(field(field(node, 'relationship'), 'type'));
-      const occurrences = field(node, 'occurrences') ?? field(node, 'count_range');
-      const filter = field(node, 'node_filter');
-      out.push({
-        name,
-        at: offsetOf(node),
-        pairAt: offsetOf(pair),
-        map: isMap(node),
-        ...(capability !== undefined ? { capability } : {}),
-        ...(target !== undefined ? { node: target } : {}),
-        ...(relationship !== undefined ? { relationship } : {}),
-        ...(occurrences !== undefined ? { occurrences: toJS(unit.src, occurrences) } : {}),
-        ...(filter !== undefined ? { nodeFilter: { filter: toJS(unit.src, filter), at: offsetOf(filter) } } : {}),
-        unit,
-      });
-    }
-  }
-  return out;
+/** A requirement definition's keywords into its record (made with name, at, pairAt and map); `node` is its value. */
+export function requirementDefinitionInto(out: RequirementDefinition, node: YamlNode | null, keyword: Keyword, unit: Unit): void {
+  const capability = str(node) ?? str(keyword('capability'));
+  const target = str(keyword('node'));
+  const relationship = str(keyword('relationship')) ?? str(field(keyword('relationship'), 'type'));
+  const occurrences = keyword('occurrences') ?? keyword('count_range');
+  const filter = keyword('node_filter');
+  // Set in this order whichever way it is read: one shape for every record.
+  if (capability !== undefined) out.capability = capability;
+  if (target !== undefined) out.node = target;
+  if (relationship !== undefined) out.relationship = relationship;
+  if (occurrences !== undefined) out.occurrences = toJS(unit.src, occurrences);
+  if (filter !== undefined) out.nodeFilter = { filter: toJS(unit.src, filter), at: offsetOf(filter) };
+  out.unit = unit;
 }
-
 
 /** A schema (or the type part of a property definition); keywords present when written. */
 function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, keyword: Keyword, unit: Unit): void {
@@ -106,19 +94,12 @@ export function propertyDefinitionInto(out: PropertyDefinitionRecord, node: Yaml
   if (description) out.description = description;
 }
 
-export function readCapabilityDefinitions(node: YamlNode | null | undefined, unit: Unit): CapabilityDefinitionRecord[] {
-  return entries(node).map(([name, def, pair]): CapabilityDefinitionRecord => {
-    const type = str(def) ?? str(field(def, 'type'));
-    return {
-      name,
-      at: offsetOf(def),
-      pairAt: offsetOf(pair),
-      map: isMap(def),
-      ...(type !== undefined ? { type } : {}),
-      properties: readValues(field(def, 'properties'), unit),
-      validSourceTypes: names(field(def, 'valid_source_types') ?? field(def, 'valid_source_node_types')),
-    };
-  });
+/** A capability definition's keywords into its record (made with name, at, pairAt and map); `def` is its value. */
+export function capabilityDefinitionInto(out: CapabilityDefinitionRecord, def: YamlNode | null, keyword: Keyword, unit: Unit): void {
+  const type = str(def) ?? str(keyword('type'));
+  if (type !== undefined) out.type = type;
+  out.properties = readValues(keyword('properties'), unit);
+  out.validSourceTypes = names(keyword('valid_source_types') ?? keyword('valid_source_node_types'));
 }
 
 /** The strings of a list (what is not a string is left out). */

@@ -19,10 +19,11 @@ import { readStringMap } from './read-values.js';
 
 const FAMILY_OF: ReadonlyMap<string, Family> = new Map(Object.entries(FAMILY_KEYS).map(([f, k]) => [k, f as Family]));
 /**
- * Entities a type's `properties`, `attributes`, `inputs` and its interfaces' operations are walked
- * as (the same entities elsewhere, e.g. a service's `inputs`, are read by their own readers).
+ * Entities a type's `properties`, `attributes`, `inputs`, `capabilities`, `requirements` and its
+ * interfaces' operations are walked as (the same entities elsewhere, e.g. a service's `inputs`,
+ * are read by their own readers).
  */
-const DEFINITION_ENTITIES = new Set(['propertyDefinition', 'attributeDefinition', 'parameterDefinition', 'operationDefinition']);
+const DEFINITION_ENTITIES = new Set(['propertyDefinition', 'attributeDefinition', 'parameterDefinition', 'capabilityDefinition', 'requirementDefinition', 'operationDefinition']);
 const TYPE_ENTITIES = new Set(['artifactType', 'dataType', 'capabilityType', 'interfaceType', 'relationshipType', 'nodeType', 'groupType', 'policyType']);
 
 /** `header`: what the loader read before choosing the grammar (read here when not given). */

@@ -1,17 +1,19 @@
 /**
  * A type definition read into a `TypeRecord` as the grammar walks it: the walk hands each of the
- * type's keys to `TypeReader.keyword`, and the keys of each property, attribute and input
- * definition as it enters them (`enterDefinition`); the other definitions under a type's keys are
- * read from the value the walk hands over.
+ * type's keys to `TypeReader.keyword`, and the keys of each property, attribute, input,
+ * capability, requirement and interface operation definition as it enters them
+ * (`enterDefinition`); what is inside those (schemas, a requirement's relationship, an operation's
+ * implementation), interface definitions' own keys and artifact definitions are read from the
+ * value the walk hands over.
  */
 import type { Pair } from 'yaml';
 import type { Family, Unit } from '../loader.js';
 import type { KeywordVisitor } from '../grammar/check.js';
-import { entries, field, isMap, str, toJS, type YamlNode } from '../yaml-source.js';
-import type { OperationRecord, PropertyDefinitionRecord, TypeListKey, TypeRecord } from './records.js';
+import { entries, field, isMap, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import type { CapabilityDefinitionRecord, OperationRecord, PropertyDefinitionRecord, TypeListKey, TypeRecord } from './records.js';
 import { offsetOf } from './offsets.js';
-import { names, propertyDefinitionInto, readCapabilityDefinitions, readPropertyDefinition, readRequirementDefinitions, readSchema } from './read-definitions.js';
-import { operationInto, readArtifact, readInterface, readOperation, type Keyword } from './read-interfaces.js';
+import { capabilityDefinitionInto, names, propertyDefinitionInto, requirementDefinitionInto, readSchema, type RequirementDefinition } from './read-definitions.js';
+import { operationInto, readArtifact, readInterface, type Keyword } from './read-interfaces.js';
 
 /** Keys of an interface type that are not operations (1.0–1.2 list operations as the type's own keys). */
 const NOT_OPERATIONS = new Set(['derived_from', 'version', 'metadata', 'description', 'inputs', 'operations', 'notifications']);
@@ -21,7 +23,7 @@ export function emptyTypeRecord(family: Family, name: string, at: number, valueA
   return { family, name, at, valueAt, properties: [], attributes: [], inputs: [], capabilities: [], requirements: [], interfaces: [], artifacts: [], operations: [], units: {}, prefixes: {}, lists: {} };
 }
 
-/** A definition of the type being read (property, attribute, input, operation), its keys taken as the walk enters it. */
+/** A definition of the type being read (property, attribute, input, capability, requirement, operation), its keys taken as the walk enters it. */
 interface PendingDefinition {
   node: YamlNode;
   /** Set when the walk entered it: the first value of each key. */
@@ -61,7 +63,7 @@ export class TypeReader {
     this.pendingByNode.clear();
   }
 
-  /** The walk entering a property, attribute, input or operation definition: the reader of its keys, if it is one of the current type's. */
+  /** The walk entering a definition: the reader of its keys, if it is one of the current type's. */
   enterDefinition(node: YamlNode): KeywordVisitor | undefined {
     const p = this.pendingByNode.get(node)?.shift();
     if (!p) return undefined;
@@ -71,32 +73,30 @@ export class TypeReader {
     };
   }
 
-  /** `properties:`, `attributes:`, `inputs:` of a type: a record per name now, their keywords as the walk goes into them. */
+  /**
+   * A definition under one of the type's keys: its record now (what `make` gives: name and
+   * positions), its keywords by `into` as the walk goes into it, completed when the type ends. One
+   * not written as a map (a short notation, or a wrong shape) is read at once.
+   */
+  private later<R>(node: YamlNode | null, make: R, into: (out: R, node: YamlNode | null, keyword: Keyword, unit: Unit) => void): R {
+    if (!isMap(node)) into(make, node, (k) => field(node, k), this.unit);
+    else {
+      const p: PendingDefinition = { node, fill: (keyword) => into(make, node, keyword, this.unit) };
+      this.pending.push(p);
+      const same = this.pendingByNode.get(node);
+      if (same) same.push(p);
+      else this.pendingByNode.set(node, [p]);
+    }
+    return make;
+  }
+
+  /** `properties:`, `attributes:`, `inputs:` of a type. */
   private definitions(v: YamlNode | null): PropertyDefinitionRecord[] {
-    return entries(v).map(([name, def, pair]) => {
-      if (!isMap(def)) return readPropertyDefinition(name, def, offsetOf(pair), this.unit);
-      const rec: PropertyDefinitionRecord = { name, at: offsetOf(pair), map: true };
-      this.wait(def, (keyword) => propertyDefinitionInto(rec, def, keyword, this.unit));
-      return rec;
-    });
+    return entries(v).map(([name, def, pair]) => this.later(def, { name, at: offsetOf(pair), map: isMap(def) } as PropertyDefinitionRecord, propertyDefinitionInto));
   }
 
-  /** An operation of an interface definition: as `definitions`, its record completed when the type ends. */
-  private readonly operation = (name: string, v: YamlNode | null): OperationRecord => {
-    if (!isMap(v)) return readOperation(name, v, this.unit);
-    // Its other fields are set by `operationInto`, always in the same order.
-    const rec = { name } as OperationRecord;
-    this.wait(v, (keyword) => operationInto(rec, v, keyword, this.unit));
-    return rec;
-  };
-
-  private wait(node: YamlNode, fill: (keyword: Keyword) => void): void {
-    const p: PendingDefinition = { node, fill };
-    this.pending.push(p);
-    const same = this.pendingByNode.get(node);
-    if (same) same.push(p);
-    else this.pendingByNode.set(node, [p]);
-  }
+  /** An operation of an interface definition (its other fields are set by `operationInto`, always in one order). */
+  private readonly operation = (name: string, v: YamlNode | null): OperationRecord => this.later(v, { name } as OperationRecord, operationInto);
 
   private keyword(key: string, v: YamlNode | null, _pair: Pair): void {
     if (!NOT_OPERATIONS.has(key)) this.inline.push(key);
@@ -123,10 +123,11 @@ export class TypeReader {
         rec.inputs = this.definitions(v);
         return;
       case 'capabilities':
-        rec.capabilities = readCapabilityDefinitions(v, unit);
+        rec.capabilities = entries(v).map(([name, def, pair]) => this.later(def, { name, at: offsetOf(def), pairAt: offsetOf(pair), map: isMap(def) } as CapabilityDefinitionRecord, capabilityDefinitionInto));
         return;
       case 'requirements':
-        rec.requirements = readRequirementDefinitions(v, unit);
+        // A list of single-key maps (the grammar reports any other item; its keys are read all the same).
+        rec.requirements = seqItems(v).flatMap((item) => entries(item).map(([name, node, pair]) => this.later(node, { name, at: offsetOf(node), pairAt: offsetOf(pair), map: isMap(node) } as RequirementDefinition, requirementDefinitionInto)));
         return;
       case 'interfaces':
         rec.interfaces = entries(v).map(([name, node]) => readInterface(name, node, offsetOf(node), unit, this.operation));
