@@ -7,7 +7,6 @@ import type { Diagnostic } from './diagnostic.js';
 import type { CompileResult, CompiledService, SourceReader, Value } from './model.js';
 import { Loader, ParseCache, type Unit } from './loader.js';
 import { ValueChecker, type TypeSpec } from './values.js';
-import { field, locate } from './yaml-source.js';
 import { releaseNode } from './yaml-fast.js';
 import { checkGrammar } from './grammar/check-units.js';
 import { unsafeNameDiagnostics } from './safe-name.js';
@@ -114,7 +113,10 @@ class ServiceCompiler {
     else {
       // Its file was checked by the outer compile; its node templates are checked as they are read.
       const g = grammarFor(unit.versionText);
-      if (g) grammar = new GrammarChecker(g, unit.src, (code, message, at, hint) => diagnostics.push({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }));
+      if (g) {
+        grammar = new GrammarChecker(g, unit.src, (code, message, at, hint) => diagnostics.push({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }));
+        grammar.functions = unit.functions;
+      }
     }
     const model = unit.record.service;
     if (!model) return finish({ typesOnly: true });
@@ -189,9 +191,8 @@ class ServiceCompiler {
       stack: this.nesting.stack,
       budget: this.nesting.budget,
       directivesAt: (name) => {
-        const t = templates.get(name);
-        const d = t ? (field(t.own, 'directives') ?? field(t.node, 'directives')) : undefined;
-        return d !== undefined && d !== null ? locate(unit.src, d) : (ctx.nodes[name]?.source ?? ctx.loc(unit.record.serviceAt ?? 0));
+        const at = nodes.directivesAt.get(name);
+        return at !== undefined ? ctx.loc(at) : (ctx.nodes[name]?.source ?? ctx.loc(unit.record.serviceAt ?? 0));
       },
       compile: (cand, inputs, wired, stack) => this.compileSubstitute(loader, cand, inputs, wired, stack),
       report: (message, at, hint) => ctx.report('error', 'E_TOSCA_SUBSTITUTE', message, at, hint),

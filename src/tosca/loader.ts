@@ -8,9 +8,10 @@
 import { parse as parseYamlText } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
 import type { SourceReader } from './model.js';
-import { field, locate, parseYaml, str, type YamlSource } from './yaml-source.js';
+import { parseYaml, type YamlSource } from './yaml-source.js';
 import { FAMILY_KEYS, type Family } from './families.js';
-import type { FileRecord, ImportRecord, Offset, TypeRecord } from './document/records.js';
+import type { FileHeader, FileRecord, ImportRecord, Offset, TypeRecord } from './document/records.js';
+import { readHeader } from './document/read-header.js';
 import { locationAt } from './document/offsets.js';
 import { readFile } from './document/read-file.js';
 import { GrammarChecker, grammarFor } from './grammar/index.js';
@@ -101,7 +102,16 @@ export interface TypeDef {
 }
 
 function emptyFileRecord(): FileRecord {
-  return { imports: [], functions: [], repositories: [], types: Object.fromEntries(FAMILIES.map((f) => [f, []])) as unknown as FileRecord['types'] };
+  return { version: '', versionAt: 0, imports: [], functions: [], repositories: [], types: Object.fromEntries(FAMILIES.map((f) => [f, []])) as unknown as FileRecord['types'] };
+}
+
+/** 1 for tosca_simple_yaml_1_0 … 1_3; 2 otherwise (an unsupported version is read as 2.0 after its error). */
+function versionOf(text: string): 1 | 2 {
+  return /^tosca_simple_yaml_1_[0-3]$/.test(text) ? 1 : 2;
+}
+
+function newUnit(src: YamlSource, header: FileHeader, ref: { reader: 'repo' | 'profiles'; path: string }): Unit {
+  return { src, version: versionOf(header.version), versionText: header.version, dir: dirOf(ref.path), scope: emptyScope(), functions: new Set(), fromProfiles: ref.reader === 'profiles', record: emptyFileRecord(), grammarProblems: new ProblemSink() };
 }
 
 function emptyScope(): Scope {
@@ -265,20 +275,28 @@ export class Loader {
     this.cache.normativeTexts = texts;
   }
 
-  /** Which type names each 1.x version defines, per family. */
+  /** Which type names each 1.x version defines, per family: its profile's records (read through its grammar). */
   private normativeNames(): Map<string, Record<Family, Set<string>>> | undefined {
     if (!this.cache.normativeNames && this.cache.normativeTexts) {
       const names = new Map<string, Record<Family, Set<string>>>();
       for (const [version, text] of this.cache.normativeTexts) {
-        const doc = parseYamlText(text) as Record<string, unknown> | null;
-        names.set(version, Object.fromEntries(FAMILIES.map((f) => {
-          const m = doc?.[FAMILY_KEYS[f]];
-          return [f, new Set(m && typeof m === 'object' ? Object.keys(m) : [])];
-        })) as Record<Family, Set<string>>);
+        const file = this.profileIndex.get(NORMATIVE_PROFILE[version]!)!.file;
+        // The profile of the document's own version is loaded already; the others are read aside, not declared.
+        const record = this.units.get(`profiles:${file}`)?.record ?? this.readAside({ reader: 'profiles', path: file }, text);
+        names.set(version, Object.fromEntries(FAMILIES.map((f) => [f, new Set(record.types[f].map((t) => t.name))])) as Record<Family, Set<string>>);
       }
       this.cache.normativeNames = names;
     }
     return this.cache.normativeNames;
+  }
+
+  /** A file read into its record only: not kept as a unit, its types not declared, its problems dropped. */
+  private readAside(ref: { reader: 'repo' | 'profiles'; path: string }, text: string): FileRecord {
+    const src = parseYaml(ref.reader === 'profiles' ? `profiles/${ref.path}` : ref.path, text);
+    const header = readHeader(src.root);
+    const unit = newUnit(src, header, ref);
+    if (src.root) this.readThroughGrammar(unit, header);
+    return unit.record;
   }
 
   /**
@@ -332,20 +350,20 @@ export class Loader {
       if (!entry) this.cache.docs.set(key, { get id() { return file.id; }, src });
     }
     this.diagnostics.push(...src.diagnostics);
-    const versionText = str(field(src.root, 'tosca_definitions_version')) ?? '';
-    let version: 1 | 2 = 2;
-    if (/^tosca_simple_yaml_1_[0-3]$/.test(versionText)) version = 1;
-    else if (versionText !== 'tosca_2_0') {
+    const header = readHeader(src.root);
+    const versionText = header.version;
+    const version = versionOf(versionText);
+    if (version === 2 && versionText !== 'tosca_2_0') {
       if (src.root) {
-        this.diag('error', 'E_TOSCA_VERSION', versionText ? `unsupported tosca_definitions_version "${versionText}"` : 'missing tosca_definitions_version', locate(src, field(src.root, 'tosca_definitions_version') ?? src.root), 'use tosca_2_0 or tosca_simple_yaml_1_0 … 1_3');
+        this.diag('error', 'E_TOSCA_VERSION', versionText ? `unsupported tosca_definitions_version "${versionText}"` : 'missing tosca_definitions_version', locationAt(src, header.versionAt), 'use tosca_2_0 or tosca_simple_yaml_1_0 … 1_3');
       }
     }
     // Kaidu's profiles need no normative types (and the normative ones are what is being loaded).
     if (ref.reader === 'repo' && src.root) await this.ensureNormative(version, versionText);
-    const unit: Unit = { src, version, versionText, dir: dirOf(ref.path), scope: emptyScope(), functions: new Set(), fromProfiles: ref.reader === 'profiles', record: emptyFileRecord(), grammarProblems: new ProblemSink() };
+    const unit = newUnit(src, header, ref);
     this.units.set(key, unit);
     if (!src.root) return unit;
-    this.readThroughGrammar(unit);
+    this.readThroughGrammar(unit, header);
     this.loading.push(key);
     try {
       for (const name of unit.record.functions) unit.functions.add(name);
@@ -362,11 +380,11 @@ export class Loader {
    * definitions and the service template (problems held for the compile to report; a profile's,
    * or a file of a version Kaidu does not read, dropped: they are not the user's to fix here).
    */
-  private readThroughGrammar(unit: Unit): void {
+  private readThroughGrammar(unit: Unit, header: FileHeader): void {
     const grammar = grammarFor(unit.versionText);
     const own = grammar && !unit.fromProfiles;
     const checker = new GrammarChecker(grammar ?? TOSCA_2_0, unit.src, own ? (code, message, at, hint) => unit.grammarProblems.add({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }) : () => {});
-    unit.record = readFile(unit, checker);
+    unit.record = readFile(unit, checker, header);
     if (own) unit.grammar = checker;
   }
 

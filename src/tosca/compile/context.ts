@@ -7,7 +7,6 @@ import type { Diagnostic, SourceLocation } from '../diagnostic.js';
 import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import type { Family, Loader, Unit } from '../loader.js';
 import { containsCall, type PropertyDef, type Problem, type ValueChecker } from '../values.js';
-import { locate, type YamlNode } from '../yaml-source.js';
 import { didYouMean } from '../suggest.js';
 import { copyValue } from './shared.js';
 import type { ArtifactRecord, Assignment, CapabilityDefinitionRecord, InterfaceRecord, Offset } from '../document/records.js';
@@ -38,10 +37,6 @@ export class CompileContext {
 
   problemAt(at: SourceLocation): Problem {
     return (code, message, severity = 'error', hint) => this.report(severity, code, message, at, hint);
-  }
-
-  at(node: unknown): SourceLocation {
-    return locate(this.unit.src, node as YamlNode);
   }
 
   /** Where an offset of a file is, as a message says it. */

@@ -1,7 +1,7 @@
 /** One node template compiled: its type, properties, attributes, capabilities, interfaces, artifacts, then requirements. */
 import type { CompiledNode, CompiledRequirement, Value } from '../model.js';
 import type { GrammarChecker } from '../grammar/index.js';
-import type { NodeTemplateEntry } from '../document/records.js';
+import type { NodeTemplateEntry, Offset } from '../document/records.js';
 import { NodeTemplateReader } from '../document/read-node-template.js';
 import type { CompileContext } from './context.js';
 import { ArtifactCompiler } from './artifacts.js';
@@ -15,6 +15,8 @@ export class NodeCompiler {
   private readonly interfaces: InterfaceCompiler;
   private readonly artifacts: ArtifactCompiler;
   private readonly reader: NodeTemplateReader;
+  /** Where each template that writes `directives` writes them (substitution's problems point there). */
+  readonly directivesAt = new Map<string, Offset>();
 
   constructor(
     private readonly ctx: CompileContext,
@@ -33,6 +35,7 @@ export class NodeCompiler {
     // Read in the same pass as the grammar checks it; nothing more when it is not even a map.
     const t = this.reader.read(entry, loc);
     if (!t) return;
+    if (t.directivesAt !== undefined) this.directivesAt.set(t.name, t.directivesAt);
     const ref = t.type;
     if (!ref) {
       // A body the YAML library refused reads as empty: its YAML error is the problem, not a type.

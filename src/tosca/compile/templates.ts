@@ -1,5 +1,5 @@
 /** `copy` (TOSCA 2.0 §8.3.1): a node template made from another one, its own keys deep-merged over the copied one's. */
-import { field, isMap, isScalar, isSeq, str, toJS, type YamlNode } from '../yaml-source.js';
+import { isMap, isScalar, isSeq, toJS, type YamlNode } from '../yaml-source.js';
 import type { NodeTemplateEntry } from '../document/records.js';
 import type { CompileContext } from './context.js';
 import { deepMerge } from './shared.js';
@@ -11,35 +11,31 @@ import { didYouMean } from '../suggest.js';
  */
 export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplateEntry[]): Map<string, NodeTemplateEntry> {
   const out = new Map<string, NodeTemplateEntry>();
-  let byName: Map<string, YamlNode | null> | undefined;
+  let byName: Map<string, NodeTemplateEntry> | undefined;
   // The copied template (itself possibly a copy), deep-merged under this one's own keys.
-  const effective = (name: string, seen: string[]): Record<string, unknown> | undefined => {
-    byName ??= new Map(templates.map((e) => [e.name, e.own]));
-    const node = byName.get(name);
-    if (node === undefined) return undefined;
-    const own = (toJS(ctx.unit.src, node) ?? {}) as Record<string, unknown>;
-    const copy = typeof own.copy === 'string' ? own.copy : undefined;
+  const effective = (entry: NodeTemplateEntry, seen: string[]): Record<string, unknown> => {
+    const own = (toJS(ctx.unit.src, entry.own) ?? {}) as Record<string, unknown>;
     delete own.copy;
+    const copy = entry.copy;
     if (!copy) return own;
-    if (seen.includes(copy)) {
-      ctx.report('error', 'E_TOSCA_COPY', `copy cycle: ${[...seen, copy].join(' → ')}`, ctx.at(field(node, 'copy')));
+    if (seen.includes(copy.name)) {
+      ctx.report('error', 'E_TOSCA_COPY', `copy cycle: ${[...seen, copy.name].join(' → ')}`, ctx.loc(copy.at));
       return own;
     }
-    const base = effective(copy, [...seen, copy]);
-    if (!base) {
-      ctx.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `"${name}" copies "${copy}", which is not a node template`, ctx.at(field(node, 'copy')), didYouMean(copy, byName!.keys()));
+    const from = byName!.get(copy.name);
+    if (!from) {
+      ctx.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `"${entry.name}" copies "${copy.name}", which is not a node template`, ctx.loc(copy.at), didYouMean(copy.name, byName!.keys()));
       return own;
     }
-    return deepMerge(base, own) as Record<string, unknown>;
+    return deepMerge(effective(from, [...seen, copy.name]), own) as Record<string, unknown>;
   };
   for (const entry of templates) {
     let node: YamlNode | null = entry.own;
-    if (str(field(entry.own, 'copy'))) {
-      const merged = effective(entry.name, [entry.name]);
-      if (merged) {
-        node = ctx.unit.src.doc.createNode(merged) as YamlNode;
-        placeLike(node, entry.own, (entry.own as { range?: Range } | null)?.range);
-      }
+    if (entry.copy) {
+      byName ??= new Map(templates.map((e) => [e.name, e]));
+      // A name written twice is the last template of that name, as everywhere else.
+      node = ctx.unit.src.doc.createNode(effective(byName.get(entry.name)!, [entry.name])) as YamlNode;
+      placeLike(node, entry.own, (entry.own as { range?: Range } | null)?.range);
     }
     out.set(entry.name, node === entry.own ? entry : { ...entry, node });
   }

@@ -8,6 +8,7 @@ import { entries, field, isMap, seqItems, str, toJS, type YamlNode } from '../ya
 import type { CapabilityDefinitionRecord, ImportRecord, MappingEntry, NodeFilterRecord, Offset, PropertyDefinitionRecord, RepositoryRecord, SchemaRecord, SubstitutionMappings } from './records.js';
 import { offsetOf } from './offsets.js';
 import { readValue, readValues } from './read-values.js';
+import type { Keyword } from './read-interfaces.js';
 
 export interface RequirementDefinition {
   name: string;
@@ -26,35 +27,24 @@ export interface RequirementDefinition {
   unit: Unit;
 }
 
-/** The `requirements:` of a node type (a list of single-key maps). */
-export function readRequirementDefinitions(list: YamlNode | null | undefined, unit: Unit): RequirementDefinition[] {
-  const out: RequirementDefinition[] = [];
-  for (const item of seqItems(list)) {
-    for (const [name, node, pair] of entries(item)) {
-      const capability = str(node) ?? str(field(node, 'capability'));
-      const target = str(field(node, 'node'));
-      const relationship = str(field(node, 'relationship')) ?? str(field(field(node, 'relationship'), 'type'));
-      const occurrences = field(node, 'occurrences') ?? field(node, 'count_range');
-      const filter = field(node, 'node_filter');
-      out.push({
-        name,
-        at: offsetOf(node),
-        pairAt: offsetOf(pair),
-        map: isMap(node),
-        ...(capability !== undefined ? { capability } : {}),
-        ...(target !== undefined ? { node: target } : {}),
-        ...(relationship !== undefined ? { relationship } : {}),
-        ...(occurrences !== undefined ? { occurrences: toJS(unit.src, occurrences) } : {}),
-        ...(filter !== undefined ? { nodeFilter: { filter: toJS(unit.src, filter), at: offsetOf(filter) } } : {}),
-        unit,
-      });
-    }
-  }
-  return out;
+/** A requirement definition's keywords into its record (made with name, at, pairAt and map); `node` is its value. */
+export function requirementDefinitionInto(out: RequirementDefinition, node: YamlNode | null, keyword: Keyword, unit: Unit): void {
+  const capability = str(node) ?? str(keyword('capability'));
+  const target = str(keyword('node'));
+  const relationship = str(keyword('relationship')) ?? str(field(keyword('relationship'), 'type'));
+  const occurrences = keyword('occurrences') ?? keyword('count_range');
+  const filter = keyword('node_filter');
+  // Set in this order whichever way it is read: one shape for every record.
+  if (capability !== undefined) out.capability = capability;
+  if (target !== undefined) out.node = target;
+  if (relationship !== undefined) out.relationship = relationship;
+  if (occurrences !== undefined) out.occurrences = toJS(unit.src, occurrences);
+  if (filter !== undefined) out.nodeFilter = { filter: toJS(unit.src, filter), at: offsetOf(filter) };
+  out.unit = unit;
 }
 
 /** A schema (or the type part of a property definition); keywords present when written. */
-function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, unit: Unit): void {
+function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, keyword: Keyword, unit: Unit): void {
   const simple = str(node);
   if (simple !== undefined) {
     // A bare type name; an empty one names nothing (and a scalar has no keywords).
@@ -64,59 +54,52 @@ function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, unit: 
     }
     return;
   }
-  const type = str(field(node, 'type'));
+  const type = str(keyword('type'));
   if (type !== undefined) out.type = type;
-  const entry = field(node, 'entry_schema');
+  const entry = keyword('entry_schema');
   if (entry !== undefined) out.entry = readSchema(entry, unit);
-  const key = field(node, 'key_schema');
+  const key = keyword('key_schema');
   if (key !== undefined) out.key = readSchema(key, unit);
-  const validation = field(node, 'validation');
+  const validation = keyword('validation');
   if (validation !== undefined) out.validation = toJS(unit.src, validation);
-  const constraints = field(node, 'constraints');
+  const constraints = keyword('constraints');
   if (constraints !== undefined) out.constraints = toJS(unit.src, constraints);
 }
 
 export function readSchema(node: YamlNode | null | undefined, unit: Unit): SchemaRecord {
   const out: SchemaRecord = {};
-  schemaInto(out, node, unit);
+  schemaInto(out, node, (k) => field(node, k), unit);
   return out;
 }
 
 export function readPropertyDefinition(name: string, node: YamlNode | null, at: Offset, unit: Unit): PropertyDefinitionRecord {
   const out: PropertyDefinitionRecord = { name, at, map: isMap(node) };
-  schemaInto(out, node, unit);
-  const req = field(node, 'required');
+  propertyDefinitionInto(out, node, (k) => field(node, k), unit);
+  return out;
+}
+
+/** The keywords of a property, attribute, parameter or input definition into its record (made with name, at and map). */
+export function propertyDefinitionInto(out: PropertyDefinitionRecord, node: YamlNode | null, keyword: Keyword, unit: Unit): void {
+  schemaInto(out, node, keyword, unit);
+  const req = keyword('required');
   if (req !== undefined) out.required = toJS(unit.src, req) !== false;
-  const def = field(node, 'default');
+  const def = keyword('default');
   if (def !== undefined) {
     out.default = readValue(def, unit);
     out.defaultAt = offsetOf(def);
   }
-  const val = field(node, 'value');
+  const val = keyword('value');
   if (val !== undefined) out.value = readValue(val, unit);
-  const description = str(field(node, 'description'));
+  const description = str(keyword('description'));
   if (description) out.description = description;
-  return out;
 }
 
-/** `properties:`, `attributes:`, `inputs:` definitions (a map of names to definitions). */
-export function readPropertyDefinitions(node: YamlNode | null | undefined, unit: Unit): PropertyDefinitionRecord[] {
-  return entries(node).map(([name, def, pair]) => readPropertyDefinition(name, def, offsetOf(pair), unit));
-}
-
-export function readCapabilityDefinitions(node: YamlNode | null | undefined, unit: Unit): CapabilityDefinitionRecord[] {
-  return entries(node).map(([name, def, pair]): CapabilityDefinitionRecord => {
-    const type = str(def) ?? str(field(def, 'type'));
-    return {
-      name,
-      at: offsetOf(def),
-      pairAt: offsetOf(pair),
-      map: isMap(def),
-      ...(type !== undefined ? { type } : {}),
-      properties: readValues(field(def, 'properties'), unit),
-      validSourceTypes: names(field(def, 'valid_source_types') ?? field(def, 'valid_source_node_types')),
-    };
-  });
+/** A capability definition's keywords into its record (made with name, at, pairAt and map); `def` is its value. */
+export function capabilityDefinitionInto(out: CapabilityDefinitionRecord, def: YamlNode | null, keyword: Keyword, unit: Unit): void {
+  const type = str(def) ?? str(keyword('type'));
+  if (type !== undefined) out.type = type;
+  out.properties = readValues(keyword('properties'), unit);
+  out.validSourceTypes = names(keyword('valid_source_types') ?? keyword('valid_source_node_types'));
 }
 
 /** The strings of a list (what is not a string is left out). */

@@ -9,7 +9,8 @@ import type { Unit } from '../loader.js';
 import { FAMILY_KEYS, type Family } from '../families.js';
 import type { GrammarChecker, KeywordVisitor } from '../grammar/check.js';
 import { entries, isMap, seqItems, str, type YamlNode } from '../yaml-source.js';
-import type { FileRecord, TypeRecord } from './records.js';
+import type { FileHeader, FileRecord, TypeRecord } from './records.js';
+import { readHeader } from './read-header.js';
 import { offsetOf } from './offsets.js';
 import { readImport, readRepositories } from './read-definitions.js';
 import { emptyTypeRecord, TypeReader } from './read-types.js';
@@ -17,11 +18,19 @@ import { emptyServiceTemplate, ServiceTemplateReader } from './read-service.js';
 import { readStringMap } from './read-values.js';
 
 const FAMILY_OF: ReadonlyMap<string, Family> = new Map(Object.entries(FAMILY_KEYS).map(([f, k]) => [k, f as Family]));
+/**
+ * Entities a type's `properties`, `attributes`, `inputs`, `capabilities`, `requirements` and its
+ * interfaces' operations are walked as (the same entities elsewhere, e.g. a service's `inputs`,
+ * are read by their own readers).
+ */
+const DEFINITION_ENTITIES = new Set(['propertyDefinition', 'attributeDefinition', 'parameterDefinition', 'capabilityDefinition', 'requirementDefinition', 'operationDefinition']);
 const TYPE_ENTITIES = new Set(['artifactType', 'dataType', 'capabilityType', 'interfaceType', 'relationshipType', 'nodeType', 'groupType', 'policyType']);
 
-export function readFile(unit: Unit, checker: GrammarChecker): FileRecord {
-  const reader = new FileReader(unit);
+/** `header`: what the loader read before choosing the grammar (read here when not given). */
+export function readFile(unit: Unit, checker: GrammarChecker, header: FileHeader = readHeader(unit.src.root)): FileRecord {
+  const reader = new FileReader(unit, header);
   checker.reader = reader.enter;
+  checker.functions = new Set(header.functions);
   try {
     checker.checkFile(unit.src.root);
   } finally {
@@ -43,11 +52,14 @@ class FileReader {
   private description?: string;
   private metadata?: YamlNode | null;
 
-  constructor(private readonly unit: Unit) {
+  constructor(
+    private readonly unit: Unit,
+    header: FileHeader,
+  ) {
     this.types = new TypeReader(unit);
     this.record = {
+      ...header,
       imports: [],
-      functions: [],
       repositories: [],
       types: Object.fromEntries(Object.keys(FAMILY_KEYS).map((f) => [f, []])) as unknown as FileRecord['types'],
     };
@@ -57,6 +69,7 @@ class FileReader {
   readonly enter = (entity: string, node: YamlNode): KeywordVisitor | undefined => {
     if (entity === 'file' && node === this.unit.src.root) return this.root;
     if (TYPE_ENTITIES.has(entity)) return this.startType(node);
+    if (DEFINITION_ENTITIES.has(entity)) return this.types.enterDefinition(node);
     if (entity === 'serviceTemplate' || entity === 'topologyTemplate') {
       const reader = this.services.get(node);
       if (!reader || reader.entered) return undefined;
@@ -86,9 +99,6 @@ class FileReader {
     switch (key) {
       case 'imports':
         for (const item of seqItems(v)) this.record.imports.push(readImport(item, unit.versionText));
-        return;
-      case 'functions':
-        this.record.functions = entries(v).map(([name]) => name.replace(/^\$/, ''));
         return;
       case 'repositories':
         this.record.repositories = readRepositories(v);

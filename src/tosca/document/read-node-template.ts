@@ -65,7 +65,10 @@ export class NodeTemplateReader {
         if (v !== null) rec.metadata = readStringMap(v, unit);
         return;
       case 'directives':
-        if (v !== null) rec.directives = seqItems(v).map((d) => str(d) ?? '').filter(Boolean);
+        if (v !== null) {
+          rec.directives = seqItems(v).map((d) => str(d) ?? '').filter(Boolean);
+          rec.directivesAt = offsetOf(v);
+        }
         return;
       case 'properties':
         if (v !== null) rec.properties = { list: readAssignments(v, unit), at: offsetOf(pair) };

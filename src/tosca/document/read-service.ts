@@ -7,8 +7,8 @@
 import type { Pair } from 'yaml';
 import type { Value } from '../model.js';
 import type { Unit } from '../loader.js';
-import { entries, field, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
-import type { GroupTemplate, OutputDefinition, ParameterDefinition, PolicyTemplate, RelationshipTemplate, ServiceTemplate } from './records.js';
+import { entries, field, isScalar, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import type { GroupTemplate, NodeTemplateEntry, OutputDefinition, ParameterDefinition, PolicyTemplate, RelationshipTemplate, ServiceTemplate } from './records.js';
 import { offsetOf } from './offsets.js';
 import { readOptionalAssignments, readValue } from './read-values.js';
 import { readPropertyDefinition, readSubstitutionMappings } from './read-definitions.js';
@@ -42,7 +42,7 @@ export class ServiceTemplateReader {
         });
         return;
       case 'node_templates':
-        rec.nodeTemplates = entries(node).map(([name, n, p]) => ({ name, at: offsetOf(p), own: n, node: n }));
+        rec.nodeTemplates = entries(node).map(([name, n, p]) => nodeTemplateEntry(name, n, p));
         return;
       case 'relationship_templates':
         rec.relationshipTemplates = new Map(entries(node).map(([name, n]): [string, RelationshipTemplate] => {
@@ -80,6 +80,18 @@ export class ServiceTemplateReader {
     const properties = readOptionalAssignments(node, 'properties', this.unit);
     return { name, at: offsetOf(pair), ...(type !== undefined ? { type } : {}), typeAt: offsetOf(field(node, 'type') ?? pair), ...(properties ? { properties } : {}) };
   }
+}
+
+/**
+ * A node template as the service's walk meets it: its body is read later (`NodeTemplateReader`),
+ * but `copy` is read now, since the templates it names are merged before any body is read.
+ */
+function nodeTemplateEntry(name: string, n: YamlNode | null, p: Pair): NodeTemplateEntry {
+  const entry: NodeTemplateEntry = { name, at: offsetOf(p), own: n, node: n };
+  const copy = field(n, 'copy');
+  // Only a name: any other value is the grammar's to refuse (`copy` must be a string).
+  if (isScalar(copy) && typeof copy.value === 'string' && copy.value) entry.copy = { name: copy.value, at: offsetOf(copy) };
+  return entry;
 }
 
 /** 2.0 and 1.x write policies as a list of single-key maps; a map is read too. */

@@ -108,6 +108,8 @@ export interface NodeTemplate {
   description?: string;
   metadata?: Record<string, string>;
   directives?: string[];
+  /** The `directives` value (where a substitution problem points). */
+  directivesAt?: Offset;
   properties?: Assignments;
   attributes?: Assignment[];
   capabilities?: CapabilityAssignment[];
@@ -129,6 +131,8 @@ export interface NodeTemplateEntry {
   own: YamlNode | null;
   /** With `copy` applied (the same as `own` when it copies nothing). */
   node: YamlNode | null;
+  /** `copy` (TOSCA 2.0 §8.3.1) when written as a name: the template copied, and where the name is. */
+  copy?: { name: string; at: Offset };
 }
 
 export interface ParameterDefinition {
@@ -288,11 +292,19 @@ export interface TypeRecord {
   lists: Partial<Record<TypeListKey, string[]>>;
 }
 
-/** A TOSCA file read through its version's grammar: what the loader and the compiler use of it. */
-export interface FileRecord {
-  imports: ImportRecord[];
+/** What is read of a file before its grammar walk (`read-header.ts`). */
+export interface FileHeader {
+  /** `tosca_definitions_version` as written ('' when missing or not a single value). */
+  version: string;
+  /** Its value, or the document when the key is missing or empty. */
+  versionAt: Offset;
   /** Names declared under `functions:` (without `$`). */
   functions: string[];
+}
+
+/** A TOSCA file read through its version's grammar: what the loader and the compiler use of it. */
+export interface FileRecord extends FileHeader {
+  imports: ImportRecord[];
   repositories: RepositoryRecord[];
   types: Record<Family, TypeRecord[]>;
   /** `service_template` (or 1.x `topology_template`) when written and not empty. */

@@ -6,7 +6,7 @@
 import type { Pair } from 'yaml';
 import type { SourceLocation } from '../diagnostic.js';
 import { closest, didYouMean } from '../suggest.js';
-import { entries, field, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
+import { entries, isMap, isScalar, isSeq, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
 import { scalarKey } from '../yaml-fast.js';
 import type { YAMLMap } from 'yaml';
 import type { Entity, Grammar, Shape } from './shape.js';
@@ -76,13 +76,8 @@ export class GrammarChecker {
     return ok;
   }
 
-  private declared?: Set<string>;
-
-  /** Functions the file declares (`functions:`), which a validation clause may call. */
-  private declaredFunctions(): Set<string> {
-    this.declared ??= new Set(entries(field(this.src.root, 'functions')).map(([k]) => k.replace(/^\$/, '')));
-    return this.declared;
-  }
+  /** Functions the file declares (its record's `functions:`), which a validation clause may call. */
+  functions: ReadonlySet<string> = new Set();
 
   private at(node: unknown): SourceLocation {
     if (node && typeof node === 'object' && 'file' in node && 'line' in node) return node as SourceLocation;
@@ -240,7 +235,7 @@ export class GrammarChecker {
           this.entity(node, 'nodeFilter', label, at);
           return;
         }
-        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : shape.name === 'validation' || shape.name === 'nodeFilter' ? checkValidation(node!, what, this.declaredFunctions()) : checkBounds(node, what, true);
+        const problems = shape.name === 'constraints' ? checkConstraints(node!, what) : shape.name === 'validation' || shape.name === 'nodeFilter' ? checkValidation(node!, what, this.functions) : checkBounds(node, what, true);
         for (const [message, n, hint, code] of problems) this.problem(code ?? 'E_TOSCA_WRONG_SHAPE', message, this.at(n ?? at), hint);
         return;
       }
