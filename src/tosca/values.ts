@@ -212,16 +212,12 @@ export class ValueChecker {
 
   private coerceType(value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value {
     const t = spec.type;
-    const wrong = (expected: string, hint?: string) => {
-      problem('E_TOSCA_VALUE_TYPE', `${what}: expected ${expected}, got ${describe(value)}`, 'error', hint);
-      return value;
-    };
     if (PRIMITIVES.has(t) || t === 'scalar') {
       if (spec.unit.version === 1 && !primitiveInVersion(spec.unit.versionText, t)) {
         problem('E_TOSCA_UNKNOWN_TYPE', `${what}: unknown data type "${t}"`, 'error', `"${t}" is not a type of ${spec.unit.versionText}`);
         return value;
       }
-      return this.primitive(t, value, spec, problem, what, depth, strict, wrong);
+      return this.primitive(t, value, spec, problem, what, depth, strict);
     }
     const canonical = this.loader.resolve(spec.unit, 'data', t);
     if (!canonical) {
@@ -246,7 +242,7 @@ export class ValueChecker {
       const prefixes = def!.rec.prefixes;
       if (typeof value === 'number') return value;
       const n = parseCustomScalar(value, units, prefixes);
-      return n === undefined ? wrong(`a ${t} (a number and one of the units ${Object.keys(units).join(', ')})`) : n;
+      return n === undefined ? this.wrong(problem, what, value, `a ${t} (a number and one of the units ${Object.keys(units).join(', ')})`) : n;
     }
     if (PRIMITIVES.has(base)) {
       // A data type derived from a primitive (or list/map with its own schema).
@@ -258,10 +254,10 @@ export class ValueChecker {
         entry ??= specFrom(def.rec.entry, def.unit);
         key ??= specFrom(def.rec.key, def.unit);
       }
-      return this.primitive(base, value, { type: base, unit: spec.unit, ...(entry ? { entry } : {}), ...(key ? { key } : {}) }, problem, what, depth, strict, wrong);
+      return this.primitive(base, value, { type: base, unit: spec.unit, ...(entry ? { entry } : {}), ...(key ? { key } : {}) }, problem, what, depth, strict);
     }
     // A structured data type: a map of its properties.
-    if (!value || typeof value !== 'object' || Array.isArray(value)) return wrong(`a map (data type ${t})`);
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return this.wrong(problem, what, value, `a map (data type ${t})`);
     const defs = this.definitions('data', canonical, 'properties');
     const out: Record<string, Value> = {};
     for (const [k, v] of Object.entries(value)) {
@@ -281,39 +277,39 @@ export class ValueChecker {
     return out;
   }
 
-  private primitive(t: string, value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean, wrong: (e: string, hint?: string) => Value): Value {
+  private primitive(t: string, value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value {
     switch (t) {
       case 'string':
         if (typeof value === 'string') return value;
-        if (typeof value === 'number' || typeof value === 'boolean') return strict ? wrong('a string', `quote it: "${String(value)}"`) : String(value);
-        return wrong('a string');
+        if (typeof value === 'number' || typeof value === 'boolean') return strict ? this.wrong(problem, what, value, 'a string', `quote it: "${String(value)}"`) : String(value);
+        return this.wrong(problem, what, value, 'a string');
       case 'integer':
-        return typeof value === 'number' && Number.isInteger(value) ? value : wrong('an integer');
+        return typeof value === 'number' && Number.isInteger(value) ? value : this.wrong(problem, what, value, 'an integer');
       case 'float':
-        return typeof value === 'number' ? value : wrong('a float');
+        return typeof value === 'number' ? value : this.wrong(problem, what, value, 'a float');
       case 'boolean':
-        return typeof value === 'boolean' ? value : wrong('a boolean (true or false)');
+        return typeof value === 'boolean' ? value : this.wrong(problem, what, value, 'a boolean (true or false)');
       case 'timestamp':
         if (typeof value === 'string' && /^\d{4}-\d{1,2}-\d{1,2}([Tt ]|$)/.test(value.trim())) return value;
-        return wrong('a timestamp (ISO 8601)');
+        return this.wrong(problem, what, value, 'a timestamp (ISO 8601)');
       case 'version':
         if (typeof value === 'string' || typeof value === 'number') return String(value);
-        return wrong('a version (major.minor[.fix[.qualifier[-build]]])');
+        return this.wrong(problem, what, value, 'a version (major.minor[.fix[.qualifier[-build]]])');
       case 'range':
         if (Array.isArray(value) && value.length === 2 && value.every((x) => typeof x === 'number' || x === 'UNBOUNDED')) return value;
-        return wrong('a range [lower, upper]');
+        return this.wrong(problem, what, value, 'a range [lower, upper]');
       case 'nil':
       case 'null':
-        return value === null ? null : wrong('nothing (null)');
+        return value === null ? null : this.wrong(problem, what, value, 'nothing (null)');
       case 'bytes':
-        return typeof value === 'string' ? value : wrong('bytes (a base64 string)');
+        return typeof value === 'string' ? value : this.wrong(problem, what, value, 'bytes (a base64 string)');
       case 'any':
         return value;
       case 'list':
-        if (!Array.isArray(value)) return wrong('a list');
+        if (!Array.isArray(value)) return this.wrong(problem, what, value, 'a list');
         return value.map((x, i) => this.coerce(x, spec.entry, problem, `${what}[${i}]`, depth + 1, strict));
       case 'map': {
-        if (!value || typeof value !== 'object' || Array.isArray(value)) return wrong('a map');
+        if (!value || typeof value !== 'object' || Array.isArray(value)) return this.wrong(problem, what, value, 'a map');
         const out: Record<string, Value> = {};
         for (const [k2, v] of Object.entries(value)) {
           if (spec.key) this.coerce(k2, spec.key, problem, `${what} key "${k2}"`, depth + 1, strict);
@@ -324,17 +320,63 @@ export class ValueChecker {
       default: {
         if (t in SCALAR_KINDS) {
           const n = parseScalar(t as ScalarKind, value);
-          return n === undefined ? wrong(`a ${t} such as ${t === 'scalar-unit.size' ? '"1 GiB"' : t === 'scalar-unit.time' ? '"10 s"' : t === 'scalar-unit.frequency' ? '"2 GHz"' : '"1 Gbps"'}`) : n;
+          return n === undefined ? this.wrong(problem, what, value, `a ${t} such as ${t === 'scalar-unit.size' ? '"1 GiB"' : t === 'scalar-unit.time' ? '"10 s"' : t === 'scalar-unit.frequency' ? '"2 GHz"' : '"1 Gbps"'}`) : n;
         }
         return value;
       }
     }
   }
 
+  /** Per type spec: its constraints when they are all numeric bounds, else null (see `validate`). */
+  private readonly bounds = new WeakMap<TypeSpec, Bound[] | null>();
+
+  /**
+   * A spec's constraints as numeric bounds, worked out once per spec, when `validate`'s general
+   * path would read each one as "the value minus the literal, compared with 0" for a number: 1.3
+   * constraints only (no 2.0 `validation`), comparison operators, literals that are numbers or
+   * scalars of the spec's own scalar type. Anything else: null, the general path.
+   */
+  private boundsOf(spec: TypeSpec): Bound[] | null {
+    const known = this.bounds.get(spec);
+    if (known !== undefined) return known;
+    let out: Bound[] | null = spec.validation === undefined && spec.type !== 'version' && Array.isArray(spec.constraints) ? [] : null;
+    for (const c of out ? spec.constraints! : []) {
+      if (!c || typeof c !== 'object') continue;
+      const [op, arg] = Object.entries(c as Record<string, unknown>)[0] ?? [];
+      if (!op) continue;
+      const limit = typeof arg === 'number' ? arg : typeof arg === 'string' && spec.type in SCALAR_KINDS ? parseScalar(spec.type as ScalarKind, arg) : undefined;
+      if (limit === undefined || !BOUND_OPS.has(op)) {
+        out = null;
+        break;
+      }
+      out!.push({ op: op as Bound['op'], arg, limit });
+    }
+    this.bounds.set(spec, out);
+    return out;
+  }
+
+  /** A value of the wrong type, reported (a method, not a closure made per coerced value). */
+  private wrong(problem: Problem, what: string, value: Value, expected: string, hint?: string): Value {
+    problem('E_TOSCA_VALUE_TYPE', `${what}: expected ${expected}, got ${describe(value)}`, 'error', hint);
+    return value;
+  }
+
   /** Checks validation clauses; an expression that cannot be decided is skipped, not failed. */
   validate(value: Value, spec: TypeSpec, problem: Problem, what: string, baseType?: string): void {
     // Most types have neither: no closures made for them.
     if (spec.validation === undefined && !(Array.isArray(spec.constraints) && spec.constraints.length > 0)) return;
+    if (baseType === undefined && typeof value === 'number') {
+      // The common case (a number against bounds such as `greater_or_equal: 1`): no closures.
+      const bounds = this.boundsOf(spec);
+      if (bounds) {
+        for (const b of bounds) {
+          const d = value - b.limit;
+          const ok = b.op === 'greater_than' ? d > 0 : b.op === 'greater_or_equal' ? d >= 0 : b.op === 'less_than' ? d < 0 : d <= 0;
+          if (!ok) problem('E_TOSCA_VALIDATION', `${what}: ${JSON.stringify(value)} violates the constraint ${b.op}: ${JSON.stringify(b.arg)}`, 'error');
+        }
+        return;
+      }
+    }
     const type = baseType ?? spec.type;
     const literal = (x: unknown): unknown => {
       if (typeof x === 'string' && type in SCALAR_KINDS) return parseScalar(type as ScalarKind, x) ?? x;
@@ -439,6 +481,14 @@ export class ValueChecker {
     }
   }
 }
+
+/** A numeric bound of a spec's constraints (see `ValueChecker.boundsOf`). */
+interface Bound {
+  op: 'greater_than' | 'greater_or_equal' | 'less_than' | 'less_or_equal';
+  arg: unknown;
+  limit: number;
+}
+const BOUND_OPS = new Set(['greater_than', 'greater_or_equal', 'less_than', 'less_or_equal']);
 
 function k(o: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);

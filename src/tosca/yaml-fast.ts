@@ -42,10 +42,12 @@ export function resolvePlain(s: string): null | boolean | number | string {
   if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
     if (INT.test(s)) return Number(s);
     if (FLOAT.test(s)) return Number(s);
-    if (/^0o[0-7]+$/.test(s)) return parseInt(s.slice(2), 8);
-    if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
-    if (/^[-+]?\.(inf|Inf|INF)$/.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
-    if (/^\.(nan|NaN|NAN)$/.test(s)) return NaN;
+    // The rest start `0o`, `0x`, `.` or a sign and `.`: `2 GB` and `1.0.3` skip their tests.
+    const d = s.charCodeAt(1);
+    if (c === 48 && d === 111 && /^0o[0-7]+$/.test(s)) return parseInt(s.slice(2), 8);
+    if (c === 48 && d === 120 && /^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.slice(2), 16);
+    if ((c === 46 || ((c === 43 || c === 45) && d === 46)) && /^[-+]?\.(inf|Inf|INF)$/.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
+    if (c === 46 && /^\.(nan|NaN|NAN)$/.test(s)) return NaN;
   }
   return s;
 }

@@ -193,6 +193,15 @@ describe('fast YAML reader', () => {
     const r = parseFast("a: [ ~, null, true, False, 12, -3, 0x1F, 0o17, 1.5, .5, 1e3, .inf, -.Inf, '1', \"a\\tb\", 1 GiB, tosca:Compute, http://x/y ]\n")!;
     expect((r.root as YamlNode & { toJSON(): unknown }).toJSON()).toEqual({ a: [null, null, true, false, 12, -3, 31, 15, 1.5, 0.5, 1000, Infinity, -Infinity, '1', 'a\tb', '1 GiB', 'tosca:Compute', 'http://x/y'] });
   });
+
+  it('resolves every number-like plain scalar as the library does (differential, each form and its near misses)', () => {
+    const forms = ['0', '00', '-0', '+1', '1.', '.5', '+.5', '-.5', '1e3', '1E-3', '.5e3', '1.0.3', '2 GB', '2GB', '0o17', '0o8', '0o', '0O17', '-0o7', '0x1F', '0x', '0x1g', '0X1F', '+0x1', '.inf', '.Inf', '.INF', '+.inf', '-.inf', '-.Inf', '.iNf', '1.inf', '+.nan', '.nan', '.NaN', '.NAN', '.nAn', '+', '.', '1-2', '9.9.9-rc1', '1:30', '0.5 s', '-1 GB'];
+    for (const f of forms) {
+      const text = `a: ${f}\n`;
+      const fast = (parseFast(text)!.root as YamlNode & { toJSON(): unknown }).toJSON();
+      expect({ f, v: fast }).toEqual({ f, v: parseDocument(text).toJS() });
+    }
+  });
 });
 
 describe('node templates read on demand', () => {

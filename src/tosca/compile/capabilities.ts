@@ -58,7 +58,7 @@ export class CapabilityCompiler {
         continue;
       }
       const defs = ctx.checker.definitions('capability', ct.type, 'properties');
-      const merged = ctx.assignProperties(defs, a.properties, `capability "${name}" of node "${template}"`, ctx.loc(a.at));
+      const merged = ctx.assignProperties(defs, a.properties, `capability "${name}" of node "${template}"`, a.at);
       // The node type's own values for the capability's properties, where the template gives none.
       for (const [k, v] of slot.own) if (!a.properties?.some((p) => p.name === k)) merged[k] = copyValue(v);
       capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), a.attributes, `capability "${name}"`, loc, ctx.unit, true) };

@@ -44,6 +44,11 @@ export class CompileContext {
     return locationAt(unit.src, at);
   }
 
+  /** A location, or an offset into this compile's file as one. */
+  private where(at: SourceLocation | Offset): SourceLocation {
+    return typeof at === 'number' ? this.loc(at) : at;
+  }
+
   /** A type name resolved to its chain, or an error at `at` (an offset into `unit`'s file, or a location). */
   typeChain(family: TypedFamily, ref: string | undefined, at: SourceLocation | Offset, unit = this.unit, severity: 'error' | 'warning' = 'error'): TypeChain | undefined {
     if (!ref) return undefined;
@@ -85,11 +90,11 @@ export class CompileContext {
   /** A default is the same for every template: coerced and checked once (a call is kept per template). */
   private readonly defaults = new WeakMap<PropertyDef, Value>();
 
-  private coercedDefault(d: PropertyDef, at: SourceLocation, what: string): Value {
+  private coercedDefault(d: PropertyDef, at: SourceLocation | Offset, what: string): Value {
     const known = this.defaults.get(d);
     if (known !== undefined) return copyValue(known);
     // A bad default is reported at the default itself when this definition wrote it.
-    const v = this.checker.coerce(d.default!, d.spec, this.problemAt(d.defaultAt !== undefined ? locationAt(d.unit.src, d.defaultAt) : at), what, 0, d.unit.version === 2);
+    const v = this.checker.coerce(d.default!, d.spec, this.problemAt(d.defaultAt !== undefined ? locationAt(d.unit.src, d.defaultAt) : this.where(at)), what, 0, d.unit.version === 2);
     if (!containsCall(v)) this.defaults.set(d, v);
     return copyValue(v);
   }
@@ -103,10 +108,17 @@ export class CompileContext {
     return list;
   }
 
-  /** Property (or attribute) assignments checked against their definitions, with the definitions' defaults. */
-  assignProperties(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: string, fallback: SourceLocation, unit = this.unit, attributes = false): Record<string, Value> {
+  /**
+   * Property (or attribute) assignments checked against their definitions, with the definitions'
+   * defaults. `fallback`, where a missing property is reported, may be an offset into this
+   * compile's file: its line and column are then worked out only for a report.
+   */
+  assignProperties(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: string, fallback: SourceLocation | Offset, unit = this.unit, attributes = false): Record<string, Value> {
     const out: Record<string, Value> = {};
-    if (assigned) {
+    if (assigned && assigned.length > 0) {
+      // One problem callback for all the assignments (not a closure each): coerce reports synchronously.
+      let at: Offset = 0;
+      const problem: Problem = (c, m, s, h) => this.report(s ?? 'error', c, m, locationAt(unit.src, at), h);
       for (const a of assigned) {
         const d = defs.get(a.name);
         if (!d) {
@@ -114,7 +126,8 @@ export class CompileContext {
           out[a.name] = a.value;
           continue;
         }
-        out[a.name] = this.checker.coerce(a.value, d.spec, (c, m, s, h) => this.report(s ?? 'error', c, m, locationAt(unit.src, a.at), h), `${whose} ${attributes ? 'attribute' : 'property'} "${a.name}"`, 0, unit.version === 2);
+        at = a.at;
+        out[a.name] = this.checker.coerce(a.value, d.spec, problem, `${whose} ${attributes ? 'attribute' : 'property'} "${a.name}"`, 0, unit.version === 2);
       }
     }
     const list = this.listOf(defs);
@@ -123,7 +136,7 @@ export class CompileContext {
       if (assigned && Object.prototype.hasOwnProperty.call(out, d.name)) continue;
       if (d.value !== undefined) out[d.name] = d.value;
       else if (d.hasDefault) out[d.name] = this.coercedDefault(d, fallback, `${whose} ${attributes ? 'attribute' : 'property'} "${d.name}"`);
-      else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, fallback, `add it under properties:`);
+      else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, this.where(fallback), `add it under properties:`);
     }
     return out;
   }

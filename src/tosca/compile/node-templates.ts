@@ -46,7 +46,7 @@ export class NodeCompiler {
     const tr = ctx.typeChain('node', ref, t.typeAt);
     if (!tr) return;
     const whose = `node "${t.name}" (${ref})`;
-    const properties = ctx.assignProperties(ctx.checker.definitions('node', tr.type, 'properties'), t.properties?.list, whose, t.properties ? ctx.loc(t.properties.at) : loc);
+    const properties = ctx.assignProperties(ctx.checker.definitions('node', tr.type, 'properties'), t.properties?.list, whose, t.properties ? t.properties.at : loc);
     const attributes = ctx.assignProperties(ctx.checker.definitions('node', tr.type, 'attributes'), t.attributes, whose, loc, ctx.unit, true);
     const capabilities = this.capabilities.compile(t.name, tr, t.capabilities, loc, whose);
     // Empty parts are one shared frozen value: 100,000 nodes need not carry 100,000 empty objects.
