@@ -139,7 +139,8 @@ let profiles: SourceReader | undefined;
 /** The standard profiles that ship with Kaidu (`profiles/` of the package), read once. */
 export function profilesReader(): SourceReader {
   if (!profiles) {
-    profiles = readOnce(fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url))));
+    // Not confined: they are Kaidu's own files, and resolving links to prove it cost start-up time.
+    profiles = readOnce(fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url)), { confined: false }));
     const prebuilt = prebuiltProfiles();
     if (prebuilt) profiles.prebuilt = prebuilt;
   }

@@ -184,7 +184,8 @@ export class Loader {
     } else {
       const index = await this.profiles.readFile('index.yaml');
       if (index) {
-        const data = (parseYamlText(index.text) as { profiles?: Record<string, ProfileEntry> } | null)?.profiles ?? {};
+        const parsed = this.profiles.prebuilt?.data('index.yaml', index.text) ?? parseYamlText(index.text);
+        const data = (parsed as { profiles?: Record<string, ProfileEntry> } | null)?.profiles ?? {};
         for (const [name, entry] of Object.entries(data)) this.profileIndex.set(name, entry);
       }
       this.cache.profileIndex = this.profileIndex;

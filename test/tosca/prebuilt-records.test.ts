@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { compileService, createCompileCache, type CompileCache } from '../../src/tosca/index.js';
 import { fsReader, readOnce } from '../../src/cli/fs-reader.js';
 import { buildRecordStore, openRecordStore, recordStoreKey, type PrebuiltRecords } from '../../src/tosca/document/prebuilt-records.js';
@@ -95,6 +96,14 @@ describe('prebuilt profile records', () => {
     const interfaces = Object.values(record.types).flat().flatMap((t) => [...t.interfaces, ...t.artifacts, ...t.requirements]);
     expect(interfaces.length).toBeGreaterThan(0);
     for (const i of interfaces) expect(i.unit).toBe(unit);
+  });
+
+  it("the profiles' index is kept as data, for its text only", async () => {
+    const prebuilt = openRecordStore(await store(), KEY)!;
+    const text = readFileSync(join(PROFILES, 'index.yaml'), 'utf8');
+    expect(prebuilt.data('index.yaml', text)).toEqual(parseYaml(text));
+    expect(prebuilt.data('index.yaml', `${text}\n# changed\n`)).toBeUndefined();
+    expect(prebuilt.data('other.yaml', text)).toBeUndefined();
   });
 
   it('a changed profile is read from its YAML, and the change is seen', async () => {
