@@ -3,10 +3,10 @@
  * on every run (most of a small `validate`'s own work, issue 16). The store holds, per profile file,
  * its record (record-codec.ts) and what the loader needs besides (version, line starts). Nothing in it
  * is trusted unless all of these match: the store's key (the build that wrote it and V8's version,
- * whose serialization format it is), the checksum of the store's bytes (a damaged store), and the
- * file's text, which must be the one read now, byte for byte. Anything else (missing, stale,
- * corrupt) reads the YAML. Nothing here loads node:crypto: loading it alone costs more than the
- * checks (a checksum against damage; a changed file is found by comparing its whole text).
+ * whose serialization format it is), the file's text, which must be the one read now, byte for
+ * byte, and the checksum of the entry's bytes (a damaged store), checked when the entry is first
+ * used. Anything else (missing, stale, corrupt) reads the YAML. Nothing here loads node:crypto:
+ * loading it costs more start-up time than these checks.
  */
 import { deserialize, serialize } from 'node:v8';
 import { parse as parseYamlText } from 'yaml';
@@ -16,28 +16,29 @@ import type { SourceReader } from '../model.js';
 import { decodeRecord, encodeRecord, RecordCodecError } from './record-codec.js';
 import type { FileRecord } from './records.js';
 
-const FORMAT = 'kaidu-profile-records/1';
+const FORMAT = 'kaidu-profile-records/2';
 
-interface StoredFile {
-  /** The text the reading was made from. */
+/** One file: the text its reading was made from, and the reading, serialized apart and checksummed. */
+interface Entry {
   text: string;
-  versionText: string;
-  lineStarts: number[];
-  payload: Uint8Array;
+  bytes: Uint8Array;
+  sum: string;
 }
 
-/** The files are serialized apart, so their bytes are checked against a digest before being read at all. */
+/** A TOSCA file's reading (an entry's bytes). */
+interface Reading {
+  versionText: string;
+  lineStarts: number[];
+  record: Uint8Array;
+}
+
 interface Stored {
   format: string;
   key: string;
-  filesChecksum: string;
-  files: Uint8Array;
-}
-
-/** The serialized files: TOSCA files' readings, and other YAML files (the profiles' index) as plain data. */
-interface StoredFiles {
-  tosca: Record<string, StoredFile>;
-  data: Record<string, { text: string; value: unknown }>;
+  /** TOSCA files' readings. */
+  tosca: Record<string, Entry>;
+  /** Other YAML files (the profiles' index) as plain data. */
+  data: Record<string, Entry>;
 }
 
 /** A profile file's prebuilt reading. */
@@ -55,25 +56,39 @@ export interface PrebuiltRecords {
   data(path: string, text: string): unknown;
 }
 
-/** Two 32-bit FNV-1a lanes over the bytes, four at a time: a damaged store is found with ~2^-64 odds of missing it. */
+/** Two 32-bit multiply-xor lanes over the bytes, four at a time: catches damage, not forgery (whoever can write dist/ can change the code too). */
 export function checksum(bytes: Uint8Array): string {
-  let a = 0x811c9dc5;
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // a copy starts at 0
+  const words = new Int32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 2);
+  let a = 0x811c9dc5 | 0;
   let b = 0x01000193 ^ bytes.byteLength;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const end = bytes.byteLength & ~3;
-  for (let i = 0; i < end; i += 4) {
-    const w = view.getUint32(i, true);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
     a = Math.imul(a ^ w, 0x01000193);
     b = Math.imul(b ^ w, 0x5bd1e995) ^ (b >>> 13);
   }
-  for (let i = end; i < bytes.byteLength; i++) {
+  for (let i = words.length * 4; i < bytes.byteLength; i++) {
     a = Math.imul(a ^ bytes[i]!, 0x01000193);
     b = Math.imul(b ^ bytes[i]!, 0x5bd1e995) ^ (b >>> 13);
   }
   return `${(a >>> 0).toString(16)}.${(b >>> 0).toString(16)}`;
 }
 
-const own = <T>(m: Record<string, T>, k: string): T | undefined => (Object.prototype.hasOwnProperty.call(m, k) ? m[k] : undefined);
+/** The entry's bytes deserialized, if `text` is its text and its bytes are whole; undefined otherwise. */
+function open(entries: Record<string, Entry>, path: string, text: string): unknown {
+  const e = Object.prototype.hasOwnProperty.call(entries, path) ? entries[path] : undefined;
+  if (!e || e.text !== text || !(e.bytes instanceof Uint8Array)) return undefined;
+  try {
+    return checksum(e.bytes) === e.sum ? deserialize(e.bytes) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function entry(text: string, value: unknown): Entry {
+  const bytes = serialize(value);
+  return { text, bytes, sum: checksum(bytes) };
+}
 
 /** The key a store must carry to be used: the build's id and V8's version. */
 export function recordStoreKey(buildId: string): string {
@@ -82,25 +97,21 @@ export function recordStoreKey(buildId: string): string {
 
 /** The store in `bytes`, if it is one and was written for `key`; undefined otherwise (never throws). */
 export function openRecordStore(bytes: Uint8Array, key: string): PrebuiltRecords | undefined {
-  let files: StoredFiles;
+  let stored: Stored;
   try {
-    const stored = deserialize(bytes) as Stored;
-    if (!stored || typeof stored !== 'object' || stored.format !== FORMAT || stored.key !== key || !(stored.files instanceof Uint8Array) || checksum(stored.files) !== stored.filesChecksum) return undefined;
-    files = deserialize(stored.files) as StoredFiles;
+    stored = deserialize(bytes) as Stored;
   } catch {
     return undefined;
   }
-  if (!files || typeof files !== 'object' || !files.tosca || !files.data) return undefined;
+  if (!stored || typeof stored !== 'object' || stored.format !== FORMAT || stored.key !== key || !stored.tosca || typeof stored.tosca !== 'object' || !stored.data || typeof stored.data !== 'object') return undefined;
+  const { tosca, data } = stored;
   return {
     lookup(path, text) {
-      const f = own(files.tosca, path);
-      if (!f || f.text !== text) return undefined;
-      return { versionText: f.versionText, lineStarts: f.lineStarts, record: (unit) => decodeRecord(f.payload, unit) };
+      const r = open(tosca, path, text) as Reading | undefined;
+      if (!r || typeof r.versionText !== 'string' || !Array.isArray(r.lineStarts) || !(r.record instanceof Uint8Array)) return undefined;
+      return { versionText: r.versionText, lineStarts: r.lineStarts, record: (unit) => decodeRecord(r.record, unit) };
     },
-    data(path, text) {
-      const f = own(files.data, path);
-      return f && f.text === text ? f.value : undefined;
-    },
+    data: (path, text) => open(data, path, text),
   };
 }
 
@@ -114,9 +125,9 @@ export async function buildRecordStore(profiles: SourceReader, key: string): Pro
   const loader = new Loader(empty, profiles, new ParseCache());
   await loader.init();
   for (const name of loader.profileNames()) await loader.profile(name);
-  const files: StoredFiles = { tosca: {}, data: {} };
+  const stored: Stored = { format: FORMAT, key, tosca: {}, data: {} };
   const index = await profiles.readFile('index.yaml');
-  if (index) files.data['index.yaml'] = { text: index.text, value: parseYamlText(index.text) as unknown };
+  if (index) stored.data['index.yaml'] = entry(index.text, parseYamlText(index.text));
   const skipped: string[] = [];
   for (const unit of loader.loadedUnits()) {
     const path = unit.src.path.replace(/^profiles\//, '');
@@ -125,17 +136,16 @@ export async function buildRecordStore(profiles: SourceReader, key: string): Pro
       skipped.push(`${path}: not read cleanly`);
       continue;
     }
-    let payload: Buffer;
+    let record: Buffer;
     try {
-      payload = encodeRecord(unit.record, unit);
+      record = encodeRecord(unit.record, unit);
     } catch (err) {
       if (!(err instanceof RecordCodecError)) throw err;
       skipped.push(`${path}: ${err.message}`);
       continue;
     }
     const lineStarts = Array.from((unit.src.lines as unknown as { lineStarts: ArrayLike<number> }).lineStarts);
-    files.tosca[path] = { text, versionText: unit.versionText, lineStarts, payload };
+    stored.tosca[path] = entry(text, { versionText: unit.versionText, lineStarts, record } satisfies Reading);
   }
-  const body = serialize(files);
-  return { bytes: serialize({ format: FORMAT, key, filesChecksum: checksum(body), files: body } satisfies Stored), files: Object.keys(files.tosca), skipped };
+  return { bytes: serialize(stored), files: Object.keys(stored.tosca), skipped };
 }
