@@ -134,6 +134,10 @@ export function register(program: Command, ctx: CommandContext): void {
         reports.push({ file: relative(ctx.cwd, file) || file, errors: ds.filter((d) => d.severity === 'error').length, warnings: ds.filter((d) => d.severity === 'warning').length });
         progress.checked(i + 1, files.length);
       }
+      if (ctx.env.KAIDU_CACHE_STATS) {
+        const s = profiles.prebuilt?.stats;
+        ctx.stderr.write(`kaidu: profiles: ${s ? `${s.used} files from the prebuilt store, ${s.missed} read from YAML` : 'no prebuilt store, read from YAML'}\n`);
+      }
       const errors = diagnostics.filter((d) => d.severity === 'error').length;
       const warnings = diagnostics.filter((d) => d.severity === 'warning').length;
       if (flags.json) {

@@ -54,6 +54,8 @@ export interface PrebuiltRecords {
   lookup(path: string, text: string): PrebuiltFile | undefined;
   /** A YAML file that is not TOSCA (the profiles' index.yaml) as plain data, if it was read from exactly `text`. */
   data(path: string, text: string): unknown;
+  /** Files found in the store and files looked up but not found (or not sound): what `KAIDU_CACHE_STATS=1` prints. */
+  readonly stats: { used: number; missed: number };
 }
 
 /** Two 32-bit multiply-xor lanes over the bytes, four at a time: catches damage, not forgery (whoever can write dist/ can change the code too). */
@@ -105,13 +107,20 @@ export function openRecordStore(bytes: Uint8Array, key: string): PrebuiltRecords
   }
   if (!stored || typeof stored !== 'object' || stored.format !== FORMAT || stored.key !== key || !stored.tosca || typeof stored.tosca !== 'object' || !stored.data || typeof stored.data !== 'object') return undefined;
   const { tosca, data } = stored;
+  const stats = { used: 0, missed: 0 };
+  const counted = <T>(v: T | undefined): T | undefined => {
+    if (v === undefined) stats.missed++;
+    else stats.used++;
+    return v;
+  };
   return {
     lookup(path, text) {
       const r = open(tosca, path, text) as Reading | undefined;
-      if (!r || typeof r.versionText !== 'string' || !Array.isArray(r.lineStarts) || !(r.record instanceof Uint8Array)) return undefined;
-      return { versionText: r.versionText, lineStarts: r.lineStarts, record: (unit) => decodeRecord(r.record, unit) };
+      const sound = r && typeof r.versionText === 'string' && Array.isArray(r.lineStarts) && r.record instanceof Uint8Array;
+      return counted(sound ? { versionText: r.versionText, lineStarts: r.lineStarts, record: (unit: Unit) => decodeRecord(r.record, unit) } : undefined);
     },
-    data: (path, text) => open(data, path, text),
+    data: (path, text) => counted(open(data, path, text)),
+    stats,
   };
 }
 
