@@ -6,10 +6,11 @@
 // when it is at least as new as dist/cli/main.js, and dist/ otherwise (a bare `tsc` leaves a stale
 // bundle behind, which is then ignored). Without esbuild (a production install that compiled dist/
 // through `prepare`) it removes the bundle and says so: dist/ alone is complete.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -51,6 +52,7 @@ if (!existsSync(join(dist, 'cli', 'main.js'))) {
   process.exit(1);
 }
 rmSync(out, { recursive: true, force: true });
+const buildId = digestOfDist();
 const result = await esbuild.build({
   absWorkingDir: root,
   entryPoints: { main: join(dist, 'cli', 'main.js') },
@@ -66,6 +68,8 @@ const result = await esbuild.build({
   external: EXTERNAL,
   plugins: [ownUrl],
   metafile: true,
+  // The id the profiles' prebuilt readings are stamped with (src/cli/profile-records.ts).
+  define: { __KAIDU_BUILD__: JSON.stringify(buildId) },
   logLevel: 'warning',
   // CommonJS packages in an ESM bundle call require() for Node built-ins: give them one.
   banner: { js: "import { createRequire as __kaiduCreateRequire } from 'node:module'; const require = __kaiduCreateRequire(import.meta.url);" },
@@ -73,3 +77,23 @@ const result = await esbuild.build({
 // Which source files went into which chunk: the start-up test reads it to tell what a command loaded.
 writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
 console.log(`kaidu: bundled dist/ into dist/bundle/ (${Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length} chunks)`);
+
+// Kaidu's profiles read now, once, instead of on every run (issue 16): the store is used only by a
+// bundle stamped with the same id, so it never outlives the code that wrote it.
+const { buildRecordStore, recordStoreKey } = await import(pathToFileURL(join(dist, 'tosca', 'document', 'prebuilt-records.js')).href);
+const { fsReader } = await import(pathToFileURL(join(dist, 'cli', 'fs-reader.js')).href);
+const store = await buildRecordStore(fsReader(join(root, 'profiles')), recordStoreKey(buildId));
+writeFileSync(join(out, 'profile-records.bin'), store.bytes);
+console.log(`kaidu: prebuilt the readings of ${store.files.length} profile files${store.skipped.length ? `; read from YAML at run time: ${store.skipped.join('; ')}` : ''}`);
+
+/** A digest of what the build made (dist/ but the bundle) and of package.json: the build's id. */
+function digestOfDist() {
+  const hash = createHash('sha256').update(readFileSync(join(root, 'package.json')));
+  const files = readdirSync(dist, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && d.name.endsWith('.js'))
+    .map((d) => join(d.parentPath ?? d.path, d.name))
+    .filter((f) => !f.startsWith(out + sep))
+    .sort();
+  for (const f of files) hash.update(relative(dist, f)).update('\0').update(readFileSync(f)).update('\0');
+  return hash.digest('hex').slice(0, 32);
+}

@@ -4,7 +4,7 @@
  * Anything else is read and hashed. The index lives in the cache folder and is only an
  * accelerator: a missing, damaged or foreign index is ignored and rebuilt.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from './lazy-crypto.js';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { statSync, type Stats } from 'node:fs';
@@ -12,7 +12,7 @@ import { readCacheFile, writeCacheFile } from './cache-file.js';
 
 /** sha1("blob <length>\0" + content): the id git gives the same bytes. */
 export function gitBlobId(content: Uint8Array): string {
-  return createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
+  return nodeCrypto().createHash('sha1').update(`blob ${content.byteLength}\0`).update(content).digest('hex');
 }
 
 interface Entry {

@@ -5,7 +5,7 @@
  * trusted. Writes go to a temporary file renamed into place, so concurrent runs each see a whole
  * file, theirs or another's.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { nodeCrypto } from './lazy-crypto.js';
 import { closeSync, fstatSync, futimesSync, openSync, readSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,7 @@ export const CACHE_FORMAT = 1;
 const MAGIC = 'KAIDU-CACHE';
 
 function header(kind: string, payload: Uint8Array): string {
-  return `${MAGIC} ${kind} v${CACHE_FORMAT} ${payload.byteLength} ${createHash('sha256').update(payload).digest('hex')}\n`;
+  return `${MAGIC} ${kind} v${CACHE_FORMAT} ${payload.byteLength} ${nodeCrypto().createHash('sha256').update(payload).digest('hex')}\n`;
 }
 
 /** An entry used again counts as recently used for pruning (cache-prune.ts) once its day-old mark is refreshed. */
@@ -67,7 +67,7 @@ export async function readCacheFile(file: string, kind: string): Promise<Buffer 
   if (magic !== MAGIC || k !== kind || version !== `v${CACHE_FORMAT}`) return undefined;
   const payload = data.subarray(nl + 1);
   if (String(payload.byteLength) !== length) return undefined;
-  if (createHash('sha256').update(payload).digest('hex') !== sum) return undefined;
+  if (nodeCrypto().createHash('sha256').update(payload).digest('hex') !== sum) return undefined;
   return payload;
 }
 
@@ -75,7 +75,7 @@ export async function readCacheFile(file: string, kind: string): Promise<Buffer 
 export async function writeCacheFile(file: string, kind: string, payload: Uint8Array): Promise<void> {
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`);
   try {
     await writeFile(tmp, Buffer.concat([Buffer.from(header(kind, payload), 'latin1'), payload]));
     await rename(tmp, file);

@@ -5,6 +5,7 @@ import { KaiduError } from '../errors/kaidu-error.js';
 import { fileURLToPath } from 'node:url';
 import type { SourceFile, SourceReader } from '../tosca/model.js';
 import { gitBlobId, type BlobIdIndex } from './blob-ids.js';
+import { prebuiltProfiles } from './profile-records.js';
 
 /**
  * Files of a working tree for the compiler; ids are git blob ids, as a git revision's reader gives
@@ -137,7 +138,12 @@ let profiles: SourceReader | undefined;
 
 /** The standard profiles that ship with Kaidu (`profiles/` of the package), read once. */
 export function profilesReader(): SourceReader {
-  profiles ??= readOnce(fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url))));
+  if (!profiles) {
+    // Not confined: they are Kaidu's own files, and resolving links to prove it cost start-up time.
+    profiles = readOnce(fsReader(fileURLToPath(new URL('../../profiles/', import.meta.url)), { confined: false }));
+    const prebuilt = prebuiltProfiles();
+    if (prebuilt) profiles.prebuilt = prebuilt;
+  }
   return profiles;
 }
 

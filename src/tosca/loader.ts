@@ -8,12 +8,13 @@
 import { parse as parseYamlText } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
 import type { SourceReader } from './model.js';
-import { parseYaml, type YamlSource } from './yaml-source.js';
+import { lazySource, parseYaml, type YamlSource } from './yaml-source.js';
 import { FAMILY_KEYS, type Family } from './families.js';
 import type { FileHeader, FileRecord, ImportRecord, Offset, TypeRecord } from './document/records.js';
 import { readHeader } from './document/read-header.js';
 import { locationAt } from './document/offsets.js';
 import { readFile } from './document/read-file.js';
+import type { PrebuiltFile } from './document/prebuilt-records.js';
 import { GrammarChecker, grammarFor } from './grammar/index.js';
 import { TOSCA_2_0 } from './grammar/tosca-2.js';
 
@@ -193,7 +194,8 @@ export class Loader {
     } else {
       const index = await this.profiles.readFile('index.yaml');
       if (index) {
-        const data = (parseYamlText(index.text) as { profiles?: Record<string, ProfileEntry> } | null)?.profiles ?? {};
+        const parsed = this.profiles.prebuilt?.data('index.yaml', index.text) ?? parseYamlText(index.text);
+        const data = (parsed as { profiles?: Record<string, ProfileEntry> } | null)?.profiles ?? {};
         for (const [name, entry] of Object.entries(data)) this.profileIndex.set(name, entry);
       }
       this.cache.profileIndex = this.profileIndex;
@@ -202,6 +204,11 @@ export class Loader {
       const file = this.profileIndex.get(name)?.file;
       if (file) this.normativeFiles.add(`profiles/${file}`);
     }
+  }
+
+  /** The names of Kaidu's own profiles (its profiles' index.yaml). */
+  profileNames(): string[] {
+    return [...this.profileIndex.keys()];
   }
 
   /** The scope of a profile by name, loaded once. */
@@ -342,6 +349,11 @@ export class Loader {
       if (from) this.diag('error', 'E_TOSCA_IMPORT_NOT_FOUND', `import not found: ${ref.path}`, locationAt(from.src, from.at), 'import paths are relative to the importing file');
       return undefined;
     }
+    const prebuilt = ref.reader === 'profiles' ? this.profiles.prebuilt?.lookup(ref.path, file.text) : undefined;
+    if (prebuilt) {
+      const unit = this.prebuiltUnit(`profiles/${ref.path}`, dirOf(ref.path), file.text, prebuilt);
+      if (unit) return this.declareUnit(key, unit, ref.reader, prefix);
+    }
     const cached = this.cache.docs.get(key);
     let src = cached && cached.id === file.id ? cached.src : undefined;
     if (!src) {
@@ -361,13 +373,37 @@ export class Loader {
     // Kaidu's profiles need no normative types (and the normative ones are what is being loaded).
     if (ref.reader === 'repo' && src.root) await this.ensureNormative(version, versionText);
     const unit = newUnit(src, header, ref);
-    this.units.set(key, unit);
-    if (!src.root) return unit;
+    if (!src.root) {
+      this.units.set(key, unit);
+      return unit;
+    }
     this.readThroughGrammar(unit, header);
+    return this.declareUnit(key, unit, ref.reader, prefix);
+  }
+
+  /**
+   * A profile file as read at build time: its record decoded, its YAML parsed only if something asks
+   * for it. Undefined if the record cannot be decoded (the file is then read from its YAML).
+   */
+  private prebuiltUnit(path: string, dir: string, text: string, prebuilt: PrebuiltFile): Unit | undefined {
+    const versionText = prebuilt.versionText;
+    const version: 1 | 2 = /^tosca_simple_yaml_1_[0-3]$/.test(versionText) ? 1 : 2;
+    const unit: Unit = { src: lazySource(path, text, prebuilt.lineStarts), version, versionText, dir, scope: emptyScope(), functions: new Set(), fromProfiles: true, record: emptyFileRecord(), grammarProblems: new ProblemSink() };
+    try {
+      unit.record = prebuilt.record(unit);
+    } catch {
+      return undefined;
+    }
+    return unit;
+  }
+
+  /** Registers a read unit, then loads its imports and declares its types. */
+  private async declareUnit(key: string, unit: Unit, reader: 'repo' | 'profiles', prefix: string): Promise<Unit> {
+    this.units.set(key, unit);
     this.loading.push(key);
     try {
       for (const name of unit.record.functions) unit.functions.add(name);
-      for (const imp of unit.record.imports) await this.importOne(unit, ref.reader, imp);
+      for (const imp of unit.record.imports) await this.importOne(unit, reader, imp);
       this.declare(unit, prefix);
     } finally {
       this.loading.pop();

@@ -4,6 +4,7 @@
  * that a value may contain a deferred `FunctionCall`.
  */
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
+import type { PrebuiltRecords } from './document/prebuilt-records.js';
 
 /**
  * A function call kept for later evaluation: `$get_attribute` (needs discovered state) and
@@ -173,4 +174,6 @@ export interface SourceReader {
   fileId?(path: string): Promise<string | undefined>;
   /** Whether the path is a symbolic link or lies in a linked folder (artifacts never are); optional. */
   isSymlink?(path: string): Promise<boolean>;
+  /** For Kaidu's own profiles: their readings made at build time, used when a file's text matches (optional). */
+  prebuilt?: PrebuiltRecords;
 }

@@ -46,6 +46,28 @@ export function parseYaml(path: string, text: string): YamlSource {
   return parseWithLibrary(path, text);
 }
 
+/**
+ * A file whose reading was made beforehand (prebuilt-records.ts): positions come from its line
+ * starts, and the text is parsed only if something asks for its YAML.
+ */
+export function lazySource(path: string, text: string, lineStarts: number[]): YamlSource {
+  const lines = new LineCounter();
+  (lines as unknown as { lineStarts: number[] }).lineStarts = lineStarts;
+  let parsed: YamlSource | undefined;
+  const full = () => (parsed ??= parseYaml(path, text));
+  return {
+    path,
+    lines,
+    diagnostics: [],
+    get root() {
+      return full().root;
+    },
+    get doc() {
+      return full().doc;
+    },
+  };
+}
+
 /** The `yaml` library's reading of a whole file (what the fast reader falls back to). */
 export function parseWithLibrary(path: string, text: string): YamlSource {
   const first = parseYamlOnce(path, text);

@@ -15,6 +15,7 @@ import { tempDir } from '../support/temp-dir.js';
 
 const BIN = fileURLToPath(new URL('../../bin/kaidu.js', import.meta.url));
 const BUNDLE = fileURLToPath(new URL('../../dist/bundle/', import.meta.url));
+const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
 
 /** The package a node_modules path belongs to, if it is one. */
 function packageOf(path: string): string | undefined {
@@ -36,8 +37,14 @@ function chunkPackages(): Map<string, Set<string>> {
   return out;
 }
 
+/** For each bundle chunk (by file name), our modules (dist/ paths) esbuild put in it. */
+function chunkInputs(): Map<string, string[]> {
+  const meta = JSON.parse(readFileSync(join(BUNDLE, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  return new Map(Object.entries(meta.outputs).map(([file, o]) => [file.split('/').pop()!, Object.keys(o.inputs).filter((i) => i.startsWith('dist/'))]));
+}
+
 /** Runs bin/kaidu.js with a loader hook; returns its output, the packages it loaded and whether it ran the bundle. */
-async function loadedBy(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; packages: Set<string>; bundled: boolean }> {
+async function loadedBy(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; packages: Set<string>; modules: Set<string>; bundled: boolean }> {
   const dir = tempDir('kaidu-startup-');
   const log = join(dir, 'modules.log');
   const hooks = join(dir, 'hooks.mjs');
@@ -60,9 +67,13 @@ export async function load(url, context, next) {
     });
   });
   const packages = new Set<string>();
+  /** Our modules that ran (dist/ paths, also for the bundle: its chunks' inputs), and the node: built-ins imported. */
+  const modules = new Set<string>();
   let bundled = false;
   const chunks = existsSync(join(BUNDLE, 'meta.json')) ? chunkPackages() : undefined;
+  const inputs = existsSync(join(BUNDLE, 'meta.json')) ? chunkInputs() : undefined;
   for (const url of readFileSync(log, 'utf8').split('\n')) {
+    if (url.startsWith('node:')) modules.add(url);
     if (!url.startsWith('file:')) continue;
     const path = fileURLToPath(url);
     const p = packageOf(path);
@@ -73,9 +84,10 @@ export async function load(url, context, next) {
       // A chunk the metafile does not know is a stale bundle: the test cannot say what it holds.
       expect(inChunk, `${path} in dist/bundle/meta.json`).toBeDefined();
       for (const q of inChunk!) packages.add(q);
-    }
+      for (const m of inputs?.get(path.slice(BUNDLE.length)) ?? []) modules.add(m);
+    } else if (path.startsWith(DIST)) modules.add(`dist/${path.slice(DIST.length)}`);
   }
-  return { code, stdout, packages, bundled };
+  return { code, stdout, packages, modules, bundled };
 }
 
 const HEAVY = ['fastify', 'isomorphic-git', 'pino', 'prom-client', 'chokidar', 'yaml'];
@@ -116,6 +128,10 @@ describe.each([
     expect(run.code).toBe(0);
     expect(run.packages.has('yaml')).toBe(true);
     for (const p of ['fastify', 'isomorphic-git', 'pino', 'prom-client', 'chokidar']) expect(run.packages.has(p), p).toBe(false);
+    // Files named alone need the compiler only: not the repository loader (topology, plans, state),
+    // and nothing that imports node:crypto (its loading alone costs more than a small compile).
+    expect(run.modules.has('dist/tosca/compile.js')).toBe(true);
+    for (const m of run.modules) expect(m, m).not.toMatch(/^dist\/(repository|topology|plan|state)\/|^node:crypto$/);
   });
 });
 

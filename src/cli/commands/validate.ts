@@ -80,8 +80,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option('--json', 'machine-readable output')
     .option(DIR_OPTION[0], 'run in this folder: PATHS and the default repository are taken from there')
     .action(async (paths: string[], flags: { input?: string[]; inputs?: string; json?: boolean; dir?: string }) => {
-      const [{ loadRepository }, { compileService, createCompileCache }, { formatDiagnostic }, { fsReader, profilesReader }] = await Promise.all([
-        import('../../repository/index.js'),
+      const [{ compileService, createCompileCache }, { formatDiagnostic }, { fsReader, profilesReader }] = await Promise.all([
         import('../../tosca/index.js'),
         import('../../tosca/diagnostic.js'),
         import('../fs-reader.js'),
@@ -110,6 +109,8 @@ export function register(program: Command, ctx: CommandContext): void {
       const reports: FileReport[] = [];
       const show = (base: string, d: Diagnostic): Diagnostic => ({ ...d, file: d.file.startsWith('profiles/') && !existsSync(join(base, d.file)) ? d.file : relative(ctx.cwd, join(base, d.file)) || d.file });
       for (const repo of repos) {
+        // Imported here: a repository brings topology, plans and state; files named alone need only the compiler.
+        const { loadRepository } = await import('../../repository/index.js');
         const loaded = await loadRepository(fsReader(repo), { profiles, cache, inputs });
         // State files are the agents' business, not the templates': validate does not judge them.
         // (by origin, not only by code: a state file over a YAML limit says E_YAML_*)
@@ -132,6 +133,10 @@ export function register(program: Command, ctx: CommandContext): void {
         diagnostics.push(...ds);
         reports.push({ file: relative(ctx.cwd, file) || file, errors: ds.filter((d) => d.severity === 'error').length, warnings: ds.filter((d) => d.severity === 'warning').length });
         progress.checked(i + 1, files.length);
+      }
+      if (ctx.env.KAIDU_CACHE_STATS) {
+        const s = profiles.prebuilt?.stats;
+        ctx.stderr.write(`kaidu: profiles: ${s ? `${s.used} files from the prebuilt store, ${s.missed} read from YAML` : 'no prebuilt store, read from YAML'}\n`);
       }
       const errors = diagnostics.filter((d) => d.severity === 'error').length;
       const warnings = diagnostics.filter((d) => d.severity === 'warning').length;

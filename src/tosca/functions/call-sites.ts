@@ -15,6 +15,11 @@ export function callSite(v: Value): SourceLocation | undefined {
   return v !== null && typeof v === 'object' ? sites.get(v) : undefined;
 }
 
+/** `v` was written at `at` (a record read back from its serialized form, see record-codec.ts). */
+export function rememberCallSite(v: Value, at: SourceLocation): void {
+  if (v !== null && typeof v === 'object') sites.set(v, at);
+}
+
 /** `to` is a copy (or the evaluated form) of the call `from`: it was written at the same place. */
 export function keepCallSite(from: Value, to: Value): Value {
   const at = callSite(from);
