@@ -191,11 +191,11 @@ node_types:
 `);
     expect(two.taken).toEqual(['operationDefinition']);
     expect(two.file.types.node[0]!.interfaces[0]!.operations).toEqual([
-      { name: 'create', implementation: 'scripts/create.sh', dependencies: [], inputs: [], outputs: [] },
-      { name: 'start', implementation: 'scripts/start.sh', dependencies: ['lib.sh'], timeout: 30, inputs: [['port', 80], ['name', 'shop']], outputs: [['pid', ['SELF', 'pid']]], description: 'starts it' },
+      { name: 'create', at: expect.any(Number), implementation: 'scripts/create.sh', dependencies: [], inputs: [], outputs: [] },
+      { name: 'start', at: expect.any(Number), implementation: 'scripts/start.sh', dependencies: ['lib.sh'], timeout: 30, inputs: [['port', 80], ['name', 'shop']], outputs: [['pid', ['SELF', 'pid']]], description: 'starts it' },
     ]);
     // Key for key in the same order as an operation read from its value (a template's), whichever was written first.
-    expect(Object.keys(two.file.types.node[0]!.interfaces[0]!.operations[1]!)).toEqual(['name', 'implementation', 'dependencies', 'timeout', 'inputs', 'outputs', 'description']);
+    expect(Object.keys(two.file.types.node[0]!.interfaces[0]!.operations[1]!)).toEqual(['name', 'at', 'implementation', 'dependencies', 'timeout', 'inputs', 'outputs', 'description']);
     const old = walk(`tosca_definitions_version: tosca_simple_yaml_1_2
 node_types:
   App:
