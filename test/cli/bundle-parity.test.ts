@@ -4,34 +4,20 @@
  * `validate` over the examples, the test fixtures and the shared conformance corpus (every file,
  * with its errors), for `graph`, and for `plan` of a repository. Real child processes of the built CLI.
  */
-import { execFile } from 'node:child_process';
 import { cpSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ROOT, runBin, type BinRun } from '../support/run-bin.js';
 import { tempDir } from '../support/temp-dir.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'kaidu.js');
 const CONFORMANCE = join(ROOT, '..', 'shared', 'conformance');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function kaidu(args: string[], cwd: string, bundle: boolean): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, KAIDU_NO_BUNDLE: bundle ? '' : '1' }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') reject(err);
-      else resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
-  });
+function kaidu(args: string[], cwd: string, bundle: boolean): Promise<BinRun> {
+  return runBin(args, cwd, { KAIDU_NO_BUNDLE: bundle ? '' : '1' });
 }
 
 /** The same command from the bundle and from dist/: both results, the bundle's first. */
-async function both(args: string[], cwd: string): Promise<[Run, Run]> {
+async function both(args: string[], cwd: string): Promise<[BinRun, BinRun]> {
   return [await kaidu(args, cwd, true), await kaidu(args, cwd, false)];
 }
 

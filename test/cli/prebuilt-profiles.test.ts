@@ -3,34 +3,20 @@
  * the bundle uses them, and a damaged, missing or switched-off store gives exactly the output of
  * reading the YAML. Real child processes of bin/kaidu.js.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deserialize } from 'node:v8';
 import { describe, expect, it } from 'vitest';
+import { ROOT, runBin, type BinRun } from '../support/run-bin.js';
 import { tempDir } from '../support/temp-dir.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'kaidu.js');
 const STORE = join(ROOT, 'dist', 'bundle', 'profile-records.bin');
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+function kaidu(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<BinRun> {
+  return runBin(args, cwd, { KAIDU_NO_BUNDLE: '', KAIDU_PROFILE_RECORDS: '', KAIDU_CACHE_STATS: '1', ...env });
 }
 
-function kaidu(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, KAIDU_NO_BUNDLE: '', KAIDU_PROFILE_RECORDS: '', KAIDU_CACHE_STATS: '1', ...env } }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') reject(err);
-      else resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
-    });
-  });
-}
-
-const stats = (r: Run) => /kaidu: profiles: (.*)/.exec(r.stderr)?.[1];
+const stats = (r: BinRun) => /kaidu: profiles: (.*)/.exec(r.stderr)?.[1];
 
 /** Where the bytes of a file's entry lie in the store (found by content, as the serializer lays strings out as it likes). */
 function entryOffset(store: Uint8Array, path: string): number {
