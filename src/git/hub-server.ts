@@ -222,7 +222,9 @@ export async function createBareRepo(root: string, name: string, opts: { files?:
   if (opts.files && Object.keys(opts.files).length > 0) {
     const work = await mkdtemp(join(tmpdir(), 'kaidu-seed-'));
     try {
-      const g = (...args: string[]) => exec('git', ['-c', 'user.name=Kaidu', '-c', 'user.email=kaidu@example.invalid', ...args], { cwd: work });
+      // gc.auto=0: a commit of thousands of files would start a detached `git gc --auto` that is
+      // still writing into the seed's objects when it is removed below (ENOTEMPTY).
+      const g = (...args: string[]) => exec('git', ['-c', 'user.name=Kaidu', '-c', 'user.email=kaidu@example.invalid', '-c', 'gc.auto=0', ...args], { cwd: work });
       await g('init', '-q', '-b', branch);
       for (const [path, content] of Object.entries(opts.files)) {
         await mkdir(dirname(join(work, path)), { recursive: true });
