@@ -11,7 +11,8 @@ import { dataPath } from './data-dir.js';
 import { NodeCgroups, openCgroups } from './cgroup.js';
 import { SUPERVISOR_SOURCE } from './process-supervisor.js';
 import { inspectUserUnit, startUserUnit, stopUserUnit } from './systemd-user-unit.js';
-import { connectAddress, waitUntilReady } from './readiness.js';
+import { attempt, connectAddress, waitUntilReady, type ReadinessCheck } from './readiness.js';
+import { holdsListeningPort, nodeProcesses } from './port-holder.js';
 import { insideOf, recordedInside } from './nesting.js';
 import { NestedProcess } from './nested-process.js';
 import type { CommandRunner, Delegate, DelegateContext, DelegateResult, ExitEvent, InspectResult } from './types.js';
@@ -299,7 +300,26 @@ export class ProcessDelegate implements Delegate {
     const tcp = (ctx.node.ports ?? []).filter((x) => x.protocol === 'tcp');
     if (rec && !exit && tcp.length) {
       const readExit = () => readFile(p.exitFile, 'utf8').catch(() => undefined);
-      const ready = await waitUntilReady(tcp.map((x) => ({ kind: 'tcp', host: connectAddress(x.address), port: x.port })), { timeoutMs: this.opts.readinessTimeoutMs ?? READINESS_TIMEOUT_MS, gone: readExit, signal: ctx.signal });
+      const leader = sup.pid;
+      // Ready when the port accepts a connection *and* the listening socket is this node's: a
+      // connection to another program that holds the port must not read as this node serving.
+      const served = (x: { port: number; address: string }): ReadinessCheck => ({
+        kind: 'probe',
+        what: `${connectAddress(x.address)}:${x.port}`,
+        probe: async () => {
+          const refused = await attempt({ kind: 'tcp', host: connectAddress(x.address), port: x.port });
+          if (refused !== undefined) return refused;
+          if (leader === undefined) return `cannot tell who holds port ${x.port}: the process has no pid`;
+          const pids = await nodeProcesses(leader, cg ? await cg.cgroups.members(cg.dir) : []);
+          const holding = await holdsListeningPort(pids, x.port);
+          if (holding.held) return undefined;
+          if (!holding.listening) return `${connectAddress(x.address)}:${x.port} accepted a connection, but no socket listens on port ${x.port} here`;
+          return holding.readable
+            ? `${connectAddress(x.address)}:${x.port} accepts connections, but not from a process of ${ctx.node.id}: another program holds port ${x.port}`
+            : `cannot read the sockets of ${ctx.node.id}'s processes to tell who holds port ${x.port}`;
+        },
+      });
+      const ready = await waitUntilReady(tcp.map(served), { timeoutMs: this.opts.readinessTimeoutMs ?? READINESS_TIMEOUT_MS, gone: readExit, signal: ctx.signal });
       if (!ready.ready && 'gone' in ready) exit = ready.gone;
       else if (!ready.ready) {
         this.quiet.add(rec.pid);

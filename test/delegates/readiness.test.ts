@@ -128,6 +128,43 @@ describe('process readiness by port', () => {
   });
 });
 
+describe('process readiness: the port must be held by the node\'s own process', () => {
+  const port = (n: number) => [{ node: 'svc/p', port: n, address: '127.0.0.1', protocol: 'tcp' as const }];
+  let foreign: Server | undefined;
+  afterEach(async () => {
+    await new Promise<void>((r) => (foreign ? foreign.close(() => r()) : r()));
+    foreign = undefined;
+  });
+
+  it('another program listening on the port does not make a process that failed to bind it ready', async () => {
+    const p = await freePort();
+    // Another program took the reserved port (another agent on this machine, anything else).
+    foreign = createServer((s) => s.destroy());
+    await new Promise<void>((r) => foreign!.listen(p, '127.0.0.1', r));
+    const d = new ProcessDelegate({ dataDir: dir, runner: new RecordingRunner(), readinessTimeoutMs: 1500 });
+    // Fails to bind, says so, and lingers: a connection to the port reached the other program,
+    // and this node was recorded running.
+    const node = desired('kaidu:Process', { command: ['node', '-e', `require('net').createServer().listen(${p},'127.0.0.1').on('error',(e)=>console.error(e.code)); setInterval(()=>{},1e6)`] }, { ports: port(p) });
+    const err = (await d.create(context(dir, node)).catch((e: unknown) => e)) as { code?: string; message: string };
+    expect(err.code).toBe('E_PROCESS_NOT_READY');
+    expect(err.message).toContain(`another program holds port ${p}`);
+    expect(err.message).toContain('EADDRINUSE');
+    const pidFile = readFileSync(join(dir, 'run', 'svc', 'n1.pid'), 'utf8').trim().split(/\s+/);
+    expect(alive(Number(pidFile[1]))).toBe(false);
+  });
+
+  it('a listener in a new session under the process counts as the node\'s own', async () => {
+    const p = await freePort();
+    const d = new ProcessDelegate({ dataDir: dir, runner: new RecordingRunner(), readinessTimeoutMs: 30_000 });
+    // setsid leaves the process group; the listener is still a descendant of the node's process.
+    const server = `require('net').createServer((s)=>s.end()).listen(${p},'127.0.0.1')`;
+    const node = desired('kaidu:Process', { command: ['sh', '-c', `setsid node -e "${server}"; :`] }, { ports: port(p) });
+    const created = await d.create(context(dir, node));
+    expect(alive(created.attributes.pid as number)).toBe(true);
+    expect(await accepts(p)).toBe(true);
+  });
+});
+
 describe('servedPorts', () => {
   const inst = (name: string, types: string[], host = 'h'): NodeInstance =>
     ({ id: `s/${name}`, service: 's', name, host, template: { type: types[0]!, types } }) as unknown as NodeInstance;
