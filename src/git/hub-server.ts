@@ -78,6 +78,10 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
   // Running CGI processes: close() waits for them, so a test can delete the repositories after.
   const running = new Set<Promise<void>>();
   const processes = new Set<ChildProcess>();
+  // Pushes to one repository are served one at a time, as a forge reports them: each push's notices
+  // are the refs it moved, never also those of a push that finished while it ran (two agents
+  // pushing their state branches at once were each reported twice, or once in a burst a waiter missed).
+  const pushing = new Map<string, Promise<void>>();
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (down) {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('hub is down\n');
@@ -93,7 +97,24 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     const isReceive = req.method === 'POST' && url.pathname.endsWith('/git-receive-pack');
     const repoName = url.pathname.split('/').filter(Boolean)[0] ?? '';
     const gitdir = join(opts.root, repoName);
-    const before = isReceive && opts.onPush ? await refs(gitdir) : undefined;
+    let release = () => {};
+    if (isReceive && opts.onPush) {
+      const previous = pushing.get(gitdir) ?? Promise.resolve();
+      const mine = new Promise<void>((r) => (release = r));
+      const queue = previous.then(() => mine);
+      pushing.set(gitdir, queue);
+      void queue.then(() => {
+        if (pushing.get(gitdir) === queue) pushing.delete(gitdir);
+      });
+      await previous;
+    }
+    let before: Map<string, string> | undefined;
+    try {
+      before = isReceive && opts.onPush ? await refs(gitdir) : undefined;
+    } catch (err) {
+      release();
+      throw err;
+    }
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       GIT_PROJECT_ROOT: opts.root,
@@ -125,6 +146,7 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
     // A client that hangs up, or a backend that exits before reading the body, must not crash us.
     cgi.stdin.on('error', () => undefined);
     cgi.on('error', () => {
+      release();
       if (!res.headersSent) res.writeHead(500).end('git http-backend could not start\n');
     });
     res.on('close', () => {
@@ -170,12 +192,16 @@ export async function startHubServer(opts: HubServerOptions): Promise<HubServer>
         const service = last === 'git-upload-pack' || last === 'git-receive-pack' ? last : url.pathname;
         opts.onRequest({ method: req.method ?? 'GET', service, remoteAddress: req.socket.remoteAddress ?? '', status: headersDone ? status : 500, bytesIn, bytesOut, ms: performance.now() - started });
       }
-      if (before && opts.onPush) {
-        const after = await refs(gitdir);
-        for (const [ref, oid] of after) {
-          const was = before.get(ref) ?? '0'.repeat(40);
-          if (was !== oid) opts.onPush({ repo: repoName, ref, before: was, after: oid });
+      try {
+        if (before && opts.onPush) {
+          const after = await refs(gitdir);
+          for (const [ref, oid] of after) {
+            const was = before.get(ref) ?? '0'.repeat(40);
+            if (was !== oid) opts.onPush({ repo: repoName, ref, before: was, after: oid });
+          }
         }
+      } finally {
+        release();
       }
     });
   };
