@@ -36,7 +36,7 @@ const PREVIOUS_P50_MS = (JSON.parse(readFileSync(fileURLToPath(new URL('../../be
 const HOST = 'local';
 const STATE_REF = `refs/heads/${stateBranch(HOST)}`;
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
 }
@@ -177,16 +177,16 @@ function phaseBreakdown(lines: string[], marks: Array<{ oid: string; t0: number;
  * The last state commit must record hello running at the last revision (an observed state, not a
  * hope), and the port it records must answer with the last greeting.
  */
-async function checkFinalState(work: string, revision: string, greeting: string): Promise<void> {
+export async function checkFinalState(work: string, revision: string, greeting: string, host = HOST, processNode = 'hello', portNode = 'hello-port'): Promise<void> {
   const git = (...args: string[]) => exec('git', args, { cwd: work });
-  await git('fetch', '-q', 'origin', stateBranch(HOST));
-  const path = `state/${HOST}/hello.yaml`;
+  await git('fetch', '-q', 'origin', stateBranch(host));
+  const path = `state/${host}/hello.yaml`;
   const text = (await git('show', `FETCH_HEAD:${path}`)).stdout;
   const nodes = (parse(text) as { nodes?: Record<string, { status?: string; revision?: string; attributes?: Record<string, unknown> }> }).nodes ?? {};
-  const hello = nodes['hello'];
-  if (hello?.status !== 'running' || hello.revision !== revision) throw new Error(`${path} on ${stateBranch(HOST)} does not record hello running at ${revision}:\n${text}`);
-  const port = nodes['hello-port']?.attributes?.['port'];
-  if (typeof port !== 'number') throw new Error(`${path} records no port for hello-port:\n${text}`);
+  const hello = nodes[processNode];
+  if (hello?.status !== 'running' || hello.revision !== revision) throw new Error(`${path} on ${stateBranch(host)} does not record ${processNode} running at ${revision}:\n${text}`);
+  const port = nodes[portNode]?.attributes?.['port'];
+  if (typeof port !== 'number') throw new Error(`${path} records no port for ${portNode}:\n${text}`);
   const answer = await (await fetch(`http://127.0.0.1:${port}/`)).text();
   if (answer.trim() !== greeting) throw new Error(`hello on port ${port} answered ${JSON.stringify(answer)}, not ${JSON.stringify(greeting)}`);
 }
@@ -196,7 +196,7 @@ async function checkFinalState(work: string, revision: string, greeting: string)
  * (the supervisor leads it) by the pid file the agent keeps, and wait until the group is gone so
  * the data dir can be removed.
  */
-async function stopHelloProcess(runDir: string): Promise<void> {
+export async function stopHelloProcess(runDir: string): Promise<void> {
   let files: string[] = [];
   try {
     files = (await readdir(runDir, { recursive: true })).filter((f) => f.endsWith('.pid'));

@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- [startup|compile|plan|replan|git|agent|hello|containers|vm|fuzz|relay|fleet]...`: runs the named benchmarks (all by default) and
+ * `npm run bench -- [startup|compile|plan|replan|git|agent|hello|hello-two|containers|vm|fuzz|relay|fleet]...`: runs the named benchmarks (all by default) and
  * writes bench-report.json. Each benchmark reports its numbers with ratios against a baseline
  * measured in the same process, and the target it is meant to meet.
  */
@@ -15,6 +15,7 @@ const benches: Record<string, () => Promise<Bench>> = {
   git: async () => (await import('./git.js')).benchGit as Bench,
   agent: async () => (await import('./agent.js')).benchAgent,
   hello: async () => (await import('./hello.js')).benchHello,
+  'hello-two': async () => (await import('./hello-two.js')).benchHelloTwoAgents,
   containers: async () => (await import('./containers.js')).benchContainers,
   vm: async () => (await import('./vm.js')).benchVm,
   fuzz: async () => (await import('./fuzz.js')).benchFuzz as Bench,
