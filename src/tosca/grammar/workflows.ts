@@ -4,7 +4,8 @@
  * `workflows`, the same `triggers`). Written from 1.3 §3.6.22 (trigger), §3.6.23 (activities),
  * §3.6.26 (precondition), §3.6.27 (step) and §3.7.7 (workflow); where a text was silent or could
  * not be read, as Puccini's grammars read them (its `tosca_v2_0` workflow, step, activity,
- * trigger, trigger condition and event filter readers). Values a type or the runtime decides
+ * trigger, trigger condition and event filter readers). 1.1–1.2 have their own trigger
+ * (`triggerDefinition11`). Values a type or the runtime decides
  * (condition clauses, inputs) are `any`: only their container's shape is checked.
  */
 import { any, entity, keywords, listOf, mapOf, oneOf, scalar, string, type Entity, type Shape } from './shape.js';
