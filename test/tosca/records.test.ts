@@ -80,13 +80,13 @@ describe('node templates: copy and directives from the records', () => {
     expect(found(r, 'E_TOSCA_UNKNOWN_TEMPLATE')).toEqual(['12:13 "c" copies "hh", which is not a node template | did you mean "h"?']);
   });
 
-  it("points substitution's problems at the directives, or at the copying template when they are copied", async () => {
+  it("points substitution's problems at the directives, also when they are copied", async () => {
     const r = await compile(`${V2}service_template:\n  node_templates:\n${HOST}    x:\n      type: kaidu:Host\n      directives:   [ substitute ]\n    y:\n      copy: x\n`);
     const subst = found(r, 'E_TOSCA_SUBSTITUTE');
     expect(subst).toHaveLength(2);
     expect(subst[0]).toMatch(/^8:21 node "x"/);
-    // y's directives are x's, merged under y: reported where y's own body is.
-    expect(subst[1]).toMatch(/^10:7 node "y"/);
+    // y's directives are x's, merged under y: reported where they are written, in x.
+    expect(subst[1]).toMatch(/^8:21 node "y"/);
   });
 });
 

@@ -47,13 +47,3 @@ export function copyValue(v: Value): Value {
   for (const k of Object.keys(v)) out[k] = copyValue((v as Record<string, Value>)[k]!);
   return keepCallSite(v, out as Value);
 }
-
-/** Plain maps merged key by key, `over` winning (a `copy` template under the one that copies it). */
-export function deepMerge(base: unknown, over: unknown): unknown {
-  if (base && over && typeof base === 'object' && typeof over === 'object' && !Array.isArray(base) && !Array.isArray(over)) {
-    const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-    for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMerge(out[k], v) : v;
-    return out;
-  }
-  return over === undefined ? base : over;
-}

@@ -1,8 +1,10 @@
 /** `copy` (TOSCA 2.0 §8.3.1): a node template made from another one, its own keys deep-merged over the copied one's. */
-import { isMap, isScalar, isSeq, toJS, type YamlNode } from '../yaml-source.js';
+import { Pair, YAMLMap } from 'yaml';
+import { isMap, toJS, type YamlNode } from '../yaml-source.js';
+import { scalarKey } from '../yaml-fast.js';
+import type { YamlSource } from '../yaml-source.js';
 import type { NodeTemplateEntry } from '../document/records.js';
 import type { CompileContext } from './context.js';
-import { deepMerge } from './shared.js';
 import { didYouMean } from '../suggest.js';
 
 /**
@@ -12,10 +14,10 @@ import { didYouMean } from '../suggest.js';
 export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplateEntry[]): Map<string, NodeTemplateEntry> {
   const out = new Map<string, NodeTemplateEntry>();
   let byName: Map<string, NodeTemplateEntry> | undefined;
-  // The copied template (itself possibly a copy), deep-merged under this one's own keys.
-  const effective = (entry: NodeTemplateEntry, seen: string[]): Record<string, unknown> => {
-    const own = (toJS(ctx.unit.src, entry.own) ?? {}) as Record<string, unknown>;
-    delete own.copy;
+  const src = ctx.unit.src;
+  // The copied template (itself possibly a copy), merged under this one's own keys.
+  const effective = (entry: NodeTemplateEntry, seen: string[]): YamlNode | null => {
+    const own = withoutCopy(src, entry.own);
     const copy = entry.copy;
     if (!copy) return own;
     if (seen.includes(copy.name)) {
@@ -27,42 +29,69 @@ export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplat
       ctx.report('error', 'E_TOSCA_UNKNOWN_TEMPLATE', `"${entry.name}" copies "${copy.name}", which is not a node template`, ctx.loc(copy.at), didYouMean(copy.name, byName!.keys()));
       return own;
     }
-    return deepMerge(effective(from, [...seen, copy.name]), own) as Record<string, unknown>;
+    return merge(src, effective(from, [...seen, copy.name]), own);
   };
   for (const entry of templates) {
     let node: YamlNode | null = entry.own;
     if (entry.copy) {
       byName ??= new Map(templates.map((e) => [e.name, e]));
       // A name written twice is the last template of that name, as everywhere else.
-      node = ctx.unit.src.doc.createNode(effective(byName.get(entry.name)!, [entry.name])) as YamlNode;
-      placeLike(node, entry.own, (entry.own as { range?: Range } | null)?.range);
+      node = effective(byName.get(entry.name)!, [entry.name]);
     }
     out.set(entry.name, node === entry.own ? entry : { ...entry, node });
   }
   return out;
 }
 
-type Range = [number, number, number];
+/**
+ * The merged template is made of the nodes as written, not of a copy of their values: whatever
+ * comes from the copied template keeps its place there, whatever the copying one writes keeps
+ * its own, so every problem is reported where it is written. A map made here takes the place of
+ * the copying template's map it stands for.
+ */
+function merge(src: YamlSource, base: YamlNode | null, over: YamlNode | null): YamlNode | null {
+  // As a merge of plain values (the copying template's value wins; maps merge key by key).
+  if (!isMap(base) || !isMap(over)) return over;
+  const pairs = keyed(src, base);
+  for (const [k, p] of keyed(src, over)) {
+    const under = pairs.get(k);
+    pairs.set(k, under ? new Pair(p.key, merge(src, (under.value as YamlNode | null) ?? null, (p.value as YamlNode | null) ?? null)) : p);
+  }
+  return mapLike(over, [...pairs.values()]);
+}
+
+/** A template's map without its `copy` (applied, not read as a keyword of the result). */
+function withoutCopy(src: YamlSource, node: YamlNode | null): YamlNode | null {
+  if (!isMap(node)) return node;
+  const pairs = keyed(src, node);
+  pairs.delete('copy');
+  return mapLike(node, [...pairs.values()]);
+}
 
 /**
- * A template merged from a copy is a new YAML tree without positions: each of its nodes takes the
- * position of the same key in the template as written, or else the template's own, so a problem
- * in it is reported there, not at the first line of the file.
+ * The pairs of a map by key, as its plain value reads them (`toJS`): a key written twice keeps its
+ * first place and its last value.
  */
-function placeLike(made: unknown, own: unknown, fallback: Range | undefined): void {
-  if (!made || typeof made !== 'object') return;
-  const m = made as { range?: Range };
-  const o = own as { range?: Range } | null | undefined;
-  m.range ??= o?.range ?? fallback;
-  if (isMap(made)) {
-    for (const p of made.items) {
-      const k = isScalar(p.key) ? String(p.key.value) : String(p.key);
-      const op = isMap(own) ? own.items.find((q) => (isScalar(q.key) ? String(q.key.value) : String(q.key)) === k) : undefined;
-      const at = (op?.key as { range?: Range } | undefined)?.range ?? m.range;
-      if (p.key && typeof p.key === 'object') placeLike(p.key, op?.key, at);
-      placeLike(p.value, op?.value, (op?.value as { range?: Range } | undefined)?.range ?? at);
-    }
-  } else if (isSeq(made)) {
-    made.items.forEach((item, i) => placeLike(item, isSeq(own) ? own.items[i] : undefined, m.range));
+function keyed(src: YamlSource, map: YamlNode): Map<string, Pair> {
+  const out = new Map<string, Pair>();
+  for (const item of (map as YAMLMap).items) {
+    const p = item as Pair;
+    const k = scalarKey(p) ?? keyText(src, p);
+    out.set(k, p);
   }
+  return out;
+}
+
+/** A key that is not a scalar, named as `toJS` names it. */
+function keyText(src: YamlSource, p: Pair): string {
+  const key = toJS(src, p.key as YamlNode | null);
+  return key === null || key === undefined ? '' : typeof key === 'object' ? JSON.stringify(key) : String(key);
+}
+
+function mapLike(like: YamlNode, items: Pair[]): YAMLMap {
+  const m = new YAMLMap();
+  m.items = items;
+  const r = like.range;
+  if (r) m.range = [r[0], r[1], r[2]];
+  return m;
 }

@@ -4,7 +4,8 @@
  * `workflows`, the same `triggers`). Written from 1.3 §3.6.22 (trigger), §3.6.23 (activities),
  * §3.6.26 (precondition), §3.6.27 (step) and §3.7.7 (workflow); where a text was silent or could
  * not be read, as Puccini's grammars read them (its `tosca_v2_0` workflow, step, activity,
- * trigger, trigger condition and event filter readers). Values a type or the runtime decides
+ * trigger, trigger condition and event filter readers). 1.1–1.2 have their own trigger
+ * (`triggerDefinition11`). Values a type or the runtime decides
  * (condition clauses, inputs) are `any`: only their container's shape is checked.
  */
 import { any, entity, keywords, listOf, mapOf, oneOf, scalar, string, type Entity, type Shape } from './shape.js';
@@ -83,12 +84,37 @@ function workflowEntities13(metadata: Shape): Record<string, Entity> {
   };
 }
 
-/** 1.1 and 1.2: 1.3's workflows without `implementation` and `outputs` (1.3 §3.7.7 added them). */
+/**
+ * The 1.1–1.2 trigger (1.1 §3.5.16, 1.2 §3.6.18), before 1.3 reshaped it: the event is named by
+ * `event_type` (1.3 renamed it `event`), `constraint`, `period`, `evaluations` and `method` may
+ * stand beside `condition`, and the action is one operation definition or a workflow name (1.3
+ * made it a list of activities). Read from Puccini's 1.1 and 1.2 grammars (citing those sections),
+ * tosca-parser's and ONAP's 1.x trigger readers and ONAP's keyname summary; see docs/tosca-rules.md.
+ */
+const triggerDefinition11: Entity = {
+  title: 'trigger definition',
+  keywords: keywords({
+    description: scalar,
+    event_type: [string, 'required'],
+    schedule: values,
+    target_filter: entity('eventFilter'),
+    condition: entity('triggerCondition'),
+    constraint: any,
+    period: scalar,
+    evaluations: scalar,
+    method: string,
+    // a workflow name, an operation's implementation, or the long operation definition
+    action: [entity('operationDefinition'), 'required'],
+  }),
+};
+
+/** 1.1 and 1.2: 1.3's workflows without `implementation` and `outputs` (1.3 §3.7.7 added them), and their own trigger. */
 export function workflowEntities1(versionText: string, metadata: Shape): Record<string, Entity> {
   const e = workflowEntities13(metadata);
   if (versionText !== 'tosca_simple_yaml_1_3') {
     const { implementation: _i, outputs: _o, ...rest } = e.workflowDefinition!.keywords;
     e.workflowDefinition = { ...e.workflowDefinition!, keywords: rest };
+    e.triggerDefinition = triggerDefinition11;
   }
   return e;
 }
