@@ -133,7 +133,8 @@ class WorkflowChecks {
     if (HOST_KEYWORDS.includes(name) || this.ctx.nodes[name]) return;
     const group = target !== undefined && 'group' in target;
     if (group && this.ctx.loader.resolve(this.ctx.unit, 'node', name)) return;
-    const hint = didYouMean(name, [...HOST_KEYWORDS, ...this.ctx.templateNames]) ?? (group ? 'a group step names a node template or a node type' : `one of ${HOST_KEYWORDS.join(', ')} or a node template`);
+    const candidates = [...HOST_KEYWORDS, ...this.ctx.templateNames, ...(group ? this.ctx.loader.typeNames(this.ctx.unit, 'node') : [])];
+    const hint = didYouMean(name, candidates) ?? (group ? 'a group step names a node template or a node type' : `one of ${HOST_KEYWORDS.join(', ')} or a node template`);
     this.error('E_TOSCA_OPERATION_HOST', `${whose} runs its operations on "${name}", which is neither ${group ? 'a node template nor a node type' : `${HOST_KEYWORDS.join(', ')} nor a node template`}`, ref, hint);
   }
 
