@@ -57,6 +57,7 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
   // kept, not acted on
   W_TOSCA_WORKFLOWS: 'workflows are kept but not run',
+  // names inside workflows and triggers (compile/workflows.ts)
   E_TOSCA_UNKNOWN_STEP: "a workflow step's `on_success` or `on_failure` names a step the workflow does not have",
   E_TOSCA_UNKNOWN_WORKFLOW: 'an `inline` activity names a workflow the service does not declare, or a `delegate` one that is neither declarative (deploy, undeploy) nor declared',
   E_TOSCA_WORKFLOW_CYCLE: 'workflow steps name each other in a cycle through `on_success` (each would wait for the other), or a workflow inlines itself',
