@@ -11,6 +11,9 @@ import { readFile } from '../../src/tosca/document/read-file.js';
 import { readHeader } from '../../src/tosca/document/read-header.js';
 import { locationAt } from '../../src/tosca/document/offsets.js';
 import type { NameRef } from '../../src/tosca/document/records.js';
+import { compileService, createCompileCache } from '../../src/tosca/index.js';
+import { profilesReader } from '../../src/cli/fs-reader.js';
+import { memoryReader } from '../support/memory-reader.js';
 
 /** The file read as the loader does, and the entities whose keys a reader took from the walk. */
 function walk(text: string) {
@@ -106,5 +109,19 @@ describe('workflows and triggers: typed records with the position of each name',
     expect(taken).toEqual([]);
     expect(problems.join('\n')).toMatch(/unknown keyword "workflows"/);
     expect(file.service!.workflows[0]!.steps.map((s) => s.name)).toEqual(['one', 'two']);
+  });
+});
+
+describe('workflow step graph: hostile input is bounded', () => {
+  it('finds a cycle through 20,000 steps without deep recursion, and names it in a bounded message', async () => {
+    const n = 20000;
+    const steps = Array.from({ length: n }, (_, i) => `        s${i}: { target: a, activities: [], on_success: [ s${(i + 1) % n} ] }`).join('\n');
+    const text = `tosca_definitions_version: tosca_2_0\nservice_template:\n  node_templates:\n    a: { type: tosca:Root }\n  workflows:\n    w:\n      steps:\n${steps}\n`;
+    const r = await compileService('s.yaml', memoryReader({ 's.yaml': text }), { profiles: profilesReader(), cache: createCompileCache() });
+    const cycles = r.diagnostics.filter((d) => d.code === 'E_TOSCA_WORKFLOW_CYCLE');
+    expect(r.diagnostics.filter((d) => d.code === 'E_TOSCA_INTERNAL')).toEqual([]);
+    expect(cycles).toHaveLength(1);
+    expect(cycles[0]).toMatchObject({ line: 7 + n, severity: 'error' });
+    expect(cycles[0]!.message).toBe(`workflow "w": steps "s0" → "s1" → "s2" → "s3" → "s4" → "s5" → "s6" → "s7" → … (${n + 1 - 10} more) → "s${n - 1}" → "s0" form a cycle through on_success`);
   });
 });

@@ -69,6 +69,7 @@ class WorkflowChecks {
       if (pre.targetRelationship) this.relationship(target, pre.targetRelationship, `${what} precondition`);
     }
     const stepNames = wf.steps.map((s) => s.name);
+    const steps = new Set(stepNames);
     for (const step of wf.steps) {
       const whose = `${what} step "${step.name}"`;
       const target = this.target(step.target, whose);
@@ -77,7 +78,7 @@ class WorkflowChecks {
       for (const a of step.activities) this.activity(a, target, rel, whose, wf);
       for (const [key, list] of [['on_success', step.onSuccess], ['on_failure', step.onFailure]] as const) {
         for (const next of list) {
-          if (stepNames.includes(next.name)) continue;
+          if (steps.has(next.name)) continue;
           this.error('E_TOSCA_UNKNOWN_STEP', `${whose} names "${next.name}" in ${key}, which is not a step of the workflow`, next, suggestOrList(next.name, stepNames, 'its steps') ?? 'the workflow has no other steps');
         }
       }
@@ -225,23 +226,32 @@ class WorkflowChecks {
   private cycles(wf: WorkflowRecord): void {
     const byName = new Map(wf.steps.map((s) => [s.name, s]));
     const state = new Map<string, 1 | 2>(); // 1: on the path, 2: done
-    const path: string[] = [];
-    const visit = (step: WorkflowStepRecord): void => {
-      state.set(step.name, 1);
-      path.push(step.name);
-      for (const next of step.onSuccess) {
-        const n = byName.get(next.name);
+    // Depth first without recursion: a long chain of steps must not overflow the stack.
+    for (const root of wf.steps) {
+      if (state.has(root.name)) continue;
+      const path: Array<{ step: WorkflowStepRecord; next: number }> = [{ step: root, next: 0 }];
+      state.set(root.name, 1);
+      while (path.length) {
+        const top = path[path.length - 1]!;
+        const edge = top.step.onSuccess[top.next++];
+        if (!edge) {
+          state.set(top.step.name, 2);
+          path.pop();
+          continue;
+        }
+        const n = byName.get(edge.name);
         if (!n) continue;
         const s = state.get(n.name);
-        if (s === 1) {
-          const loop = [...path.slice(path.indexOf(n.name)), n.name];
-          this.error('E_TOSCA_WORKFLOW_CYCLE', `workflow "${wf.name}": steps ${loop.map((x) => `"${x}"`).join(' → ')} form a cycle through on_success`, next, 'each step would wait for the other: a workflow\'s steps must form a graph without cycles');
-        } else if (s === undefined) visit(n);
+        if (s === undefined) {
+          state.set(n.name, 1);
+          path.push({ step: n, next: 0 });
+        } else if (s === 1) {
+          const names = path.map((p) => p.step.name);
+          const loop = [...names.slice(names.indexOf(n.name)), n.name];
+          this.error('E_TOSCA_WORKFLOW_CYCLE', `workflow "${wf.name}": steps ${cycleText(loop)} form a cycle through on_success`, edge, 'each step would wait for the other: a workflow\'s steps must form a graph without cycles');
+        }
       }
-      path.pop();
-      state.set(step.name, 2);
-    };
-    for (const s of wf.steps) if (!state.has(s.name)) visit(s);
+    }
   }
 
   /**
@@ -276,3 +286,14 @@ class WorkflowChecks {
     }
   }
 }
+
+/** A cycle as a message shows it: a long one by its first and last steps. */
+function cycleText(loop: readonly string[]): string {
+  const q = (x: string) => `"${x}"`;
+  if (loop.length <= CYCLE_SHOWN) return loop.map(q).join(' → ');
+  const head = loop.slice(0, CYCLE_SHOWN - 2).map(q).join(' → ');
+  return `${head} → … (${loop.length - CYCLE_SHOWN} more) → ${loop.slice(-2).map(q).join(' → ')}`;
+}
+
+/** Steps of a cycle named in its message. */
+const CYCLE_SHOWN = 10;
