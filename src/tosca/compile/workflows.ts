@@ -13,11 +13,12 @@ import { didYouMean, suggestOrList } from '../suggest.js';
 import type { CompileContext } from './context.js';
 
 /**
- * The normative node states (1.3 §3.4.1; 2.0 is taken as the same). 1.0–1.2 (§3.3.1) have no
- * `deleted`. Only a warning: Puccini keeps any state, and tools write their own (`up`, `down`).
+ * The normative node states (1.3 §3.4.1; 2.0 is taken as the same). The 1.0–1.1 text (§3.3.1) has
+ * no `deleted` (ARIA's implementation of it notes so); 1.2's could not be read here and is taken
+ * as 1.3's. Only a warning: Puccini keeps any state, and tools write their own (`up`, `down`).
  */
-const STATES_12 = ['initial', 'creating', 'created', 'configuring', 'configured', 'starting', 'started', 'stopping', 'deleting', 'error'];
-const STATES_13 = [...STATES_12.slice(0, 9), 'deleted', 'error'];
+const STATES_11 = ['initial', 'creating', 'created', 'configuring', 'configured', 'starting', 'started', 'stopping', 'deleting', 'error'];
+const STATES_13 = [...STATES_11.slice(0, 9), 'deleted', 'error'];
 /** The declarative workflows an orchestrator provides, which `delegate` may name beside the service's own (1.3 §7: deploy, undeploy). */
 const NORMATIVE_WORKFLOWS = ['deploy', 'undeploy'];
 /** Keywords `operation_host` takes (1.3 §3.6.27; the same words as an operation's `operation_host`). */
@@ -50,7 +51,7 @@ class WorkflowChecks {
   ) {
     this.groups = service.groups.map((g) => g.name);
     this.workflowNames = service.workflows.map((w) => w.name);
-    this.states = /^tosca_simple_yaml_1_[0-2]$/.test(ctx.unit.versionText) ? STATES_12 : STATES_13;
+    this.states = /^tosca_simple_yaml_1_[01]$/.test(ctx.unit.versionText) ? STATES_11 : STATES_13;
   }
 
   run(): void {
