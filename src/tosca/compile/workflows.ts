@@ -7,6 +7,7 @@
  */
 import type { CompiledNode } from '../model.js';
 import type { Unit } from '../loader.js';
+import type { DiagnosticCode } from '../diagnostic-codes.js';
 import type { NameRef, PolicyTemplate, ServiceTemplate, WorkflowActivityRecord, WorkflowRecord, WorkflowStepRecord } from '../document/records.js';
 import { interfaceTypeOperations } from '../functions/operations.js';
 import { didYouMean, suggestOrList } from '../suggest.js';
@@ -59,7 +60,7 @@ class WorkflowChecks {
     for (const p of this.service.policies) this.triggers(p);
   }
 
-  private error(code: string, message: string, at: NameRef | number, hint?: string): void {
+  private error(code: DiagnosticCode, message: string, at: NameRef | number, hint?: string): void {
     this.ctx.report('error', code, message, this.ctx.loc(typeof at === 'number' ? at : at.at), hint);
   }
 
