@@ -22,6 +22,7 @@ import { NodeCompiler } from './compile/node-templates.js';
 import { compileOutputs } from './compile/outputs.js';
 import { compileGroups, compilePolicies } from './compile/groups.js';
 import { compileSubstitution } from './compile/substitution.js';
+import { checkWorkflows } from './compile/workflows.js';
 import { substituteNodes, SUBSTITUTED_NODES_MAX, SUBSTITUTIONS_MAX, type SubstitutionBudget, type SubstitutionCandidate, type WiredRequirement } from './substitution/substitute.js';
 import { GrammarChecker } from './grammar/check.js';
 import { grammarFor } from './grammar/index.js';
@@ -181,9 +182,10 @@ class ServiceCompiler {
       nodes: ctx.nodes,
       groups: compileGroups(ctx, model),
       policies: compilePolicies(ctx, model),
-      workflows: model.workflows,
+      workflows: model.workflowsValue,
       ...(model.substitution?.value ? { substitution: model.substitution.value } : {}),
     };
+    checkWorkflows(ctx, model, { requirementsOf: (types) => requirements.definitions(types) });
     if (model.workflowsAt !== undefined) ctx.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', ctx.loc(model.workflowsAt));
     await substituteNodes({
       loader,

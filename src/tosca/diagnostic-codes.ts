@@ -28,14 +28,14 @@ export const DIAGNOSTIC_CODES = {
   // templates
   E_TOSCA_MISSING_TYPE: 'a node template has no type',
   E_TOSCA_COPY: 'node templates copy each other in a cycle',
-  E_TOSCA_UNKNOWN_TEMPLATE: 'a name that is not a node template (copy, group members) or not a node template or group (policy targets)',
+  E_TOSCA_UNKNOWN_TEMPLATE: "a name that is not a node template (copy, group members), not a node template or group (policy targets, a workflow step's or precondition's `target`), or neither a node template nor a node type (a trigger's `target_filter.node`)",
   E_TOSCA_UNKNOWN_PROPERTY: 'a property the type does not declare',
   W_TOSCA_UNKNOWN_ATTRIBUTE: 'an attribute the type does not declare',
   E_TOSCA_REQUIRED_PROPERTY: 'a required property has no value',
-  E_TOSCA_UNKNOWN_CAPABILITY: 'a capability the node type does not declare',
-  E_TOSCA_UNKNOWN_INTERFACE: 'a node template assigns an interface its type does not declare (a misspelt interface would leave its operations unrun)',
-  E_TOSCA_UNKNOWN_OPERATION: 'a node template assigns an operation its interface (type or definition) does not declare',
-  E_TOSCA_UNKNOWN_REQUIREMENT: 'a requirement the node type does not declare',
+  E_TOSCA_UNKNOWN_CAPABILITY: "a capability the node type does not declare (also a trigger's `target_filter.capability`)",
+  E_TOSCA_UNKNOWN_INTERFACE: "a node template assigns an interface its type does not declare (a misspelt interface would leave its operations unrun), or a workflow's `call_operation` names an interface the step's target (node template, or relationship type with `target_relationship`) does not have",
+  E_TOSCA_UNKNOWN_OPERATION: "a node template assigns an operation its interface (type or definition) does not declare, or a workflow's `call_operation` names an operation its interface does not declare",
+  E_TOSCA_UNKNOWN_REQUIREMENT: "a requirement the node type does not declare (also a workflow step's `target_relationship` and a trigger's `target_filter.requirement`)",
   E_TOSCA_UNRESOLVED_REQUIREMENT: 'a requirement names no node template, or none matches it',
   E_TOSCA_REQUIREMENT_DEFINITION: "a requirement definition's `capability` names a capability type its `node` type does not offer (neither that type nor one derived from it)",
   E_TOSCA_REQUIREMENT_TARGET: "a requirement's target does not fit: not of the requirement's node type, no capability of a compatible type (or of the name given), or refused by the relationship's valid target or capability types or by the capability's valid source types",
@@ -57,6 +57,12 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
   // kept, not acted on
   W_TOSCA_WORKFLOWS: 'workflows are kept but not run',
+  // names inside workflows and triggers (compile/workflows.ts)
+  E_TOSCA_UNKNOWN_STEP: "a workflow step's `on_success` or `on_failure` names a step the workflow does not have",
+  E_TOSCA_UNKNOWN_WORKFLOW: 'an `inline` activity names a workflow the service does not declare, or a `delegate` one that is neither declarative (deploy, undeploy) nor declared',
+  E_TOSCA_WORKFLOW_CYCLE: 'workflow steps name each other in a cycle through `on_success` (each would wait for the other), or a workflow inlines itself',
+  E_TOSCA_OPERATION_HOST: "a workflow step's `operation_host` is not SOURCE or TARGET (relationship step), a node template or node type (group step), or SELF, HOST, SOURCE, TARGET, ORCHESTRATOR or a node template (node step)",
+  W_TOSCA_NODE_STATE: 'a `set_state` activity names a state that is not a normative node state of the version (kept: tools use their own)',
   E_TOSCA_SUBSTITUTION: 'a substitution mapping names what the substituted node type does not declare, or what this service does not have (input, output, node template, its capability, requirement, attribute or interface, workflow), or a capability of an incompatible type',
   W_TOSCA_SUBSTITUTED_OPERATIONS: 'a node with the `substitute` directive has operations with an implementation, or artifacts, of its own: they do not run (its work is the substituting service\'s)',
   E_TOSCA_SUBSTITUTE: 'a node with the `substitute` directive cannot be substituted: no service template of the compile (the entry and its imports) substitutes its type, several do, they substitute each other in a cycle (or too deep), or the substitution does not map a requirement, capability or attribute the outer service uses'

@@ -21,7 +21,7 @@ export function compileSubstitution(ctx: CompileContext, mappings: SubstitutionM
     nodes: ctx.nodes,
     inputs: Object.keys(ctx.inputs),
     outputs: service.outputs.map((o) => o.name),
-    workflows: service.workflowNames,
+    workflows: service.workflows.map((w) => w.name),
     requirementsOf: (node) => [...requirements.definitions(node.types).keys()],
     attributesOf: (node) => [...ctx.checker.definitions('node', node.type, 'attributes').keys(), ...ctx.checker.definitions('node', node.type, 'properties').keys()],
     report: (message, at, hint) => ctx.report('error', 'E_TOSCA_SUBSTITUTION', message, at, hint),

@@ -76,6 +76,12 @@ class FileReader {
       reader.entered = true;
       return reader.visit;
     }
+    if (entity === 'workflowDefinition') {
+      for (const reader of this.services.values()) {
+        const visit = reader.enterWorkflow(node);
+        if (visit) return visit;
+      }
+    }
     return undefined;
   };
 
@@ -133,7 +139,10 @@ class FileReader {
       while (list.length) feed(node, this.startType(node)!);
     }
     if (this.current) this.types.finish();
-    for (const [node, reader] of this.services) if (!reader.entered) feed(node, reader.visit);
+    for (const [node, reader] of this.services) {
+      if (!reader.entered) feed(node, reader.visit);
+      reader.finishWorkflows();
+    }
     const tpl = this.serviceNode ?? this.topologyNode;
     if (tpl !== undefined && tpl !== null) {
       const reader = this.services.get(tpl);

@@ -7,14 +7,15 @@
 import type { Pair } from 'yaml';
 import type { Value } from '../model.js';
 import type { Unit } from '../loader.js';
-import { entries, field, isScalar, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import { entries, field, isMap, isScalar, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { GroupTemplate, NodeTemplateEntry, OutputDefinition, ParameterDefinition, PolicyTemplate, RelationshipTemplate, ServiceTemplate } from './records.js';
 import { offsetOf } from './offsets.js';
 import { readOptionalAssignments, readValue } from './read-values.js';
 import { readPropertyDefinition, readSubstitutionMappings } from './read-definitions.js';
+import { emptyWorkflow, readTriggers, WorkflowReader } from './read-workflows.js';
 
 export function emptyServiceTemplate(unit: Unit): ServiceTemplate {
-  return { unit, metadata: {}, inputs: [], nodeTemplates: [], relationshipTemplates: new Map(), groups: [], policies: [], outputs: [], workflows: {}, workflowNames: [] };
+  return { unit, metadata: {}, inputs: [], nodeTemplates: [], relationshipTemplates: new Map(), groups: [], policies: [], outputs: [], workflows: [], workflowsValue: {} };
 }
 
 /** One per service template written in a file; a key written twice counts once, the first. */
@@ -24,6 +25,8 @@ export class ServiceTemplateReader {
   /** Whether the grammar walk handed over its keys. */
   entered = false;
   readonly visit = (key: string, v: YamlNode | null, pair: Pair): void => this.keyword(key, v, pair);
+  /** Workflow definitions (maps) met under `workflows`, waiting for the grammar walk to enter them. */
+  private readonly pendingWorkflows = new Map<YamlNode, WorkflowReader>();
 
   constructor(private readonly unit: Unit) {
     this.rec = emptyServiceTemplate(unit);
@@ -55,7 +58,7 @@ export class ServiceTemplateReader {
         rec.groups = entries(node).map(([name, n, p]): GroupTemplate => ({ ...this.typed(name, n, p), members: names(field(n, 'members')) }));
         return;
       case 'policies':
-        rec.policies = policyEntries(node).map(([name, n, p]): PolicyTemplate => ({ ...this.typed(name, n, p), targets: names(field(n, 'targets')) }));
+        rec.policies = policyEntries(node).map(([name, n, p]): PolicyTemplate => ({ ...this.typed(name, n, p), targets: names(field(n, 'targets')), triggers: readTriggers(field(n, 'triggers')) }));
         return;
       case 'outputs':
         rec.outputs = entries(node).map(([name, n]): OutputDefinition => {
@@ -68,11 +71,32 @@ export class ServiceTemplateReader {
         rec.substitution = { at: offsetOf(pair), ...(node ? { mappings: readSubstitutionMappings(node, unit), value: (toJS(unit.src, node) ?? {}) as Record<string, Value> } : {}) };
         return;
       case 'workflows':
-        rec.workflows = (toJS(unit.src, node) ?? {}) as Record<string, Value>;
-        rec.workflowNames = entries(node).map(([k]) => k);
+        rec.workflowsValue = (toJS(unit.src, node) ?? {}) as Record<string, Value>;
+        rec.workflows = entries(node).map(([name, n, p]) => {
+          const wf = emptyWorkflow(name, offsetOf(p));
+          // The first definition of a node counts (an alias may name one twice).
+          if (isMap(n) && !this.pendingWorkflows.has(n)) this.pendingWorkflows.set(n, new WorkflowReader(wf, unit));
+          return wf;
+        });
         if (node) rec.workflowsAt = offsetOf(pair);
         return;
     }
+  }
+
+  /** The grammar walk entering a workflow definition of this service: the reader of its keys. */
+  enterWorkflow(node: YamlNode): ((key: string, v: YamlNode | null) => void) | undefined {
+    const reader = this.pendingWorkflows.get(node);
+    if (!reader || reader.entered) return undefined;
+    reader.entered = true;
+    return reader.visit;
+  }
+
+  /** Workflows the walk did not enter (a grammar without them, e.g. 1.0): read all the same. */
+  finishWorkflows(): void {
+    for (const [node, reader] of this.pendingWorkflows) {
+      if (!reader.entered) for (const [k, v] of entries(node)) reader.visit(k, v);
+    }
+    this.pendingWorkflows.clear();
   }
 
   private typed(name: string, node: YamlNode | null, pair: Pair) {

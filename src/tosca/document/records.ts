@@ -176,6 +176,73 @@ export interface PolicyTemplate {
   typeAt: Offset;
   targets: string[];
   properties?: Assignment[];
+  /** `triggers` as written (1.1–1.3 and 2.0). */
+  triggers: TriggerRecord[];
+}
+
+/** A name written in a workflow or trigger, and where it is written (where a wrong one is reported). */
+export interface NameRef {
+  name: string;
+  at: Offset;
+}
+
+/**
+ * One workflow activity (1.3 §3.6.23): `delegate` and `inline` name a workflow, `set_state` a node
+ * state, `call_operation` an `<interface>.<operation>`; short or long notation, `name` is what it names.
+ */
+export interface WorkflowActivityRecord {
+  kind: 'delegate' | 'set_state' | 'call_operation' | 'inline';
+  /** Undefined when the activity names nothing readable (the grammar reports its shape). */
+  name?: NameRef;
+}
+
+/** A workflow step (1.3 §3.6.27, 2.0 the same). */
+export interface WorkflowStepRecord {
+  name: string;
+  /** The `name:` pair. */
+  at: Offset;
+  /** A node template or a group of the service. */
+  target?: NameRef;
+  /** A requirement of the target node template: the step acts on that relationship. */
+  targetRelationship?: NameRef;
+  operationHost?: NameRef;
+  /** As written (plain data). */
+  filter?: unknown;
+  activities: WorkflowActivityRecord[];
+  /** Step names of the same workflow. */
+  onSuccess: NameRef[];
+  onFailure: NameRef[];
+}
+
+/** A workflow precondition (1.3 §3.6.26). */
+export interface WorkflowPreconditionRecord {
+  at: Offset;
+  target?: NameRef;
+  targetRelationship?: NameRef;
+  /** As written (plain data). */
+  condition?: unknown;
+}
+
+/** An imperative workflow of a service template (1.3 §3.7.7; 2.0 service template `workflows`). */
+export interface WorkflowRecord {
+  name: string;
+  /** The `name:` pair. */
+  at: Offset;
+  description?: string;
+  inputs: PropertyDefinitionRecord[];
+  preconditions: WorkflowPreconditionRecord[];
+  steps: WorkflowStepRecord[];
+}
+
+/** A policy trigger (1.3 §3.6.22): what its event filter names, and its action's activities. */
+export interface TriggerRecord {
+  name: string;
+  at: Offset;
+  /** The event's name (short notation, or the long notation's `type`). */
+  event?: string;
+  /** `target_filter` (an event filter, 1.3 §3.6.21): a node template or node type, and a requirement or capability of it. */
+  targetFilter?: { node?: NameRef; requirement?: NameRef; capability?: NameRef };
+  action: WorkflowActivityRecord[];
 }
 
 export interface ServiceTemplate {
@@ -190,9 +257,10 @@ export interface ServiceTemplate {
   outputs: OutputDefinition[];
   /** `substitution_mappings` when the key is written (even empty); `mappings` when it is not empty. */
   substitution?: { mappings?: SubstitutionMappings; at: Offset; value?: Record<string, Value> };
-  /** Kept as data; `workflowsAt` is set when any are written. */
-  workflows: Record<string, Value>;
-  workflowNames: string[];
+  /** Read as the grammar walks them (`read-workflows.ts`); `workflowsAt` is set when any are written. */
+  workflows: WorkflowRecord[];
+  /** The workflows as written (plain data): what the compiled graph keeps of them. */
+  workflowsValue: Record<string, Value>;
   workflowsAt?: Offset;
 }
 
