@@ -7,7 +7,7 @@
  */
 import type { Pair } from 'yaml';
 import type { Unit } from '../loader.js';
-import { entries, field, isMap, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import { entries, field, isMap, isScalar, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { NameRef, TriggerRecord, WorkflowActivityRecord, WorkflowPreconditionRecord, WorkflowRecord, WorkflowStepRecord } from './records.js';
 import { offsetOf } from './offsets.js';
 import { readPropertyDefinition } from './read-definitions.js';
@@ -97,8 +97,12 @@ export function readActivities(list: YamlNode | null | undefined): WorkflowActiv
 export function readTriggers(node: YamlNode | null | undefined): TriggerRecord[] {
   return entries(node).map(([name, n, p]): TriggerRecord => {
     const event = field(n, 'event');
-    const t: TriggerRecord = { name, at: offsetOf(p), action: readActivities(field(n, 'action')) };
-    const eventName = str(event) ?? str(field(event, 'type'));
+    const action = field(n, 'action');
+    // 1.1–1.2 (1.1 §3.5.16): the action may be a workflow's name, run as 1.3's `inline` runs one;
+    // their event is `event_type`.
+    const workflow = isScalar(action) ? nameRef(action) : undefined;
+    const t: TriggerRecord = { name, at: offsetOf(p), action: workflow ? [{ kind: 'inline', name: workflow }] : readActivities(action) };
+    const eventName = str(event) ?? str(field(event, 'type')) ?? str(field(n, 'event_type'));
     if (eventName !== undefined) t.event = eventName;
     const filter = field(n, 'target_filter');
     if (isMap(filter)) {
