@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `npm ci` through `prepare`),
 // which also bundles it into dist/bundle/ when esbuild is installed (scripts/bundle.mjs).
-import { statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 
 // Most kaidu runs are short: V8's optimizing compiler, started after the default budget, spent more
 // CPU on its background threads than it saved (a 1,000-node validate: ~40% of its CPU). A larger
 // budget leaves short-lived code to the interpreter and baseline compiler; hot loops of long runs
 // (a 100,000-node compile, the agent) still get optimized. Only a tuning: no behaviour depends on it.
-setFlagsFromString('--interrupt-budget=1000000');
+const FLAGS = ['--interrupt-budget=1000000'];
+for (const flag of FLAGS) setFlagsFromString(flag);
 // Not chosen by input size: measured 2026-12-02 on 10k/100k-node validates (CPU medians, paired,
 // load 10-20, so rough), the 1,000,000 budget was as good as or better than 132,000, 400,000 and
 // 3,000,000 at both sizes; `--maglev`, `--always-sparkplug`, `--single-threaded-gc`,
@@ -49,7 +51,59 @@ function entry() {
   return '../dist/cli/main.js';
 }
 
-const { main } = await import(entry());
+/**
+ * `kaidu validate` from the code-cached build (scripts/bundle.mjs): dist/bundle/validate.cjs, the
+ * validate command alone in one CommonJS file, run with validate.cache, V8's code for it compiled
+ * during a sample validate at build time, so neither the file nor the functions a validate calls
+ * are compiled again (issue 16: most of a small validate's CPU was compiling). The cache is used
+ * only under a key naming the file's digest (its first line), node's and V8's versions and this
+ * launcher's flags; V8 checks its own (version, flags, source length) and, with
+ * --verify-snapshot-checksum, the cache's checksum: a damaged cache is rejected and the file is
+ * compiled from its source. No cache, or one of another build or node: undefined, and the ESM
+ * bundle runs as for any command. KAIDU_VALIDATE_CODE_CACHE names another cache file (tests of a
+ * damaged one), `off` skips it; KAIDU_CACHE_STATS=1 says on stderr what was done.
+ */
+async function codeCachedValidate() {
+  const named = process.env.KAIDU_VALIDATE_CODE_CACHE;
+  if (named === 'off') return undefined;
+  // Only the build sets this, to make the cache after a sample run (same launcher, same flags).
+  const writing = process.env.KAIDU_WRITE_VALIDATE_CODE_CACHE === '1';
+  const source = new URL('../dist/bundle/validate.cjs', import.meta.url);
+  const cacheFile = named || new URL('../dist/bundle/validate.cache', import.meta.url);
+  const say = (what) => {
+    if (process.env.KAIDU_CACHE_STATS) process.stderr.write(`kaidu: validate code cache: ${what}\n`);
+  };
+  let text;
+  let cache;
+  try {
+    text = readFileSync(source, 'utf8');
+    if (!writing) cache = readFileSync(cacheFile);
+  } catch {
+    say('missing');
+    return undefined;
+  }
+  const key = Buffer.from(`kaidu-validate-cache 1 ${/^\/\/ kaidu-validate (\w+)/.exec(text)?.[1]} ${process.version} ${process.versions.v8} ${FLAGS.join(' ')}\n`);
+  if (!writing && !(cache.length > key.length && key.equals(cache.subarray(0, key.length)))) {
+    say('foreign');
+    return undefined;
+  }
+  setFlagsFromString('--verify-snapshot-checksum');
+  const [{ Script }, { createRequire }] = await Promise.all([import('node:vm'), import('node:module')]);
+  const filename = fileURLToPath(source);
+  const script = new Script(`(function (exports, require, module, __filename, __dirname, __kaiduBundleUrl) {${text}\n})`, { filename, cachedData: writing ? undefined : cache.subarray(key.length) });
+  say(writing ? 'writing' : script.cachedDataRejected ? 'rejected' : 'used');
+  const module = { exports: {} };
+  script.runInThisContext().call(module.exports, module.exports, createRequire(filename), module, filename, fileURLToPath(new URL('.', source)), source.href);
+  if (!writing) return module.exports.main;
+  return async (argv) => {
+    const code = await module.exports.main(argv);
+    writeFileSync(cacheFile, Buffer.concat([key, script.createCachedData()]));
+    return code;
+  };
+}
+
+const bundled = entry() === '../dist/bundle/main.js';
+const main = (bundled && process.argv[2] === 'validate' && (await codeCachedValidate())) || (await import(entry())).main;
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
