@@ -126,9 +126,18 @@ const validateBuild = await esbuild.build({
   define: { __KAIDU_BUILD__: JSON.stringify(buildId) },
   logLevel: 'warning',
   banner: { js: `// kaidu-validate ${VALIDATE_ID}` },
+  // Comments and indentation out (names kept): the launcher reads less, and the text is ASCII, so
+  // it is read as latin1 into a one-byte string (a comment's non-ASCII character made the whole
+  // file a two-byte string: ~8 ms more to read).
+  minifyWhitespace: true,
+  charset: 'ascii',
 });
 writeFileSync(join(out, 'validate-meta.json'), JSON.stringify(validateBuild.metafile));
 const validateText = readFileSync(join(out, 'validate.cjs'), 'utf8');
+if (!/^[\x00-\x7f]*$/.test(validateText)) {
+  console.error('kaidu: dist/bundle/validate.cjs is not ASCII: bin/kaidu.js reads it as latin1');
+  process.exit(1);
+}
 // The digest replaces a placeholder of its length: the source map's lines stay right.
 writeFileSync(join(out, 'validate.cjs'), validateText.replace(VALIDATE_ID, createHash('sha256').update(validateText).digest('hex')));
 makeValidateCodeCache();
