@@ -1,9 +1,17 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `npm ci` through `prepare`),
 // which also bundles it into dist/bundle/ when esbuild is installed (scripts/bundle.mjs).
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
+// Built-ins are required, not imported: `import … from 'node:fs'` builds fs's ES module facade,
+// which reads every export, `fs.ReadStream` too, and so loaded node's stream modules (issue 16).
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const { readFileSync, statSync, writeFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
+const { fileURLToPath, pathToFileURL } = require('node:url');
+const { setFlagsFromString } = require('node:v8');
+
+const __dirname = dirname(fileURLToPath(import.meta.url));
 
 // Most kaidu runs are short: V8's optimizing compiler, started after the default budget, spent more
 // CPU on its background threads than it saved (a 1,000-node validate: ~40% of its CPU). A larger
@@ -42,8 +50,8 @@ const NOT_BUNDLED = new Set([]);
 function entry() {
   if (process.env.KAIDU_NO_BUNDLE || NOT_BUNDLED.has(process.argv[2])) return '../dist/cli/main.js';
   try {
-    const bundle = statSync(new URL('../dist/bundle/main.js', import.meta.url)).mtimeMs;
-    const compiled = statSync(new URL('../dist/cli/main.js', import.meta.url)).mtimeMs;
+    const bundle = statSync(join(__dirname, '../dist/bundle/main.js')).mtimeMs;
+    const compiled = statSync(join(__dirname, '../dist/cli/main.js')).mtimeMs;
     if (bundle >= compiled) return '../dist/bundle/main.js';
   } catch {
     // no bundle (or no dist/ at all: the import below says so)
@@ -63,20 +71,20 @@ function entry() {
  * bundle runs as for any command. KAIDU_VALIDATE_CODE_CACHE names another cache file (tests of a
  * damaged one), `off` skips it; KAIDU_CACHE_STATS=1 says on stderr what was done.
  */
-async function codeCachedValidate() {
+function codeCachedValidate() {
   const named = process.env.KAIDU_VALIDATE_CODE_CACHE;
   if (named === 'off') return undefined;
   // Only the build sets this, to make the cache after a sample run (same launcher, same flags).
   const writing = process.env.KAIDU_WRITE_VALIDATE_CODE_CACHE === '1';
-  const source = new URL('../dist/bundle/validate.cjs', import.meta.url);
-  const cacheFile = named || new URL('../dist/bundle/validate.cache', import.meta.url);
+  const filename = join(__dirname, '../dist/bundle/validate.cjs');
+  const cacheFile = named || join(__dirname, '../dist/bundle/validate.cache');
   const say = (what) => {
     if (process.env.KAIDU_CACHE_STATS) process.stderr.write(`kaidu: validate code cache: ${what}\n`);
   };
   let text;
   let cache;
   try {
-    text = readFileSync(source, 'latin1'); // ASCII (the build checks): a one-byte string, read fastest
+    text = readFileSync(filename, 'latin1'); // ASCII (the build checks): a one-byte string, read fastest
     if (!writing) cache = readFileSync(cacheFile);
   } catch {
     say('missing');
@@ -88,12 +96,11 @@ async function codeCachedValidate() {
     return undefined;
   }
   setFlagsFromString('--verify-snapshot-checksum');
-  const [{ Script }, { createRequire }] = await Promise.all([import('node:vm'), import('node:module')]);
-  const filename = fileURLToPath(source);
+  const { Script } = require('node:vm');
   const script = new Script(`(function (exports, require, module, __filename, __dirname, __kaiduBundleUrl) {${text}\n})`, { filename, cachedData: writing ? undefined : cache.subarray(key.length) });
   say(writing ? 'writing' : script.cachedDataRejected ? 'rejected' : 'used');
   const module = { exports: {} };
-  script.runInThisContext().call(module.exports, module.exports, createRequire(filename), module, filename, fileURLToPath(new URL('.', source)), source.href);
+  script.runInThisContext().call(module.exports, module.exports, require('node:module').createRequire(filename), module, filename, join(__dirname, '../dist/bundle'), pathToFileURL(filename).href);
   if (!writing) return module.exports.main;
   return async (argv) => {
     const code = await module.exports.main(argv);
@@ -102,8 +109,8 @@ async function codeCachedValidate() {
   };
 }
 
-const bundled = entry() === '../dist/bundle/main.js';
-const main = (bundled && process.argv[2] === 'validate' && (await codeCachedValidate())) || (await import(entry())).main;
+const cached = process.argv[2] === 'validate' && entry() === '../dist/bundle/main.js' ? codeCachedValidate() : undefined;
+const main = cached ?? (await import(entry())).main;
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
