@@ -31,8 +31,33 @@ for (const flag of FLAGS) setFlagsFromString(flag);
 // from the bundle, and with a validate run done at build time (9.8 MB) saved ~40 ms on a one-node
 // `validate` and nothing on 1,000 nodes. It also needs node started with the flag (a second node
 // start from here, or a shell launcher tests and `node bin/kaidu.js` bypass), and any V8 flag
-// change rejects the blob (exit 14). A V8 code cache of a CommonJS bundle (vm.Script cachedData)
-// was no better: -36 ms on one node, +45 ms on `--version`.
+// change rejects the blob (exit 14). A V8 code cache of the whole CLI as one CommonJS file
+// (vm.Script cachedData): -36 ms on one node, +45 ms on `--version`; so only `validate` has one
+// (codeCachedValidate below), made after a sample run.
+//
+// The validate code cache, measured 2026-12-02 (CPU medians of paired alternated runs, 11-21 each):
+// - load 1.5-2.2: one node 204 -> 187 ms, 1k nodes 273 -> 246 (ESM bundle -> cached CommonJS
+//   build); the same build without its cache is slower than the ESM bundle (1k: 300), so a cache
+//   that does not match runs the ESM bundle.
+// - a cache made after a sample validate (460 KB) against one made before running anything
+//   (112 KB, lazily compiled functions left out), load 8-9: one node 193 vs 207, 1k 271 vs 290.
+// - reading the build as latin1 after minifying its whitespace (503 KB, ASCII) instead of utf8
+//   (790 KB, whose comments' non-ASCII made a two-byte string): 6.5 ms instead of 14 to read.
+// - commander's node:child_process required when used (scripts/bundle.mjs): one node 195 vs 201
+//   (load 5.3), kept as it loads less (net, dgram, child_process are no longer loaded).
+// Not kept:
+// - this launcher as CommonJS (bin/package.json): no ES module loader for a cached validate, yet
+//   at load 8.8 one node 220 vs 226 and `--version` 192 vs 189 (no difference), and under an
+//   `--import` preload (as the bench and tools run node) node runs a CommonJS main through the ES
+//   module loader anyway: +12-40 ms there.
+// - GC settings for the 1k validate (6 scavenges, nearly everything survives): set here after the
+//   heap exists, `--min-semi-space-size` changes nothing (still 6); `--semi-space-growth-factor=8`
+//   (4 scavenges) 323 vs 282 at load 7; `--single-threaded-gc` 275 vs 278 and
+//   `--no-parallel-scavenge` 274 vs 278 at load 8: none better.
+// - no fs/promises on the validate path: loading it once stdout is set up costs nothing measurable
+//   (130 vs 132, 21 runs, load 8.6).
+// - with the cache, at 1k: `--always-sparkplug` 364, `--interrupt-budget=200000` 432, `--no-maglev`
+//   384 against 426 (13 runs at load 10-11: too noisy to adopt any; worth re-measuring idle).
 
 /**
  * Commands that still run dist/: none. The agent runs from the bundle since it passed, under

@@ -154,7 +154,8 @@ function makeValidateCodeCache() {
     const lines = ['tosca_definitions_version: tosca_simple_yaml_1_3', 'topology_template:', '  node_templates:'];
     for (let i = 0; i < 200; i++) lines.push(`    server_${i}:`, '      type: tosca.nodes.Compute', '      capabilities:', '        host:', '          properties:', `            num_cpus: ${1 + (i % 4)}`, '            mem_size: 2 GB');
     writeFileSync(join(dir, 'sample.yaml'), lines.join('\n') + '\n');
-    const env = { ...process.env, KAIDU_NO_BUNDLE: '', KAIDU_PROFILE_RECORDS: '', KAIDU_VALIDATE_CODE_CACHE: '', KAIDU_WRITE_VALIDATE_CODE_CACHE: '1' };
+    // No NODE_OPTIONS: V8 flags given there would be in the cache's flag hash, and a plain run would reject it.
+    const env = { ...process.env, NODE_OPTIONS: '', KAIDU_NO_BUNDLE: '', KAIDU_PROFILE_RECORDS: '', KAIDU_VALIDATE_CODE_CACHE: '', KAIDU_WRITE_VALIDATE_CODE_CACHE: '1' };
     const run = spawnSync(process.execPath, [join(root, 'bin', 'kaidu.js'), 'validate', 'sample.yaml'], { cwd: dir, env, encoding: 'utf8' });
     if (run.status !== 0 || !existsSync(join(out, 'validate.cache'))) {
       console.error(`kaidu: making the validate code cache failed (exit ${run.status}):\n${run.stdout}${run.stderr}`);
