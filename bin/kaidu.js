@@ -36,9 +36,10 @@ for (const flag of FLAGS) setFlagsFromString(flag);
 // (codeCachedValidate below), made after a sample run.
 //
 // The validate code cache, measured 2026-12-02 (CPU medians of paired alternated runs, 11-21 each):
-// - load 1.5-2.2: one node 204 -> 187 ms, 1k nodes 273 -> 246 (ESM bundle -> cached CommonJS
-//   build); the same build without its cache is slower than the ESM bundle (1k: 300), so a cache
-//   that does not match runs the ESM bundle.
+// - load 1.5-2.2, first version: one node 204 -> 187 ms, 1k nodes 273 -> 246 (ESM bundle ->
+//   cached CommonJS build); the same build without its cache is slower than the ESM bundle (1k:
+//   300), so a cache that does not match runs the ESM bundle. All of it (with the items below),
+//   load 5.5: one node 256 -> 203, 1k 333 -> 279, 10k 854 -> 775.
 // - a cache made after a sample validate (460 KB) against one made before running anything
 //   (112 KB, lazily compiled functions left out), load 8-9: one node 193 vs 207, 1k 271 vs 290.
 // - reading the build as latin1 after minifying its whitespace (503 KB, ASCII) instead of utf8
@@ -125,7 +126,7 @@ function codeCachedValidate() {
   const script = new Script(`(function (exports, require, module, __filename, __dirname, __kaiduBundleUrl) {${text}\n})`, { filename, cachedData: writing ? undefined : cache.subarray(key.length) });
   say(writing ? 'writing' : script.cachedDataRejected ? 'rejected' : 'used');
   const module = { exports: {} };
-  script.runInThisContext().call(module.exports, module.exports, require('node:module').createRequire(filename), module, filename, join(__dirname, '../dist/bundle'), pathToFileURL(filename).href);
+  script.runInThisContext().call(module.exports, module.exports, createRequire(filename), module, filename, join(__dirname, '../dist/bundle'), pathToFileURL(filename).href);
   if (!writing) return module.exports.main;
   return async (argv) => {
     const code = await module.exports.main(argv);
