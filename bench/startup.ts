@@ -5,7 +5,9 @@
  * bench/baselines.json: it cannot be installed here). Linearity is shown by µs per node of warm
  * in-process compiles at 10k and 100k, so JIT warm-up does not pass for growth. `plan` and `status`
  * of a small repository (examples/web-db) run from the bundle and from dist/ (KAIDU_NO_BUNDLE=1):
- * what the bundle saves a command that is not `validate`. KAIDU_BENCH_STARTUP_MAX_NODES limits the
+ * what the bundle saves a command that is not `validate`. `validate` runs from its code-cached build
+ * (bin/kaidu.js); the ESM bundle's validate (KAIDU_VALIDATE_CODE_CACHE=off) runs beside it at one
+ * node, 1k and 10k: what the cache saves. KAIDU_BENCH_STARTUP_MAX_NODES limits the
  * sizes of the N-node validate (e.g. 1000 for a quick run).
  */
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +50,8 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
       validate_one_node: kaidu('validate', 'one.yaml'),
       // Kaidu's profiles read from their YAML instead of the store the build made (what the store saves).
       validate_one_node_profiles_yaml: () => runNode([BIN, 'validate', 'one.yaml'], { cwd: dir, env: { KAIDU_PROFILE_RECORDS: 'off' } }),
+      // The ESM bundle's validate instead of the code-cached build (what the code cache saves).
+      validate_one_node_no_code_cache: () => runNode([BIN, 'validate', 'one.yaml'], { cwd: dir, env: { KAIDU_VALIDATE_CODE_CACHE: 'off' } }),
       plan_small_repo: inRepo({ KAIDU_NO_BUNDLE: '' }, 'plan'),
       plan_small_repo_dist: inRepo({ KAIDU_NO_BUNDLE: '1' }, 'plan'),
       status_small_repo: inRepo({ KAIDU_NO_BUNDLE: '' }, 'status'),
@@ -60,7 +64,7 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
       node_e0: base,
       version: { ...start.version!, cpu_above_node_ms: above('version'), goal_cpu_above_node_ms: 150, meets_goal: above('version') <= 150, previous_release_cpu_ms: BASELINES['kaidu-previous'].version_cpu_ms },
       help: { ...start.help!, cpu_above_node_ms: above('help') },
-      validate_one_node: { ...start.validate_one_node!, cpu_above_node_ms: above('validate_one_node'), goal_cpu_above_node_ms: 400, meets_goal: above('validate_one_node') <= 400, profiles_from_yaml: start.validate_one_node_profiles_yaml!, prebuilt_profiles_save_cpu_ms: start.validate_one_node_profiles_yaml!.cpu_ms - start.validate_one_node!.cpu_ms },
+      validate_one_node: { ...start.validate_one_node!, cpu_above_node_ms: above('validate_one_node'), goal_cpu_above_node_ms: 400, meets_goal: above('validate_one_node') <= 400, profiles_from_yaml: start.validate_one_node_profiles_yaml!, prebuilt_profiles_save_cpu_ms: start.validate_one_node_profiles_yaml!.cpu_ms - start.validate_one_node!.cpu_ms, without_code_cache: start.validate_one_node_no_code_cache!, code_cache_saves_cpu_ms: start.validate_one_node_no_code_cache!.cpu_ms - start.validate_one_node!.cpu_ms },
       // examples/web-db, bundle against dist/ (same run, interleaved).
       plan_small_repo: { bundle: start.plan_small_repo!, dist: start.plan_small_repo_dist!, bundle_saves_cpu_ms: start.plan_small_repo_dist!.cpu_ms - start.plan_small_repo!.cpu_ms },
       status_small_repo: { bundle: start.status_small_repo!, dist: start.status_small_repo_dist!, bundle_saves_cpu_ms: start.status_small_repo_dist!.cpu_ms - start.status_small_repo!.cpu_ms },
@@ -73,7 +77,8 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
     const maxNodes = Number(process.env.KAIDU_BENCH_STARTUP_MAX_NODES ?? 100_000);
     for (const n of [1_000, 10_000, 100_000].filter((k) => k <= maxNodes)) {
       writeFileSync(join(dir, `n${n}.yaml`), computeNodes(n));
-      const r = await paired(n >= 100_000 ? 1 : 3, { v: kaidu('validate', `n${n}.yaml`) });
+      // With the ESM bundle's validate alongside (KAIDU_VALIDATE_CODE_CACHE=off), paired: what the code cache saves at this size.
+      const r = await paired(n >= 100_000 ? 1 : 3, { v: kaidu('validate', `n${n}.yaml`), ...(n < 100_000 ? { esm: () => runNode([BIN, 'validate', `n${n}.yaml`], { cwd: dir, env: { KAIDU_VALIDATE_CODE_CACHE: 'off' } }) } : {}) });
       const v = r.v!;
       const goal = goals[n]!;
       const ratio = tp[String(n)] ? tp[String(n)]! / v.cpu_ms : undefined;
@@ -81,6 +86,7 @@ export async function benchStartup(): Promise<Record<string, unknown>> {
       validate.push({
         nodes: n,
         ...v,
+        ...(r.esm ? { without_code_cache_cpu_ms: r.esm.cpu_ms, code_cache_saves_cpu_ms: r.esm.cpu_ms - v.cpu_ms } : {}),
         ...(tp[String(n)] ? { tosca_parser_cpu_ms: tp[String(n)], times_less_cpu_than_tosca_parser: round(ratio!) } : {}),
         goal: goal.ratio ? `≥ ${goal.ratio}× less CPU than tosca-parser` : `< ${goal.cpu_ms} ms CPU and < ${goal.rss_mib} MB`,
         meets_goal: meets,

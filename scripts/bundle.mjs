@@ -6,8 +6,10 @@
 // when it is at least as new as dist/cli/main.js, and dist/ otherwise (a bare `tsc` leaves a stale
 // bundle behind, which is then ignored). Without esbuild (a production install that compiled dist/
 // through `prepare`) it removes the bundle and says so: dist/ alone is complete.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -25,8 +27,10 @@ const EXTERNAL = ['pino', 'pino-*', 'thread-stream', 'fastify', '@fastify/*', 'p
  * Our modules compute paths from `import.meta.url` (the package root, profiles/, templates/, ui/,
  * createRequire). In the bundle every module shares the chunk's URL, so each module's own is put
  * back: the URL its file has in dist/, relative to the bundle folder (which moves with the package).
+ * `base` is the bundle folder's file's URL: the chunk's `import.meta.url`, or in the CommonJS
+ * validate build the `__kaiduBundleUrl` bin/kaidu.js passes it.
  */
-const ownUrl = {
+const ownUrl = (base) => ({
   name: 'own-import-meta-url',
   setup(build) {
     build.onLoad({ filter: /\.js$/ }, (args) => {
@@ -34,8 +38,24 @@ const ownUrl = {
       const text = readFileSync(args.path, 'utf8');
       if (!text.includes('import.meta.url')) return undefined;
       const rel = relative(out, args.path).split(sep).join('/');
-      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader: 'js', resolveDir: dirname(args.path) };
+      return { contents: text.replaceAll('import.meta.url', `new URL(${JSON.stringify(rel)}, ${base}).href`), loader: 'js', resolveDir: dirname(args.path) };
     });
+  },
+});
+
+/**
+ * commander requires node:child_process at load for executable sub-commands, which kaidu has none
+ * of; loading it (with net, dgram, streams) cost a validate ~2-6 ms. In the validate build it is
+ * required when first used instead.
+ */
+const lazyChildProcessForCommander = {
+  name: 'lazy-child-process-for-commander',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'kaidu-lazy' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'kaidu-lazy' }, () => ({
+      contents: "let loaded; module.exports = new Proxy({}, { get: (_, key) => (loaded ??= require('node:child_process'))[key] });",
+      loader: 'js',
+    }));
   },
 };
 
@@ -66,7 +86,7 @@ const result = await esbuild.build({
   // leads back to dist/ and, through tsc's maps, to src/ for `node --enable-source-maps`.
   sourcemap: 'linked',
   external: EXTERNAL,
-  plugins: [ownUrl],
+  plugins: [ownUrl('import.meta.url')],
   metafile: true,
   // The id the profiles' prebuilt readings are stamped with (src/cli/profile-records.ts).
   define: { __KAIDU_BUILD__: JSON.stringify(buildId) },
@@ -85,6 +105,67 @@ const { fsReader } = await import(pathToFileURL(join(dist, 'cli', 'fs-reader.js'
 const store = await buildRecordStore(fsReader(join(root, 'profiles')), recordStoreKey(buildId));
 writeFileSync(join(out, 'profile-records.bin'), store.bytes);
 console.log(`kaidu: prebuilt the readings of ${store.files.length} profile files${store.skipped.length ? `; read from YAML at run time: ${store.skipped.join('; ')}` : ''}`);
+
+// `kaidu validate` code-cached (issue 16): the validate command alone as one CommonJS file, and V8's
+// compiled code for it, made after a sample validate ran so the functions V8 compiled lazily are in
+// it too (bin/kaidu.js loads both; without them, or when they do not match, it runs the ESM bundle).
+// Its first line names a digest of the file, which keys the cache.
+const VALIDATE_ID = '0'.repeat(64);
+const validateBuild = await esbuild.build({
+  absWorkingDir: root,
+  entryPoints: [join(dist, 'cli', 'validate-main.js')],
+  outfile: join(out, 'validate.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  external: EXTERNAL,
+  plugins: [ownUrl('__kaiduBundleUrl'), lazyChildProcessForCommander],
+  metafile: true,
+  define: { __KAIDU_BUILD__: JSON.stringify(buildId) },
+  logLevel: 'warning',
+  banner: { js: `// kaidu-validate ${VALIDATE_ID}` },
+  // Comments and indentation out (names kept): the launcher reads less, and the text is ASCII, so
+  // it is read as latin1 into a one-byte string (a comment's non-ASCII character made the whole
+  // file a two-byte string: ~8 ms more to read).
+  minifyWhitespace: true,
+  charset: 'ascii',
+});
+writeFileSync(join(out, 'validate-meta.json'), JSON.stringify(validateBuild.metafile));
+const validateText = readFileSync(join(out, 'validate.cjs'), 'utf8');
+if (!/^[\x00-\x7f]*$/.test(validateText)) {
+  console.error('kaidu: dist/bundle/validate.cjs is not ASCII: bin/kaidu.js reads it as latin1');
+  process.exit(1);
+}
+// The digest replaces a placeholder of its length: the source map's lines stay right.
+writeFileSync(join(out, 'validate.cjs'), validateText.replace(VALIDATE_ID, createHash('sha256').update(validateText).digest('hex')));
+makeValidateCodeCache();
+
+/**
+ * Runs bin/kaidu.js on a sample of Compute nodes (what most validates spend their time in) with
+ * KAIDU_WRITE_VALIDATE_CODE_CACHE=1: the launcher, with the V8 flags it always sets, writes
+ * dist/bundle/validate.cache after the run. Made by the launcher, not here, because V8 rejects code
+ * cached under other flags.
+ */
+function makeValidateCodeCache() {
+  const dir = mkdtempSync(join(tmpdir(), 'kaidu-validate-cache-'));
+  try {
+    const lines = ['tosca_definitions_version: tosca_simple_yaml_1_3', 'topology_template:', '  node_templates:'];
+    for (let i = 0; i < 200; i++) lines.push(`    server_${i}:`, '      type: tosca.nodes.Compute', '      capabilities:', '        host:', '          properties:', `            num_cpus: ${1 + (i % 4)}`, '            mem_size: 2 GB');
+    writeFileSync(join(dir, 'sample.yaml'), lines.join('\n') + '\n');
+    // No NODE_OPTIONS: V8 flags given there would be in the cache's flag hash, and a plain run would reject it.
+    const env = { ...process.env, NODE_OPTIONS: '', KAIDU_NO_BUNDLE: '', KAIDU_PROFILE_RECORDS: '', KAIDU_VALIDATE_CODE_CACHE: '', KAIDU_WRITE_VALIDATE_CODE_CACHE: '1' };
+    const run = spawnSync(process.execPath, [join(root, 'bin', 'kaidu.js'), 'validate', 'sample.yaml'], { cwd: dir, env, encoding: 'utf8' });
+    if (run.status !== 0 || !existsSync(join(out, 'validate.cache'))) {
+      console.error(`kaidu: making the validate code cache failed (exit ${run.status}):\n${run.stdout}${run.stderr}`);
+      process.exit(1);
+    }
+    console.log(`kaidu: built the code-cached validate (${Math.round(validateText.length / 1024)} KB, cache ${Math.round(readFileSync(join(out, 'validate.cache')).length / 1024)} KB)`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** A digest of what the build made (dist/ but the bundle) and of package.json: the build's id. */
 function digestOfDist() {

@@ -1,48 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
-import { isKaiduError } from '../errors/kaidu-error.js';
-import { EXIT_FAILURE, EXIT_USAGE, type CommandContext } from './context.js';
+import type { CommandContext } from './context.js';
 import { commands } from './commands/index.js';
-
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { runCli } from './program.js';
 
 export async function main(argv: string[], overrides: Partial<CommandContext> = {}): Promise<number> {
-  let exitCode = 0;
-  const ctx: CommandContext = {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    cwd: process.cwd(),
-    env: process.env,
-    ...overrides,
-    setExitCode(code: number) {
-      exitCode = code;
-    },
-  };
-  const program = new Command('kaidu')
-    .description('GitOps orchestrator for services on plain machines, driven by TOSCA in a git repository')
-    .version(packageVersion(), '-V, --version')
-    .showHelpAfterError()
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => ctx.stdout.write(s),
-      writeErr: (s) => ctx.stderr.write(s),
-    });
-  for (const register of commands) register(program, ctx);
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end through here with exit code 0.
-      return err.exitCode === 0 ? 0 : EXIT_USAGE;
-    }
-    if (isKaiduError(err)) {
-      ctx.stderr.write(`kaidu: ${err.message}\n${err.hint ? `  hint: ${err.hint}\n` : ''}`);
-      return err.code === 'E_USAGE' ? EXIT_USAGE : EXIT_FAILURE;
-    }
-    throw err;
-  }
-  return exitCode;
+  return runCli(argv, commands, overrides);
 }

@@ -2,7 +2,8 @@
  * bin/kaidu.js runs every command from the esbuild bundle (dist/bundle/, scripts/bundle.mjs) when the
  * build made one. The bundle must say exactly what dist/ says: the same output and exit code for
  * `validate` over the examples, the test fixtures and the shared conformance corpus (every file,
- * with its errors), for `graph`, and for `plan` of a repository. Real child processes of the built CLI.
+ * with its errors; validate also from the ESM bundle, not only from its code-cached build), for
+ * `graph`, and for `plan` of a repository. Real child processes of the built CLI.
  */
 import { cpSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,8 @@ describe('the bundle and dist/ give the same results', () => {
     // Something was validated, problems included: the comparison is not of two empty reports.
     expect(report.files.length).toBeGreaterThan(0);
     expect(bundled).toEqual(compiled);
+    // `bundled` ran the code-cached validate build (validate.cjs); the ESM bundle says the same.
+    expect(await runBin(['validate', '--json', '.'], dir, { KAIDU_NO_BUNDLE: '', KAIDU_VALIDATE_CODE_CACHE: 'off' })).toEqual(compiled);
   });
 
   it('validate (text) of the conformance corpus and the fixtures, problems and all', async () => {

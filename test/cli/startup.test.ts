@@ -123,7 +123,8 @@ describe.each([
   it('kaidu validate loads yaml but not the agent, git or HTTP stacks', async () => {
     const dir = tempDir('kaidu-startup-cwd-');
     writeFileSync(join(dir, 'one.yaml'), 'tosca_definitions_version: tosca_simple_yaml_1_3\ntopology_template:\n  node_templates:\n    n0:\n      type: tosca.nodes.Compute\n');
-    const run = await loadedBy(['validate', 'one.yaml'], dir, env);
+    // The ESM bundle's validate; the code-cached one is checked below.
+    const run = await loadedBy(['validate', 'one.yaml'], dir, { KAIDU_VALIDATE_CODE_CACHE: 'off', ...env });
     expect(run.stdout).toContain('ok: 1 file, 0 errors');
     expect(run.code).toBe(0);
     expect(run.packages.has('yaml')).toBe(true);
@@ -132,6 +133,39 @@ describe.each([
     // and nothing that imports node:crypto (its loading alone costs more than a small compile).
     expect(run.modules.has('dist/tosca/compile.js')).toBe(true);
     for (const m of run.modules) expect(m, m).not.toMatch(/^dist\/(repository|topology|plan|state)\/|^node:crypto$/);
+  });
+});
+
+describe('start-up of the code-cached validate build (dist/bundle/validate.cjs)', () => {
+  /** The packages esbuild put in the validate build, from its metafile. */
+  function validateBuildPackages(): Set<string> {
+    const meta = JSON.parse(readFileSync(join(BUNDLE, 'validate-meta.json'), 'utf8')) as { inputs: Record<string, unknown> };
+    return new Set(Object.keys(meta.inputs).map(packageOf).filter((p): p is string => p !== undefined));
+  }
+
+  it('holds the compiler and yaml, not the agent, git or HTTP stacks', () => {
+    const packages = validateBuildPackages();
+    expect(packages.has('yaml')).toBe(true);
+    expect(packages.has('commander')).toBe(true);
+    for (const p of ['fastify', 'isomorphic-git', 'pino', 'prom-client', 'chokidar']) expect(packages.has(p), p).toBe(false);
+  });
+
+  it('a validate of a named file runs it, with no ES module of ours, no node:crypto, child_process or fs streams', async () => {
+    const dir = tempDir('kaidu-startup-cwd-');
+    writeFileSync(join(dir, 'one.yaml'), 'tosca_definitions_version: tosca_simple_yaml_1_3\ntopology_template:\n  node_templates:\n    n0:\n      type: tosca.nodes.Compute\n');
+    // Node's own list of the built-ins it loaded, written when the process ends.
+    const list = join(dir, 'builtins.txt');
+    const preload = join(dir, 'builtins.cjs');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+    const run = await loadedBy(['validate', 'one.yaml'], dir, { NODE_OPTIONS: `--require ${preload}`, KAIDU_NO_BUNDLE: '', KAIDU_VALIDATE_CODE_CACHE: '' });
+    expect(run.stdout).toContain('ok: 1 file, 0 errors');
+    expect(run.code).toBe(0);
+    // Nothing of ours came through the ES module loader: the whole command ran from validate.cjs.
+    expect(run.bundled).toBe(false);
+    expect([...run.modules].filter((m) => m.startsWith('dist/'))).toEqual([]);
+    const builtins = readFileSync(list, 'utf8').split('\n');
+    expect(builtins).toContain('NativeModule vm');
+    for (const m of ['NativeModule crypto', 'NativeModule child_process', 'NativeModule internal/fs/streams']) expect(builtins, m).not.toContain(m);
   });
 });
 
