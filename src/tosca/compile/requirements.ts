@@ -14,7 +14,7 @@ import type { NodeFilter, NodeFilters } from '../requirements/filters.js';
 import type { CompileContext, TypeChain } from './context.js';
 import type { NodeTemplate, NodeTemplateEntry, RelationshipTemplate } from '../document/records.js';
 import { templateTypeName } from '../document/read-node-template.js';
-import { copyValue, sharedPerType } from './shared.js';
+import { copyValue, EMPTY_LIST, sharedPerType } from './shared.js';
 
 export interface ReqDef {
   /** [min, max]; max Infinity for UNBOUNDED. Default [1, 1] as TOSCA says. */
@@ -146,7 +146,7 @@ export class RequirementCompiler {
     const relTemplates = this.relTemplates;
     const defs = this.definitions(types);
     // None assigned: nothing to resolve, and a count of none is never "too few" (see the end).
-    if (t.requirements.length === 0) return [];
+    if (t.requirements.length === 0) return EMPTY_LIST as unknown as CompiledRequirement[];
     const out: CompiledRequirement[] = [];
     // Most nodes assign one requirement of each name: counted only when there are several.
     const counts = t.requirements.length > 1 ? new Map<string, number>() : undefined;
