@@ -112,8 +112,13 @@ export class CapabilityCompiler {
   private defaultCapability(nodeType: string, slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {
     let byName = this.defaults.get(nodeType);
     if (!byName) this.defaults.set(nodeType, (byName = new Map()));
-    // Looked up before the message texts and the closure are made: most nodes find it.
-    return byName.get(slot.name) ?? sharedPerType(byName, slot.name, () => {
+    // Looked up before the message texts and the closure are made: most nodes find it. The
+    // closure lives in another method: a function holding one allocates its context on every call.
+    return byName.get(slot.name) ?? this.makeDefault(byName, slot, template, loc);
+  }
+
+  private makeDefault(byName: Map<string, CompiledCapability>, slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {
+    return sharedPerType(byName, slot.name, () => {
       const ctx = this.ctx;
       const { name } = slot;
       const ct = slot.ct!;

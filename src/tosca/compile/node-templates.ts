@@ -39,7 +39,7 @@ export class NodeCompiler {
     const ref = t.type;
     if (!ref) {
       // A body the YAML library refused reads as empty: its YAML error is the problem, not a type.
-      if (ctx.unit.src.late?.some((d) => d.severity === 'error' && d.line >= loc.line)) return;
+      if (lateErrorFrom(ctx, loc.line)) return;
       ctx.report('error', 'E_TOSCA_MISSING_TYPE', `node template "${t.name}" has no type`, loc);
       return;
     }
@@ -66,4 +66,9 @@ export class NodeCompiler {
     ctx.nodeList.push(compiled);
     compiled.requirements = this.requirements.compile(t, loc, tr.types);
   }
+}
+
+/** Whether a YAML error was found late (in a body read on demand) at or after `line`. Its own function: a closure in `compile` would allocate a context per node. */
+function lateErrorFrom(ctx: CompileContext, line: number): boolean {
+  return ctx.unit.src.late?.some((d) => d.severity === 'error' && d.line >= line) ?? false;
 }

@@ -228,8 +228,7 @@ export class GrammarChecker {
         else this.shape(node, this.grammar.entities[shape.name]!.short!, label, at);
         return;
       case 'oneOf': {
-        const option = shape.of.find((s) => this.accepts(s).includes(kind))!;
-        this.shape(node, option, label, at);
+        this.shape(node, this.optionFor(shape.of, kind), label, at);
         return;
       }
       case 'clause': {
@@ -247,6 +246,11 @@ export class GrammarChecker {
         if (shape.of.kind === 'map' && kind !== 'map') this.wrongShape(node, shape, what, at);
         return;
     }
+  }
+
+  /** The first of a `oneOf`'s shapes that accepts a kind (a method: a closure in `shape` would allocate a context per value). */
+  private optionFor(of: readonly Shape[], kind: Kind): Shape {
+    return of.find((s) => this.accepts(s).includes(kind))!;
   }
 
   /** How a message names a value found under `key`. */
