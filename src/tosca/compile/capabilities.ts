@@ -5,7 +5,7 @@ import type { Unit } from '../loader.js';
 import type { Assignment, CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
 import type { PropertyDef } from '../values.js';
 import type { CompileContext, TypeChain } from './context.js';
-import { copyValue, sharedPerType } from './shared.js';
+import { copyValue, EMPTY_MAP, isEmptyRecord, sharedPerType } from './shared.js';
 
 const NONE_ASSIGNED: ReadonlyMap<string, CapabilityAssignment> = new Map();
 
@@ -70,7 +70,9 @@ export class CapabilityCompiler {
         const k = own[j]![0];
         if (!assigns(a.properties, k)) merged[k] = copyValue(own[j]![1]);
       }
-      capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: ctx.assignProperties((slot.attributes ??= ctx.checker.definitions('capability', ct.type, 'attributes')), a.attributes, `capability "${name}"`, loc, ctx.unit, true) };
+      const attributes = ctx.assignProperties((slot.attributes ??= ctx.checker.definitions('capability', ct.type, 'attributes')), a.attributes, `capability "${name}"`, loc, ctx.unit, true);
+      // Nothing writes a capability's attributes: an empty one is the shared empty record.
+      capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes };
     }
     if (n > 0) this.reportUnknown(assigned!, byName, tr, whose);
     return this.shared(tr.type, capabilities, n === 0);
