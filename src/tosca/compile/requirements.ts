@@ -14,7 +14,7 @@ import type { NodeFilter, NodeFilters } from '../requirements/filters.js';
 import type { CompileContext, TypeChain } from './context.js';
 import type { NodeTemplate, NodeTemplateEntry, RelationshipTemplate } from '../document/records.js';
 import { templateTypeName } from '../document/read-node-template.js';
-import { copyValue, EMPTY_LIST, sharedPerType } from './shared.js';
+import { copyValue, sharedPerType } from './shared.js';
 
 export interface ReqDef {
   /** [min, max]; max Infinity for UNBOUNDED. Default [1, 1] as TOSCA says. */
@@ -144,7 +144,7 @@ export class RequirementCompiler {
     const defs = this.definitions(types);
     // None assigned: nothing to resolve, and a count of none is never "too few" (see the end).
     // The rest is a method of its own: its closures would allocate a context on every call.
-    if (t.requirements.length === 0) return EMPTY_LIST as unknown as CompiledRequirement[];
+    if (t.requirements.length === 0) return [];
     return this.compileAssigned(t, loc, types, defs);
   }
 
