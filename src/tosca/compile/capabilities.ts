@@ -23,6 +23,8 @@ interface CapabilitySlot {
   /** The capability type's property and attribute definitions, once resolved (asked for every node that assigns it). */
   properties?: Map<string, PropertyDef>;
   attributes?: Map<string, PropertyDef>;
+  /** `capability "name"`, as messages about its attributes name it: made once, not per node. */
+  label?: string;
 }
 
 /** Assignments this short are looked up by a scan: a Map per node cost more than it saved. */
@@ -70,7 +72,7 @@ export class CapabilityCompiler {
         const k = own[j]![0];
         if (!assigns(a.properties, k)) merged[k] = copyValue(own[j]![1]);
       }
-      const attributes = ctx.assignProperties((slot.attributes ??= ctx.checker.definitions('capability', ct.type, 'attributes')), a.attributes, `capability "${name}"`, loc, ctx.unit, true);
+      const attributes = ctx.assignProperties((slot.attributes ??= ctx.checker.definitions('capability', ct.type, 'attributes')), a.attributes, (slot.label ??= `capability "${name}"`), loc, ctx.unit, true);
       // Nothing writes a capability's attributes: an empty one is the shared empty record.
       capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes };
     }
