@@ -23,7 +23,7 @@ export const KNOWN_FUNCTIONS = new Set([
 
 /** Raw YAML data (plain JS) → Value, with function calls recognised and `$$` keys unescaped. */
 export function toValue(raw: unknown, unit: Unit): Value {
-  if (Array.isArray(raw)) return raw.map((x) => toValue(x, unit));
+  if (Array.isArray(raw)) return toValues(raw, unit);
   if (raw instanceof Date) return raw.toISOString();
   if (raw && typeof raw === 'object') {
     const keys = Object.keys(raw);
@@ -33,7 +33,7 @@ export function toValue(raw: unknown, unit: Unit): Value {
       if (name !== undefined) {
         const arg = (raw as Record<string, unknown>)[k];
         const args = Array.isArray(arg) ? arg : [arg];
-        return { $fn: name, args: args.map((a) => toValue(a, unit)) };
+        return { $fn: name, args: toValues(args, unit) };
       }
     }
     const out: Record<string, Value> = {};
@@ -42,6 +42,13 @@ export function toValue(raw: unknown, unit: Unit): Value {
   }
   if (raw === undefined) return null;
   return raw as Value;
+}
+
+/** `toValue` of each item: a loop of its own, since a closure in `toValue` would allocate a context per value. */
+function toValues(raw: unknown[], unit: Unit): Value[] {
+  const out = new Array<Value>(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = toValue(raw[i], unit);
+  return out;
 }
 
 /** `[key, function]` when `value` is a one-key map whose key is close to (not equal to) a function written without `$`. */
@@ -307,7 +314,7 @@ export class ValueChecker {
         return value;
       case 'list':
         if (!Array.isArray(value)) return this.wrong(problem, what, value, 'a list');
-        return value.map((x, i) => this.coerce(x, spec.entry, problem, `${what}[${i}]`, depth + 1, strict));
+        return this.coerceList(value, spec, problem, what, depth, strict);
       case 'map': {
         if (!value || typeof value !== 'object' || Array.isArray(value)) return this.wrong(problem, what, value, 'a map');
         const out: Record<string, Value> = {};
@@ -325,6 +332,11 @@ export class ValueChecker {
         return value;
       }
     }
+  }
+
+  /** A list's entries (a method: a closure in `primitive` would allocate a context per value). */
+  private coerceList(value: Value[], spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value[] {
+    return value.map((x, i) => this.coerce(x, spec.entry, problem, `${what}[${i}]`, depth + 1, strict));
   }
 
   /** Per type spec: its constraints when they are all numeric bounds, else null (see `validate`). */
@@ -369,7 +381,8 @@ export class ValueChecker {
       // The common case (a number against bounds such as `greater_or_equal: 1`): no closures.
       const bounds = this.boundsOf(spec);
       if (bounds) {
-        for (const b of bounds) {
+        for (let i = 0; i < bounds.length; i++) {
+          const b = bounds[i]!;
           const d = value - b.limit;
           const ok = b.op === 'greater_than' ? d > 0 : b.op === 'greater_or_equal' ? d >= 0 : b.op === 'less_than' ? d < 0 : d <= 0;
           if (!ok) problem('E_TOSCA_VALIDATION', `${what}: ${JSON.stringify(value)} violates the constraint ${b.op}: ${JSON.stringify(b.arg)}`, 'error');
@@ -377,6 +390,14 @@ export class ValueChecker {
         return;
       }
     }
+    this.validateClauses(value, spec, problem, what, baseType);
+  }
+
+  /**
+   * `validate`'s general path. A method of its own: its closures make V8 allocate a context on
+   * every call of the function that holds them, and `validate` is called for every value.
+   */
+  private validateClauses(value: Value, spec: TypeSpec, problem: Problem, what: string, baseType?: string): void {
     const type = baseType ?? spec.type;
     const literal = (x: unknown): unknown => {
       if (typeof x === 'string' && type in SCALAR_KINDS) return parseScalar(type as ScalarKind, x) ?? x;

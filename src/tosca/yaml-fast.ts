@@ -714,6 +714,8 @@ class Reader {
       return node.items;
     } catch (e) {
       if (e !== GIVE_UP) throw e;
+      this.pairStack.length = 0;
+      this.itemStack.length = 0;
       return this.fromLibrary(offset);
     } finally {
       this.i = saved;
@@ -737,6 +739,15 @@ class Reader {
   /** Where the last key read by `key` ends (a field, not a result object: one per line adds up). */
   private keyStop = 0;
 
+  /**
+   * Entries of the block maps (and items of the block sequences) being read, nested ones on top
+   * of their parents': each collection gets an array of its own exact size when it ends, not one
+   * grown by pushes (a pushed-to empty array reserves 17 slots: most of a small map's garbage).
+   * Emptied again where a reading that gave up is caught (`reread`).
+   */
+  private readonly pairStack: LightPair[] = [];
+  private readonly itemStack: YamlNode[] = [];
+
   /** The value of the key of a `key: value` line starting at `p`, whose `:` is at `colon`; where it ends goes to `keyStop`. `shared`: one string per key text (see `intern`). */
   private key(p: number, end: number, colon: number, shared = true): unknown {
     const t = this.text;
@@ -756,7 +767,8 @@ class Reader {
   /** A block map whose keys sit at indentation `ind`, starting at content line `this.i`. */
   private map(ind: number, lazyValues = false): YamlNode {
     const t = this.text;
-    const items: LightPair[] = [];
+    const stack = this.pairStack;
+    const base = stack.length;
     let keys: Set<unknown> | undefined;
     let start = -1;
     while (this.i < this.contentCount) {
@@ -778,8 +790,8 @@ class Reader {
       if (keys) {
         if (keys.has(kv)) throw GIVE_UP;
         keys.add(kv);
-      } else if (hasKey(items, kv)) throw GIVE_UP;
-      else if (items.length === 16) keys = new Set(items.map((i) => i.k).concat([kv]));
+      } else if (hasKeyFrom(stack, base, kv)) throw GIVE_UP;
+      else if (stack.length - base === 16) keys = new Set(stack.slice(base).map((i) => i.k).concat([kv]));
       let q = colon + 1;
       while (q < end && t.charCodeAt(q) === 32) q++;
       let value: YamlNode;
@@ -797,15 +809,18 @@ class Reader {
         else if (next !== undefined && ni === ind && t.charCodeAt(this.contentStart[next]!) === 45 && this.isDash(this.contentStart[next]!, this.lineEnd[next]!)) value = this.seq(ind);
         else value = scalar(null, end, end);
       }
-      items.push(new LightPair(kv, ks, ke, value));
+      stack.push(new LightPair(kv, ks, ke, value));
     }
+    const items = stack.slice(base);
+    stack.length = base;
     return new LightMap(items, start, start) as unknown as YamlNode;
   }
 
   /** A block sequence whose dashes sit at indentation `ind`. */
   private seq(ind: number): YamlNode {
     const t = this.text;
-    const items: YamlNode[] = [];
+    const items = this.itemStack;
+    const base = items.length;
     let start = -1;
     while (this.i < this.contentCount) {
       const line = this.content[this.i]!;
@@ -842,7 +857,9 @@ class Reader {
       this.i++;
       this.noDeeper(ind);
     }
-    return new LightSeq(items, start, start) as unknown as YamlNode;
+    const own = items.slice(base);
+    items.length = base;
+    return new LightSeq(own, start, start) as unknown as YamlNode;
   }
 }
 
@@ -852,7 +869,11 @@ function isFlowBreak(ch: number): boolean {
 }
 
 function hasKey(items: LightPair[], key: unknown): boolean {
-  for (const i of items) if (i.k === key) return true;
+  return hasKeyFrom(items, 0, key);
+}
+
+function hasKeyFrom(items: LightPair[], from: number, key: unknown): boolean {
+  for (let j = from; j < items.length; j++) if (items[j]!.k === key) return true;
   return false;
 }
 

@@ -232,9 +232,16 @@ function plain(src: YamlSource, node: unknown, depth: number): unknown {
     }
     return out;
   }
-  if (isSeq(node)) return (node.items as unknown[]).map((i) => plain(src, i, depth + 1));
+  if (isSeq(node)) return plainItems(src, node.items as unknown[], depth + 1);
   if (isAlias(node)) return plain(src, node.resolve(src.doc), depth + 1);
   return (node as { toJS(doc: Document): unknown }).toJS(src.doc);
+}
+
+/** `plain` of each item: a loop of its own, since a closure in `plain` would allocate a context per value. */
+function plainItems(src: YamlSource, items: unknown[], depth: number): unknown[] {
+  const out = new Array<unknown>(items.length);
+  for (let i = 0; i < items.length; i++) out[i] = plain(src, items[i], depth);
+  return out;
 }
 
 /** Follows an alias to the node it names. */

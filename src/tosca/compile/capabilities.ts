@@ -2,9 +2,10 @@
 import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledCapability, Value } from '../model.js';
 import type { Unit } from '../loader.js';
-import type { CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
+import type { Assignment, CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
+import type { PropertyDef } from '../values.js';
 import type { CompileContext, TypeChain } from './context.js';
-import { copyValue, sharedPerType } from './shared.js';
+import { copyValue, EMPTY_MAP, isEmptyRecord, sharedPerType } from './shared.js';
 
 const NONE_ASSIGNED: ReadonlyMap<string, CapabilityAssignment> = new Map();
 
@@ -19,6 +20,11 @@ interface CapabilitySlot {
   resolved: boolean;
   /** The type's own values for the capability's properties (`properties:` in its definition). */
   own: ReadonlyArray<[string, Value]>;
+  /** The capability type's property and attribute definitions, once resolved (asked for every node that assigns it). */
+  properties?: Map<string, PropertyDef>;
+  attributes?: Map<string, PropertyDef>;
+  /** `capability "name"`, as messages about its attributes name it: made once, not per node. */
+  label?: string;
 }
 
 /** Assignments this short are looked up by a scan: a Map per node cost more than it saved. */
@@ -48,7 +54,9 @@ export class CapabilityCompiler {
     const slots = this.slotsOf(tr);
     // A name given twice: the last counts.
     const byName = n > SCAN_MAX ? new Map(assigned!.map((a) => [a.name, a])) : undefined;
-    for (const slot of slots) {
+    // Index loops, not iterators: once per capability of every node.
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[i]!;
       const ct = slot.resolved ? slot.ct : this.resolve(slot);
       if (!ct) continue;
       const name = slot.name;
@@ -57,11 +65,16 @@ export class CapabilityCompiler {
         capabilities[name] = this.defaultCapability(tr.type, slot, template, loc);
         continue;
       }
-      const defs = ctx.checker.definitions('capability', ct.type, 'properties');
-      const merged = ctx.assignProperties(defs, a.properties, `capability "${name}" of node "${template}"`, a.at);
+      const merged = ctx.assignProperties((slot.properties ??= ctx.checker.definitions('capability', ct.type, 'properties')), a.properties, `capability "${name}" of node "${template}"`, a.at);
       // The node type's own values for the capability's properties, where the template gives none.
-      for (const [k, v] of slot.own) if (!a.properties?.some((p) => p.name === k)) merged[k] = copyValue(v);
-      capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), a.attributes, `capability "${name}"`, loc, ctx.unit, true) };
+      const own = slot.own;
+      for (let j = 0; j < own.length; j++) {
+        const k = own[j]![0];
+        if (!assigns(a.properties, k)) merged[k] = copyValue(own[j]![1]);
+      }
+      const attributes = ctx.assignProperties((slot.attributes ??= ctx.checker.definitions('capability', ct.type, 'attributes')), a.attributes, (slot.label ??= `capability "${name}"`), loc, ctx.unit, true);
+      // Nothing writes a capability's attributes: an empty one is the shared empty record.
+      capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes };
     }
     if (n > 0) this.reportUnknown(assigned!, byName, tr, whose);
     return this.shared(tr.type, capabilities, n === 0);
@@ -103,8 +116,13 @@ export class CapabilityCompiler {
   private defaultCapability(nodeType: string, slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {
     let byName = this.defaults.get(nodeType);
     if (!byName) this.defaults.set(nodeType, (byName = new Map()));
-    // Looked up before the message texts and the closure are made: most nodes find it.
-    return byName.get(slot.name) ?? sharedPerType(byName, slot.name, () => {
+    // Looked up before the message texts and the closure are made: most nodes find it. The
+    // closure lives in another method: a function holding one allocates its context on every call.
+    return byName.get(slot.name) ?? this.makeDefault(byName, slot, template, loc);
+  }
+
+  private makeDefault(byName: Map<string, CompiledCapability>, slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {
+    return sharedPerType(byName, slot.name, () => {
       const ctx = this.ctx;
       const { name } = slot;
       const ct = slot.ct!;
@@ -124,6 +142,12 @@ export class CapabilityCompiler {
     this.records.set(nodeType, shared);
     return shared;
   }
+}
+
+/** Whether an assignment list (maybe absent) names `name`. */
+function assigns(list: readonly Assignment[] | undefined, name: string): boolean {
+  if (list) for (let i = 0; i < list.length; i++) if (list[i]!.name === name) return true;
+  return false;
 }
 
 function lastNamed(assigned: readonly CapabilityAssignment[], name: string): CapabilityAssignment | undefined {

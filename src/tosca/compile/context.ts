@@ -29,7 +29,9 @@ export class CompileContext {
     readonly unit: Unit,
     readonly entryPath: string,
     readonly diagnostics: Diagnostic[],
-  ) {}
+  ) {
+    this.assignUnit = unit;
+  }
 
   report(severity: Diagnostic['severity'], code: string, message: string, at: SourceLocation, hint?: string): void {
     this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
@@ -108,6 +110,11 @@ export class CompileContext {
     return list;
   }
 
+  /** Where the assignment being coerced is (see `assignProperties`). */
+  private assignUnit: Unit;
+  private assignAt: Offset = 0;
+  private readonly assignmentProblem: Problem = (c, m, s, h) => this.report(s ?? 'error', c, m, locationAt(this.assignUnit.src, this.assignAt), h);
+
   /**
    * Property (or attribute) assignments checked against their definitions, with the definitions'
    * defaults. `fallback`, where a missing property is reported, may be an offset into this
@@ -116,19 +123,24 @@ export class CompileContext {
   assignProperties(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: string, fallback: SourceLocation | Offset, unit = this.unit, attributes = false): Record<string, Value> {
     const out: Record<string, Value> = {};
     if (assigned && assigned.length > 0) {
-      // One problem callback for all the assignments (not a closure each): coerce reports synchronously.
-      let at: Offset = 0;
-      const problem: Problem = (c, m, s, h) => this.report(s ?? 'error', c, m, locationAt(unit.src, at), h);
-      for (const a of assigned) {
+      // One problem callback for every assignment of every template (coerce reports synchronously):
+      // where it points is set before each value, and put back after (no closure per call).
+      const outerUnit = this.assignUnit;
+      const outerAt = this.assignAt;
+      this.assignUnit = unit;
+      for (let i = 0; i < assigned.length; i++) {
+        const a = assigned[i]!;
         const d = defs.get(a.name);
         if (!d) {
           this.report(attributes ? 'warning' : 'error', attributes ? 'W_TOSCA_UNKNOWN_ATTRIBUTE' : 'E_TOSCA_UNKNOWN_PROPERTY', `${whose} has no ${attributes ? 'attribute' : 'property'} "${a.name}"`, locationAt(unit.src, a.at), defs.size ? `it has: ${[...defs.keys()].join(', ')}` : undefined);
           out[a.name] = a.value;
           continue;
         }
-        at = a.at;
-        out[a.name] = this.checker.coerce(a.value, d.spec, problem, `${whose} ${attributes ? 'attribute' : 'property'} "${a.name}"`, 0, unit.version === 2);
+        this.assignAt = a.at;
+        out[a.name] = this.checker.coerce(a.value, d.spec, this.assignmentProblem, `${whose} ${attributes ? 'attribute' : 'property'} "${a.name}"`, 0, unit.version === 2);
       }
+      this.assignUnit = outerUnit;
+      this.assignAt = outerAt;
     }
     const list = this.listOf(defs);
     for (let i = 0; i < list.length; i++) {

@@ -27,6 +27,11 @@ export class InterfaceCompiler {
 
   compile(types: string[], assigned: InterfaceRecord[] | undefined, template: string): Record<string, CompiledInterface> {
     if (assigned !== undefined) return this.make(types, assigned, template);
+    // Looked up before a closure is made for a miss: nearly every node finds it.
+    return this.defaults.get(types[0] ?? '') ?? this.makeDefault(types, template);
+  }
+
+  private makeDefault(types: string[], template: string): Record<string, CompiledInterface> {
     return sharedPerType(this.defaults, types[0] ?? '', () => this.make(types, [], template));
   }
 

@@ -39,7 +39,7 @@ export class NodeCompiler {
     const ref = t.type;
     if (!ref) {
       // A body the YAML library refused reads as empty: its YAML error is the problem, not a type.
-      if (ctx.unit.src.late?.some((d) => d.severity === 'error' && d.line >= loc.line)) return;
+      if (lateErrorFrom(ctx, loc.line)) return;
       ctx.report('error', 'E_TOSCA_MISSING_TYPE', `node template "${t.name}" has no type`, loc);
       return;
     }
@@ -53,17 +53,24 @@ export class NodeCompiler {
     const metadata = t.metadata ?? (EMPTY_MAP as Record<string, string>);
     const directives = t.directives ?? (EMPTY_LIST as unknown as string[]);
     const someAttributes = isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes;
+    // Evaluation writes only a value holding a call, so an empty record is never written to.
+    const someProperties = isEmptyRecord(properties) ? (EMPTY_MAP as Record<string, Value>) : properties;
     const interfaces = this.interfaces.compile(tr.types, t.interfaces, t.name);
     const artifacts = this.artifacts.compile(tr.types, t.artifacts);
     const requirements = EMPTY_LIST as unknown as CompiledRequirement[];
     const description = t.description;
     // Two plain literals rather than a spread for the optional description: a compact object each.
     const compiled: CompiledNode = description
-      ? { name: t.name, type: tr.type, types: tr.types, description, metadata, directives, properties, attributes: someAttributes, capabilities, requirements, interfaces, artifacts, source: loc }
-      : { name: t.name, type: tr.type, types: tr.types, metadata, directives, properties, attributes: someAttributes, capabilities, requirements, interfaces, artifacts, source: loc };
+      ? { name: t.name, type: tr.type, types: tr.types, description, metadata, directives, properties: someProperties, attributes: someAttributes, capabilities, requirements, interfaces, artifacts, source: loc }
+      : { name: t.name, type: tr.type, types: tr.types, metadata, directives, properties: someProperties, attributes: someAttributes, capabilities, requirements, interfaces, artifacts, source: loc };
     if (t.nodeFilterAt !== undefined) ctx.report('warning', 'W_TOSCA_NODE_FILTER', `node filters are kept but not acted on (node "${t.name}")`, ctx.loc(t.nodeFilterAt));
     ctx.nodes[t.name] = compiled;
     ctx.nodeList.push(compiled);
     compiled.requirements = this.requirements.compile(t, loc, tr.types);
   }
+}
+
+/** Whether a YAML error was found late (in a body read on demand) at or after `line`. Its own function: a closure in `compile` would allocate a context per node. */
+function lateErrorFrom(ctx: CompileContext, line: number): boolean {
+  return ctx.unit.src.late?.some((d) => d.severity === 'error' && d.line >= line) ?? false;
 }

@@ -141,12 +141,17 @@ export class RequirementCompiler {
   }
 
   compile(t: NodeTemplate, loc: SourceLocation, types: string[]): CompiledRequirement[] {
+    const defs = this.definitions(types);
+    // None assigned: nothing to resolve, and a count of none is never "too few" (see the end).
+    // The rest is a method of its own: its closures would allocate a context on every call.
+    if (t.requirements.length === 0) return [];
+    return this.compileAssigned(t, loc, types, defs);
+  }
+
+  private compileAssigned(t: NodeTemplate, loc: SourceLocation, types: string[], defs: ReturnType<RequirementCompiler['definitions']>): CompiledRequirement[] {
     const ctx = this.ctx;
     const byName = this.byName;
     const relTemplates = this.relTemplates;
-    const defs = this.definitions(types);
-    // None assigned: nothing to resolve, and a count of none is never "too few" (see the end).
-    if (t.requirements.length === 0) return [];
     const out: CompiledRequirement[] = [];
     // Most nodes assign one requirement of each name: counted only when there are several.
     const counts = t.requirements.length > 1 ? new Map<string, number>() : undefined;

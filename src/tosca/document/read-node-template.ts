@@ -2,11 +2,12 @@
  * A node template's body read into a `NodeTemplate` in the same pass as the grammar checks it:
  * each key the grammar walks is handed to the reader, so the template's YAML is walked once.
  */
-import type { Pair } from 'yaml';
+import type { Pair, YAMLMap } from 'yaml';
 import type { SourceLocation } from '../diagnostic.js';
 import type { Unit } from '../loader.js';
 import type { GrammarChecker } from '../grammar/index.js';
-import { entries, field, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import { entries, field, isMap, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
+import { scalarKey } from '../yaml-fast.js';
 import type { CapabilityAssignment, NodeTemplate, NodeTemplateEntry, RequirementAssignment } from './records.js';
 import { offsetOf } from './offsets.js';
 import { readAssignments, readOptionalAssignments, readStringMap } from './read-values.js';
@@ -76,17 +77,24 @@ export class NodeTemplateReader {
       case 'attributes':
         rec.attributes = readAssignments(v, unit);
         return;
-      case 'capabilities':
-        rec.capabilities = entries(v).map(([name, c, p]) => {
+      case 'capabilities': {
+        // The pairs directly, into an array of the final size (no entry tuples per template).
+        const items = isMap(v) ? ((v as YAMLMap).items as Pair[]) : [];
+        const list = new Array<CapabilityAssignment>(items.length);
+        for (let i = 0; i < items.length; i++) {
+          const p = items[i]!;
+          const c = (p.value as YamlNode | null) ?? null;
           const properties = readOptionalAssignments(c, 'properties', unit);
           const attributes = readOptionalAssignments(c, 'attributes', unit);
           // Set one by one, not spread from temporary objects: one record per assignment.
-          const a: CapabilityAssignment = { name, at: offsetOf(p) };
+          const a: CapabilityAssignment = { name: scalarKey(p) ?? String(p.key), at: offsetOf(p) };
           if (properties) a.properties = properties;
           if (attributes) a.attributes = attributes;
-          return a;
-        });
+          list[i] = a;
+        }
+        rec.capabilities = list;
         return;
+      }
       case 'requirements':
         rec.requirements = [];
         for (const item of seqItems(v)) for (const [name, r, p] of entries(item)) rec.requirements.push(readRequirement(name, r, p, unit));

@@ -3,7 +3,9 @@ import type { Value } from '../model.js';
 import type { Unit } from '../loader.js';
 import { toValue } from '../values.js';
 import { recordCallSites } from '../functions/call-sites.js';
-import { entries, field, toJS, type YamlNode } from '../yaml-source.js';
+import type { Pair, YAMLMap } from 'yaml';
+import { entries, field, isMap, toJS, type YamlNode } from '../yaml-source.js';
+import { scalarKey } from '../yaml-fast.js';
 import type { Assignment } from './records.js';
 import { offsetOf } from './offsets.js';
 
@@ -15,13 +17,36 @@ export function readValue(node: YamlNode | null | undefined, unit: Unit): Value 
 
 /** `properties:` or `attributes:` of a template: each assignment, the long notation unwrapped. */
 export function readAssignments(node: YamlNode | null | undefined, unit: Unit): Assignment[] {
-  const out: Assignment[] = [];
-  for (const [name, raw, pair] of entries(node)) {
-    // Long notation of an assignment: { description, value }.
-    const long = field(raw, 'value') !== undefined && entries(raw).every(([x]) => x === 'value' || x === 'description');
-    out.push({ name, value: readValue(long ? field(raw, 'value')! : raw, unit), at: offsetOf(pair) });
+  if (!isMap(node)) return [];
+  // The pairs directly, into an array of the final size: once per properties map of every template.
+  const items = (node as YAMLMap).items as Pair[];
+  const out = new Array<Assignment>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const pair = items[i]!;
+    const raw = (pair.value as YamlNode | null) ?? null;
+    const long = longValue(raw);
+    out[i] = { name: scalarKey(pair) ?? String(pair.key), value: readValue(long !== undefined ? long : raw, unit), at: offsetOf(pair) };
   }
   return out;
+}
+
+/** The `value` of an assignment in long notation ({ description, value }); undefined for any other value. */
+function longValue(raw: YamlNode | null): YamlNode | null | undefined {
+  if (!isMap(raw)) return undefined;
+  const items = (raw as YAMLMap).items as Pair[];
+  let value: YamlNode | null | undefined;
+  for (let i = 0; i < items.length; i++) {
+    const p = items[i]!;
+    const own = scalarKey(p);
+    // The first `value` counts (the YAML reader reports a duplicate).
+    if (own === 'value') {
+      if (value === undefined) value = (p.value as YamlNode | null) ?? null;
+      continue;
+    }
+    const k = own ?? String(p.key);
+    if (k !== 'value' && k !== 'description') return undefined;
+  }
+  return value;
 }
 
 /** Undefined when the key is not written at all; the assignments (maybe none) otherwise. */

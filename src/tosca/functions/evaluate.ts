@@ -52,25 +52,41 @@ export class FunctionEvaluator {
   }
 
   evaluateNode(n: CompiledNode): void {
-    // Only values holding a call are written (most hold none): shared (frozen) defaults hold none.
+    // Only values holding a call are written (most hold none): shared (frozen) defaults hold none,
+    // so they are not even walked. Loops over keys, not `Object.values` arrays: once per node.
     const properties = n.properties;
-    for (const k of Object.keys(properties)) if (containsCall(properties[k]!)) properties[k] = this.evaluateProperty(n, k);
-    let self: Scope | undefined;
-    const selfScope = (): Scope => (self ??= { self: n.name });
-    this.evaluateIn(n.attributes, selfScope, n.source);
-    for (const c of Object.values(n.capabilities)) this.evaluateIn(c.properties, selfScope, n.source);
-    for (const r of n.requirements) {
+    for (const k in properties) if (containsCall(properties[k]!)) properties[k] = this.evaluateProperty(n, k);
+    this.evaluateSelf(n, n.attributes);
+    const capabilities = n.capabilities;
+    if (!Object.isFrozen(capabilities)) {
+      for (const c in capabilities) {
+        const cap = capabilities[c]!;
+        if (!Object.isFrozen(cap)) this.evaluateSelf(n, cap.properties);
+      }
+    }
+    const requirements = n.requirements;
+    for (let i = 0; i < requirements.length; i++) {
+      const r = requirements[i]!;
       const values = r.relationship.properties;
       if (hasCall(values)) {
         const scope: Scope = { self: n.name, source: n.name, ...(r.target ? { target: r.target } : {}) };
-        this.evaluateIn(values, () => scope, r.source);
+        this.evaluateIn(values, scope, r.source);
       }
     }
-    for (const i of Object.values(n.interfaces)) for (const op of Object.values(i.operations)) this.evaluateIn(op.inputs, selfScope, n.source);
+    const interfaces = n.interfaces;
+    for (const i in interfaces) {
+      const operations = interfaces[i]!.operations;
+      for (const op in operations) this.evaluateSelf(n, operations[op]!.inputs);
+    }
   }
 
-  private evaluateIn(values: Record<string, Value>, scope: () => Scope, holder: SourceLocation): void {
-    for (const k in values) if (containsCall(values[k]!)) values[k] = this.evaluate(values[k]!, scope(), holder);
+  /** Values of node `n` itself (SELF is the node): its scope is made only when a call is found. */
+  private evaluateSelf(n: CompiledNode, values: Record<string, Value>): void {
+    if (hasCall(values)) this.evaluateIn(values, { self: n.name }, n.source);
+  }
+
+  private evaluateIn(values: Record<string, Value>, scope: Scope, holder: SourceLocation): void {
+    for (const k in values) if (containsCall(values[k]!)) values[k] = this.evaluate(values[k]!, scope, holder);
   }
 
   private evaluateProperty(n: CompiledNode, key: string): Value {

@@ -199,13 +199,16 @@ export class GrammarChecker {
           if (vk === 'map' || vk === 'list') this.problem('E_TOSCA_WRONG_SHAPE', `${what}: "${k}" must be a string, not ${KIND_WORD[vk]}`, this.at(v ?? pair), 'metadata is a map of strings');
         }
         return;
-      case 'map':
+      case 'map': {
         if (shape.of.kind === 'any') return;
-        for (const p of (node as YAMLMap).items as Pair[]) {
+        const items = (node as YAMLMap).items as Pair[];
+        for (let i = 0; i < items.length; i++) {
+          const p = items[i]!;
           const v = (p.value as YamlNode | null) ?? null;
           if (!passes(v, shape.of)) this.shape(v, shape.of, this.name(shape.of, scalarKey(p) ?? String(p.key), label), p);
         }
         return;
+      }
       case 'list':
         for (const item of seqItems(node)) if (!passes(item, shape.of)) this.shape(item, shape.of, `an item of ${what}`, item);
         return;
@@ -225,8 +228,7 @@ export class GrammarChecker {
         else this.shape(node, this.grammar.entities[shape.name]!.short!, label, at);
         return;
       case 'oneOf': {
-        const option = shape.of.find((s) => this.accepts(s).includes(kind))!;
-        this.shape(node, option, label, at);
+        this.shape(node, this.optionFor(shape.of, kind), label, at);
         return;
       }
       case 'clause': {
@@ -246,6 +248,11 @@ export class GrammarChecker {
     }
   }
 
+  /** The first of a `oneOf`'s shapes that accepts a kind (a method: a closure in `shape` would allocate a context per value). */
+  private optionFor(of: readonly Shape[], kind: Kind): Shape {
+    return of.find((s) => this.accepts(s).includes(kind))!;
+  }
+
   /** How a message names a value found under `key`. */
   private name(shape: Shape, key: string, parent: string | undefined): string {
     const s = shape.kind === 'oneOf' ? shape.of.find((x) => x.kind === 'entity') ?? shape : shape;
@@ -259,7 +266,9 @@ export class GrammarChecker {
     const what = label ?? e.title;
     let others = 0;
     // The map's pairs directly: `entries` makes a tuple per pair, for every entity of a big file.
-    for (const p of (node as YAMLMap).items as Pair[]) {
+    const items = (node as YAMLMap).items as Pair[];
+    for (let i = 0; i < items.length; i++) {
+      const p = items[i]!;
       const k = scalarKey(p) ?? String(p.key);
       const v = (p.value as YamlNode | null) ?? null;
       visit?.(k, v, p);
@@ -285,7 +294,9 @@ export class GrammarChecker {
     }
     // Named entries (1.0–1.2 imports, operations listed directly) stand in for the keywords.
     if (others > 0) return;
-    for (const k of this.requiredOf(e)) {
+    const required = this.requiredOf(e);
+    for (let i = 0; i < required.length; i++) {
+      const k = required[i]!;
       // The first pair of a key counts (the YAML reader reports a duplicate).
       if (kindOf(firstValue(node as YAMLMap, k)) !== 'null') continue;
       this.problem('E_TOSCA_MISSING_KEYWORD', `${what} has no "${k}"`, this.at(at ?? node), `${article(e.title)} needs "${k}"`);
@@ -304,7 +315,11 @@ export class GrammarChecker {
 
 /** The value of a map's first pair with this key; undefined when there is none. */
 function firstValue(node: YAMLMap, key: string): YamlNode | null | undefined {
-  for (const p of node.items as Pair[]) if ((scalarKey(p) ?? String(p.key)) === key) return (p.value as YamlNode | null) ?? null;
+  const items = node.items as Pair[];
+  for (let i = 0; i < items.length; i++) {
+    const p = items[i]!;
+    if ((scalarKey(p) ?? String(p.key)) === key) return (p.value as YamlNode | null) ?? null;
+  }
   return undefined;
 }
 
