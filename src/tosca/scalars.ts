@@ -54,7 +54,8 @@ export function parseCustomScalar(raw: unknown, units: Record<string, number>, p
   for (const [u, uf] of Object.entries(units)) {
     if (!m[2]!.endsWith(u)) continue;
     const p = m[2]!.slice(0, m[2]!.length - u.length);
-    const pf = Object.keys(prefixes).length ? prefixes[p] : p === '' ? 1 : undefined;
+    // A prefix is optional: the bare unit stays valid when prefixes are declared.
+    const pf = p === '' ? 1 : Object.prototype.hasOwnProperty.call(prefixes, p) ? prefixes[p] : undefined;
     if (pf !== undefined) return Number(m[1]) * uf * pf;
   }
   return undefined;

@@ -64,7 +64,8 @@ export class ServiceTemplateReader {
         rec.outputs = entries(node).map(([name, n]): OutputDefinition => {
           const type = str(field(n, 'type'));
           const v = field(n, 'value');
-          return { name, ...(type !== undefined ? { type } : {}), typeAt: offsetOf(field(n, 'type')), value: readValue(v !== undefined ? v : n, unit), at: offsetOf(n) };
+          const definition = type !== undefined && v !== undefined ? readPropertyDefinition(name, n, offsetOf(n), unit) : undefined;
+          return { name, ...(type !== undefined ? { type } : {}), typeAt: offsetOf(field(n, 'type')), ...(definition ? { definition } : {}), value: readValue(v !== undefined ? v : n, unit), valueAt: offsetOf(v ?? n), at: offsetOf(n) };
         });
         return;
       case 'substitution_mappings':

@@ -148,7 +148,10 @@ export interface OutputDefinition {
   name: string;
   type?: string;
   typeAt: Offset;
+  /** With a `type` and a `value`: the definition, read as an input's is, so the value is checked against it. */
+  definition?: PropertyDefinitionRecord;
   value: Value;
+  valueAt: Offset;
   at: Offset;
 }
 
