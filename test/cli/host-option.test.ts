@@ -47,6 +47,25 @@ describe('--host names a host the templates know', () => {
     expect(r.stderr).toContain('known hosts: alpha, gamma');
   });
 
+  it('a damaged state file of another host hides no host: apply --host ghost is still exit 2', async () => {
+    const repo = await repoWith(TWO_HOSTS);
+    await mkdir(join(repo, 'state', 'alpha'), { recursive: true });
+    await writeFile(join(repo, 'state', 'alpha', 'web.yaml'), 'nodes: [unclosed\n');
+    await exec('git', ['-c', 'user.name=T', '-c', 'user.email=t@example.invalid', 'commit', '-qam', 'x'], { cwd: repo }).catch(() => undefined);
+    for (const command of ['apply', 'plan']) {
+      const r = await kaidu([command, '--host', 'ghost'], repo);
+      expect(r.code, `${command}: ${r.stdout}${r.stderr}`).toBe(2);
+      expect(r.stderr).toContain('known hosts: alpha, gamma');
+      expect(r.stdout).not.toContain('Nothing to do');
+    }
+    // A host only a damaged state file names may be real: its errors are the answer (exit 1).
+    await mkdir(join(repo, 'state', 'delta'), { recursive: true });
+    await writeFile(join(repo, 'state', 'delta', 'web.yaml'), 'nodes: [unclosed\n');
+    const delta = await kaidu(['plan', '--host', 'delta'], repo);
+    expect(delta.code).toBe(1);
+    expect(delta.stdout + delta.stderr).toContain('E_STATE_YAML');
+  });
+
   it('with compile errors the errors are the answer (exit 1), not a usage error', async () => {
     const repo = await repoWith(`${TWO_HOSTS}    broken: { type: kaidu:Nope }\n`);
     const r = await kaidu(['plan', '--host', 'ghost'], repo);
