@@ -6,6 +6,7 @@
 import type { Diagnostic, SourceLocation } from '../diagnostic.js';
 import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import type { Family, Loader, Unit } from '../loader.js';
+import { checkUntypedValue } from '../functions/untyped-values.js';
 import { containsCall, type PropertyDef, type Problem, type ValueChecker } from '../values.js';
 import { didYouMean } from '../suggest.js';
 import { copyValue } from './shared.js';
@@ -35,8 +36,19 @@ export class CompileContext {
     this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
   }
 
+  /** Records whose untyped values were checked (a type's are met again by each of its templates). */
+  private readonly untypedChecked = new WeakSet<object>();
+
+  /** `values`, which no type governs, checked once for misspelt calls (see functions/untyped-values.ts). */
+  checkUntyped(record: object, values: readonly (readonly [string, Value])[], holder: Offset, unit = this.unit): void {
+    if (values.length === 0 || this.untypedChecked.has(record)) return;
+    this.untypedChecked.add(record);
+    const where = () => this.loc(holder, unit);
+    for (const [, v] of values) checkUntypedValue(v, where, unit.functions, (code, message, at, hint) => this.report('error', code, message, at, hint));
+  }
+
   problemAt(at: SourceLocation): Problem {
-    return (code, message, severity = 'error', hint) => this.report(severity, code, message, at, hint);
+    return (code, message, severity = 'error', hint, where) => this.report(severity, code, message, where ?? at, hint);
   }
 
   /** Where an offset of a file is, as a message says it. */
@@ -118,7 +130,7 @@ export class CompileContext {
     if (assigned && assigned.length > 0) {
       // One problem callback for all the assignments (not a closure each): coerce reports synchronously.
       let at: Offset = 0;
-      const problem: Problem = (c, m, s, h) => this.report(s ?? 'error', c, m, locationAt(unit.src, at), h);
+      const problem: Problem = (c, m, s, h, where) => this.report(s ?? 'error', c, m, where ?? locationAt(unit.src, at), h);
       for (const a of assigned) {
         const d = defs.get(a.name);
         if (!d) {
