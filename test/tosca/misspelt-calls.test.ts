@@ -55,31 +55,17 @@ describe('a one-key map close to a function (functions/bare-calls.ts)', () => {
     expect(d.filter((x) => x.startsWith('46:'))).toEqual(['46:9 E_TOSCA_VALUE_TYPE']);
   });
 
-  it('where no type governs the value: an error at its key', async () => {
+  it('where no type governs the value (inputs, artifact properties, outputs, workflows): an error at its key', async () => {
     const d = await diagnostics('function-typos-untyped-1.3.yaml');
-    expect(d.filter((x) => x.endsWith('E_TOSCA_UNKNOWN_FUNCTION'))).toEqual([
-      '21:20 E_TOSCA_UNKNOWN_FUNCTION',
-      '31:24 E_TOSCA_UNKNOWN_FUNCTION',
-      '37:19 E_TOSCA_UNKNOWN_FUNCTION',
-      '38:37 E_TOSCA_UNKNOWN_FUNCTION',
-      '39:25 E_TOSCA_UNKNOWN_FUNCTION',
-      '40:26 E_TOSCA_UNKNOWN_FUNCTION',
-      '46:21 E_TOSCA_UNKNOWN_FUNCTION',
-      '49:16 E_TOSCA_UNKNOWN_FUNCTION',
-      '52:9 E_TOSCA_UNKNOWN_FUNCTION',
-    ]);
+    expect(d.filter((x) => x.includes(' E_'))).toEqual(
+      ['26:20', '36:24', '42:19', '43:37', '44:25', '45:26', '51:21', '54:16', '57:9', '61:42', '62:44', '71:27', '73:62'].map((at) => `${at} E_TOSCA_UNKNOWN_FUNCTION`),
+    );
   });
 
   it('2.0: a misspelt $call is reported once, at the call, also where nothing evaluates it', async () => {
     const d = await diagnostics('function-typos-untyped-2.0.yaml');
-    expect(d).toEqual([
-      '22:18 E_TOSCA_UNKNOWN_FUNCTION',
-      '32:22 E_TOSCA_UNKNOWN_FUNCTION',
-      '38:19 E_TOSCA_UNKNOWN_FUNCTION',
-      '39:35 E_TOSCA_UNKNOWN_FUNCTION',
-      '40:25 E_TOSCA_UNKNOWN_FUNCTION',
-      '46:19 E_TOSCA_UNKNOWN_FUNCTION',
-      '49:14 E_TOSCA_UNKNOWN_FUNCTION',
-    ]);
+    expect(d.filter((x) => x.includes(' E_'))).toEqual(
+      ['26:18', '36:22', '42:19', '43:35', '44:25', '50:19', '53:14', '57:42', '58:38', '66:25'].map((at) => `${at} E_TOSCA_UNKNOWN_FUNCTION`),
+    );
   });
 });
