@@ -6,7 +6,7 @@
 import type { Diagnostic, SourceLocation } from '../diagnostic.js';
 import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import type { Family, Loader, Unit } from '../loader.js';
-import { checkUntypedValue } from '../functions/untyped-values.js';
+import { checkUntypedValue, type UntypedProblem } from '../functions/untyped-values.js';
 import { containsCall, type PropertyDef, type Problem, type ValueChecker } from '../values.js';
 import { didYouMean } from '../suggest.js';
 import { copyValue } from './shared.js';
@@ -36,15 +36,23 @@ export class CompileContext {
     this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
   }
 
-  /** Records whose untyped values were checked (a type's are met again by each of its templates). */
+  /** A type's records whose untyped values were checked: each of its templates meets them again. */
   private readonly untypedChecked = new WeakSet<object>();
 
-  /** `values`, which no type governs, checked once for misspelt calls (see functions/untyped-values.ts). */
-  checkUntyped(record: object, values: readonly (readonly [string, Value])[], holder: Offset, unit = this.unit): void {
-    if (values.length === 0 || this.untypedChecked.has(record)) return;
-    this.untypedChecked.add(record);
+  private readonly untypedProblem: UntypedProblem = (code, message, at, hint) => this.report('error', code, message, at, hint);
+
+  /**
+   * `values`, which no type governs, checked for misspelt calls (see functions/untyped-values.ts);
+   * `typeRecord`, when they are a type's, has them checked once.
+   */
+  checkUntyped(values: readonly (readonly [string, Value])[], holder: Offset, unit = this.unit, typeRecord?: object): void {
+    if (values.length === 0) return;
+    if (typeRecord) {
+      if (this.untypedChecked.has(typeRecord)) return;
+      this.untypedChecked.add(typeRecord);
+    }
     const where = () => this.loc(holder, unit);
-    for (const [, v] of values) checkUntypedValue(v, where, unit.functions, (code, message, at, hint) => this.report('error', code, message, at, hint));
+    for (const [, v] of values) if (v !== null && typeof v === 'object') checkUntypedValue(v, where, unit.functions, this.untypedProblem);
   }
 
   problemAt(at: SourceLocation): Problem {

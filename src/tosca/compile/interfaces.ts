@@ -57,9 +57,10 @@ export class InterfaceCompiler {
       const operations: Record<string, CompiledOperation> = {};
       // The type's operations, then the template's over them.
       for (const r of def && a ? [def, a] : def ? [def] : a ? [a] : []) {
-        ctx.checkUntyped(r, r.inputs, r.at, r.unit);
+        const typeRecord = r === def ? r : undefined;
+        ctx.checkUntyped(r.inputs, r.at, r.unit, typeRecord);
         for (const op of r.operations) {
-          ctx.checkUntyped(op, op.inputs, op.at, r.unit);
+          ctx.checkUntyped(op.inputs, op.at, r.unit, typeRecord && op);
           const prev = operations[op.name];
           const primary = op.implementation;
           operations[op.name] = {

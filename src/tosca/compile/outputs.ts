@@ -12,7 +12,7 @@ export function compileOutputs(ctx: CompileContext, service: ServiceTemplate, fu
     if (o.type && !PRIMITIVES.has(o.type) && !ctx.loader.resolve(ctx.unit, 'data', o.type)) {
       ctx.report('error', 'E_TOSCA_UNKNOWN_TYPE', `output "${o.name}" has an unknown data type "${o.type}"`, ctx.loc(o.typeAt), didYouMean(o.type, [...PRIMITIVES, ...ctx.loader.typeNames(ctx.unit, 'data')]));
     }
-    ctx.checkUntyped(o, [[o.name, o.value]], o.at);
+    ctx.checkUntyped([[o.name, o.value]], o.at);
     out[o.name] = functions.evaluate(o.value, {}, ctx.loc(o.at));
   }
   return out;
