@@ -14,7 +14,6 @@ import { closest } from '../suggest.js';
 import { checkArguments } from './arguments.js';
 import { BARE_FUNCTIONS } from './bare-names.js';
 
-
 /** Functions whose arguments 1.x writes only as a list (§4.3–4.8): a scalar there is not a call of them. */
 const LIST_ONLY = new Set(['get_property', 'get_attribute', 'get_operation_output', 'get_artifact', 'concat', 'join', 'token']);
 

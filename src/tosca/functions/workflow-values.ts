@@ -1,11 +1,11 @@
 /**
- * The values inside a service's workflows: each workflow's input definitions (their `default` and
- * `value`) and each activity's `inputs` (`call_operation`, `inline`,
- * `delegate`). Kaidu keeps workflows as data and runs none of them, so nothing else reads these
- * values; they are read here only to be checked for misspelt calls as untyped values are
- * (untyped-values.ts), at the call's own line: a workflow that Kaidu does not run today is still
- * part of the service a reviewer approves. Types are not applied: a workflow input's `default` of
- * type `map` written as a misspelt call is an error here, not the warning a typed property gets.
+ * The values inside a service's workflows: each workflow's input definitions (their `default`, and
+ * 2.0's `value`) and each activity's `inputs` (`call_operation`, `inline`, `delegate`). Kaidu keeps
+ * workflows as data and runs none of them, so nothing else reads these values; they are read here
+ * only to be checked for misspelt calls as untyped values are (untyped-values.ts), at the call's
+ * own line: a workflow Kaidu does not run today is still part of the service a reviewer approves.
+ * Types are not applied: a workflow input's `default` of type `map` written as a misspelt call is
+ * an error here, not the warning a typed property gets.
  */
 import type { Unit } from '../loader.js';
 import { deref, entries, field, locate, seqItems, type YamlNode } from '../yaml-source.js';
