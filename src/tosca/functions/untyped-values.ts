@@ -1,9 +1,10 @@
 /**
  * Values no type governs where Kaidu reads them: operation and interface inputs, artifact
- * properties, outputs, workflow values (workflow-values.ts). Nothing says a map is meant there, so a misspelt 1.x call
- * (`{ get_atribute: [SELF, x] }`, see bare-calls.ts) is an error, not a map handed to a process;
- * and a misspelt `$name` call is the error it is elsewhere, also where the evaluator does not go
- * (interface inputs, artifact properties, workflows). Each is reported at its own key, else at the holder.
+ * properties, outputs, workflow values (workflow-values.ts). Nothing says a map is meant there, so
+ * a misspelt 1.x call (`{ get_atribute: [SELF, x] }`, see bare-calls.ts) is an error, not a map
+ * handed to a process; and a misspelt `$name` call is the error it is elsewhere, also where the
+ * evaluator does not go (interface inputs, artifact properties, workflows). Each is reported at its
+ * own key, else at the holder.
  */
 import type { SourceLocation } from '../diagnostic.js';
 import type { Value } from '../model.js';
