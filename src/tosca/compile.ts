@@ -12,6 +12,8 @@ import { checkGrammar } from './grammar/check-units.js';
 import { unsafeNameDiagnostics } from './safe-name.js';
 import { FunctionEvaluator } from './functions/evaluate.js';
 import { interfaceTypeOperations } from './functions/operations.js';
+import { checkWorkflowValues } from './functions/workflow-values.js';
+import { field } from './yaml-source.js';
 import { RequirementChecks } from './requirements/check.js';
 import { NodeFilters } from './requirements/filters.js';
 import { CompileContext } from './compile/context.js';
@@ -186,7 +188,11 @@ class ServiceCompiler {
       ...(model.substitution?.value ? { substitution: model.substitution.value } : {}),
     };
     checkWorkflows(ctx, model, { requirementsOf: (types) => requirements.definitions(types) });
-    if (model.workflowsAt !== undefined) ctx.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', ctx.loc(model.workflowsAt));
+    if (model.workflowsAt !== undefined) {
+      ctx.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', ctx.loc(model.workflowsAt));
+      const topology = field(root, 'service_template') ?? field(root, 'topology_template');
+      checkWorkflowValues(field(topology, 'workflows'), unit, (code, message, at, hint) => ctx.report('error', code, message, at, hint));
+    }
     await substituteNodes({
       loader,
       service,

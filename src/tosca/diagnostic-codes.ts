@@ -51,8 +51,8 @@ export const DIAGNOSTIC_CODES = {
   W_TOSCA_UNKNOWN_INPUT: 'an input was given that the template does not declare',
   // functions
   E_TOSCA_FUNCTION: 'a function call is wrong, reported at the call: unknown target (or HOST with no host, SOURCE/TARGET outside a relationship), a property, capability, interface, operation or input the target does not have, wrong arguments (count or kind), a list index out of range, or a cycle',
-  E_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared, close to a known one (a typo); in a 2.0 `validation` clause, any such call (it could not be evaluated); a 1.x one-key map whose key is close to a function (`{ get_atribute: [...] }`) where the type cannot take that map',
-  W_TOSCA_FUNCTION_LIKE_MAP: 'a one-key map whose key is close to a function written without `$` (`{ get_atribute: [...] }`), where a map is legal: kept as a map, probably a misspelt function',
+  E_TOSCA_UNKNOWN_FUNCTION: "a `$name` call of a function that is neither standard nor declared, close to a known one (a typo); in a 2.0 `validation` clause, any such call (it could not be evaluated); a misspelt 1.x call: a one-key map whose key is close to a function written without `$` and whose value is written as that function's arguments (`{ get_atribute: [SELF, x] }`, not `{ tokens: 5 }`), where the type cannot take that map or no type governs the value (operation and interface inputs, artifact properties, outputs, workflow inputs and activity inputs); reported at the call's key",
+  W_TOSCA_FUNCTION_LIKE_MAP: "a misspelt 1.x call (a one-key map close to a function written without `$`, its value written as that function's arguments) where the type takes a map: kept as a map, probably a misspelt function; reported at the key",
   W_TOSCA_REQUIREMENT_CAPABILITY: "a requirement definition's `capability`, given with `node`, is neither a capability of that node type nor a capability type (Puccini accepts it)",
   W_TOSCA_UNKNOWN_FUNCTION: 'a `$name` call of a function that is neither standard nor declared (kept as a call)',
   // kept, not acted on

@@ -8,14 +8,15 @@ import { parse as parseYamlText } from 'yaml';
 import type { FunctionCall, Value } from './model.js';
 import { isFunctionCall } from './model.js';
 import { evaluateStandard } from './functions-standard.js';
-import { closest } from './suggest.js';
+import { BARE_FUNCTIONS } from './functions/bare-names.js';
+import { misspeltCall, misspeltCallText, type MisspeltCall } from './functions/bare-calls.js';
+import { callSite } from './functions/call-sites.js';
+import type { SourceLocation } from './diagnostic.js';
 import { PRIMITIVES, type Family, type Loader, type Unit } from './loader.js';
 import { primitiveInVersion } from './grammar/tosca-1.js';
 import { compareVersions, parseCustomScalar, parseScalar, SCALAR_KINDS, type ScalarKind } from './scalars.js';
 import type { Offset, PropertyDefinitionRecord, SchemaRecord } from './document/records.js';
 
-/** Functions TOSCA 1.x (and Puccini's 2.0 examples) write without a `$`. */
-const BARE_FUNCTIONS = new Set(['get_input', 'get_property', 'get_attribute', 'get_operation_output', 'get_nodes_of_type', 'get_artifact', 'concat', 'join', 'token']);
 export const KNOWN_FUNCTIONS = new Set([
   ...BARE_FUNCTIONS, 'value', 'length', 'sum', 'difference', 'product', 'quotient', 'remainder', 'round', 'floor', 'ceil', 'node_index', 'relationship_index',
   'and', 'or', 'not', 'xor', 'equal', 'greater_than', 'greater_or_equal', 'less_than', 'less_or_equal', 'in_range', 'valid_values', 'min_length', 'max_length', 'matches', 'pattern', 'has_suffix', 'has_prefix', 'contains', 'has_entry', 'has_key', 'has_all_entries', 'has_all_keys', 'has_any_entry', 'has_any_key',
@@ -50,27 +51,6 @@ function toValues(raw: unknown[], unit: Unit): Value[] {
   for (let i = 0; i < raw.length; i++) out[i] = toValue(raw[i], unit);
   return out;
 }
-
-/** `[key, function]` when `value` is a one-key map whose key is close to (not equal to) a function written without `$`. */
-function misspeltBareCall(value: Value): [string, string] | undefined {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  let key: string | undefined;
-  for (const k in value) {
-    if (key !== undefined) return undefined;
-    key = k;
-  }
-  if (key === undefined || key.startsWith('$') || BARE_FUNCTIONS.has(key)) return undefined;
-  // One-key maps repeat their keys across a big file (`env: { PORT: ... }` on every node).
-  let near = NEAR_FUNCTION.get(key);
-  if (near === undefined) {
-    near = closest(key, BARE_FUNCTIONS) ?? '';
-    if (NEAR_FUNCTION.size < 10_000) NEAR_FUNCTION.set(key, near);
-  }
-  return near ? [key, near] : undefined;
-}
-
-/** Key → the function it is close to ('' for none), for `misspeltBareCall`. */
-const NEAR_FUNCTION = new Map<string, string>();
 
 /** A map key: `$$x` is a literal `$x`; a key that is a function call of literals is evaluated. */
 function mapKey(k: string, unit: Unit): string {
@@ -140,7 +120,8 @@ export interface PropertyDef {
   unit: Unit;
 }
 
-export type Problem = (code: string, message: string, severity?: 'error' | 'warning', hint?: string) => void;
+/** `at`, when given, is where the problem was written (a misspelt call's key); else the holder's place. */
+export type Problem = (code: string, message: string, severity?: 'error' | 'warning', hint?: string, at?: SourceLocation) => void;
 
 export class ValueChecker {
   /** key → family → type → definitions; nested maps, so no key string is built per lookup. */
@@ -188,7 +169,7 @@ export class ValueChecker {
    */
   coerce(value: Value, spec: TypeSpec | undefined, problem: Problem, what: string, depth = 0, strict = false): Value {
     if (!spec || depth > 50 || isFunctionCall(value)) return value;
-    const meant = misspeltBareCall(value);
+    const meant = misspeltCall(value);
     if (meant && this.misspeltCall(value, meant, spec, problem, what, depth, strict)) return value;
     const out = this.coerceType(value, spec, problem, what, depth, strict);
     if (!containsCall(out)) this.validate(out, spec, problem, what);
@@ -196,23 +177,24 @@ export class ValueChecker {
   }
 
   /**
-   * `{ get_atribute: [...] }`: a one-key map whose key is close to a function written without `$`
-   * (TOSCA 1.x functions, §4). Where the type refuses that map, the refusal would only say "got a
-   * map": it is reported as the misspelt function it is, and true is returned (nothing more to say).
-   * Where a map is legal it stays a map, with a warning naming the function it probably meant.
+   * `{ get_atribute: [...] }`: a misspelt 1.x call (see functions/bare-calls.ts). Where the type
+   * refuses that map, the refusal would only say "got a map": it is reported as the misspelt
+   * function it is, and true is returned (nothing more to say). Where a map is legal it stays a
+   * map, with a warning naming the function it probably meant. Either is reported at the key.
    */
-  private misspeltCall(value: Value, meant: [string, string], spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): boolean {
-    const [key, near] = meant;
+  private misspeltCall(value: Value, meant: MisspeltCall, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): boolean {
+    const at = callSite(value);
     let refused = false;
     this.coerceType(value, spec, (_c, _m, severity) => (refused ||= (severity ?? 'error') === 'error'), what, depth, strict);
     if (refused) {
-      problem('E_TOSCA_UNKNOWN_FUNCTION', `${what}: unknown function "${key}"`, 'error', `did you mean "${near}"? (in TOSCA 1.x a function is a one-key map: { ${near}: [ ... ] })`);
+      const { message, hint } = misspeltCallText(meant, what);
+      problem('E_TOSCA_UNKNOWN_FUNCTION', message, 'error', hint, at);
       return true;
     }
     // A data type that declares the key as a property means it.
     const canonical = PRIMITIVES.has(spec.type) ? undefined : this.loader.resolve(spec.unit, 'data', spec.type);
-    if (!canonical || !this.definitions('data', canonical, 'properties').has(key)) {
-      problem('W_TOSCA_FUNCTION_LIKE_MAP', `${what}: { ${key}: ... } is kept as a map, but "${key}" is close to the function "${near}"`, 'warning', `did you mean "${near}"? If the map is meant, ignore this warning`);
+    if (!canonical || !this.definitions('data', canonical, 'properties').has(meant.key)) {
+      problem('W_TOSCA_FUNCTION_LIKE_MAP', `${what}: { ${meant.key}: ... } is kept as a map, but "${meant.key}" is close to the function "${meant.near}" and is written as its arguments are`, 'warning', `did you mean "${meant.near}"? If the map is meant, ignore this warning`, at);
     }
     return false;
   }

@@ -29,6 +29,7 @@ export class ArtifactCompiler {
     for (const a of assigned) all.set(a.name, a);
     for (const [name, a] of all) {
       if (!a.file) continue;
+      ctx.checkUntyped(a.properties, a.typeAt, a.unit, assigned.includes(a) ? undefined : a);
       const canonical = a.type ? ctx.loader.resolve(a.unit, 'artifact', a.type) : undefined;
       if (a.type && !canonical) ctx.report('error', 'E_TOSCA_UNKNOWN_TYPE', `unknown artifact type "${a.type}"`, ctx.loc(a.typeAt, a.unit), ctx.loader.versionHint(a.unit, 'artifact', a.type));
       out[name] = {

@@ -6,6 +6,7 @@
 import type { Diagnostic, SourceLocation } from '../diagnostic.js';
 import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import type { Family, Loader, Unit } from '../loader.js';
+import { checkUntypedValue, type UntypedProblem } from '../functions/untyped-values.js';
 import { containsCall, type PropertyDef, type Problem, type ValueChecker } from '../values.js';
 import { didYouMean } from '../suggest.js';
 import { copyValue } from './shared.js';
@@ -37,8 +38,27 @@ export class CompileContext {
     this.diagnostics.push({ severity, code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) });
   }
 
+  /** A type's records whose untyped values were checked: each of its templates meets them again. */
+  private readonly untypedChecked = new WeakSet<object>();
+
+  private readonly untypedProblem: UntypedProblem = (code, message, at, hint) => this.report('error', code, message, at, hint);
+
+  /**
+   * `values`, which no type governs, checked for misspelt calls (see functions/untyped-values.ts);
+   * `typeRecord`, when they are a type's, has them checked once.
+   */
+  checkUntyped(values: readonly (readonly [string, Value])[], holder: Offset, unit = this.unit, typeRecord?: object): void {
+    if (values.length === 0) return;
+    if (typeRecord) {
+      if (this.untypedChecked.has(typeRecord)) return;
+      this.untypedChecked.add(typeRecord);
+    }
+    const where = () => this.loc(holder, unit);
+    for (const [, v] of values) if (v !== null && typeof v === 'object') checkUntypedValue(v, where, unit.functions, this.untypedProblem);
+  }
+
   problemAt(at: SourceLocation): Problem {
-    return (code, message, severity = 'error', hint) => this.report(severity, code, message, at, hint);
+    return (code, message, severity = 'error', hint, where) => this.report(severity, code, message, where ?? at, hint);
   }
 
   /** Where an offset of a file is, as a message says it. */
@@ -113,7 +133,7 @@ export class CompileContext {
   /** Where the assignment being coerced is (see `assignProperties`). */
   private assignUnit: Unit;
   private assignAt: Offset = 0;
-  private readonly assignmentProblem: Problem = (c, m, s, h) => this.report(s ?? 'error', c, m, locationAt(this.assignUnit.src, this.assignAt), h);
+  private readonly assignmentProblem: Problem = (c, m, s, h, where) => this.report(s ?? 'error', c, m, where ?? locationAt(this.assignUnit.src, this.assignAt), h);
 
   /**
    * Property (or attribute) assignments checked against their definitions, with the definitions'

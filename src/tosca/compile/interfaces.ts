@@ -62,7 +62,10 @@ export class InterfaceCompiler {
       const operations: Record<string, CompiledOperation> = {};
       // The type's operations, then the template's over them.
       for (const r of def && a ? [def, a] : def ? [def] : a ? [a] : []) {
+        const typeRecord = r === def ? r : undefined;
+        ctx.checkUntyped(r.inputs, r.at, r.unit, typeRecord);
         for (const op of r.operations) {
+          ctx.checkUntyped(op.inputs, op.at, r.unit, typeRecord && op);
           const prev = operations[op.name];
           const primary = op.implementation;
           operations[op.name] = {

@@ -1,13 +1,15 @@
 /**
  * Where each function call was written. Values lose their YAML positions when they become plain
  * data, yet a wrong call must be reported at its own line and column, not at the node holding it:
- * calls are remembered by identity (a weak map, so nothing is kept alive by it).
+ * calls are remembered by identity (a weak map, so nothing is kept alive by it). So is a one-key
+ * map that is a misspelt call (`{ get_atribute: [...] }`, see bare-calls.ts), at its key.
  */
 import type { SourceLocation } from '../diagnostic.js';
 import type { Value } from '../model.js';
 import { isFunctionCall } from '../model.js';
 import { deref, entries, locate, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
 import { isMap, isSeq } from 'yaml';
+import { misspeltCall } from './bare-calls.js';
 
 const sites = new WeakMap<object, SourceLocation>();
 
@@ -54,8 +56,10 @@ export function recordCallSites(value: Value, node: YamlNode | null | undefined,
   }
   if (!isMap(yaml)) return;
   const record = value as Record<string, Value>;
-  for (const [k, v] of entries(yaml)) {
+  const pairs = entries(yaml);
+  for (const [k, v] of pairs) {
     const key = k.startsWith('$$') ? k.slice(1) : k;
     if (Object.prototype.hasOwnProperty.call(record, key)) recordCallSites(record[key]!, v, src, depth + 1);
   }
+  if (pairs.length === 1 && misspeltCall(value)) sites.set(value, locate(src, pairs[0]![2]));
 }

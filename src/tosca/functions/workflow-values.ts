@@ -1,0 +1,37 @@
+/**
+ * The values inside a service's workflows: each workflow's input definitions (their `default`, and
+ * 2.0's `value`) and each activity's `inputs` (`call_operation`, `inline`, `delegate`). Kaidu keeps
+ * workflows as data and runs none of them, so nothing else reads these values; they are read here
+ * only to be checked for misspelt calls as untyped values are (untyped-values.ts), at the call's
+ * own line: a workflow Kaidu does not run today is still part of the service a reviewer approves.
+ * Types are not applied: a workflow input's `default` of type `map` written as a misspelt call is
+ * an error here, not the warning a typed property gets.
+ */
+import type { Unit } from '../loader.js';
+import { deref, entries, field, locate, seqItems, type YamlNode } from '../yaml-source.js';
+import { readValue } from '../document/read-values.js';
+import { checkUntypedValue, type UntypedProblem } from './untyped-values.js';
+
+export function checkWorkflowValues(workflows: YamlNode | null | undefined, unit: Unit, problem: UntypedProblem): void {
+  const src = unit.src;
+  const node = (n: YamlNode | null | undefined) => deref(src, n);
+  // Each value on its own: a map of inputs with one entry is not a one-key call.
+  const checkEach = (map: YamlNode | null | undefined, pick: (v: YamlNode | null) => Array<YamlNode | null | undefined>) => {
+    for (const [, v] of entries(node(map))) {
+      for (const x of pick(v)) {
+        if (x === undefined) continue;
+        checkUntypedValue(readValue(x, unit), () => locate(src, x), unit.functions, problem);
+      }
+    }
+  };
+  // An input is a property (1.3 §3.7.7) or parameter (2.0, with `value`) definition: its other keys are the grammar's to judge.
+  const definition = (v: YamlNode | null) => [field(node(v), 'default'), unit.version === 2 ? field(node(v), 'value') : undefined];
+  for (const [, wf] of entries(node(workflows))) {
+    checkEach(field(node(wf), 'inputs'), definition);
+    for (const [, step] of entries(node(field(node(wf), 'steps')))) {
+      for (const activity of seqItems(node(field(node(step), 'activities')))) {
+        for (const [, body] of entries(node(activity))) checkEach(field(node(body), 'inputs'), (v) => [v]);
+      }
+    }
+  }
+}
