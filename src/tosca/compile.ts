@@ -12,7 +12,7 @@ import { checkGrammar } from './grammar/check-units.js';
 import { unsafeNameDiagnostics } from './safe-name.js';
 import { FunctionEvaluator } from './functions/evaluate.js';
 import { interfaceTypeOperations } from './functions/operations.js';
-import { checkWorkflowValues } from './functions/workflow-values.js';
+import { checkTriggerValues, checkWorkflowValues } from './functions/workflow-values.js';
 import { field } from './yaml-source.js';
 import { RequirementChecks } from './requirements/check.js';
 import { NodeFilters } from './requirements/filters.js';
@@ -192,6 +192,10 @@ class ServiceCompiler {
       ctx.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', ctx.loc(model.workflowsAt));
       const topology = field(root, 'service_template') ?? field(root, 'topology_template');
       checkWorkflowValues(field(topology, 'workflows'), unit, (code, message, at, hint) => ctx.report('error', code, message, at, hint));
+    }
+    if (model.policies.some((p) => p.triggers.length)) {
+      const topology = field(root, 'service_template') ?? field(root, 'topology_template');
+      checkTriggerValues(field(topology, 'policies'), unit, (code, message, at, hint) => ctx.report('error', code, message, at, hint));
     }
     await substituteNodes({
       loader,

@@ -75,3 +75,10 @@ describe('a misspelt call in an output', () => {
     expect(await diagnostics('output-typos-1.3.yaml')).toEqual(['14:16 E_TOSCA_UNKNOWN_FUNCTION', '16:16 E_TOSCA_UNKNOWN_FUNCTION', '19:16 W_TOSCA_FUNCTION_LIKE_MAP']);
   });
 });
+
+describe('a misspelt call in a policy trigger\'s action', () => {
+  it('is reported at the call: 1.3 activities\' inputs, a 1.2 operation definition\'s inputs', async () => {
+    expect(await diagnostics('trigger-function-typos-1.3.yaml')).toEqual(['37:30 E_TOSCA_UNKNOWN_FUNCTION']);
+    expect(await diagnostics('trigger-function-typos-1.2.yaml')).toEqual(['26:26 E_TOSCA_UNKNOWN_FUNCTION']);
+  });
+});

@@ -28,10 +28,38 @@ export function checkWorkflowValues(workflows: YamlNode | null | undefined, unit
   const definition = (v: YamlNode | null) => [field(node(v), 'default'), unit.version === 2 ? field(node(v), 'value') : undefined];
   for (const [, wf] of entries(node(workflows))) {
     checkEach(field(node(wf), 'inputs'), definition);
-    for (const [, step] of entries(node(field(node(wf), 'steps')))) {
-      for (const activity of seqItems(node(field(node(step), 'activities')))) {
-        for (const [, body] of entries(node(activity))) checkEach(field(node(body), 'inputs'), (v) => [v]);
-      }
+    for (const [, step] of entries(node(field(node(wf), 'steps')))) checkActivities(field(node(step), 'activities'), node, checkEach);
+  }
+}
+
+type Each = (map: YamlNode | null | undefined, pick: (v: YamlNode | null) => Array<YamlNode | null | undefined>) => void;
+
+function checkActivities(list: YamlNode | null | undefined, node: (n: YamlNode | null | undefined) => YamlNode | null | undefined, checkEach: Each): void {
+  for (const activity of seqItems(node(list))) {
+    for (const [, body] of entries(node(activity))) checkEach(field(node(body), 'inputs'), (v) => [v]);
+  }
+}
+
+/**
+ * The same for policy triggers' actions (1.3 §3.6.22: a list of activities; 1.1–1.2: one operation
+ * definition, whose `inputs` are read, or a workflow's name): Kaidu runs none of them either.
+ */
+export function checkTriggerValues(policies: YamlNode | null | undefined, unit: Unit, problem: UntypedProblem): void {
+  const src = unit.src;
+  const node = (n: YamlNode | null | undefined) => deref(src, n);
+  const checkEach: Each = (map, pick) => {
+    for (const [, v] of entries(node(map))) {
+      for (const x of pick(v)) if (x !== undefined) checkUntypedValue(readValue(x, unit), () => locate(src, x), unit.functions, problem);
+    }
+  };
+  // Policies are a list of one-key maps (a map is read too, as the service reader reads them).
+  const list = seqItems(node(policies));
+  const policyBodies = list.length ? list.flatMap((i) => entries(node(i)).map(([, b]) => b)) : entries(node(policies)).map(([, b]) => b);
+  for (const policy of policyBodies) {
+    for (const [, trigger] of entries(node(field(node(policy), 'triggers')))) {
+      const action = node(field(node(trigger), 'action'));
+      if (seqItems(action).length) checkActivities(action, node, checkEach);
+      else checkEach(field(action, 'inputs'), (v) => [v]);
     }
   }
 }
