@@ -373,7 +373,7 @@ export class ValueChecker {
    * bound may well lie outside what it bounds), and only of a single-valued type: what the
    * operators of a list, a map or a structured data type compare is not a value of the type.
    */
-  operandMismatch(operand: unknown, type: string, unit: Unit, what: string): string | undefined {
+  operandMismatch(operand: unknown, type: string, unit: Unit, what: string, strict = unit.version === 2): string | undefined {
     if (!this.singleValued(type, unit)) return undefined;
     const v = toValue(operand, unit);
     if (containsCall(v)) return undefined;
@@ -381,7 +381,7 @@ export class ValueChecker {
     const keep: Problem = (code, message) => {
       if (code === 'E_TOSCA_VALUE_TYPE') out ??= message;
     };
-    this.coerceType(v, { type, unit }, keep, what, 0, unit.version === 2);
+    this.coerceType(v, { type, unit }, keep, what, 0, strict);
     return out;
   }
 
