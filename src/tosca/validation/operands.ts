@@ -4,6 +4,7 @@
  * `valid_values`' items; 2.0 §10.2: the same functions where the other argument is `$value`).
  * Each comes with its index in the pre-order walk of the clause (document/offsets.ts
  * `preorderOffsets`), so it can be reported at its own place. Pure: the checker judges the type.
+ * `UNBOUNDED` in a range is the grammar's to judge (allowed as the upper bound only).
  */
 
 export interface TypedOperand {
@@ -62,7 +63,7 @@ export function constraintOperands(constraints: unknown): TypedOperand[] {
     } else if ((op === 'in_range' || op === 'valid_values') && Array.isArray(operand)) {
       itemIndexes(operand, at).forEach((index, i) => {
         const value = operand[i];
-        if (value !== null && typeof value !== 'object' && !(op === 'in_range' && i === 1 && value === 'UNBOUNDED')) out.push({ op, value, index });
+        if (value !== null && typeof value !== 'object' && !(op === 'in_range' && value === 'UNBOUNDED')) out.push({ op, value, index });
       });
     }
   });
@@ -96,7 +97,7 @@ export function validationOperands(expr: unknown): TypedOperand[] {
       const list = args[1] as unknown[];
       itemIndexes(list, idx[1]!).forEach((index, i) => {
         const value = list[i];
-        if (literal(value) && !(fn === 'in_range' && i === 1 && value === 'UNBOUNDED')) out.push({ op: `$${fn}`, value, index });
+        if (literal(value) && !(fn === 'in_range' && value === 'UNBOUNDED')) out.push({ op: `$${fn}`, value, index });
       });
     }
   };
