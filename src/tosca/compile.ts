@@ -18,6 +18,7 @@ import { RequirementChecks } from './requirements/check.js';
 import { NodeFilters } from './requirements/filters.js';
 import { CompileContext } from './compile/context.js';
 import { compileInputs } from './compile/inputs.js';
+import { checkClauseOperands } from './compile/clause-operands.js';
 import { applyCopies } from './compile/templates.js';
 import { RequirementCompiler } from './compile/requirements.js';
 import { NodeCompiler } from './compile/node-templates.js';
@@ -109,6 +110,8 @@ class ServiceCompiler {
     const ctx = new CompileContext(loader, new ValueChecker(loader), unit, this.entryPath, diagnostics);
     // Every declared type must have a valid chain, used or not.
     for (const t of [...loader.types.values()]) loader.chain(t.family, t.canonical);
+    // The outer compile has checked the definitions an inner (substituting) one shares.
+    if (!inner) checkClauseOperands(ctx);
     const root = unit.src.root;
     if (!root) return finish({ typesOnly: false });
     let grammar: GrammarChecker | undefined;

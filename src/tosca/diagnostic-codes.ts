@@ -44,7 +44,7 @@ export const DIAGNOSTIC_CODES = {
   E_TOSCA_NODE_FILTER: 'a requirement\'s target does not match its node filter, or no node template matches it',
   W_TOSCA_NODE_FILTER: 'a node filter is not evaluated: on a node template (it selects from outside the service), or it reads a value known only at run time',
   // values
-  E_TOSCA_VALUE_TYPE: 'a value is not of its declared type (in TOSCA 2.0 a number or boolean is not a string: quote it)',
+  E_TOSCA_VALUE_TYPE: 'a value is not of its declared type (in TOSCA 2.0 a number or boolean is not a string: quote it); also an operand of a constraint or validation clause not of the type it constrains (`greater_than: abc` on an integer), at the operand',
   E_TOSCA_VALIDATION: 'a value fails its validation clause or constraint',
   E_TOSCA_INPUT_REQUIRED: 'a required input has no value',
   W_TOSCA_INPUT_REQUIRED: 'a required input has no value, but the template may be substituted',

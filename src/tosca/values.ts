@@ -349,6 +349,33 @@ export class ValueChecker {
     return out;
   }
 
+  /**
+   * Why `operand` (plain data, from a constraint or validation clause) cannot stand for a value
+   * of `type`, or undefined when it can. Only the type is asked (no clause of the type applies: a
+   * bound may well lie outside what it bounds), and only of a single-valued type: what the
+   * operators of a list, a map or a structured data type compare is not a value of the type.
+   */
+  operandMismatch(operand: unknown, type: string, unit: Unit, what: string, strict = unit.version === 2): string | undefined {
+    if (!this.singleValued(type, unit)) return undefined;
+    const v = toValue(operand, unit);
+    if (containsCall(v)) return undefined;
+    let out: string | undefined;
+    const keep: Problem = (code, message) => {
+      if (code === 'E_TOSCA_VALUE_TYPE') out ??= message;
+    };
+    this.coerceType(v, { type, unit }, keep, what, 0, strict);
+    return out;
+  }
+
+  private singleValued(type: string, unit: Unit): boolean {
+    if (PRIMITIVES.has(type)) return type !== 'list' && type !== 'map' && type !== 'range';
+    const canonical = this.loader.resolve(unit, 'data', type);
+    if (!canonical) return false; // reported as an unknown type where the definition is read
+    const chain = this.loader.chain('data', canonical);
+    const base = chain[chain.length - 1]!;
+    return base === 'scalar' || (PRIMITIVES.has(base) && base !== 'list' && base !== 'map');
+  }
+
   /** A value of the wrong type, reported (a method, not a closure made per coerced value). */
   private wrong(problem: Problem, what: string, value: Value, expected: string, hint?: string): Value {
     problem('E_TOSCA_VALUE_TYPE', `${what}: expected ${expected}, got ${describe(value)}`, 'error', hint);

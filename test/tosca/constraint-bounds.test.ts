@@ -71,7 +71,8 @@ describe('1.3 numeric bound constraints', () => {
       ...at('0 violates the constraint greater_or_equal: 1').slice(1),
       '14:21 E_TOSCA_VALIDATION node "b" (T) property "p": 0 violates the constraint valid_values: [1,3]',
     ]);
-    // A literal the general path cannot compare decides nothing: no error either way.
-    expect(await check('integer', '[ { greater_than: ten } ]', '3')).toEqual([]);
+    // A literal the general path cannot compare decides nothing for the values (no verdict either
+    // way); the operand itself is refused once, at its place in the definition (1.3 §3.6.3).
+    expect(await check('integer', '[ { greater_than: ten } ]', '3')).toEqual(['6:58 E_TOSCA_VALUE_TYPE greater_than in the constraint of property "p" of T: expected an integer, got the string "ten"']);
   });
 });

@@ -30,6 +30,25 @@ describe('grammar corpus (test/fixtures/tosca/grammar)', () => {
   });
 });
 
+describe('constraint and validation operands of the wrong type', () => {
+  // The corpus checks lines; here, that each is at the operand's own column, reported once.
+  it('are each reported once, at the operand (not the clause or the property)', async () => {
+    for (const [file, operand] of [['operands-bad-1.3.yaml', /greater_than: (abc)|valid_values: \[ 1, (x)|in_range: \[ 1, (b)/], ['operands-bad-2.0.yaml', /\[ \$value, (abc)|\[ 1, 2, (x)|\[ (high), \$value/]] as const) {
+      const text = readFileSync(join(DIR, file), 'utf8').split('\n');
+      const want = text.flatMap((l, i) => {
+        const m = operand.exec(l);
+        if (!m || l.startsWith('#')) return [];
+        const word = m.slice(1).find((x) => x !== undefined)!;
+        return [`${i + 1}:${m.index + m[0].indexOf(word) + 1}`];
+      });
+      expect(want, file).toHaveLength(3);
+      const r = await compileService(file, fsReader(DIR), { profiles, cache });
+      const got = r.diagnostics.filter((d) => d.code === 'E_TOSCA_VALUE_TYPE').map((d) => `${d.line}:${d.column}`);
+      for (const w of want) expect(got.filter((g) => g === w), `${file} ${w} in ${got.join(' ')}`).toHaveLength(1);
+    }
+  });
+});
+
 describe('2.0 node filters the grammar refused', () => {
   it('are not also said to read a value known only at run time', async () => {
     const r = await compileService('node-filter-functions-2.0.yaml', fsReader(DIR), { profiles, cache });

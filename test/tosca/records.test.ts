@@ -136,7 +136,7 @@ interface_types:
     expect(taken).toEqual(['propertyDefinition', 'propertyDefinition', 'propertyDefinition', 'attributeDefinition', 'propertyDefinition']);
     const [left, right] = file.types.data[0]!.properties;
     expect(left).toEqual({ name: 'left', at: left!.at, map: true, type: 'string', default: 'a', defaultAt: left!.defaultAt, description: 'the left one' });
-    expect(right).toEqual({ name: 'right', at: right!.at, map: true, type: 'list', entry: { type: 'integer', validation: { $greater_than: ['$value', 0] } }, required: false });
+    expect(right).toEqual({ name: 'right', at: right!.at, map: true, type: 'list', entry: { type: 'integer', validation: { $greater_than: ['$value', 0] }, validationAt: right!.entry!.validationAt }, required: false });
     // A key written twice: the first counts (the YAML reader reports the duplicate).
     expect(file.types.node[0]!.properties[0]).toMatchObject({ name: 'port', type: 'integer', default: 80 });
     expect(file.types.node[0]!.attributes[0]).toMatchObject({ name: 'url', type: 'string' });

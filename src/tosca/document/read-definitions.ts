@@ -6,7 +6,7 @@
 import type { Unit } from '../loader.js';
 import { entries, field, isMap, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { CapabilityDefinitionRecord, ImportRecord, MappingEntry, NodeFilterRecord, Offset, PropertyDefinitionRecord, RepositoryRecord, SchemaRecord, SubstitutionMappings } from './records.js';
-import { offsetOf } from './offsets.js';
+import { offsetOf, preorderOffsets } from './offsets.js';
 import { readValue, readValues } from './read-values.js';
 import type { Keyword } from './read-interfaces.js';
 
@@ -61,9 +61,15 @@ function schemaInto(out: SchemaRecord, node: YamlNode | null | undefined, keywor
   const key = keyword('key_schema');
   if (key !== undefined) out.key = readSchema(key, unit);
   const validation = keyword('validation');
-  if (validation !== undefined) out.validation = toJS(unit.src, validation);
+  if (validation !== undefined) {
+    out.validation = toJS(unit.src, validation);
+    out.validationAt = preorderOffsets(validation);
+  }
   const constraints = keyword('constraints');
-  if (constraints !== undefined) out.constraints = toJS(unit.src, constraints);
+  if (constraints !== undefined) {
+    out.constraints = toJS(unit.src, constraints);
+    out.constraintsAt = preorderOffsets(constraints);
+  }
 }
 
 export function readSchema(node: YamlNode | null | undefined, unit: Unit): SchemaRecord {

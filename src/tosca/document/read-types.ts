@@ -11,7 +11,7 @@ import type { Family, Unit } from '../loader.js';
 import type { KeywordVisitor } from '../grammar/check.js';
 import { entries, field, isMap, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { CapabilityDefinitionRecord, Offset, OperationRecord, PropertyDefinitionRecord, TypeListKey, TypeRecord } from './records.js';
-import { offsetOf } from './offsets.js';
+import { offsetOf, preorderOffsets } from './offsets.js';
 import { capabilityDefinitionInto, names, propertyDefinitionInto, requirementDefinitionInto, readSchema, type RequirementDefinition } from './read-definitions.js';
 import { operationInto, readArtifact, readInterface, type Keyword } from './read-interfaces.js';
 
@@ -141,9 +141,11 @@ export class TypeReader {
         return;
       case 'validation':
         rec.validation = toJS(unit.src, v);
+        rec.validationAt = preorderOffsets(v);
         return;
       case 'constraints':
         rec.constraints = toJS(unit.src, v);
+        rec.constraintsAt = preorderOffsets(v);
         return;
       case 'entry_schema':
         rec.entry = readSchema(v, unit);

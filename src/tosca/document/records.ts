@@ -280,6 +280,9 @@ export interface SchemaRecord {
   /** As written (plain data); present when the keyword is written, even empty. */
   validation?: unknown;
   constraints?: unknown;
+  /** Where each node of `validation` / `constraints` is (`preorderOffsets`), for a bad operand's own place. */
+  validationAt?: Offset[];
+  constraintsAt?: Offset[];
 }
 
 /** A property, attribute, parameter or input definition. */
@@ -354,6 +357,8 @@ export interface TypeRecord {
   /** Data types (present when written). */
   validation?: unknown;
   constraints?: unknown;
+  validationAt?: Offset[];
+  constraintsAt?: Offset[];
   entry?: SchemaRecord;
   key?: SchemaRecord;
   /** User-defined scalars: `units` and `prefixes` ({} when not written). */

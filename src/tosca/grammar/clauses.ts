@@ -62,6 +62,10 @@ export function checkConstraints(node: YamlNode, what: string): ClauseProblem[] 
         break;
       case 'string':
         if (typeof v !== 'string') out.push([`${op} in ${what} takes a string, not ${describe(operand)}`, operand ?? pair]);
+        else if (op === 'pattern') {
+          const bad = regexError(v);
+          if (bad) out.push([`pattern in ${what}: ${JSON.stringify(v)} is not a valid regular expression (${bad})`, operand]);
+        }
         break;
       case 'range':
         out.push(...checkBounds(operand, `${op} in ${what}`, false));
@@ -71,6 +75,16 @@ export function checkConstraints(node: YamlNode, what: string): ClauseProblem[] 
     }
   }
   return out;
+}
+
+/** Why `text` is not a regular expression, or undefined when it is. */
+function regexError(text: string): string | undefined {
+  try {
+    new RegExp(text);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 /**
