@@ -7,13 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { compileService, createCompileCache, type CompileResult } from '../../src/tosca/index.js';
 import { profilesReader } from '../../src/cli/fs-reader.js';
 import { parseYaml } from '../../src/tosca/yaml-source.js';
-import type { Unit } from '../../src/tosca/loader.js';
-import { GrammarChecker, grammarFor } from '../../src/tosca/grammar/index.js';
-import type { EntityReader } from '../../src/tosca/grammar/check.js';
-import { readFile } from '../../src/tosca/document/read-file.js';
 import { readHeader } from '../../src/tosca/document/read-header.js';
 import { locationAt } from '../../src/tosca/document/offsets.js';
 import { memoryReader } from '../support/memory-reader.js';
+import { walkRecords } from '../support/record-walk.js';
 
 const profiles = profilesReader();
 const compile = (text: string, cache = createCompileCache()) => compileService('s.yaml', memoryReader({ 's.yaml': text }), { profiles, cache });
@@ -91,26 +88,8 @@ describe('node templates: copy and directives from the records', () => {
 });
 
 describe("a type's property, attribute and input definitions: read entity by entity as the grammar walks them", () => {
-  /** The file read as the loader does, and for each entity the walk entered, whether a reader took its keys. */
-  function walk(text: string) {
-    const src = parseYaml('t.yaml', text);
-    const header = readHeader(src.root);
-    const unit = { src, version: 2, versionText: header.version, dir: '', functions: new Set<string>(), fromProfiles: false } as unknown as Unit;
-    const problems: string[] = [];
-    const checker = new GrammarChecker(grammarFor(header.version)!, src, (code, message, at) => problems.push(`${code} ${at.line}:${at.column} ${message}`));
-    const taken: string[] = [];
-    // Sees what readFile hands the walk as its entity reader.
-    let inner: EntityReader | undefined;
-    Object.defineProperty(checker, 'reader', {
-      get: () => inner && ((entity: string, node) => {
-        const visit = inner!(entity, node);
-        if (visit && entity.endsWith('Definition')) taken.push(entity);
-        return visit;
-      }) as EntityReader,
-      set: (r: EntityReader | undefined) => (inner = r),
-    });
-    return { file: readFile(unit, checker, header), problems, taken };
-  }
+  /** The file read as the loader does, and the definitions whose keys a reader took from the walk. */
+  const walk = (text: string) => walkRecords(text, (entity) => entity.endsWith('Definition'));
 
   it('takes each definition written as a map from the walk, with the same record as before', () => {
     const { file, problems, taken } = walk(`tosca_definitions_version: tosca_2_0

@@ -3,36 +3,16 @@
  * keys are taken from the grammar walk as it checks them, each name keeps where it is written.
  */
 import { describe, expect, it } from 'vitest';
-import { parseYaml } from '../../src/tosca/yaml-source.js';
-import type { Unit } from '../../src/tosca/loader.js';
-import { GrammarChecker, grammarFor } from '../../src/tosca/grammar/index.js';
-import type { EntityReader } from '../../src/tosca/grammar/check.js';
-import { readFile } from '../../src/tosca/document/read-file.js';
-import { readHeader } from '../../src/tosca/document/read-header.js';
 import { locationAt } from '../../src/tosca/document/offsets.js';
+import { walkRecords } from '../support/record-walk.js';
 import type { NameRef } from '../../src/tosca/document/records.js';
 import { compileService, createCompileCache } from '../../src/tosca/index.js';
 import { profilesReader } from '../../src/cli/fs-reader.js';
 import { memoryReader } from '../support/memory-reader.js';
 
-/** The file read as the loader does, and the entities whose keys a reader took from the walk. */
+/** The file read as the loader does, and the workflow definitions whose keys a reader took from the walk. */
 function walk(text: string) {
-  const src = parseYaml('t.yaml', text);
-  const header = readHeader(src.root);
-  const unit = { src, version: header.version === 'tosca_2_0' ? 2 : 1, versionText: header.version, dir: '', functions: new Set<string>(), fromProfiles: false } as unknown as Unit;
-  const problems: string[] = [];
-  const checker = new GrammarChecker(grammarFor(header.version)!, src, (code, message, at) => problems.push(`${code} ${at.line}:${at.column} ${message}`));
-  const taken: string[] = [];
-  let inner: EntityReader | undefined;
-  Object.defineProperty(checker, 'reader', {
-    get: () => inner && ((entity: string, node) => {
-      const visit = inner!(entity, node);
-      if (visit && entity === 'workflowDefinition') taken.push(entity);
-      return visit;
-    }) as EntityReader,
-    set: (r: EntityReader | undefined) => (inner = r),
-  });
-  const file = readFile(unit, checker, header);
+  const { src, file, problems, taken } = walkRecords(text, (entity) => entity === 'workflowDefinition');
   const at = (r: NameRef | undefined) => (r ? `${r.name}@${locationAt(src, r.at).line}:${locationAt(src, r.at).column}` : undefined);
   return { file, problems, taken, at };
 }
