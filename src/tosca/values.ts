@@ -123,6 +123,14 @@ export interface PropertyDef {
 /** `at`, when given, is where the problem was written (a misspelt call's key); else the holder's place. */
 export type Problem = (code: string, message: string, severity?: 'error' | 'warning', hint?: string, at?: SourceLocation) => void;
 
+/**
+ * A version as TOSCA 1.x writes it (1.3 §3.3.2: `<major>.<minor>[.<fix>[.<qualifier>[-<build>]]]`,
+ * major, minor, fix and build integers). 2.0 as Puccini reads it (its 2.0 tour writes
+ * `1.2.3-beta4`): major and minor, then an optional fix, then an optional `.` or `-` suffix.
+ */
+const VERSION_1 = /^\d+\.\d+(\.\d+(\.\w+(-\d+)?)?)?$/;
+const VERSION_2 = /^\d+\.\d+(\.\d+)?([.-][0-9A-Za-z_.-]+)?$/;
+
 export class ValueChecker {
   /** key → family → type → definitions; nested maps, so no key string is built per lookup. */
   private readonly dataDefs = new Map<string, Map<Family, Map<string, Map<string, PropertyDef>>>>();
@@ -282,7 +290,9 @@ export class ValueChecker {
         if (typeof value === 'string' && /^\d{4}-\d{1,2}-\d{1,2}([Tt ]|$)/.test(value.trim())) return value;
         return this.wrong(problem, what, value, 'a timestamp (ISO 8601)');
       case 'version':
-        if (typeof value === 'string' || typeof value === 'number') return String(value);
+        // YAML reads `1.0` as a number: written as major.minor, it is one.
+        if (typeof value === 'number' && value >= 0 && Number.isFinite(value)) return String(value);
+        if (typeof value === 'string' && (spec.unit.version === 2 ? VERSION_2 : VERSION_1).test(value)) return value;
         return this.wrong(problem, what, value, 'a version (major.minor[.fix[.qualifier[-build]]])');
       case 'range':
         if (Array.isArray(value) && value.length === 2 && value.every((x) => typeof x === 'number' || x === 'UNBOUNDED')) return value;
