@@ -179,8 +179,11 @@ export class ValueChecker {
     if (!spec || depth > 50 || isFunctionCall(value)) return value;
     const meant = misspeltCall(value);
     if (meant && this.misspeltCall(value, meant, spec, problem, what, depth, strict)) return value;
+    const wrongBefore = this.wrongs;
     const out = this.coerceType(value, spec, problem, what, depth, strict);
-    if (!containsCall(out)) this.validate(out, spec, problem, what);
+    // A value that is not of its type (or holds one that is not) is not also judged by the type's
+    // clauses: `newest` on a version got "expected a version" and "violates less_than" at one place.
+    if (this.wrongs === wrongBefore && !containsCall(out)) this.validate(out, spec, problem, what);
     return out;
   }
 
@@ -387,7 +390,11 @@ export class ValueChecker {
   }
 
   /** A value of the wrong type, reported (a method, not a closure made per coerced value). */
+  /** How many values `wrong` refused, so `coerce` can tell whether its value was one. */
+  private wrongs = 0;
+
   private wrong(problem: Problem, what: string, value: Value, expected: string, hint?: string): Value {
+    this.wrongs++;
     problem('E_TOSCA_VALUE_TYPE', `${what}: expected ${expected}, got ${describe(value)}`, 'error', hint);
     return value;
   }

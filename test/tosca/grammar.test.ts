@@ -119,3 +119,11 @@ describe('grammar', () => {
     expect(catalogue.filter((c) => !readme.includes(`\`${c}\``))).toEqual([]);
   });
 });
+
+describe('a value not of its type', () => {
+  it('is reported once, as not of its type, not also as violating the type\'s constraints', async () => {
+    const r = await compileService('versions-bad-1.3.yaml', fsReader(DIR), { profiles, cache });
+    const at21 = r.diagnostics.filter((d) => d.line === 21).map((d) => d.code);
+    expect(at21).toEqual(['E_TOSCA_VALUE_TYPE']);
+  });
+});
