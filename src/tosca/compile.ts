@@ -13,6 +13,7 @@ import { unsafeNameDiagnostics } from './safe-name.js';
 import { FunctionEvaluator } from './functions/evaluate.js';
 import { interfaceTypeOperations } from './functions/operations.js';
 import { checkTriggerValues, checkWorkflowValues } from './functions/workflow-values.js';
+import type { UntypedProblem } from './functions/untyped-values.js';
 import { field } from './yaml-source.js';
 import { RequirementChecks } from './requirements/check.js';
 import { NodeFilters } from './requirements/filters.js';
@@ -191,14 +192,14 @@ class ServiceCompiler {
       ...(model.substitution?.value ? { substitution: model.substitution.value } : {}),
     };
     checkWorkflows(ctx, model, { requirementsOf: (types) => requirements.definitions(types) });
-    if (model.workflowsAt !== undefined) {
-      ctx.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', ctx.loc(model.workflowsAt));
+    if (model.workflowsAt !== undefined) ctx.report('warning', 'W_TOSCA_WORKFLOWS', 'workflows are kept in the graph but Kaidu does not run them', ctx.loc(model.workflowsAt));
+    const hasTriggers = model.policies.some((p) => p.triggers.length);
+    if (model.workflowsAt !== undefined || hasTriggers) {
+      // Workflow and trigger values, never evaluated, are still checked for misspelt calls.
       const topology = field(root, 'service_template') ?? field(root, 'topology_template');
-      checkWorkflowValues(field(topology, 'workflows'), unit, (code, message, at, hint) => ctx.report('error', code, message, at, hint));
-    }
-    if (model.policies.some((p) => p.triggers.length)) {
-      const topology = field(root, 'service_template') ?? field(root, 'topology_template');
-      checkTriggerValues(field(topology, 'policies'), unit, (code, message, at, hint) => ctx.report('error', code, message, at, hint));
+      const problem: UntypedProblem = (code, message, at, hint) => ctx.report('error', code, message, at, hint);
+      if (model.workflowsAt !== undefined) checkWorkflowValues(field(topology, 'workflows'), unit, problem);
+      if (hasTriggers) checkTriggerValues(field(topology, 'policies'), unit, problem);
     }
     await substituteNodes({
       loader,

@@ -12,18 +12,23 @@ import { deref, entries, field, locate, seqItems, type YamlNode } from '../yaml-
 import { readValue } from '../document/read-values.js';
 import { checkUntypedValue, type UntypedProblem } from './untyped-values.js';
 
-export function checkWorkflowValues(workflows: YamlNode | null | undefined, unit: Unit, problem: UntypedProblem): void {
+/** Each value of a map checked on its own (a map of inputs with one entry is not a one-key call). */
+type Each = (map: YamlNode | null | undefined, pick: (v: YamlNode | null) => Array<YamlNode | null | undefined>) => void;
+type Deref = (n: YamlNode | null | undefined) => YamlNode | null | undefined;
+
+function valueChecks(unit: Unit, problem: UntypedProblem): { node: Deref; checkEach: Each } {
   const src = unit.src;
-  const node = (n: YamlNode | null | undefined) => deref(src, n);
-  // Each value on its own: a map of inputs with one entry is not a one-key call.
-  const checkEach = (map: YamlNode | null | undefined, pick: (v: YamlNode | null) => Array<YamlNode | null | undefined>) => {
+  const node: Deref = (n) => deref(src, n);
+  const checkEach: Each = (map, pick) => {
     for (const [, v] of entries(node(map))) {
-      for (const x of pick(v)) {
-        if (x === undefined) continue;
-        checkUntypedValue(readValue(x, unit), () => locate(src, x), unit.functions, problem);
-      }
+      for (const x of pick(v)) if (x !== undefined) checkUntypedValue(readValue(x, unit), () => locate(src, x), unit.functions, problem);
     }
   };
+  return { node, checkEach };
+}
+
+export function checkWorkflowValues(workflows: YamlNode | null | undefined, unit: Unit, problem: UntypedProblem): void {
+  const { node, checkEach } = valueChecks(unit, problem);
   // An input is a property (1.3 §3.7.7) or parameter (2.0, with `value`) definition: its other keys are the grammar's to judge.
   const definition = (v: YamlNode | null) => [field(node(v), 'default'), unit.version === 2 ? field(node(v), 'value') : undefined];
   for (const [, wf] of entries(node(workflows))) {
@@ -32,9 +37,7 @@ export function checkWorkflowValues(workflows: YamlNode | null | undefined, unit
   }
 }
 
-type Each = (map: YamlNode | null | undefined, pick: (v: YamlNode | null) => Array<YamlNode | null | undefined>) => void;
-
-function checkActivities(list: YamlNode | null | undefined, node: (n: YamlNode | null | undefined) => YamlNode | null | undefined, checkEach: Each): void {
+function checkActivities(list: YamlNode | null | undefined, node: Deref, checkEach: Each): void {
   for (const activity of seqItems(node(list))) {
     for (const [, body] of entries(node(activity))) checkEach(field(node(body), 'inputs'), (v) => [v]);
   }
@@ -45,13 +48,7 @@ function checkActivities(list: YamlNode | null | undefined, node: (n: YamlNode |
  * definition, whose `inputs` are read, or a workflow's name): Kaidu runs none of them either.
  */
 export function checkTriggerValues(policies: YamlNode | null | undefined, unit: Unit, problem: UntypedProblem): void {
-  const src = unit.src;
-  const node = (n: YamlNode | null | undefined) => deref(src, n);
-  const checkEach: Each = (map, pick) => {
-    for (const [, v] of entries(node(map))) {
-      for (const x of pick(v)) if (x !== undefined) checkUntypedValue(readValue(x, unit), () => locate(src, x), unit.functions, problem);
-    }
-  };
+  const { node, checkEach } = valueChecks(unit, problem);
   // Policies are a list of one-key maps (a map is read too, as the service reader reads them).
   const list = seqItems(node(policies));
   const policyBodies = list.length ? list.flatMap((i) => entries(node(i)).map(([, b]) => b)) : entries(node(policies)).map(([, b]) => b);
