@@ -16,7 +16,6 @@ import { locationAt } from './document/offsets.js';
 import { readFile } from './document/read-file.js';
 import type { PrebuiltFile } from './document/prebuilt-records.js';
 import { GrammarChecker, grammarFor } from './grammar/index.js';
-import { TOSCA_2_0 } from './grammar/tosca-2.js';
 
 export { FAMILY_KEYS, type Family };
 const FAMILIES = Object.keys(FAMILY_KEYS) as Family[];
@@ -419,7 +418,7 @@ export class Loader {
   private readThroughGrammar(unit: Unit, header: FileHeader): void {
     const grammar = grammarFor(unit.versionText);
     const own = grammar && !unit.fromProfiles;
-    const checker = new GrammarChecker(grammar ?? TOSCA_2_0, unit.src, own ? (code, message, at, hint) => unit.grammarProblems.add({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }) : () => {});
+    const checker = new GrammarChecker(grammar ?? grammarFor('tosca_2_0')!, unit.src, own ? (code, message, at, hint) => unit.grammarProblems.add({ severity: 'error', code, message, file: at.file, line: at.line, column: at.column, ...(hint ? { hint } : {}) }) : () => {});
     unit.record = readFile(unit, checker, header);
     if (own) unit.grammar = checker;
   }

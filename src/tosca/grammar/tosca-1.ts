@@ -330,7 +330,9 @@ function withWorkflows(versionText: string, e: Record<string, Entity>): Record<s
   return out;
 }
 
-export const TOSCA_1_3: Grammar = { version: 'tosca_simple_yaml_1_3', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_3', v13()) };
-export const TOSCA_1_2: Grammar = { version: 'tosca_simple_yaml_1_2', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_2', v12()) };
-export const TOSCA_1_1: Grammar = { version: 'tosca_simple_yaml_1_1', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_1', v11()) };
-export const TOSCA_1_0: Grammar = { version: 'tosca_simple_yaml_1_0', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_0', v10()) };
+// Built when first asked for (grammar/index.ts): each older version is made from a newer one's
+// tables, so building all four at start-up built 1.3's ten times.
+export const tosca13 = (): Grammar => ({ version: 'tosca_simple_yaml_1_3', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_3', v13()) });
+export const tosca12 = (): Grammar => ({ version: 'tosca_simple_yaml_1_2', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_2', v12()) });
+export const tosca11 = (): Grammar => ({ version: 'tosca_simple_yaml_1_1', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_1', v11()) });
+export const tosca10 = (): Grammar => ({ version: 'tosca_simple_yaml_1_0', root: 'file', entities: withWorkflows('tosca_simple_yaml_1_0', v10()) });

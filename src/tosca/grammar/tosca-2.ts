@@ -18,7 +18,7 @@ const values = mapOf(any);
 const names = listOf(string);
 const constraints = constraintList;
 
-const entities: Record<string, Entity> = {
+const entities = (): Record<string, Entity> => ({
   file: {
     title: 'TOSCA file',
     keywords: keywords({
@@ -189,6 +189,7 @@ const entities: Record<string, Entity> = {
     title: 'substitution mappings',
     keywords: keywords({ node_type: [string, 'required'], substitution_filter: any, properties: values, attributes: values, capabilities: values, requirements: values, interfaces: values }),
   },
-};
+});
 
-export const TOSCA_2_0: Grammar = { version: 'tosca_2_0', root: 'file', entities };
+/** Built when first asked for (grammar/index.ts). */
+export const tosca20 = (): Grammar => ({ version: 'tosca_2_0', root: 'file', entities: entities() });
