@@ -94,7 +94,8 @@ function entry() {
 
 /**
  * `kaidu validate` from the code-cached build (scripts/bundle.mjs): dist/bundle/validate.cjs, the
- * validate command alone in one CommonJS file, run with validate.cache, V8's code for it compiled
+ * validate command alone as one CommonJS module written as its wrapping function (compiled as
+ * read, no copy), run with validate.cache, V8's code for it compiled
  * during a sample validate at build time, so neither the file nor the functions a validate calls
  * are compiled again (issue 16: most of a small validate's CPU was compiling). The cache is used
  * only under a key naming the file's digest (its first line), node's and V8's versions and this
@@ -123,14 +124,14 @@ function codeCachedValidate() {
     say('missing');
     return undefined;
   }
-  const key = Buffer.from(`kaidu-validate-cache 1 ${/^\/\/ kaidu-validate (\w+)/.exec(text)?.[1]} ${process.version} ${process.versions.v8} ${FLAGS.join(' ')}\n`);
+  const key = Buffer.from(`kaidu-validate-cache 1 ${/^\(function \([\w, ]*\) \{\/\/ kaidu-validate (\w+)/.exec(text)?.[1]} ${process.version} ${process.versions.v8} ${FLAGS.join(' ')}\n`);
   if (!writing && !(cache.length > key.length && key.equals(cache.subarray(0, key.length)))) {
     say('foreign');
     return undefined;
   }
   setFlagsFromString('--verify-snapshot-checksum');
   const { Script } = require('node:vm');
-  const script = new Script(`(function (exports, require, module, __filename, __dirname, __kaiduBundleUrl) {${text}\n})`, { filename, cachedData: writing ? undefined : cache.subarray(key.length) });
+  const script = new Script(text, { filename, cachedData: writing ? undefined : cache.subarray(key.length) });
   say(writing ? 'writing' : script.cachedDataRejected ? 'rejected' : 'used');
   const module = { exports: {} };
   script.runInThisContext().call(module.exports, module.exports, createRequire(filename), module, filename, join(__dirname, '../dist/bundle'), pathToFileURL(filename).href);

@@ -125,7 +125,11 @@ const validateBuild = await esbuild.build({
   metafile: true,
   define: { __KAIDU_BUILD__: JSON.stringify(buildId) },
   logLevel: 'warning',
-  banner: { js: `// kaidu-validate ${VALIDATE_ID}` },
+  // Wrapped as the function the launcher calls, on the banner's line (the source map's lines stay
+  // right): the launcher compiles the file's text as it is read, where wrapping it there made V8
+  // flatten a 0.5 MB concatenation first (another copy, ~130 fresh pages).
+  banner: { js: `(function (exports, require, module, __filename, __dirname, __kaiduBundleUrl) {// kaidu-validate ${VALIDATE_ID}` },
+  footer: { js: '\n})' },
   // Comments and indentation out (names kept): the launcher reads less, and the text is ASCII, so
   // it is read as latin1 into a one-byte string (a comment's non-ASCII character made the whole
   // file a two-byte string: ~8 ms more to read).
