@@ -5,7 +5,7 @@
  * with its errors; validate also from the ESM bundle, not only from its code-cached build), for
  * `graph`, and for `plan` of a repository. Real child processes of the built CLI.
  */
-import { cpSync, existsSync, statSync } from 'node:fs';
+import { cpSync, existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, runBin, type BinRun } from '../support/run-bin.js';
@@ -51,6 +51,19 @@ describe('the bundle and dist/ give the same results', () => {
     expect(bundled.code).toBe(1);
     expect(bundled.stdout).toMatch(/^failed: \d+ files, [1-9]\d* errors/m);
     expect(bundled).toEqual(compiled);
+  });
+
+  it('a warning of the yaml library reads as in dist/ (the bundle takes its ES module build, warning through process.emitWarning)', async () => {
+    const dir = tempDir('kaidu-bundle-parity-warn-');
+    // A map with a collection as a key: the library warns when it turns it into a plain object.
+    writeFileSync(join(dir, 'w.yaml'), 'tosca_definitions_version: tosca_simple_yaml_1_3\ntopology_template:\n  inputs:\n    i:\n      type: map\n      default:\n        ? [a, b]\n        : x\n  node_templates:\n    c:\n      type: tosca.nodes.Compute\n');
+    const [bundled, compiled] = await both(['validate', 'w.yaml'], dir);
+    const esm = await runBin(['validate', 'w.yaml'], dir, { KAIDU_NO_BUNDLE: '', KAIDU_VALIDATE_CODE_CACHE: 'off' });
+    const warning = /^\(node:\d+\) Warning: Keys with collection values will be stringified/m;
+    for (const r of [bundled, compiled, esm]) {
+      expect(r.stderr).toMatch(warning);
+      expect({ ...r, stderr: r.stderr.replace(/\(node:\d+\)/g, '(node)') }).toEqual({ ...compiled, stderr: compiled.stderr.replace(/\(node:\d+\)/g, '(node)') });
+    }
   });
 
   it('graph and plan --json of examples/web-db', async () => {
