@@ -7,7 +7,8 @@
  * The `yaml` library guards its own `toJS` against alias bombs ("Excessive alias count"), but
  * Kaidu walks the node tree, with aliases replaced by copies of what they name: that expansion is
  * bounded here (`expandAliases`). Depth is checked on the text before any parser (ours or the
- * library's) recurses into it (`checkYamlText`).
+ * library's) recurses into it (`checkYamlText`; `checkYamlLines` for templates, whose fast reader
+ * takes its line table from the same pass).
  */
 import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLParseError, type DocumentOptions, type Node as YamlNode, type ParseOptions, type SchemaOptions } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';

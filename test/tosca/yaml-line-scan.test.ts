@@ -102,6 +102,20 @@ describe('one pass over the lines: depth limit and line table', () => {
     expect(parseYaml('x.yaml', deepDocument('compact-seqs', 10_000)).diagnostics).toMatchObject([{ code: 'E_YAML_TOO_DEEP', line: 3, column: 2 * (MAX - 1) + 1 }]);
   });
 
+  it('a text the fast reader never reads (carriage returns, a byte order mark) is checked as before, then read by the library', () => {
+    for (const kind of KINDS) {
+      // Deep enough that the library alone would overflow its stack or stop somewhere else.
+      const deep = deepDocument(kind, kind === 'block-maps' ? 1000 : 10_000);
+      for (const text of [deep.replace(/\n/g, '\r\n'), `\ufeff${deep}`]) {
+        const at = scanDepth(text, MAX, false)!;
+        expect(at, kind).toBeDefined();
+        expect(parseYaml('x.yaml', text).diagnostics, kind).toEqual([expect.objectContaining({ code: 'E_YAML_TOO_DEEP', line: at.line, column: at.column })]);
+      }
+      const under = deepDocument(kind, MAX - 1).replace(/\n/g, '\r\n');
+      expect(parseYaml('x.yaml', under).diagnostics, kind).toEqual([]);
+    }
+  });
+
   it('nesting too deep inside a node template body (read on demand) is refused before any reading, through the compiler too', async () => {
     const deep: Record<string, string> = {
       'block-maps': Array.from({ length: MAX }, (_, i) => `${' '.repeat(2 * i)}k:`).join('\n').replace(/^k:\n/, 'k:\n'),
