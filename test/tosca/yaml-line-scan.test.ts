@@ -168,6 +168,9 @@ describe('one pass over the lines: depth limit and line table', () => {
     for (const text of ['a: 1\n---\nb: 2\n', '---\n---\na: 1\n', '%YAML 1.2\n---\na: 1\n', 'a: 1\n...\n', 'a:\n\tb: 1\n', '--- a: 1\n', '  %x: 1\n']) {
       expect(parseFast(text), JSON.stringify(text)).toBeUndefined();
     }
+    // Two start markers are two documents, even with nothing between them: the library says so.
+    expect(parseDocument('---\n---\na: 1\n').errors.map((e) => e.code)).toEqual(['MULTIPLE_DOCS']);
+    expect(parseYaml('x.yaml', '---\n---\na: 1\n').diagnostics).toMatchObject([{ code: 'E_TOSCA_YAML', line: 2, column: 1 }]);
     for (const text of ['---\na: 1\n', '# c\n\n--- # top\na: 1\n', 'a: 50%\nb: "x\ty"\n', 'a:\n  - ---x\n']) {
       const fast = parseFast(text);
       expect(fast, JSON.stringify(text)).toBeDefined();
