@@ -1,7 +1,7 @@
 import { isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../tosca/diagnostic.js';
 import { parseFast } from '../tosca/yaml-fast.js';
-import { checkYamlText, parseLimited, STATE_LIMITS } from '../tosca/yaml-limits.js';
+import { checkYamlLines, parseLimited, STATE_LIMITS } from '../tosca/yaml-limits.js';
 import { NODE_STATUSES, STATE_SCHEMA, type NodeState, type NodeStatus, type PlainValue, type ServiceState } from './model.js';
 
 export interface ParsedState {
@@ -17,9 +17,10 @@ export function parseServiceState(text: string, file: string, expect?: { host?: 
   // Our own linear reader for the plain YAML our writer produces; the library for anything else,
   // and to explain errors (the fast reader gives up on them, duplicate keys included).
   // Size and depth are checked before either reader sees the text; aliases when the library reads it.
-  const refused = checkYamlText(text, file, STATE_LIMITS);
-  if (refused) return { diagnostics: [refused] };
-  const fast = parseFast(text);
+  // The fast reader takes its line table from the same pass as the depth check.
+  const checked = checkYamlLines(text, file, STATE_LIMITS);
+  if (checked.refused) return { diagnostics: [checked.refused] };
+  const fast = parseFast(text, undefined, checked.lines);
   const limited = fast ? undefined : parseLimited(text, file, STATE_LIMITS, { uniqueKeys: true, prettyErrors: false });
   if (limited && !limited.doc) return { diagnostics: limited.diagnostics };
   const lineCounter = fast?.lines ?? limited!.lines;

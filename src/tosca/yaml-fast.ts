@@ -12,6 +12,7 @@
  * demand: one outside the subset is then taken from the library (see `Reader.lazyBlock`).
  */
 import { isMap, isScalar, isSeq, LineCounter, Pair, Scalar, YAMLMap, YAMLSeq, type Node as YamlNode } from 'yaml';
+import { lineTable, type LineTable } from './yaml-limits.js';
 
 /** Thrown inside the reader only, caught at its entry: "not the simple subset". */
 class NotSimple {}
@@ -205,59 +206,31 @@ function scalar(value: unknown, start: number, end: number): Scalar {
 
 const ESCAPES: Record<string, string> = { '0': '\0', a: '\x07', b: '\b', t: '\t', '\t': '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b', ' ': ' ', '"': '"', '/': '/', '\\': '\\', N: '\u0085', _: '\u00a0', L: '\u2028', P: '\u2029' };
 
-/** Per line: where it starts, where its content starts, where it ends; and the content lines. */
-interface LineTable {
-  lineStart: Int32Array;
-  contentStart: Int32Array;
-  lineEnd: Int32Array;
-  content: Int32Array;
-  contentCount: number;
-}
-
 /**
- * The line table of a text, or GIVE_UP for what the subset leaves to the library (a tab before
- * content, directives, a document end, a second document). A function of its own, not the
- * constructor's body: V8 optimizes its loop on its own, without deoptimizing on the code after it.
+ * The content lines of a line table that the subset reads (a document start marker on top left
+ * out), or GIVE_UP for what it leaves to the library: a tab before content, directives, a
+ * document end, a second document.
  */
-function lineTable(t: string): LineTable {
-  const n = t.length;
-  let count = 1;
-  for (let k = t.indexOf('\n'); k >= 0; k = t.indexOf('\n', k + 1)) count++;
-  // Typed arrays sized once: pushing 650,000 numbers into growing arrays costs more than the parse.
-  const lineStart = new Int32Array(count);
-  const contentStart = new Int32Array(count);
-  const lineEnd = new Int32Array(count);
-  const content = new Int32Array(count);
-  let contentCount = 0;
-  let start = 0;
-  let line = 0;
-  while (start <= n) {
-    let end = t.indexOf('\n', start);
-    if (end < 0) end = n;
-    let p = start;
-    while (p < end && t.charCodeAt(p) === 32) p++;
-    lineStart[line] = start;
-    contentStart[line] = p;
-    lineEnd[line] = end;
-    if (p < end) {
-      const c = t.charCodeAt(p);
-      if (c === 9) throw GIVE_UP; // a tab before content: let the library explain
-      if (c !== 35) {
-        // not a comment
-        if (c === 45 && p === start && t.startsWith('---', p)) {
-          // One document start marker on top is fine; anything else is another document.
-          if (contentCount > 0 || !/^---\s*(#.*)?$/.test(t.slice(p, end))) throw GIVE_UP;
-        } else if (c === 37 || (c === 46 && p === start && t.startsWith('...', p))) {
-          throw GIVE_UP; // directives, document end
-        } else {
-          content[contentCount++] = line;
-        }
-      }
+function subsetContent(t: string, table: LineTable): Int32Array {
+  const content = table.content;
+  // Each is rare: native searches for what may start one, and only when one is found a loop over the lines.
+  if (t.indexOf('\t') < 0 && t.indexOf('%') < 0 && !t.startsWith('---') && !t.startsWith('...') && t.indexOf('\n---') < 0 && t.indexOf('\n...') < 0) return content;
+  const { lineStart, contentStart, lineEnd } = table;
+  let top = 0;
+  for (let k = 0; k < content.length; k++) {
+    const line = content[k]!;
+    const p = contentStart[line]!;
+    const c = t.charCodeAt(p);
+    if (c === 9) throw GIVE_UP; // a tab before content: let the library explain
+    if (c === 45 && p === lineStart[line] && t.startsWith('---', p)) {
+      // One document start marker on top is fine; anything else is another document.
+      if (k > 0 || !/^---\s*(#.*)?$/.test(t.slice(p, lineEnd[line]))) throw GIVE_UP;
+      top = 1;
+    } else if (c === 37 || (c === 46 && p === lineStart[line] && t.startsWith('...', p))) {
+      throw GIVE_UP; // directives, document end
     }
-    line++;
-    start = end + 1;
   }
-  return { lineStart, contentStart, lineEnd, content, contentCount };
+  return top ? content.subarray(top) : content;
 }
 
 class Reader {
@@ -281,18 +254,18 @@ class Reader {
   constructor(
     private readonly text: string,
     readonly lines: LineCounter,
+    table: LineTable,
     /**
      * The library's reading of the whole text, for bodies outside the subset (made once, when
      * first needed). Given, node template bodies are read on demand; without it, at once.
      */
     private readonly library?: () => { root: YamlNode | null },
   ) {
-    const table = lineTable(text);
     this.lineStart = table.lineStart;
     this.contentStart = table.contentStart;
     this.lineEnd = table.lineEnd;
-    this.content = table.content;
-    this.contentCount = table.contentCount;
+    this.content = subsetContent(text, table);
+    this.contentCount = this.content.length;
     // The line counter's binary search reads any array-like: it shares ours.
     (lines as unknown as { lineStarts: ArrayLike<number> }).lineStarts = this.lineStart;
     this.firstContent = library ? this.contentStart.slice() : undefined;
@@ -877,12 +850,20 @@ function hasKeyFrom(items: LightPair[], from: number, key: unknown): boolean {
   return false;
 }
 
-/** The template as `yaml` nodes, or undefined when it is not in the simple subset. */
-export function parseFast(text: string, library?: () => { root: YamlNode | null }): FastParse | undefined {
-  if (text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
+/** Whether a text may be in the subset at all: no carriage returns, no byte order mark. */
+export function fastReadable(text: string): boolean {
+  return !text.includes('\r') && text.charCodeAt(0) !== 0xfeff;
+}
+
+/**
+ * The template as `yaml` nodes, or undefined when it is not in the simple subset. `table`: the
+ * text's line table from `checkYamlLines` (the caller's depth check); made here when not given.
+ */
+export function parseFast(text: string, library?: () => { root: YamlNode | null }, table?: LineTable): FastParse | undefined {
+  if (!fastReadable(text)) return undefined;
   const lines = new LineCounter();
   try {
-    const reader = new Reader(text, lines, library);
+    const reader = new Reader(text, lines, table ?? lineTable(text), library);
     return { root: reader.parse(), lines };
   } catch (e) {
     if (e === GIVE_UP) return undefined;

@@ -7,7 +7,8 @@
  * The `yaml` library guards its own `toJS` against alias bombs ("Excessive alias count"), but
  * Kaidu walks the node tree, with aliases replaced by copies of what they name: that expansion is
  * bounded here (`expandAliases`). Depth is checked on the text before any parser (ours or the
- * library's) recurses into it (`checkYamlText`).
+ * library's) recurses into it (`checkYamlText`; `checkYamlLines` for templates, whose fast reader
+ * takes its line table from the same pass).
  */
 import { Document, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, YAMLParseError, type DocumentOptions, type Node as YamlNode, type ParseOptions, type SchemaOptions } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
@@ -46,16 +47,52 @@ function limitDiagnostic(code: 'E_YAML_TOO_LARGE' | 'E_YAML_TOO_DEEP' | 'E_YAML_
  * would build from it.
  */
 export function checkYamlText(text: string, file: string, limits: YamlLimits): Diagnostic | undefined {
+  return tooLarge(text, file, limits) ?? tooDeep(scan(text, limits.maxDepth, true, false), file, limits);
+}
+
+/**
+ * `checkYamlText`, and the line table of a text within the limits, from the same pass (what the
+ * fast reader reads a template from, so that a file is not walked twice before it is read).
+ */
+export function checkYamlLines(text: string, file: string, limits: YamlLimits): { refused: Diagnostic; lines?: undefined } | { refused?: undefined; lines: LineTable } {
+  const large = tooLarge(text, file, limits);
+  if (large) return { refused: large };
+  const scanned = scan(text, limits.maxDepth, true, true);
+  const deep = tooDeep(scanned, file, limits);
+  return deep ? { refused: deep } : { lines: scanned.lines! };
+}
+
+function tooLarge(text: string, file: string, limits: YamlLimits): Diagnostic | undefined {
   // A UTF-8 byte is at most one UTF-16 unit and a unit at most three bytes: count only when it matters.
   if (text.length > limits.maxBytes || (text.length * 3 > limits.maxBytes && Buffer.byteLength(text, 'utf8') > limits.maxBytes)) {
     const size = Buffer.byteLength(text, 'utf8');
     return limitDiagnostic('E_YAML_TOO_LARGE', `file is ${size} bytes, more than the ${limits.maxBytes} bytes Kaidu reads`, file, 1, 1, 'split it into several files');
   }
-  const deep = scanDepth(text, limits.maxDepth);
-  if (deep) {
-    return limitDiagnostic('E_YAML_TOO_DEEP', `nesting deeper than ${limits.maxDepth} levels`, file, deep.line, deep.column, 'flatten the structure');
-  }
   return undefined;
+}
+
+function tooDeep(scanned: Scanned, file: string, limits: YamlLimits): Diagnostic | undefined {
+  const deep = scanned.deep;
+  return deep ? limitDiagnostic('E_YAML_TOO_DEEP', `nesting deeper than ${limits.maxDepth} levels`, file, deep.line, deep.column, 'flatten the structure') : undefined;
+}
+
+/**
+ * Per line of a text (0-based): the offset of its first character, of its first character that
+ * is not a space, and of its end (its newline, or the text's end); and its content lines (neither
+ * blank nor a comment), in order.
+ */
+export interface LineTable {
+  lineStart: Int32Array;
+  contentStart: Int32Array;
+  lineEnd: Int32Array;
+  content: Int32Array;
+}
+
+interface Scanned {
+  /** Where nesting first exceeds the limit (1-based line and column). */
+  deep?: { line: number; column: number };
+  /** Made when asked for and the limit holds. */
+  lines?: LineTable;
 }
 
 const SPACE = 32;
@@ -85,139 +122,227 @@ const CARRIES = /["'[{|>]/g;
  * default; off only for the tests that compare both) lets lines that cannot matter go unread.
  */
 export function scanDepth(t: string, max: number, skipPlain = true): { line: number; column: number } | undefined {
+  return scan(t, max, skipPlain, false).deep;
+}
+
+/** The line table of a text, its depth not checked (for readers whose caller checked it). */
+export function lineTable(text: string): LineTable {
+  return scan(text, Infinity, true, true).lines!;
+}
+
+/** A typed array twice as long, holding what `a` holds. */
+function doubled(a: Int32Array): Int32Array {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
+
+/** What a line leaves open for the next ones, as the depth scan reads them. */
+class Open {
+  /** Open flow brackets. */
+  flow = 0;
+  /** The open quote character, for quoted scalars over several lines. */
+  quote = 0;
+  /** Indentation of the line that opened a block scalar, or -1. */
+  blockScalarOf = -1;
+  /** Block levels of the line being read (or of the line a flow collection or quote started on). */
+  base = 0;
+}
+
+/** Where the text from `p` to `end` ends when trailing spaces, tabs and carriage returns are left out. */
+function trimmedEnd(t: string, p: number, end: number): number {
+  let last = end;
+  while (last > p && (t.charCodeAt(last - 1) === SPACE || t.charCodeAt(last - 1) === CR || t.charCodeAt(last - 1) === TAB)) last--;
+  return last;
+}
+
+/**
+ * `scanDepth`, and with `table` the line table of the text, in the same pass over its lines.
+ *
+ * This loop does what every line needs (the table, the indentation stack, deciding whether the
+ * line can matter); `lookAtLine` reads the few lines that can, character by character. Kept
+ * apart, the loop is small enough for V8 to optimize early in a single run and at little cost
+ * (as one function, a 10,000-node template was mostly read by unoptimized code).
+ */
+function scan(t: string, max: number, skipPlain: boolean, table: boolean): Scanned {
   const n = t.length;
   // Offset of the next character CARRIES matches (n when none is left): found by the regex
   // engine, once per match, so lines without one cost no loop over their characters.
   let carries = -1;
-  const stack: number[] = []; // indentation of the enclosing block lines
-  let flow = 0; // open flow brackets
-  let quote = 0; // the open quote character, for quoted scalars over several lines
-  let blockScalarOf = -1; // indentation of the line that opened a block scalar
-  let base = 0; // block levels of the line being read (or of the line a flow/quote started on)
+  // Indentation of the enclosing block lines: `stack[0..levels)`; written in place, not pushed and popped.
+  const stack: number[] = [];
+  let levels = 0;
+  const open = new Open();
   let line = 0;
   let start = 0;
+  // The line table, sized by a guess (most YAML lines are longer than 16 characters) and doubled
+  // when the guess falls short: counting the lines first would be one more pass over the text.
+  let size = table ? (n >> 4) + 16 : 0;
+  let lineStart: Int32Array = new Int32Array(size);
+  let contentStart: Int32Array = new Int32Array(size);
+  let lineEnd: Int32Array = new Int32Array(size);
+  let content: Int32Array = new Int32Array(size);
+  let contentCount = 0;
   while (start <= n) {
     let end = t.indexOf('\n', start);
     if (end < 0) end = n;
-    line++;
     let p = start;
     while (p < end && t.charCodeAt(p) === SPACE) p++;
-    const indent = p - start;
-    let last = end;
-    while (last > p && (t.charCodeAt(last - 1) === SPACE || t.charCodeAt(last - 1) === CR || t.charCodeAt(last - 1) === TAB)) last--;
-    const blank = p >= last;
+    const c0 = p < end ? t.charCodeAt(p) : -1;
+    if (table) {
+      if (line === size) {
+        size *= 2;
+        lineStart = doubled(lineStart);
+        contentStart = doubled(contentStart);
+        lineEnd = doubled(lineEnd);
+        content = doubled(content);
+      }
+      lineStart[line] = start;
+      contentStart[line] = p;
+      lineEnd[line] = end;
+      if (c0 >= 0 && c0 !== HASH) content[contentCount++] = line;
+    }
+    line++;
     const next = end + 1;
-    if (blank) {
+    // Only a line whose first non-space is a tab or a carriage return (or none) may be blank.
+    if ((c0 < 0 || c0 === TAB || c0 === CR) && trimmedEnd(t, p, end) <= p) {
       start = next;
       continue;
     }
-    if (blockScalarOf >= 0) {
-      if (indent > blockScalarOf) {
+    const indent = p - start;
+    if (open.blockScalarOf >= 0) {
+      if (indent > open.blockScalarOf) {
         start = next;
         continue;
       }
-      blockScalarOf = -1;
+      open.blockScalarOf = -1;
     }
-    let q = p;
-    // `true` while the scanner stands where a node may begin (after `- `, `: `, `? `, or at the line's start).
-    let nodeStart = false;
-    if (quote === 0 && flow === 0) {
-      if (t.charCodeAt(p) === HASH) {
+    // At the line's start a node may begin, unless a flow collection or a quote goes on.
+    const nodeStart = open.quote === 0 && open.flow === 0;
+    if (nodeStart) {
+      if (c0 === HASH) {
         start = next;
         continue;
       }
-      while (stack.length > 0 && stack[stack.length - 1]! >= indent) stack.pop();
-      stack.push(indent);
-      base = stack.length;
-      if (base > max) return { line, column: indent + 1 };
-      nodeStart = true;
+      while (levels > 0 && stack[levels - 1]! >= indent) levels--;
+      stack[levels++] = indent;
+      open.base = levels;
+      if (levels > max) return { deep: { line, column: indent + 1 } };
       // Most lines are `key: value`. One without a quote, bracket or block-scalar indicator leaves
       // no state for the next line, and each indicator it may hold (`- `, `? `, `: `) takes at
       // least a character: when even one level per character stays within `max`, it cannot be
-      // the line that breaks the limit, and its characters need not be looked at.
-      if (skipPlain && base + (last - p) <= max) {
+      // the line that breaks the limit, and its characters need not be looked at. (Measured to
+      // the line's end, trailing spaces included: a bound, so it need not find where they start.)
+      if (skipPlain && levels + (end - p) <= max) {
         if (carries < p) {
           CARRIES.lastIndex = p;
           carries = CARRIES.test(t) ? CARRIES.lastIndex - 1 : n;
         }
-        if (carries >= last) {
+        if (carries >= end) {
           start = next;
           continue;
         }
       }
     }
-    while (q < last) {
-      const c = t.charCodeAt(q);
-      if (quote !== 0) {
-        // Inside a quoted scalar: find its end on this line.
-        if (quote === DQ && c === 92) {
-          q += 2;
-          continue;
-        }
-        if (c === quote) {
-          if (quote === SQ && t.charCodeAt(q + 1) === SQ) {
-            q += 2;
-            continue;
-          }
-          quote = 0;
-        }
-        q++;
-        continue;
-      }
-      if (c === SPACE || c === TAB) {
-        q++;
-        continue;
-      }
-      if (c === HASH && (q === p || t.charCodeAt(q - 1) === SPACE || t.charCodeAt(q - 1) === TAB)) break; // a comment
-      if (flow > 0) {
-        if (c === OPEN_SQ || c === OPEN_CURLY) {
-          flow++;
-          if (base + flow > max) return { line, column: q - start + 1 };
-        } else if (c === CLOSE_SQ || c === CLOSE_CURLY) flow--;
-        else if (c === DQ || c === SQ) {
-          const before = q === p ? SPACE : t.charCodeAt(q - 1);
-          if (before === SPACE || before === TAB || before === OPEN_SQ || before === OPEN_CURLY || before === COMMA || before === COLON) quote = c;
-        }
-        q++;
-        continue;
-      }
-      if (nodeStart) {
-        // Indicators that open a nested block on the same line: `- `, `? `, `: `.
-        if ((c === DASH || c === QUESTION || c === COLON) && (q + 1 >= last || t.charCodeAt(q + 1) === SPACE || t.charCodeAt(q + 1) === TAB)) {
-          base++;
-          if (base > max) return { line, column: q - start + 1 };
-          q += 2;
-          continue;
-        }
-        if (c === AMP || c === BANG) {
-          // an anchor or a tag before the node
-          while (q < last && t.charCodeAt(q) !== SPACE && t.charCodeAt(q) !== TAB) q++;
-          continue;
-        }
-        nodeStart = false;
-        if (c === OPEN_SQ || c === OPEN_CURLY) {
-          flow = 1;
-          if (base + flow > max) return { line, column: q - start + 1 };
-          q++;
-          continue;
-        }
-        if (c === DQ || c === SQ) {
-          quote = c;
-          q++;
-          continue;
-        }
-        if (c === PIPE || c === GT) {
-          blockScalarOf = indent;
-          break;
-        }
-      }
-      // A plain scalar (or a key): a `: ` after it starts its value.
-      if (c === COLON && (q + 1 >= last || t.charCodeAt(q + 1) === SPACE || t.charCodeAt(q + 1) === TAB)) nodeStart = true;
-      q++;
-    }
+    const column = lookAtLine(t, open, start, p, trimmedEnd(t, p, end), nodeStart, max);
+    if (column > 0) return { deep: { line, column } };
     start = next;
   }
-  return undefined;
+  return table ? { lines: { lineStart: lineStart.subarray(0, line), contentStart: contentStart.subarray(0, line), lineEnd: lineEnd.subarray(0, line), content: content.subarray(0, contentCount) } } : {};
+}
+
+/**
+ * Reads one line's characters from its content at `p` to `last` (its end, trailing blanks left
+ * out): the indicators that open a level on the line, flow brackets, quotes, a block scalar's
+ * start; what stays open goes to `open`. The 1-based column where nesting exceeds `max`, or 0.
+ */
+function lookAtLine(t: string, open: Open, start: number, p: number, last: number, nodeStart: boolean, max: number): number {
+  const indent = p - start;
+  let { flow, quote, base } = open;
+  let q = p;
+  let column = 0;
+  while (q < last) {
+    const c = t.charCodeAt(q);
+    if (quote !== 0) {
+      // Inside a quoted scalar: find its end on this line.
+      if (quote === DQ && c === 92) {
+        q += 2;
+        continue;
+      }
+      if (c === quote) {
+        if (quote === SQ && t.charCodeAt(q + 1) === SQ) {
+          q += 2;
+          continue;
+        }
+        quote = 0;
+      }
+      q++;
+      continue;
+    }
+    if (c === SPACE || c === TAB) {
+      q++;
+      continue;
+    }
+    if (c === HASH && (q === p || t.charCodeAt(q - 1) === SPACE || t.charCodeAt(q - 1) === TAB)) break; // a comment
+    if (flow > 0) {
+      if (c === OPEN_SQ || c === OPEN_CURLY) {
+        flow++;
+        if (base + flow > max) {
+          column = q - start + 1;
+          break;
+        }
+      } else if (c === CLOSE_SQ || c === CLOSE_CURLY) flow--;
+      else if (c === DQ || c === SQ) {
+        const before = q === p ? SPACE : t.charCodeAt(q - 1);
+        if (before === SPACE || before === TAB || before === OPEN_SQ || before === OPEN_CURLY || before === COMMA || before === COLON) quote = c;
+      }
+      q++;
+      continue;
+    }
+    if (nodeStart) {
+      // Indicators that open a nested block on the same line: `- `, `? `, `: `.
+      if ((c === DASH || c === QUESTION || c === COLON) && (q + 1 >= last || t.charCodeAt(q + 1) === SPACE || t.charCodeAt(q + 1) === TAB)) {
+        base++;
+        if (base > max) {
+          column = q - start + 1;
+          break;
+        }
+        q += 2;
+        continue;
+      }
+      if (c === AMP || c === BANG) {
+        // an anchor or a tag before the node
+        while (q < last && t.charCodeAt(q) !== SPACE && t.charCodeAt(q) !== TAB) q++;
+        continue;
+      }
+      nodeStart = false;
+      if (c === OPEN_SQ || c === OPEN_CURLY) {
+        flow = 1;
+        if (base + flow > max) {
+          column = q - start + 1;
+          break;
+        }
+        q++;
+        continue;
+      }
+      if (c === DQ || c === SQ) {
+        quote = c;
+        q++;
+        continue;
+      }
+      if (c === PIPE || c === GT) {
+        open.blockScalarOf = indent;
+        break;
+      }
+    }
+    // A plain scalar (or a key): a `: ` after it starts its value.
+    if (c === COLON && (q + 1 >= last || t.charCodeAt(q + 1) === SPACE || t.charCodeAt(q + 1) === TAB)) nodeStart = true;
+    q++;
+  }
+  open.flow = flow;
+  open.quote = quote;
+  open.base = base;
+  return column;
 }
 
 /**

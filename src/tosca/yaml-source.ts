@@ -1,7 +1,7 @@
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Node as YamlNode, type Pair, type YAMLMap } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
-import { knownKeys, lightKey, lightStart, NOT_LIGHT, pairStart, parseFast, scalarKey } from './yaml-fast.js';
-import { checkYamlText, emptyLines, expandAliases, isStackOverflow, TEMPLATE_LIMITS } from './yaml-limits.js';
+import { fastReadable, knownKeys, lightKey, lightStart, NOT_LIGHT, pairStart, parseFast, scalarKey } from './yaml-fast.js';
+import { checkYamlLines, checkYamlText, emptyLines, expandAliases, isStackOverflow, TEMPLATE_LIMITS } from './yaml-limits.js';
 
 /** A parsed YAML file with what is needed to point at any of its nodes. */
 export interface YamlSource {
@@ -24,8 +24,13 @@ function quoteFlowKeys(text: string): string {
 
 export function parseYaml(path: string, text: string): YamlSource {
   // Size and depth first: neither reader may recurse into, or hold, what a hostile file asks for.
-  const refused = checkYamlText(text, path, TEMPLATE_LIMITS);
-  if (refused) return { path, root: null, lines: emptyLines(), doc: new Document(), diagnostics: [refused] };
+  // A text the fast reader may read gets its line table from the same pass over its lines.
+  if (!fastReadable(text)) {
+    const refused = checkYamlText(text, path, TEMPLATE_LIMITS);
+    return refused ? refusedSource(path, refused) : parseWithLibrary(path, text);
+  }
+  const checked = checkYamlLines(text, path, TEMPLATE_LIMITS);
+  if (checked.refused) return refusedSource(path, checked.refused);
   // The plain subset (nearly every template) is read by our own linear reader; the library
   // reads the rest and explains every error. Node template bodies are read when first used: one
   // outside the subset is then taken from the library's reading, whose problems come late.
@@ -37,13 +42,17 @@ export function parseYaml(path: string, text: string): YamlSource {
       late.push(...library.diagnostics);
     }
     return library;
-  });
+  }, checked.lines);
   if (fast) {
     const doc = new Document();
     doc.contents = fast.root as never;
     return { path, root: fast.root, lines: fast.lines, doc, diagnostics: [], late };
   }
   return parseWithLibrary(path, text);
+}
+
+function refusedSource(path: string, refused: Diagnostic): YamlSource {
+  return { path, root: null, lines: emptyLines(), doc: new Document(), diagnostics: [refused] };
 }
 
 /**
