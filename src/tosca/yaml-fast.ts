@@ -79,13 +79,13 @@ function light(proto: object, base: object, kind: string): void {
 class LightScalar {
   constructor(public value: unknown, public s: number, public e: number) {}
 }
+// `flow` is a constructor parameter, not a field initialiser: an initialiser is a function call
+// per node made, and a body's maps and scalars are made for every template.
 class LightMap {
-  flow = false;
-  constructor(public items: LightPair[], public s: number, public e: number) {}
+  constructor(public items: LightPair[], public s: number, public e: number, public flow: boolean) {}
 }
 class LightSeq {
-  flow = false;
-  constructor(public items: YamlNode[], public s: number, public e: number) {}
+  constructor(public items: YamlNode[], public s: number, public e: number, public flow: boolean) {}
 }
 /** The key is kept as its value and offsets; `key` makes the scalar node when asked. */
 class LightPair {
@@ -275,6 +275,8 @@ class Reader {
   private readonly keyLists = new Map<string, readonly string[]>();
   private lastKeys: readonly string[] | undefined;
   private i = 0;
+  /** Whether a compact entry moved a line's start in `contentStart` (see `reread`). */
+  private moved = false;
 
   private libraryMaps: Map<number, YamlNode> | undefined;
 
@@ -461,7 +463,7 @@ class Reader {
       if (ch === 9) throw GIVE_UP;
       if (ch !== 32) last = q + 1;
     }
-    return scalar(resolvePlain(t.slice(p, last)), p, last);
+    return scalar(this.plainText(p, last) ?? this.remember(resolvePlain(t.slice(p, last)), p, last), p, last);
   }
 
   /**
@@ -597,8 +599,7 @@ class Reader {
         if (t.charCodeAt(q) === 44) q = ws(q + 1);
         else if (t.charCodeAt(q) !== 93) throw GIVE_UP;
       }
-      const seq = new LightSeq(items, p, q + 1);
-      seq.flow = true;
+      const seq = new LightSeq(items, p, q + 1, true);
       return { node: seq as unknown as YamlNode, next: q + 1 };
     }
     const items: LightPair[] = [];
@@ -627,8 +628,7 @@ class Reader {
       if (t.charCodeAt(q) === 44) q = ws(q + 1);
       else if (t.charCodeAt(q) !== 125) throw GIVE_UP;
     }
-    const map = new LightMap(items, p, q + 1);
-    map.flow = true;
+    const map = new LightMap(items, p, q + 1, true);
     return { node: map as unknown as YamlNode, next: q + 1 };
   }
 
@@ -701,10 +701,13 @@ class Reader {
 
   /** The entries of the block map skimmed before, from content line index `first` up to `end`; it starts at `offset`. */
   reread(first: number, ind: number, end: number, offset: number): LightPair[] {
-    // Compact entries (`- key: v`) moved their line's start while being read: put it back.
-    for (let k = first; k < end; k++) {
-      const line = this.content[k]!;
-      this.contentStart[line] = this.firstContent![line]!;
+    // Compact entries (`- key: v`) moved their line's start while being read: put it back (when
+    // any was read at all: most files have none in their templates).
+    if (this.moved) {
+      for (let k = first; k < end; k++) {
+        const line = this.content[k]!;
+        this.contentStart[line] = this.firstContent![line]!;
+      }
     }
     const saved = this.i;
     this.i = first;
@@ -760,8 +763,37 @@ class Reader {
     let last = colon;
     while (last > p && t.charCodeAt(last - 1) === 32) last--;
     this.keyStop = last;
+    if (!shared) return resolvePlain(t.slice(p, last));
+    const seen = this.plainText(p, last);
+    if (seen !== undefined) return seen;
     const v = resolvePlain(t.slice(p, last));
-    return shared && typeof v === 'string' ? intern(this.keys, v) : v;
+    return typeof v === 'string' ? this.remember(intern(this.keys, v), p, last) : v;
+  }
+
+  /**
+   * Plain scalars read before, by where their text ends: a key or value met again (`type`,
+   * `properties`, a type name) is compared in place and its string reused, not sliced anew, hashed
+   * and looked up. Only texts that read as themselves (strings, not `1` or `null`) are kept.
+   */
+  private readonly plainSeen: (string | undefined)[] = new Array(256).fill(undefined);
+
+  /** The string read before from the text between `p` and `last`, if it is in `plainSeen`. */
+  private plainText(p: number, last: number): string | undefined {
+    const t = this.text;
+    const len = last - p;
+    const slot = (t.charCodeAt(p) * 7 + t.charCodeAt(last - 1) * 3 + len) & 255;
+    const seen = this.plainSeen[slot];
+    if (seen !== undefined && seen.length === len && t.startsWith(seen, p)) return seen;
+    return undefined;
+  }
+
+  /** Remembers a plain scalar's string (see `plainSeen`); any other value is passed through. */
+  private remember<T>(v: T, p: number, last: number): T {
+    if (typeof v === 'string' && last > p) {
+      const t = this.text;
+      this.plainSeen[(t.charCodeAt(p) * 7 + t.charCodeAt(last - 1) * 3 + (last - p)) & 255] = v;
+    }
+    return v;
   }
 
   /** A block map whose keys sit at indentation `ind`, starting at content line `this.i`. */
@@ -813,7 +845,7 @@ class Reader {
     }
     const items = stack.slice(base);
     stack.length = base;
-    return new LightMap(items, start, start) as unknown as YamlNode;
+    return new LightMap(items, start, start, false) as unknown as YamlNode;
   }
 
   /** A block sequence whose dashes sit at indentation `ind`. */
@@ -850,6 +882,7 @@ class Reader {
       if ((c === 45 && this.isDash(q, end)) || this.keyEnd(line, q) >= 0) {
         // From here on the line's indentation is measured to that column.
         this.contentStart[line] = q;
+        this.moved = true;
         items.push(this.block(line, q - this.lineStart[line]!));
         continue;
       }
@@ -859,7 +892,7 @@ class Reader {
     }
     const own = items.slice(base);
     items.length = base;
-    return new LightSeq(own, start, start) as unknown as YamlNode;
+    return new LightSeq(own, start, start, false) as unknown as YamlNode;
   }
 }
 
