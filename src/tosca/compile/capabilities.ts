@@ -25,6 +25,8 @@ interface CapabilitySlot {
   attributes?: Map<string, PropertyDef>;
   /** `capability "name"`, as messages about its attributes name it: made once, not per node. */
   label?: string;
+  /** The capability as the type leaves it, once made and shared (frozen): no lookup per node. */
+  shared?: CompiledCapability;
 }
 
 /** Assignments this short are looked up by a scan: a Map per node cost more than it saved. */
@@ -62,7 +64,7 @@ export class CapabilityCompiler {
       const name = slot.name;
       const a = n === 0 ? undefined : byName ? byName.get(name) : lastNamed(assigned!, name);
       if (!a) {
-        capabilities[name] = this.defaultCapability(tr.type, slot, template, loc);
+        capabilities[name] = slot.shared ?? this.defaultCapability(tr.type, slot, template, loc);
         continue;
       }
       const merged = ctx.assignProperties((slot.properties ??= ctx.checker.definitions('capability', ct.type, 'properties')), a.properties, `capability "${name}" of node "${template}"`, a.at);
@@ -118,7 +120,9 @@ export class CapabilityCompiler {
     if (!byName) this.defaults.set(nodeType, (byName = new Map()));
     // Looked up before the message texts and the closure are made: most nodes find it. The
     // closure lives in another method: a function holding one allocates its context on every call.
-    return byName.get(slot.name) ?? this.makeDefault(byName, slot, template, loc);
+    const made = byName.get(slot.name) ?? this.makeDefault(byName, slot, template, loc);
+    if (Object.isFrozen(made)) slot.shared = made; // shared by every node of the type (see `sharedPerType`)
+    return made;
   }
 
   private makeDefault(byName: Map<string, CompiledCapability>, slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {
