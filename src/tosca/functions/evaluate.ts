@@ -74,6 +74,8 @@ export class FunctionEvaluator {
       }
     }
     const interfaces = n.interfaces;
+    // Frozen: the type's own, shared by its nodes, and holding no call (see `sharedPerType`).
+    if (Object.isFrozen(interfaces)) return;
     for (const i in interfaces) {
       const operations = interfaces[i]!.operations;
       for (const op in operations) this.evaluateSelf(n, operations[op]!.inputs);
