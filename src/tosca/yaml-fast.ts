@@ -76,35 +76,77 @@ function light(proto: object, base: object, kind: string): void {
   }
 }
 
+// Fields are declared, not defined: with ES2022 class fields a constructor's parameter properties
+// are first defined by an initialiser function, a call per node made (a body's maps, pairs and
+// scalars, for every template), then assigned again.
 class LightScalar {
-  constructor(public value: unknown, public s: number, public e: number) {}
+  declare value: unknown;
+  declare s: number;
+  declare e: number;
+  constructor(value: unknown, s: number, e: number) {
+    this.value = value;
+    this.s = s;
+    this.e = e;
+  }
 }
-// `flow` is a constructor parameter, not a field initialiser: an initialiser is a function call
-// per node made, and a body's maps and scalars are made for every template.
 class LightMap {
-  constructor(public items: LightPair[], public s: number, public e: number, public flow: boolean) {}
+  declare items: LightPair[];
+  declare s: number;
+  declare e: number;
+  declare flow: boolean;
+  constructor(items: LightPair[], s: number, e: number, flow: boolean) {
+    this.items = items;
+    this.s = s;
+    this.e = e;
+    this.flow = flow;
+  }
 }
 class LightSeq {
-  constructor(public items: YamlNode[], public s: number, public e: number, public flow: boolean) {}
+  declare items: YamlNode[];
+  declare s: number;
+  declare e: number;
+  declare flow: boolean;
+  constructor(items: YamlNode[], s: number, e: number, flow: boolean) {
+    this.items = items;
+    this.s = s;
+    this.e = e;
+    this.flow = flow;
+  }
 }
 /** The key is kept as its value and offsets; `key` makes the scalar node when asked. */
 class LightPair {
-  constructor(public k: unknown, public ks: number, public ke: number, public value: YamlNode) {}
+  declare k: unknown;
+  declare ks: number;
+  declare ke: number;
+  declare value: YamlNode;
+  constructor(k: unknown, ks: number, ke: number, value: YamlNode) {
+    this.k = k;
+    this.ks = ks;
+    this.ke = ke;
+    this.value = value;
+  }
 }
 /**
  * A node template's map, read on demand (see `Reader.lazyBlock`): `items` reads it, `release`
  * forgets it. Its keys are known without reading it, so asking for an absent key costs nothing.
  */
 class LazyMap {
-  private cached: LightPair[] | undefined;
-  constructor(
-    private readonly reader: Reader,
-    private readonly first: number,
-    private readonly ind: number,
-    private readonly end: number,
-    public s: number,
-    readonly keys: readonly string[],
-  ) {}
+  private declare cached: LightPair[] | undefined;
+  private declare readonly reader: Reader;
+  private declare readonly first: number;
+  private declare readonly ind: number;
+  private declare readonly end: number;
+  declare s: number;
+  declare readonly keys: readonly string[];
+  constructor(reader: Reader, first: number, ind: number, end: number, s: number, keys: readonly string[]) {
+    this.cached = undefined;
+    this.reader = reader;
+    this.first = first;
+    this.ind = ind;
+    this.end = end;
+    this.s = s;
+    this.keys = keys;
+  }
 
   // A block map: not flow, and its range is its start (as for the other maps here); kept off the
   // instance, which 100,000 templates each have.
