@@ -211,6 +211,12 @@ export function lightStart(node: unknown): number | undefined {
   return node instanceof LightScalar || node instanceof LightMap || node instanceof LightSeq ? node.s : undefined;
 }
 
+/** Where one of our pairs (its key) or nodes starts, asking the pair first; undefined for the library's. */
+export function lightOffset(node: unknown): number | undefined {
+  if (node instanceof LightPair) return node.ks;
+  return lightStart(node);
+}
+
 /** Offset where a pair starts (its key), without making a key node. */
 export function pairStart(p: Pair): number | undefined {
   if (p instanceof LightPair) return p.ks;
