@@ -195,7 +195,11 @@ export function knownKeys(node: unknown): readonly string[] | undefined {
  * lookups scan every pair of a map, and a node per pair per lookup was most of a compile's garbage.
  */
 export function scalarKey(p: Pair): string | undefined {
-  if (p instanceof LightPair) return String(p.k);
+  if (p instanceof LightPair) {
+    // Nearly every key is a string already: no call to `String` for it.
+    const k = p.k;
+    return typeof k === 'string' ? k : String(k);
+  }
   return isScalar(p.key) ? String(p.key.value) : undefined;
 }
 
