@@ -84,18 +84,21 @@ export class CapabilityCompiler {
 
   /** Assigned capabilities the node type does not have, each name once, in the order first written. */
   private reportUnknown(assigned: CapabilityAssignment[], byName: Map<string, CapabilityAssignment> | undefined, tr: TypeChain, whose: string): void {
-    const ctx = this.ctx;
-    const capDefs = ctx.mergedDefs(tr.types, 'capabilities');
-    const unknown = (name: string, a: CapabilityAssignment): void =>
-      ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.loc(a.at), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
+    const capDefs = this.ctx.mergedDefs(tr.types, 'capabilities');
     if (byName) {
-      for (const [name, a] of byName) if (!capDefs.has(name)) unknown(name, a);
+      for (const [name, a] of byName) if (!capDefs.has(name)) this.unknown(capDefs, name, a, whose);
       return;
     }
     for (let i = 0; i < assigned.length; i++) {
       const name = assigned[i]!.name;
-      if (!capDefs.has(name) && firstNamed(assigned, name) === i) unknown(name, lastNamed(assigned, name)!);
+      if (!capDefs.has(name) && firstNamed(assigned, name) === i) this.unknown(capDefs, name, lastNamed(assigned, name)!, whose);
     }
+  }
+
+  /** A method, not a closure in `reportUnknown`: that allocated a context for every node that assigns a capability. */
+  private unknown(capDefs: Map<string, unknown>, name: string, a: CapabilityAssignment, whose: string): void {
+    const ctx = this.ctx;
+    ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.loc(a.at), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
   }
 
   private slotsOf(tr: TypeChain): CapabilitySlot[] {
