@@ -201,7 +201,9 @@ class ServiceCompiler {
       if (model.workflowsAt !== undefined) checkWorkflowValues(field(topology, 'workflows'), unit, problem);
       if (hasTriggers) checkTriggerValues(field(topology, 'policies'), unit, problem);
     }
-    await substituteNodes({
+    // Only a template that writes `directives` can ask for substitution: without one, the 100,000
+    // nodes of a big service are not listed again to find none.
+    if (nodes.directivesAt.size > 0) await substituteNodes({
       loader,
       service,
       stack: this.nesting.stack,

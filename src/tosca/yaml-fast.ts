@@ -77,35 +77,77 @@ function light(proto: object, base: object, kind: string): void {
   }
 }
 
+// Fields are declared, not defined: with ES2022 class fields a constructor's parameter properties
+// are first defined by an initialiser function, a call per node made (a body's maps, pairs and
+// scalars, for every template), then assigned again.
 class LightScalar {
-  constructor(public value: unknown, public s: number, public e: number) {}
+  declare value: unknown;
+  declare s: number;
+  declare e: number;
+  constructor(value: unknown, s: number, e: number) {
+    this.value = value;
+    this.s = s;
+    this.e = e;
+  }
 }
 class LightMap {
-  flow = false;
-  constructor(public items: LightPair[], public s: number, public e: number) {}
+  declare items: LightPair[];
+  declare s: number;
+  declare e: number;
+  declare flow: boolean;
+  constructor(items: LightPair[], s: number, e: number, flow: boolean) {
+    this.items = items;
+    this.s = s;
+    this.e = e;
+    this.flow = flow;
+  }
 }
 class LightSeq {
-  flow = false;
-  constructor(public items: YamlNode[], public s: number, public e: number) {}
+  declare items: YamlNode[];
+  declare s: number;
+  declare e: number;
+  declare flow: boolean;
+  constructor(items: YamlNode[], s: number, e: number, flow: boolean) {
+    this.items = items;
+    this.s = s;
+    this.e = e;
+    this.flow = flow;
+  }
 }
 /** The key is kept as its value and offsets; `key` makes the scalar node when asked. */
 class LightPair {
-  constructor(public k: unknown, public ks: number, public ke: number, public value: YamlNode) {}
+  declare k: unknown;
+  declare ks: number;
+  declare ke: number;
+  declare value: YamlNode;
+  constructor(k: unknown, ks: number, ke: number, value: YamlNode) {
+    this.k = k;
+    this.ks = ks;
+    this.ke = ke;
+    this.value = value;
+  }
 }
 /**
  * A node template's map, read on demand (see `Reader.lazyBlock`): `items` reads it, `release`
  * forgets it. Its keys are known without reading it, so asking for an absent key costs nothing.
  */
 class LazyMap {
-  private cached: LightPair[] | undefined;
-  constructor(
-    private readonly reader: Reader,
-    private readonly first: number,
-    private readonly ind: number,
-    private readonly end: number,
-    public s: number,
-    readonly keys: readonly string[],
-  ) {}
+  private declare cached: LightPair[] | undefined;
+  private declare readonly reader: Reader;
+  private declare readonly first: number;
+  private declare readonly ind: number;
+  private declare readonly end: number;
+  declare s: number;
+  declare readonly keys: readonly string[];
+  constructor(reader: Reader, first: number, ind: number, end: number, s: number, keys: readonly string[]) {
+    this.cached = undefined;
+    this.reader = reader;
+    this.first = first;
+    this.ind = ind;
+    this.end = end;
+    this.s = s;
+    this.keys = keys;
+  }
 
   // A block map: not flow, and its range is its start (as for the other maps here); kept off the
   // instance, which 100,000 templates each have.
@@ -154,7 +196,11 @@ export function knownKeys(node: unknown): readonly string[] | undefined {
  * lookups scan every pair of a map, and a node per pair per lookup was most of a compile's garbage.
  */
 export function scalarKey(p: Pair): string | undefined {
-  if (p instanceof LightPair) return String(p.k);
+  if (p instanceof LightPair) {
+    // Nearly every key is a string already: no call to `String` for it.
+    const k = p.k;
+    return typeof k === 'string' ? k : String(k);
+  }
   return isScalar(p.key) ? String(p.key.value) : undefined;
 }
 
@@ -168,6 +214,12 @@ export function lightKey(p: Pair): unknown {
 /** Offset where one of our nodes starts, without making its `range` array (undefined for the library's nodes). */
 export function lightStart(node: unknown): number | undefined {
   return node instanceof LightScalar || node instanceof LightMap || node instanceof LightSeq ? node.s : undefined;
+}
+
+/** Where one of our pairs (its key) or nodes starts, asking the pair first; undefined for the library's. */
+export function lightOffset(node: unknown): number | undefined {
+  if (node instanceof LightPair) return node.ks;
+  return lightStart(node);
 }
 
 /** Offset where a pair starts (its key), without making a key node. */
@@ -248,6 +300,8 @@ class Reader {
   private readonly keyLists = new Map<string, readonly string[]>();
   private lastKeys: readonly string[] | undefined;
   private i = 0;
+  /** Whether a compact entry moved a line's start in `contentStart` (see `reread`). */
+  private moved = false;
 
   private libraryMaps: Map<number, YamlNode> | undefined;
 
@@ -434,7 +488,7 @@ class Reader {
       if (ch === 9) throw GIVE_UP;
       if (ch !== 32) last = q + 1;
     }
-    return scalar(resolvePlain(t.slice(p, last)), p, last);
+    return scalar(this.plainText(p, last) ?? this.remember(resolvePlain(t.slice(p, last)), p, last), p, last);
   }
 
   /**
@@ -570,8 +624,7 @@ class Reader {
         if (t.charCodeAt(q) === 44) q = ws(q + 1);
         else if (t.charCodeAt(q) !== 93) throw GIVE_UP;
       }
-      const seq = new LightSeq(items, p, q + 1);
-      seq.flow = true;
+      const seq = new LightSeq(items, p, q + 1, true);
       return { node: seq as unknown as YamlNode, next: q + 1 };
     }
     const items: LightPair[] = [];
@@ -600,8 +653,7 @@ class Reader {
       if (t.charCodeAt(q) === 44) q = ws(q + 1);
       else if (t.charCodeAt(q) !== 125) throw GIVE_UP;
     }
-    const map = new LightMap(items, p, q + 1);
-    map.flow = true;
+    const map = new LightMap(items, p, q + 1, true);
     return { node: map as unknown as YamlNode, next: q + 1 };
   }
 
@@ -674,10 +726,13 @@ class Reader {
 
   /** The entries of the block map skimmed before, from content line index `first` up to `end`; it starts at `offset`. */
   reread(first: number, ind: number, end: number, offset: number): LightPair[] {
-    // Compact entries (`- key: v`) moved their line's start while being read: put it back.
-    for (let k = first; k < end; k++) {
-      const line = this.content[k]!;
-      this.contentStart[line] = this.firstContent![line]!;
+    // Compact entries (`- key: v`) moved their line's start while being read: put it back (when
+    // any was read at all: most files have none in their templates).
+    if (this.moved) {
+      for (let k = first; k < end; k++) {
+        const line = this.content[k]!;
+        this.contentStart[line] = this.firstContent![line]!;
+      }
     }
     const saved = this.i;
     this.i = first;
@@ -733,8 +788,37 @@ class Reader {
     let last = colon;
     while (last > p && t.charCodeAt(last - 1) === 32) last--;
     this.keyStop = last;
+    if (!shared) return resolvePlain(t.slice(p, last));
+    const seen = this.plainText(p, last);
+    if (seen !== undefined) return seen;
     const v = resolvePlain(t.slice(p, last));
-    return shared && typeof v === 'string' ? intern(this.keys, v) : v;
+    return typeof v === 'string' ? this.remember(intern(this.keys, v), p, last) : v;
+  }
+
+  /**
+   * Plain scalars read before, by where their text ends: a key or value met again (`type`,
+   * `properties`, a type name) is compared in place and its string reused, not sliced anew, hashed
+   * and looked up. Only texts that read as themselves (strings, not `1` or `null`) are kept.
+   */
+  private readonly plainSeen: (string | undefined)[] = new Array(256).fill(undefined);
+
+  /** The string read before from the text between `p` and `last`, if it is in `plainSeen`. */
+  private plainText(p: number, last: number): string | undefined {
+    const t = this.text;
+    const len = last - p;
+    const slot = (t.charCodeAt(p) * 7 + t.charCodeAt(last - 1) * 3 + len) & 255;
+    const seen = this.plainSeen[slot];
+    if (seen !== undefined && seen.length === len && t.startsWith(seen, p)) return seen;
+    return undefined;
+  }
+
+  /** Remembers a plain scalar's string (see `plainSeen`); any other value is passed through. */
+  private remember<T>(v: T, p: number, last: number): T {
+    if (typeof v === 'string' && last > p) {
+      const t = this.text;
+      this.plainSeen[(t.charCodeAt(p) * 7 + t.charCodeAt(last - 1) * 3 + (last - p)) & 255] = v;
+    }
+    return v;
   }
 
   /** A block map whose keys sit at indentation `ind`, starting at content line `this.i`. */
@@ -786,7 +870,7 @@ class Reader {
     }
     const items = stack.slice(base);
     stack.length = base;
-    return new LightMap(items, start, start) as unknown as YamlNode;
+    return new LightMap(items, start, start, false) as unknown as YamlNode;
   }
 
   /** A block sequence whose dashes sit at indentation `ind`. */
@@ -823,6 +907,7 @@ class Reader {
       if ((c === 45 && this.isDash(q, end)) || this.keyEnd(line, q) >= 0) {
         // From here on the line's indentation is measured to that column.
         this.contentStart[line] = q;
+        this.moved = true;
         items.push(this.block(line, q - this.lineStart[line]!));
         continue;
       }
@@ -832,7 +917,7 @@ class Reader {
     }
     const own = items.slice(base);
     items.length = base;
-    return new LightSeq(own, start, start) as unknown as YamlNode;
+    return new LightSeq(own, start, start, false) as unknown as YamlNode;
   }
 }
 

@@ -48,6 +48,31 @@ describe('capabilities resolved once per node type', () => {
     expect(r.service!.nodes.b!.capabilities.odd).toBeUndefined();
   });
 
+  it('reports an unknown node type at every template naming it, and checks every template of a known one', async () => {
+    // The second template of each type meets what the first one resolved (NodeCompiler keeps it per type name).
+    const text = [
+      'tosca_definitions_version: tosca_simple_yaml_1_3',
+      'topology_template:',
+      '  node_templates:',
+      '    a:',
+      '      type: no.such.Type',
+      '    b:',
+      '      type: no.such.Type',
+      '    c:',
+      '      type: tosca.nodes.Compute',
+      '      properties: { nope: 1 }',
+      '    d:',
+      '      type: tosca.nodes.Compute',
+      '      properties: { nope: 2 }',
+      '',
+    ].join('\n');
+    const r = await compile(text);
+    const at = (code: string) => r.diagnostics.filter((d) => d.code === code).map((d) => `${d.line}:${d.column} ${d.message}`);
+    expect(at('E_TOSCA_UNKNOWN_TYPE')).toEqual(['5:13 unknown node type "no.such.Type"', '7:13 unknown node type "no.such.Type"']);
+    expect(at('E_TOSCA_UNKNOWN_PROPERTY')).toEqual(['10:21 node "c" (tosca.nodes.Compute) has no property "nope"', '13:21 node "d" (tosca.nodes.Compute) has no property "nope"']);
+    expect(Object.keys(r.service!.nodes)).toEqual(['c', 'd']);
+  });
+
   it('gives each node without requirements its own empty list', async () => {
     const r = await compile(computeWith(['host']).replace('    server:', '    other:\n      type: tosca.nodes.Compute\n    server:'));
     const { other, server } = r.service!.nodes;

@@ -25,6 +25,8 @@ interface CapabilitySlot {
   attributes?: Map<string, PropertyDef>;
   /** `capability "name"`, as messages about its attributes name it: made once, not per node. */
   label?: string;
+  /** The capability as the type leaves it, once made and shared (frozen): no lookup per node. */
+  shared?: CompiledCapability;
 }
 
 /** Assignments this short are looked up by a scan: a Map per node cost more than it saved. */
@@ -62,7 +64,7 @@ export class CapabilityCompiler {
       const name = slot.name;
       const a = n === 0 ? undefined : byName ? byName.get(name) : lastNamed(assigned!, name);
       if (!a) {
-        capabilities[name] = this.defaultCapability(tr.type, slot, template, loc);
+        capabilities[name] = slot.shared ?? this.defaultCapability(tr.type, slot, template, loc);
         continue;
       }
       const merged = ctx.assignProperties((slot.properties ??= ctx.checker.definitions('capability', ct.type, 'properties')), a.properties, `capability "${name}" of node "${template}"`, a.at);
@@ -82,18 +84,21 @@ export class CapabilityCompiler {
 
   /** Assigned capabilities the node type does not have, each name once, in the order first written. */
   private reportUnknown(assigned: CapabilityAssignment[], byName: Map<string, CapabilityAssignment> | undefined, tr: TypeChain, whose: string): void {
-    const ctx = this.ctx;
-    const capDefs = ctx.mergedDefs(tr.types, 'capabilities');
-    const unknown = (name: string, a: CapabilityAssignment): void =>
-      ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.loc(a.at), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
+    const capDefs = this.ctx.mergedDefs(tr.types, 'capabilities');
     if (byName) {
-      for (const [name, a] of byName) if (!capDefs.has(name)) unknown(name, a);
+      for (const [name, a] of byName) if (!capDefs.has(name)) this.unknown(capDefs, name, a, whose);
       return;
     }
     for (let i = 0; i < assigned.length; i++) {
       const name = assigned[i]!.name;
-      if (!capDefs.has(name) && firstNamed(assigned, name) === i) unknown(name, lastNamed(assigned, name)!);
+      if (!capDefs.has(name) && firstNamed(assigned, name) === i) this.unknown(capDefs, name, lastNamed(assigned, name)!, whose);
     }
+  }
+
+  /** A method, not a closure in `reportUnknown`: that allocated a context for every node that assigns a capability. */
+  private unknown(capDefs: Map<string, unknown>, name: string, a: CapabilityAssignment, whose: string): void {
+    const ctx = this.ctx;
+    ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.loc(a.at), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
   }
 
   private slotsOf(tr: TypeChain): CapabilitySlot[] {
@@ -118,7 +123,9 @@ export class CapabilityCompiler {
     if (!byName) this.defaults.set(nodeType, (byName = new Map()));
     // Looked up before the message texts and the closure are made: most nodes find it. The
     // closure lives in another method: a function holding one allocates its context on every call.
-    return byName.get(slot.name) ?? this.makeDefault(byName, slot, template, loc);
+    const made = byName.get(slot.name) ?? this.makeDefault(byName, slot, template, loc);
+    if (Object.isFrozen(made)) slot.shared = made; // shared by every node of the type (see `sharedPerType`)
+    return made;
   }
 
   private makeDefault(byName: Map<string, CompiledCapability>, slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {

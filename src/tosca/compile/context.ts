@@ -142,7 +142,11 @@ export class CompileContext {
    */
   assignProperties(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: string, fallback: SourceLocation | Offset, unit = this.unit, attributes = false): Record<string, Value> {
     const out: Record<string, Value> = {};
-    if (assigned && assigned.length > 0) {
+    const none = !assigned || assigned.length === 0;
+    // Definitions that give nothing unassigned (no value, no default, nothing required) give every
+    // template nothing: their list is not walked again for each one.
+    if (none && (attributes ? this.emptyAttributes : this.emptyProperties).get(defs) === defs.size) return out;
+    if (!none) {
       // One problem callback for every assignment of every template (coerce reports synchronously):
       // where it points is set before each value, and put back after (no closure per call).
       const outerUnit = this.assignUnit;
@@ -170,6 +174,20 @@ export class CompileContext {
       else if (d.hasDefault) out[d.name] = this.coercedDefault(d, fallback, `${whose} ${attributes ? 'attribute' : 'property'} "${d.name}"`);
       else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, this.where(fallback), `add it under properties:`);
     }
+    if (none && !this.gives(list, attributes)) (attributes ? this.emptyAttributes : this.emptyProperties).set(defs, list.length);
     return out;
+  }
+
+  /** Definitions maps known to give nothing to a template that assigns none, with their size then (see `assignProperties`). */
+  private readonly emptyProperties = new WeakMap<Map<string, PropertyDef>, number>();
+  private readonly emptyAttributes = new WeakMap<Map<string, PropertyDef>, number>();
+
+  /** Whether some definition gives an unassigned template a value, or a report. */
+  private gives(list: readonly PropertyDef[], attributes: boolean): boolean {
+    for (let i = 0; i < list.length; i++) {
+      const d = list[i]!;
+      if (d.value !== undefined || d.hasDefault || (d.required && !attributes)) return true;
+    }
+    return false;
   }
 }

@@ -3,7 +3,8 @@ import type { CompiledNode, CompiledRequirement, Value } from '../model.js';
 import type { GrammarChecker } from '../grammar/index.js';
 import type { NodeTemplateEntry, Offset } from '../document/records.js';
 import { NodeTemplateReader } from '../document/read-node-template.js';
-import type { CompileContext } from './context.js';
+import type { CompileContext, TypeChain } from './context.js';
+import type { PropertyDef } from '../values.js';
 import { ArtifactCompiler } from './artifacts.js';
 import { CapabilityCompiler } from './capabilities.js';
 import { InterfaceCompiler } from './interfaces.js';
@@ -17,6 +18,8 @@ export class NodeCompiler {
   private readonly reader: NodeTemplateReader;
   /** Where each template that writes `directives` writes them (substitution's problems point there). */
   readonly directivesAt = new Map<string, Offset>();
+  /** Per type name as templates write it, once resolved: its chain and definitions (no lookups per node). */
+  private readonly byRef = new Map<string, NodeTypeInfo>();
 
   constructor(
     private readonly ctx: CompileContext,
@@ -27,6 +30,15 @@ export class NodeCompiler {
     this.capabilities = new CapabilityCompiler(ctx);
     this.interfaces = new InterfaceCompiler(ctx);
     this.artifacts = new ArtifactCompiler(ctx);
+  }
+
+  /** A type name resolved, or reported (at every template that names it) when unknown. */
+  private typeOf(ref: string, at: Offset): NodeTypeInfo | undefined {
+    const tr = this.ctx.typeChain('node', ref, at);
+    if (!tr) return undefined;
+    const info: NodeTypeInfo = { tr, properties: this.ctx.checker.definitions('node', tr.type, 'properties') };
+    this.byRef.set(ref, info);
+    return info;
   }
 
   compile(entry: NodeTemplateEntry): void {
@@ -43,11 +55,12 @@ export class NodeCompiler {
       ctx.report('error', 'E_TOSCA_MISSING_TYPE', `node template "${t.name}" has no type`, loc);
       return;
     }
-    const tr = ctx.typeChain('node', ref, t.typeAt);
-    if (!tr) return;
+    const info = this.byRef.get(ref) ?? this.typeOf(ref, t.typeAt);
+    if (!info) return;
+    const tr = info.tr;
     const whose = `node "${t.name}" (${ref})`;
-    const properties = ctx.assignProperties(ctx.checker.definitions('node', tr.type, 'properties'), t.properties?.list, whose, t.properties ? t.properties.at : loc);
-    const attributes = ctx.assignProperties(ctx.checker.definitions('node', tr.type, 'attributes'), t.attributes, whose, loc, ctx.unit, true);
+    const properties = ctx.assignProperties(info.properties, t.properties?.list, whose, t.properties ? t.properties.at : loc);
+    const attributes = ctx.assignProperties((info.attributes ??= ctx.checker.definitions('node', tr.type, 'attributes')), t.attributes, whose, loc, ctx.unit, true);
     const capabilities = this.capabilities.compile(t.name, tr, t.capabilities, loc, whose);
     // Empty parts are one shared frozen value: 100,000 nodes need not carry 100,000 empty objects.
     const metadata = t.metadata ?? (EMPTY_MAP as Record<string, string>);
@@ -68,6 +81,12 @@ export class NodeCompiler {
     ctx.nodeList.push(compiled);
     compiled.requirements = this.requirements.compile(t, loc, tr.types);
   }
+}
+
+interface NodeTypeInfo {
+  tr: TypeChain;
+  properties: Map<string, PropertyDef>;
+  attributes?: Map<string, PropertyDef>;
 }
 
 /** Whether a YAML error was found late (in a body read on demand) at or after `line`. Its own function: a closure in `compile` would allocate a context per node. */

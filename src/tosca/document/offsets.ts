@@ -1,6 +1,6 @@
 /** Offsets for the model's records, and line:column from them only when a message is made. */
 import type { SourceLocation } from '../diagnostic.js';
-import { lightStart, pairStart } from '../yaml-fast.js';
+import { lightOffset, pairStart } from '../yaml-fast.js';
 import { entries, isMap, isSeq, seqItems, type YamlNode, type YamlSource } from '../yaml-source.js';
 import type { Pair } from 'yaml';
 import type { Offset } from './records.js';
@@ -8,8 +8,9 @@ import type { Offset } from './records.js';
 /** Where a node or pair starts (as `locate` finds it); 0 when it has no position. */
 export function offsetOf(node: YamlNode | Pair | null | undefined): Offset {
   if (!node) return 0;
-  // Our nodes keep their start as a number: asking their `range` makes an array.
-  const light = lightStart(node);
+  // Our nodes and pairs keep their start as a number: asking their `range` makes an array. Pairs
+  // are asked most (a template's, its assignments'), so they are told apart first.
+  const light = lightOffset(node);
   if (light !== undefined) return light;
   if ('range' in node && node.range) return node.range[0];
   if ('value' in node && !('range' in node)) return pairStart(node as Pair) ?? 0;

@@ -53,12 +53,26 @@ export class NodeTemplateReader {
     if (bit === undefined || this.seen & bit) return;
     this.seen |= bit;
     const rec = this.rec;
+    // The keys most templates write here, the others in `otherKeyword`: V8 optimises a smaller
+    // function sooner, and this one is called for every key of every template.
+    if (bit === 1) {
+      rec.type = str(v);
+      rec.typeAt = offsetOf(v);
+    } else if (bit === 16) {
+      if (v !== null) rec.properties = { list: readAssignments(v, this.unit), at: offsetOf(pair) };
+    } else if (bit === 64) {
+      // The pairs directly, into an array of the final size (no entry tuples per template).
+      const items = isMap(v) ? ((v as YAMLMap).items as Pair[]) : [];
+      const list = new Array<CapabilityAssignment>(items.length);
+      for (let i = 0; i < items.length; i++) list[i] = readCapability(items[i]!, this.unit);
+      rec.capabilities = list;
+    } else this.otherKeyword(key, v, pair);
+  }
+
+  private otherKeyword(key: string, v: YamlNode | null, pair: Pair): void {
+    const rec = this.rec;
     const unit = this.unit;
     switch (key) {
-      case 'type':
-        rec.type = str(v);
-        rec.typeAt = offsetOf(v);
-        return;
       case 'description':
         rec.description = str(v);
         return;
@@ -71,30 +85,9 @@ export class NodeTemplateReader {
           rec.directivesAt = offsetOf(v);
         }
         return;
-      case 'properties':
-        if (v !== null) rec.properties = { list: readAssignments(v, unit), at: offsetOf(pair) };
-        return;
       case 'attributes':
         rec.attributes = readAssignments(v, unit);
         return;
-      case 'capabilities': {
-        // The pairs directly, into an array of the final size (no entry tuples per template).
-        const items = isMap(v) ? ((v as YAMLMap).items as Pair[]) : [];
-        const list = new Array<CapabilityAssignment>(items.length);
-        for (let i = 0; i < items.length; i++) {
-          const p = items[i]!;
-          const c = (p.value as YamlNode | null) ?? null;
-          const properties = readOptionalAssignments(c, 'properties', unit);
-          const attributes = readOptionalAssignments(c, 'attributes', unit);
-          // Set one by one, not spread from temporary objects: one record per assignment.
-          const a: CapabilityAssignment = { name: scalarKey(p) ?? String(p.key), at: offsetOf(p) };
-          if (properties) a.properties = properties;
-          if (attributes) a.attributes = attributes;
-          list[i] = a;
-        }
-        rec.capabilities = list;
-        return;
-      }
       case 'requirements':
         rec.requirements = [];
         for (const item of seqItems(v)) for (const [name, r, p] of entries(item)) rec.requirements.push(readRequirement(name, r, p, unit));
@@ -110,6 +103,34 @@ export class NodeTemplateReader {
         return;
     }
   }
+}
+
+/**
+ * One capability assignment. Its `properties` and `attributes` are found in one pass over its keys,
+ * by index (the first of a duplicated key counts, as `field` finds it): every template that assigns
+ * a capability comes here.
+ */
+function readCapability(p: Pair, unit: Unit): CapabilityAssignment {
+  const c = (p.value as YamlNode | null) ?? null;
+  let properties: YamlNode | null | undefined;
+  let attributes: YamlNode | null | undefined;
+  if (isMap(c)) {
+    const items = (c as YAMLMap).items as Pair[];
+    for (let j = 0; j < items.length; j++) {
+      const q = items[j]!;
+      const k = scalarKey(q);
+      if (k === 'properties') {
+        if (properties === undefined) properties = (q.value as YamlNode | null) ?? null;
+      } else if (k === 'attributes' && attributes === undefined) attributes = (q.value as YamlNode | null) ?? null;
+    }
+  }
+  const props = properties === undefined ? undefined : readAssignments(properties, unit);
+  const attrs = attributes === undefined ? undefined : readAssignments(attributes, unit);
+  // Set one by one, not spread from temporary objects: one record per assignment.
+  const a: CapabilityAssignment = { name: scalarKey(p) ?? String(p.key), at: offsetOf(p) };
+  if (props) a.properties = props;
+  if (attrs) a.attributes = attrs;
+  return a;
 }
 
 function readRequirement(name: string, node: YamlNode | null, pair: Pair, unit: Unit): RequirementAssignment {

@@ -4,12 +4,13 @@
  * Node template bodies are read one at a time as the compiler reaches them (`readNodeTemplate`),
  * so a large service is never held twice.
  */
-import type { Pair } from 'yaml';
+import type { Pair, YAMLMap } from 'yaml';
 import type { Value } from '../model.js';
 import type { Unit } from '../loader.js';
 import { entries, field, isMap, isScalar, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { GroupTemplate, NodeTemplateEntry, OutputDefinition, ParameterDefinition, PolicyTemplate, RelationshipTemplate, ServiceTemplate } from './records.js';
 import { offsetOf } from './offsets.js';
+import { scalarKey } from '../yaml-fast.js';
 import { readOptionalAssignments, readValue } from './read-values.js';
 import { readPropertyDefinition, readSubstitutionMappings } from './read-definitions.js';
 import { emptyWorkflow, readTriggers, WorkflowReader } from './read-workflows.js';
@@ -45,7 +46,7 @@ export class ServiceTemplateReader {
         });
         return;
       case 'node_templates':
-        rec.nodeTemplates = entries(node).map(([name, n, p]) => nodeTemplateEntry(name, n, p));
+        rec.nodeTemplates = nodeTemplateEntries(node);
         return;
       case 'relationship_templates':
         rec.relationshipTemplates = new Map(entries(node).map(([name, n]): [string, RelationshipTemplate] => {
@@ -105,6 +106,18 @@ export class ServiceTemplateReader {
     const properties = readOptionalAssignments(node, 'properties', this.unit);
     return { name, at: offsetOf(pair), ...(type !== undefined ? { type } : {}), typeAt: offsetOf(field(node, 'type') ?? pair), ...(properties ? { properties } : {}) };
   }
+}
+
+/** Every template of `node_templates`, from the pairs directly (no entry tuple per template). */
+function nodeTemplateEntries(node: YamlNode | null): NodeTemplateEntry[] {
+  if (!isMap(node)) return [];
+  const items = (node as YAMLMap).items as Pair[];
+  const out = new Array<NodeTemplateEntry>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const p = items[i]!;
+    out[i] = nodeTemplateEntry(scalarKey(p) ?? String(p.key), (p.value as YamlNode | null) ?? null, p);
+  }
+  return out;
 }
 
 /**

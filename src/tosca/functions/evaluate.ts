@@ -45,10 +45,15 @@ export interface Scope {
 
 export class FunctionEvaluator {
   private readonly evaluating = new Set<string>();
-  private readonly broken: Set<string>;
+  /** Templates that did not compile (their own error is reported): made when a name is first not found, not for every compile. */
+  private broken: Set<string> | undefined;
 
-  constructor(private readonly ctx: EvaluationContext) {
-    this.broken = new Set(ctx.templateNames.filter((n) => !ctx.nodes[n]));
+  constructor(private readonly ctx: EvaluationContext) {}
+
+  private isBroken(name: string): boolean {
+    const nodes = this.ctx.nodes;
+    this.broken ??= new Set(this.ctx.templateNames.filter((n) => !nodes[n]));
+    return this.broken.has(name);
   }
 
   evaluateNode(n: CompiledNode): void {
@@ -74,6 +79,8 @@ export class FunctionEvaluator {
       }
     }
     const interfaces = n.interfaces;
+    // Frozen: the type's own, shared by its nodes, and holding no call (see `sharedPerType`).
+    if (Object.isFrozen(interfaces)) return;
     for (const i in interfaces) {
       const operations = interfaces[i]!.operations;
       for (const op in operations) this.evaluateSelf(n, operations[op]!.inputs);
@@ -131,7 +138,7 @@ export class FunctionEvaluator {
       return host?.target;
     }
     if (typeof name === 'string' && this.ctx.nodes[name]) return name;
-    if (typeof name === 'string' && this.broken.has(name)) return undefined; // its own error is reported
+    if (typeof name === 'string' && this.isBroken(name)) return undefined; // its own error is reported
     if (typeof name === 'string') this.ctx.report('E_TOSCA_FUNCTION', `${fn}: "${name}" is not a node template`, at, didYouMean(name, this.ctx.templateNames) ?? 'use SELF, HOST, SOURCE, TARGET or a node template name');
     return undefined;
   }
