@@ -20,8 +20,10 @@ const __dirname = dirname(fileURLToPath(import.meta.url));
 // A validate also keeps V8's young generation at its first size instead of letting it double up
 // to 16 MB: on these (virtual) machines a page touched for the first time costs ~9 µs of kernel
 // time, and the growing semi-spaces were ~3,000 of a 10,000-node validate's 12,700 page faults.
-// More, smaller scavenges cost less than the memory they would have touched: 10,000 nodes -55 ms,
-// 1,000 -38 ms, 100,000 unchanged (CPU medians of 11-15 paired runs, load 4.5, 2026-12-03).
+// More, smaller scavenges cost less than the memory they would have touched: 10,000 nodes -18 ms,
+// 1,000 -13 ms on the idle machine (-55 and -38 at load 4.5), 100,000 unchanged (CPU medians of
+// 11-15 paired runs, 2026-12-03). Measured then and not kept: `--interrupt-budget=2000000`
+// (10,000 -15 ms, 100,000 +206), with `--no-turbo-inlining` (-38, +263), `--no-turbofan`.
 // Settable here because V8 reads it at each growth decision; flags that switch GC threads off
 // (`--single-threaded-gc`) are not: set after start-up, they crash V8 at its next full GC.
 const FLAGS = ['--interrupt-budget=1000000', ...(process.argv[2] === 'validate' ? ['--semi-space-growth-factor=1'] : [])];
