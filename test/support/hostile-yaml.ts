@@ -59,6 +59,25 @@ function int(rand: () => number, lo: number, hi: number): number {
 }
 
 /** What a generated document is fed to. */
+/**
+ * `count` texts of up to 12 lines, each indented at random and made of up to 14 of `pieces`: quotes,
+ * brackets and block scalars across lines, long lines of indicators (for differential tests of the
+ * depth scans).
+ */
+export function piecedLines(rand: () => number, pieces: readonly string[], count: number): string[] {
+  const texts: string[] = [];
+  for (let n = 0; n < count; n++) {
+    const lines: string[] = [];
+    for (let l = Math.floor(rand() * 12); l >= 0; l--) {
+      let line = ' '.repeat(Math.floor(rand() * 10));
+      for (let k = Math.floor(rand() * 14); k >= 0; k--) line += pieces[Math.floor(rand() * pieces.length)];
+      lines.push(line);
+    }
+    texts.push(lines.join('\n'));
+  }
+  return texts;
+}
+
 export type Target = 'template' | 'state' | 'settings';
 
 const STATE_HEAD = 'schema: kaidu/state/v1\nhost: h\nservice: s\nrevision: r\nupdatedAt: t\nnodes:\n';

@@ -8,7 +8,7 @@ import { checkYamlText, expandAliases, parseLimited, scanDepth, SETTINGS_LIMITS,
 import { parseServiceState } from '../../src/state/parse.js';
 import { parseSettings } from '../../src/repository/settings.js';
 import { memoryReader } from '../support/memory-reader.js';
-import { aliasBomb, deepDocument, hostileDocument, paddedAliasBomb, type DeepKind } from '../support/hostile-yaml.js';
+import { aliasBomb, deepDocument, hostileDocument, paddedAliasBomb, type DeepKind, piecedLines } from '../support/hostile-yaml.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const STATE_HEAD = 'schema: kaidu/state/v1\nhost: h\nservice: s\nrevision: r\nupdatedAt: t\n';
@@ -106,15 +106,7 @@ describe('YAML limits', () => {
     for (let n = 0; n < 600; n++) texts.push(hostileDocument(rand, (['template', 'state', 'settings'] as const)[n % 3]!, 0.05));
     for (const kind of ['block-maps', 'compact-seqs', 'flow-seqs', 'flow-maps'] as DeepKind[]) for (const levels of [1, 5, 9, 10, 11, 30]) texts.push(deepDocument(kind, levels));
     // Lines of random pieces, indented at random: quotes, brackets and block scalars across lines, long lines of indicators.
-    for (let n = 0; n < 1500; n++) {
-      const lines: string[] = [];
-      for (let l = Math.floor(rand() * 12); l >= 0; l--) {
-        let line = ' '.repeat(Math.floor(rand() * 10));
-        for (let k = Math.floor(rand() * 14); k >= 0; k--) line += pieces[Math.floor(rand() * pieces.length)];
-        lines.push(line);
-      }
-      texts.push(lines.join('\n'));
-    }
+    texts.push(...piecedLines(rand, pieces, 1500));
     let found = 0;
     for (const text of texts) {
       // Small limits put lines on both sides of the "cannot break the limit" bound.

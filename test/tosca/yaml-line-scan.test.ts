@@ -6,7 +6,7 @@ import { parseFast } from '../../src/tosca/yaml-fast.js';
 import { parseYaml } from '../../src/tosca/yaml-source.js';
 import { checkYamlLines, checkYamlText, scanDepth, TEMPLATE_LIMITS, type YamlLimits } from '../../src/tosca/yaml-limits.js';
 import { memoryReader } from '../support/memory-reader.js';
-import { deepDocument, hostileDocument, type DeepKind } from '../support/hostile-yaml.js';
+import { deepDocument, hostileDocument, type DeepKind, piecedLines } from '../support/hostile-yaml.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 // Templates the fast reader may read get their depth check and their line table from one pass
@@ -47,15 +47,7 @@ describe('one pass over the lines: depth limit and line table', () => {
     const texts: string[] = ['', '\n', 'a', '   ', '#', '\n\n  \n'];
     for (let n = 0; n < 300; n++) texts.push(hostileDocument(rand, (['template', 'state', 'settings'] as const)[n % 3]!, 0.05));
     for (const kind of KINDS) for (const levels of [1, 5, 9, 10, 11, 30]) texts.push(deepDocument(kind, levels));
-    for (let n = 0; n < 1500; n++) {
-      const lines: string[] = [];
-      for (let l = Math.floor(rand() * 12); l >= 0; l--) {
-        let line = ' '.repeat(Math.floor(rand() * 10));
-        for (let k = Math.floor(rand() * 14); k >= 0; k--) line += pieces[Math.floor(rand() * pieces.length)];
-        lines.push(line);
-      }
-      texts.push(lines.join('\n'));
-    }
+    texts.push(...piecedLines(rand, pieces, 1500));
     let refused = 0;
     let tables = 0;
     for (const text of texts) {
