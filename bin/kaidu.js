@@ -26,7 +26,8 @@ const __dirname = dirname(fileURLToPath(import.meta.url));
 // (10,000 -15 ms, 100,000 +206), with `--no-turbo-inlining` (-38, +263), `--no-turbofan`.
 // Settable here because V8 reads it at each growth decision; flags that switch GC threads off
 // (`--single-threaded-gc`) are not: set after start-up, they crash V8 at its next full GC.
-const FLAGS = ['--interrupt-budget=1000000', ...(process.argv[2] === 'validate' ? ['--semi-space-growth-factor=1'] : [])];
+const VALIDATE = process.argv[2] === 'validate';
+const FLAGS = ['--interrupt-budget=1000000', ...(VALIDATE ? ['--semi-space-growth-factor=1'] : [])];
 for (const flag of FLAGS) setFlagsFromString(flag);
 // Not chosen by input size: measured 2026-12-02 on 10k/100k-node validates (CPU medians, paired,
 // load 10-20, so rough), the 1,000,000 budget was as good as or better than 132,000, 400,000 and
@@ -145,19 +146,18 @@ function codeCachedValidate() {
   };
 }
 
-const cached = process.argv[2] === 'validate' && entry() === '../dist/bundle/main.js' ? codeCachedValidate() : undefined;
+const cached = VALIDATE && entry() === '../dist/bundle/main.js' ? codeCachedValidate() : undefined;
 const main = cached ?? (await import(entry())).main;
 
 // A validate has nothing left to do once its report is written: it exits as soon as stdout and
 // stderr are flushed, instead of letting the event loop run V8's pending work first (a heap
 // marking finished as a task, compile jobs): 28 ms of a 10,000-node validate's 560 (median of 21
 // paired runs, 2026-12-03). Other commands may leave work (a socket, a file) to end on its own.
-const exitWhenFlushed = process.argv[2] === 'validate';
 
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    if (exitWhenFlushed) process.stdout.write('', () => process.stderr.write('', () => process.exit()));
+    if (VALIDATE) process.stdout.write('', () => process.stderr.write('', () => process.exit()));
   },
   (err) => {
     process.stderr.write(`kaidu: internal error: ${err && err.stack ? err.stack : err}\n`);

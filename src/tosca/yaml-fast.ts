@@ -804,20 +804,20 @@ class Reader {
 
   /** The string read before from the text between `p` and `last`, if it is in `plainSeen`. */
   private plainText(p: number, last: number): string | undefined {
-    const t = this.text;
-    const len = last - p;
-    const slot = (t.charCodeAt(p) * 7 + t.charCodeAt(last - 1) * 3 + len) & 255;
-    const seen = this.plainSeen[slot];
-    if (seen !== undefined && seen.length === len && t.startsWith(seen, p)) return seen;
+    const seen = this.plainSeen[this.plainSlot(p, last)];
+    if (seen !== undefined && seen.length === last - p && this.text.startsWith(seen, p)) return seen;
     return undefined;
+  }
+
+  /** Where the text between `p` and `last` is kept in `plainSeen`: by its ends and length. */
+  private plainSlot(p: number, last: number): number {
+    const t = this.text;
+    return (t.charCodeAt(p) * 7 + t.charCodeAt(last - 1) * 3 + (last - p)) & 255;
   }
 
   /** Remembers a plain scalar's string (see `plainSeen`); any other value is passed through. */
   private remember<T>(v: T, p: number, last: number): T {
-    if (typeof v === 'string' && last > p) {
-      const t = this.text;
-      this.plainSeen[(t.charCodeAt(p) * 7 + t.charCodeAt(last - 1) * 3 + (last - p)) & 255] = v;
-    }
+    if (typeof v === 'string' && last > p) this.plainSeen[this.plainSlot(p, last)] = v;
     return v;
   }
 

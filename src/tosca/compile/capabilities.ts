@@ -5,7 +5,7 @@ import type { Unit } from '../loader.js';
 import type { Assignment, CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
 import type { PropertyDef } from '../values.js';
 import type { CompileContext, TypeChain } from './context.js';
-import { copyValue, EMPTY_MAP, isEmptyRecord, sharedPerType } from './shared.js';
+import { copyValue, EMPTY_MAP, isEmptyRecord, shareable } from './shared.js';
 
 const NONE_ASSIGNED: ReadonlyMap<string, CapabilityAssignment> = new Map();
 
@@ -25,7 +25,11 @@ interface CapabilitySlot {
   attributes?: Map<string, PropertyDef>;
   /** `capability "name"`, as messages about its attributes name it: made once, not per node. */
   label?: string;
-  /** The capability as the type leaves it, once made and shared (frozen): no lookup per node. */
+  /**
+   * The capability as the type leaves it (every template that leaves it alone gets the same): made
+   * once and shared, frozen, when it holds no call (100,000 copies of it were a third of a large
+   * compile's garbage).
+   */
   shared?: CompiledCapability;
 }
 
@@ -33,11 +37,6 @@ interface CapabilitySlot {
 const SCAN_MAX = 8;
 
 export class CapabilityCompiler {
-  /**
-   * A capability the template leaves alone is the same for every node of a type: made once and
-   * shared, frozen (100,000 copies of it were a third of a large compile's garbage).
-   */
-  private readonly defaults = new Map<string, Map<string, CompiledCapability>>();
   /** The capabilities record of a node that assigns none, when every one of them is a shared default: shared too. */
   private readonly records = new Map<string, Record<string, CompiledCapability>>();
   /** Each node type's capabilities with their types resolved: once per type, not once per node. */
@@ -64,7 +63,7 @@ export class CapabilityCompiler {
       const name = slot.name;
       const a = n === 0 ? undefined : byName ? byName.get(name) : lastNamed(assigned!, name);
       if (!a) {
-        capabilities[name] = slot.shared ?? this.defaultCapability(tr.type, slot, template, loc);
+        capabilities[name] = slot.shared ?? this.defaultCapability(slot, template, loc);
         continue;
       }
       const merged = ctx.assignProperties((slot.properties ??= ctx.checker.definitions('capability', ct.type, 'properties')), a.properties, `capability "${name}" of node "${template}"`, a.at);
@@ -118,26 +117,17 @@ export class CapabilityCompiler {
     return slot.ct;
   }
 
-  private defaultCapability(nodeType: string, slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {
-    let byName = this.defaults.get(nodeType);
-    if (!byName) this.defaults.set(nodeType, (byName = new Map()));
-    // Looked up before the message texts and the closure are made: most nodes find it. The
-    // closure lives in another method: a function holding one allocates its context on every call.
-    const made = byName.get(slot.name) ?? this.makeDefault(byName, slot, template, loc);
-    if (Object.isFrozen(made)) slot.shared = made; // shared by every node of the type (see `sharedPerType`)
+  /** The capability as the node type leaves it: kept on its slot (the type's) when it can be shared. */
+  private defaultCapability(slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {
+    const ctx = this.ctx;
+    const { name } = slot;
+    const ct = slot.ct!;
+    const properties = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'properties'), undefined, `capability "${name}" of node "${template}"`, loc);
+    for (const [k, v] of slot.own) properties[k] = copyValue(v);
+    const attributes = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), undefined, `capability "${name}"`, loc, ctx.unit, true);
+    const made = shareable<CompiledCapability>({ type: ct.type, types: ct.types, properties, attributes });
+    if (Object.isFrozen(made)) slot.shared = made;
     return made;
-  }
-
-  private makeDefault(byName: Map<string, CompiledCapability>, slot: CapabilitySlot, template: string, loc: SourceLocation): CompiledCapability {
-    return sharedPerType(byName, slot.name, () => {
-      const ctx = this.ctx;
-      const { name } = slot;
-      const ct = slot.ct!;
-      const properties = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'properties'), undefined, `capability "${name}" of node "${template}"`, loc);
-      for (const [k, v] of slot.own) properties[k] = copyValue(v);
-      const attributes = ctx.assignProperties(ctx.checker.definitions('capability', ct.type, 'attributes'), undefined, `capability "${name}"`, loc, ctx.unit, true);
-      return { type: ct.type, types: ct.types, properties, attributes };
-    });
   }
 
   private shared(nodeType: string, made: Record<string, CompiledCapability>, untouched: boolean): Record<string, CompiledCapability> {

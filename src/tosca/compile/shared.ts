@@ -21,10 +21,14 @@ export function isEmptyRecord(r: object): boolean {
 export function sharedPerType<T extends object>(cache: Map<string, T>, key: string, make: () => T): T {
   const known = cache.get(key);
   if (known) return known;
-  const made = make();
-  if (containsCall(made as unknown as Value)) return made;
-  cache.set(key, deepFreeze(made));
+  const made = shareable(make());
+  if (Object.isFrozen(made)) cache.set(key, made);
   return made;
+}
+
+/** `made`, frozen all the way down when it holds no call (so it may be shared); as made otherwise. */
+export function shareable<T extends object>(made: T): T {
+  return containsCall(made as unknown as Value) ? made : deepFreeze(made);
 }
 
 /**

@@ -17,6 +17,9 @@ const NO_REQUIREMENTS: RequirementAssignment[] = Object.freeze([]) as unknown as
 
 /** The keys the compiler reads, each once: the first of a duplicated key counts (the YAML reader reports the duplicate). */
 const KEYS: Record<string, number> = { type: 1, description: 2, metadata: 4, directives: 8, properties: 16, attributes: 32, capabilities: 64, requirements: 128, interfaces: 256, artifacts: 512, node_filter: 1024 };
+const TYPE = KEYS.type!;
+const PROPERTIES = KEYS.properties!;
+const CAPABILITIES = KEYS.capabilities!;
 
 /**
  * Reads node templates of one file, one at a time. One reader serves every template, so reading
@@ -55,12 +58,12 @@ export class NodeTemplateReader {
     const rec = this.rec;
     // The keys most templates write here, the others in `otherKeyword`: V8 optimises a smaller
     // function sooner, and this one is called for every key of every template.
-    if (bit === 1) {
+    if (bit === TYPE) {
       rec.type = str(v);
       rec.typeAt = offsetOf(v);
-    } else if (bit === 16) {
+    } else if (bit === PROPERTIES) {
       if (v !== null) rec.properties = { list: readAssignments(v, this.unit), at: offsetOf(pair) };
-    } else if (bit === 64) {
+    } else if (bit === CAPABILITIES) {
       // The pairs directly, into an array of the final size (no entry tuples per template).
       const items = isMap(v) ? ((v as YAMLMap).items as Pair[]) : [];
       const list = new Array<CapabilityAssignment>(items.length);
