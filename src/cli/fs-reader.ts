@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { lstat, open, readdir, realpath } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import { KaiduError } from '../errors/kaidu-error.js';
@@ -19,9 +19,8 @@ export function fsReader(root: string, opts: { confined?: boolean; index?: BlobI
   const index = opts.index;
   const read = async (path: string): Promise<SourceFile | undefined> => {
     try {
-      if (confined && !(await insideRoot(root, path))) return undefined;
-      const content = await readCapped(join(root, path));
-      if (content === undefined) return undefined;
+      if (confined && !insideRoot(root, path)) return undefined;
+      const content = readCapped(join(root, path));
       const text = content.toString('utf8');
       if (index) return { path, text, id: await index.remember(path, undefined, content) };
       // Hashed when first asked for: validating one big file never needs its id.
@@ -71,29 +70,53 @@ export const READ_CAP = 128 * 1024 * 1024 + 1;
 
 /**
  * A file's bytes, at most READ_CAP of them: a multi-gigabyte file in a pull request must not be
- * loaded into memory only to be refused as too large. Undefined for something that is not a file.
+ * loaded into memory only to be refused as too large.
+ * Read with blocking calls: the readers of a command's working tree run in the CLI, where nothing
+ * else waits on the event loop, and a file read through the promise API went through libuv's
+ * thread pool (its threads started for it) in chunks of 512 KiB, each a round trip (issue 16).
  */
-async function readCapped(full: string): Promise<Buffer | undefined> {
-  const handle = await open(full, constants.O_RDONLY);
+function readCapped(full: string): Buffer {
+  // O_NONBLOCK: a FIFO named like a template is opened without waiting for a writer (and then refused as no file).
+  const fd = openSync(full, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const stat = await handle.stat();
-    if (!stat.isFile()) return undefined;
-    if (stat.size < READ_CAP) return await handle.readFile();
-    const buf = Buffer.alloc(READ_CAP);
-    const { bytesRead } = await handle.read(buf, 0, READ_CAP, 0);
-    return buf.subarray(0, bytesRead);
+    const stat = fstatSync(fd);
+    // A folder, FIFO or device where a file is named exists: an error to show, not an absent file.
+    if (!stat.isFile()) throw new Error(`it is not a regular file but ${kindOf(stat)}`);
+    // A byte more than its size: a read that fills it means the file grew since, and it is read on
+    // to its end, as a whole-file read would, up to the cap.
+    let buf = Buffer.allocUnsafe(Math.min(stat.size + 1, READ_CAP));
+    let got = 0;
+    for (;;) {
+      if (got === buf.length) {
+        if (got >= READ_CAP) break;
+        const bigger = Buffer.allocUnsafe(Math.min(got * 2, READ_CAP));
+        buf.copy(bigger, 0, 0, got);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
+}
+
+function kindOf(stat: Stats): string {
+  if (stat.isDirectory()) return 'a folder';
+  if (stat.isFIFO()) return 'a named pipe';
+  if (stat.isSocket()) return 'a socket';
+  return 'a device';
 }
 
 const within = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
 /** The path is inside root, as written and once links are resolved (a missing file is not: nothing to read). */
-async function insideRoot(root: string, path: string): Promise<boolean> {
+function insideRoot(root: string, path: string): boolean {
   const full = resolve(root, path);
   if (!within(full, resolve(root))) return false;
-  return within(await realpath(full), await realpath(root));
+  return within(realpathSync(full), realpathSync(root));
 }
 
 /** Whether `path` (under root) is a symbolic link or lies in a linked folder. */

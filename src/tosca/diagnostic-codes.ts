@@ -10,6 +10,7 @@ export const DIAGNOSTIC_CODES = {
   E_TOSCA_DUPLICATE_KEY: 'a key appears twice in the same map',
   E_TOSCA_NOT_FOUND: 'the service template file does not exist',
   E_TOSCA_VERSION: 'tosca_definitions_version is missing or not one Kaidu reads (tosca_2_0, tosca_simple_yaml_1_0 … 1_3)',
+  E_TOSCA_READ: 'a file exists but could not be read (no permission, an I/O error, or a folder, named pipe or device where a file is named)',
   E_TOSCA_INTERNAL: 'a bug in Kaidu; the template could not be compiled',
   // grammar
   E_TOSCA_UNSAFE_NAME: 'a service, node template or host name that could leave its folder (`/`, `..`, a leading dot, control characters; see profiles/kaidu/README.md)',

@@ -16,6 +16,7 @@ import { locationAt } from './document/offsets.js';
 import { readFile } from './document/read-file.js';
 import type { PrebuiltFile } from './document/prebuilt-records.js';
 import { GrammarChecker, grammarFor } from './grammar/index.js';
+import { KaiduError } from '../errors/kaidu-error.js';
 
 export { FAMILY_KEYS, type Family };
 const FAMILIES = Object.keys(FAMILY_KEYS) as Family[];
@@ -330,6 +331,16 @@ export class Loader {
     return this.normative.get(unit.version === 1 ? unit.versionText : LATEST_1X);
   }
 
+  /** Whether there is a file at `path`: one that cannot be read exists too (loading it says why). */
+  private async exists(reader: 'repo' | 'profiles', path: string): Promise<boolean> {
+    try {
+      return (await (reader === 'repo' ? this.repo : this.profiles).readFile(path)) !== undefined;
+    } catch (err) {
+      if (err instanceof KaiduError && err.code === 'E_IO') return true;
+      throw err;
+    }
+  }
+
   /**
    * Loads one file (once per prefix). `prefix` is prepended to the canonical names of the types it
    * declares: `tosca:` and `kaidu:` for the profiles, '' for the user's files.
@@ -343,7 +354,16 @@ export class Loader {
     const existing = this.units.get(key);
     if (existing) return existing;
     const reader = ref.reader === 'repo' ? this.repo : this.profiles;
-    const file = await reader.readFile(ref.path);
+    let file;
+    try {
+      file = await reader.readFile(ref.path);
+    } catch (err) {
+      // An import that exists but cannot be read is reported where it is imported; the entry
+      // file's own read error goes up to the compile (reported at its line 1).
+      if (!from || !(err instanceof KaiduError) || err.code !== 'E_IO') throw err;
+      this.diag('error', 'E_TOSCA_READ', err.message, locationAt(from.src, from.at));
+      return undefined;
+    }
     if (!file) {
       if (from) this.diag('error', 'E_TOSCA_IMPORT_NOT_FOUND', `import not found: ${ref.path}`, locationAt(from.src, from.at), 'import paths are relative to the importing file');
       return undefined;
@@ -436,11 +456,11 @@ export class Loader {
       let path = joinPath(unit.dir, file);
       // Not beside the importer: look in the profiles/ folders of the enclosing folders, the way
       // shared profiles are laid out next to the templates that use them.
-      if (!(await (reader === 'repo' ? this.repo : this.profiles).readFile(path))) {
+      if (!(await this.exists(reader, path))) {
         const rest = file.replace(/^(\.\.\/|\.\/)+/, '');
         for (let up = 0, dir = unit.dir; up < 8; up++, dir = joinPath(dir, '..')) {
           const candidate = joinPath(dir, `profiles/${rest}`);
-          if (await (reader === 'repo' ? this.repo : this.profiles).readFile(candidate)) {
+          if (await this.exists(reader, candidate)) {
             path = candidate;
             break;
           }
