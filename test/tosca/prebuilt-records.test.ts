@@ -153,7 +153,7 @@ describe('prebuilt profile records', () => {
     const cases: Array<[string, Uint8Array, string]> = [
       ['truncated', bytes.subarray(0, bytes.length - 1000), KEY],
       ['empty', new Uint8Array(0), KEY],
-      ['not a store', Buffer.from('{"format":"kaidu-profile-records/2"}'), KEY],
+      ['not a store', Buffer.from('{"format":"kaidu-profile-records/3"}'), KEY],
       ['another build', bytes, recordStoreKey('other-build')],
     ];
     for (const [name, b, key] of cases) {
