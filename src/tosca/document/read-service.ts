@@ -10,7 +10,7 @@ import type { Unit } from '../loader.js';
 import { entries, field, isMap, isScalar, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { GroupTemplate, NodeTemplateEntry, OutputDefinition, ParameterDefinition, PolicyTemplate, RelationshipTemplate, ServiceTemplate } from './records.js';
 import { offsetOf } from './offsets.js';
-import { scalarKey } from '../yaml-fast.js';
+import { lightKey, scalarKey } from '../yaml-fast.js';
 import { readOptionalAssignments, readValue } from './read-values.js';
 import { readPropertyDefinition, readSubstitutionMappings } from './read-definitions.js';
 import { emptyWorkflow, readTriggers, WorkflowReader } from './read-workflows.js';
@@ -45,9 +45,11 @@ export class ServiceTemplateReader {
           return { name, at: offsetOf(p), definition, ...(definition.defaultAt !== undefined ? { defaultAt: definition.defaultAt } : {}), ...(definition.description ? { description: definition.description } : {}) };
         });
         return;
-      case 'node_templates':
+      case 'node_templates': {
         rec.nodeTemplates = nodeTemplateEntries(node);
+        if (namesDistinct(node)) rec.nodeTemplateNamesDistinct = true;
         return;
+      }
       case 'relationship_templates':
         rec.relationshipTemplates = new Map(entries(node).map(([name, n]): [string, RelationshipTemplate] => {
           const type = str(field(n, 'type'));
@@ -118,6 +120,18 @@ function nodeTemplateEntries(node: YamlNode | null): NodeTemplateEntry[] {
     out[i] = nodeTemplateEntry(scalarKey(p) ?? String(p.key), (p.value as YamlNode | null) ?? null, p);
   }
   return out;
+}
+
+/**
+ * Whether the map's keys are known to differ as the names `nodeTemplateEntries` gives them: a map
+ * of the fast reader, which gives up on a key written twice, with every key a string (its `1` and
+ * `"1"` differ as keys but are one name).
+ */
+function namesDistinct(node: YamlNode | null): boolean {
+  if (!isMap(node)) return true;
+  const items = (node as YAMLMap).items as Pair[];
+  for (let i = 0; i < items.length; i++) if (typeof lightKey(items[i]!) !== 'string') return false;
+  return true;
 }
 
 /**
