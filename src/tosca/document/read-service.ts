@@ -45,11 +45,9 @@ export class ServiceTemplateReader {
           return { name, at: offsetOf(p), definition, ...(definition.defaultAt !== undefined ? { defaultAt: definition.defaultAt } : {}), ...(definition.description ? { description: definition.description } : {}) };
         });
         return;
-      case 'node_templates': {
-        rec.nodeTemplates = nodeTemplateEntries(node);
-        if (namesDistinct(node)) rec.nodeTemplateNamesDistinct = true;
+      case 'node_templates':
+        readNodeTemplates(rec, node);
         return;
-      }
       case 'relationship_templates':
         rec.relationshipTemplates = new Map(entries(node).map(([name, n]): [string, RelationshipTemplate] => {
           const type = str(field(n, 'type'));
@@ -110,28 +108,33 @@ export class ServiceTemplateReader {
   }
 }
 
-/** Every template of `node_templates`, from the pairs directly (no entry tuple per template). */
-function nodeTemplateEntries(node: YamlNode | null): NodeTemplateEntry[] {
-  if (!isMap(node)) return [];
+/**
+ * Every template of `node_templates`, from the pairs directly (no entry tuple per template), and
+ * whether their names are known to differ: the fast reader gives up on a key written twice, so
+ * the names of its pairs differ when every key is a string (its `1` and `"1"` differ as keys but
+ * are one name).
+ */
+function readNodeTemplates(rec: ServiceTemplate, node: YamlNode | null): void {
+  if (!isMap(node)) {
+    rec.nodeTemplates = [];
+    return;
+  }
   const items = (node as YAMLMap).items as Pair[];
   const out = new Array<NodeTemplateEntry>(items.length);
+  let distinct = true;
   for (let i = 0; i < items.length; i++) {
     const p = items[i]!;
-    out[i] = nodeTemplateEntry(scalarKey(p) ?? String(p.key), (p.value as YamlNode | null) ?? null, p);
+    const k = lightKey(p);
+    let name: string;
+    if (typeof k === 'string') name = k;
+    else {
+      distinct = false;
+      name = scalarKey(p) ?? String(p.key);
+    }
+    out[i] = nodeTemplateEntry(name, (p.value as YamlNode | null) ?? null, p);
   }
-  return out;
-}
-
-/**
- * Whether the map's keys are known to differ as the names `nodeTemplateEntries` gives them: a map
- * of the fast reader, which gives up on a key written twice, with every key a string (its `1` and
- * `"1"` differ as keys but are one name).
- */
-function namesDistinct(node: YamlNode | null): boolean {
-  if (!isMap(node)) return true;
-  const items = (node as YAMLMap).items as Pair[];
-  for (let i = 0; i < items.length; i++) if (typeof lightKey(items[i]!) !== 'string') return false;
-  return true;
+  rec.nodeTemplates = out;
+  if (distinct) rec.nodeTemplateNamesDistinct = true;
 }
 
 /**
