@@ -4,7 +4,7 @@
  * Every problem is a diagnostic; nothing here throws on a user's input.
  */
 import type { Diagnostic } from './diagnostic.js';
-import type { CompileResult, CompiledService, SourceReader, Value } from './model.js';
+import type { CompileResult, CompiledNode, CompiledService, SourceReader, Value } from './model.js';
 import { Loader, ParseCache, type Unit } from './loader.js';
 import { ValueChecker, type TypeSpec } from './values.js';
 import { releaseNode } from './yaml-fast.js';
@@ -47,8 +47,9 @@ export function createCompileCache(): CompileCache {
 
 export async function compileService(entryPath: string, reader: SourceReader, options: CompileOptions): Promise<CompileResult> {
   try {
-    const result = await new ServiceCompiler(entryPath, reader, options, { stack: [entryPath], budget: { left: SUBSTITUTIONS_MAX, nodes: SUBSTITUTED_NODES_MAX } }).run();
-    result.diagnostics.push(...unsafeNameDiagnostics(entryPath, result));
+    const compiler = new ServiceCompiler(entryPath, reader, options, { stack: [entryPath], budget: { left: SUBSTITUTIONS_MAX, nodes: SUBSTITUTED_NODES_MAX } });
+    const result = await compiler.run();
+    result.diagnostics.push(...unsafeNameDiagnostics(entryPath, result, compiler.compiledNodes));
     return result;
   } catch (err) {
     // A file the reader could not read is the input's problem, not a bug (exit 1, not 70).
@@ -71,6 +72,8 @@ interface Nesting {
 
 class ServiceCompiler {
   private readonly diagnostics: Diagnostic[] = [];
+  /** The service's nodes in the order they were compiled, when no substitution replaced any. */
+  compiledNodes: readonly CompiledNode[] | undefined;
 
   constructor(
     private readonly entryPath: string,
@@ -132,8 +135,8 @@ class ServiceCompiler {
     if (!model) return finish({ typesOnly: true });
 
     compileInputs(ctx, model, this.options.inputs ?? {}, inner?.inputs);
-    const templates = applyCopies(ctx, model.nodeTemplates);
-    ctx.templateNames = [...templates.keys()];
+    const templates = applyCopies(ctx, model.nodeTemplates, model.nodeTemplateNamesDistinct);
+    ctx.templateNames = templates.list.map((t) => t.name);
     const requirements = new RequirementCompiler(ctx, templates, model.relationshipTemplates);
     const c = ctx;
     requirements.filters = new NodeFilters({
@@ -154,7 +157,7 @@ class ServiceCompiler {
       report: (code, message, at, hint) => c.report('error', code, message, at, hint),
     });
     const nodes = new NodeCompiler(ctx, requirements, grammar);
-    for (const t of templates.values()) {
+    for (const t of templates.list) {
       nodes.compile(t);
       releaseNode(t.node); // its YAML is not needed any more (read again if it is)
     }
@@ -219,6 +222,7 @@ class ServiceCompiler {
       report: (message, at, hint) => ctx.report('error', 'E_TOSCA_SUBSTITUTE', message, at, hint),
       warn: (message, at, hint) => ctx.report('warning', 'W_TOSCA_SUBSTITUTED_OPERATIONS', message, at, hint),
     });
+    else this.compiledNodes = ctx.nodeList;
     return finish({ service, typesOnly: false });
   }
 

@@ -15,6 +15,7 @@ import type { CompileContext, TypeChain } from './context.js';
 import type { NodeTemplate, NodeTemplateEntry, RelationshipTemplate } from '../document/records.js';
 import { templateTypeName } from '../document/read-node-template.js';
 import { copyValue, sharedPerType } from './shared.js';
+import type { TemplateTable } from './templates.js';
 
 export interface ReqDef {
   /** [min, max]; max Infinity for UNBOUNDED. Default [1, 1] as TOSCA says. */
@@ -41,8 +42,8 @@ export class RequirementCompiler {
 
   constructor(
     private readonly ctx: CompileContext,
-    /** Every node template by name, in declaration order. */
-    private readonly byName: ReadonlyMap<string, NodeTemplateEntry>,
+    /** Every node template, in declaration order, and by name. */
+    private readonly templates: TemplateTable,
     private readonly relTemplates: ReadonlyMap<string, RelationshipTemplate>,
   ) {}
 
@@ -150,7 +151,7 @@ export class RequirementCompiler {
 
   private compileAssigned(t: NodeTemplate, loc: SourceLocation, types: string[], defs: ReturnType<RequirementCompiler['definitions']>): CompiledRequirement[] {
     const ctx = this.ctx;
-    const byName = this.byName;
+    const byName = this.templates.byName;
     const relTemplates = this.relTemplates;
     const out: CompiledRequirement[] = [];
     // Most nodes assign one requirement of each name: counted only when there are several.
@@ -277,7 +278,7 @@ export class RequirementCompiler {
   templateTypes(name: string): readonly string[] | undefined {
     const compiled = this.ctx.nodes[name];
     if (compiled) return compiled.types;
-    const t = this.byName.get(name);
+    const t = this.templates.byName.get(name);
     const ref = t ? templateTypeName(t) : undefined;
     const canonical = ref ? this.ctx.loader.resolve(this.ctx.unit, 'node', ref) : undefined;
     return canonical ? this.ctx.loader.chain('node', canonical) : undefined;
@@ -291,7 +292,8 @@ export class RequirementCompiler {
   private scanTargets(nodeType: string | undefined, capType: string | undefined, limit = 2): string[] {
     const ctx = this.ctx;
     const out: string[] = [];
-    for (const [name, t] of this.byName) {
+    for (const t of this.templates.list) {
+      const name = t.name;
       if (out.length >= limit) break;
       const tref = templateTypeName(t);
       const canonical = tref ? ctx.loader.resolve(ctx.unit, 'node', tref) : undefined;

@@ -8,10 +8,32 @@ import type { CompileContext } from './context.js';
 import { didYouMean } from '../suggest.js';
 
 /**
- * Every template by name (a name written twice: the last, in the place of the first), with
- * `copy` applied to the YAML each one is read from.
+ * The node templates to compile, in order, and by name when asked: a service whose templates
+ * name no other (no requirement target, no node filter) never needs the table of 100,000 names.
  */
-export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplateEntry[]): Map<string, NodeTemplateEntry> {
+export class TemplateTable {
+  private table: Map<string, NodeTemplateEntry> | undefined;
+
+  /** `list` holds one template per name; `table`, when given, is it by name. */
+  constructor(
+    readonly list: readonly NodeTemplateEntry[],
+    table?: Map<string, NodeTemplateEntry>,
+  ) {
+    this.table = table;
+  }
+
+  get byName(): ReadonlyMap<string, NodeTemplateEntry> {
+    return (this.table ??= new Map(this.list.map((e) => [e.name, e])));
+  }
+}
+
+/**
+ * Every template by name (a name written twice: the last, in the place of the first), with
+ * `copy` applied to the YAML each one is read from. `namesDistinct`: no name is written twice.
+ */
+export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplateEntry[], namesDistinct = false): TemplateTable {
+  // Nothing to merge and no name to keep the last of: the templates as read are the table's.
+  if (namesDistinct && !templates.some((e) => e.copy)) return new TemplateTable(templates);
   const out = new Map<string, NodeTemplateEntry>();
   let byName: Map<string, NodeTemplateEntry> | undefined;
   const src = ctx.unit.src;
@@ -40,7 +62,7 @@ export function applyCopies(ctx: CompileContext, templates: readonly NodeTemplat
     }
     out.set(entry.name, node === entry.own ? entry : { ...entry, node });
   }
-  return out;
+  return new TemplateTable([...out.values()], out);
 }
 
 /**

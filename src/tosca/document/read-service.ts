@@ -10,7 +10,7 @@ import type { Unit } from '../loader.js';
 import { entries, field, isMap, isScalar, seqItems, str, toJS, type YamlNode } from '../yaml-source.js';
 import type { GroupTemplate, NodeTemplateEntry, OutputDefinition, ParameterDefinition, PolicyTemplate, RelationshipTemplate, ServiceTemplate } from './records.js';
 import { offsetOf } from './offsets.js';
-import { scalarKey } from '../yaml-fast.js';
+import { lightKey, scalarKey } from '../yaml-fast.js';
 import { readOptionalAssignments, readValue } from './read-values.js';
 import { readPropertyDefinition, readSubstitutionMappings } from './read-definitions.js';
 import { emptyWorkflow, readTriggers, WorkflowReader } from './read-workflows.js';
@@ -46,7 +46,7 @@ export class ServiceTemplateReader {
         });
         return;
       case 'node_templates':
-        rec.nodeTemplates = nodeTemplateEntries(node);
+        readNodeTemplates(rec, node);
         return;
       case 'relationship_templates':
         rec.relationshipTemplates = new Map(entries(node).map(([name, n]): [string, RelationshipTemplate] => {
@@ -108,16 +108,33 @@ export class ServiceTemplateReader {
   }
 }
 
-/** Every template of `node_templates`, from the pairs directly (no entry tuple per template). */
-function nodeTemplateEntries(node: YamlNode | null): NodeTemplateEntry[] {
-  if (!isMap(node)) return [];
+/**
+ * Every template of `node_templates`, from the pairs directly (no entry tuple per template), and
+ * whether their names are known to differ: the fast reader gives up on a key written twice, so
+ * the names of its pairs differ when every key is a string (its `1` and `"1"` differ as keys but
+ * are one name).
+ */
+function readNodeTemplates(rec: ServiceTemplate, node: YamlNode | null): void {
+  if (!isMap(node)) {
+    rec.nodeTemplates = [];
+    return;
+  }
   const items = (node as YAMLMap).items as Pair[];
   const out = new Array<NodeTemplateEntry>(items.length);
+  let distinct = true;
   for (let i = 0; i < items.length; i++) {
     const p = items[i]!;
-    out[i] = nodeTemplateEntry(scalarKey(p) ?? String(p.key), (p.value as YamlNode | null) ?? null, p);
+    const k = lightKey(p);
+    let name: string;
+    if (typeof k === 'string') name = k;
+    else {
+      distinct = false;
+      name = scalarKey(p) ?? String(p.key);
+    }
+    out[i] = nodeTemplateEntry(name, (p.value as YamlNode | null) ?? null, p);
   }
-  return out;
+  rec.nodeTemplates = out;
+  if (distinct) rec.nodeTemplateNamesDistinct = true;
 }
 
 /**

@@ -254,6 +254,11 @@ export interface ServiceTemplate {
   metadata: Record<string, string>;
   inputs: ParameterDefinition[];
   nodeTemplates: NodeTemplateEntry[];
+  /**
+   * Set when no two node templates share a name (the fast reader refuses a map that writes a key
+   * twice, and every name was a string key): then no table is needed to find the last of a name.
+   */
+  nodeTemplateNamesDistinct?: true;
   relationshipTemplates: Map<string, RelationshipTemplate>;
   groups: GroupTemplate[];
   policies: PolicyTemplate[];
