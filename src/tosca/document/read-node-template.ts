@@ -29,6 +29,8 @@ export class NodeTemplateReader {
   private rec!: NodeTemplate;
   private seen = 0;
   private readonly take = (key: string, v: YamlNode | null, pair: Pair): void => this.keyword(key, v, pair);
+  /** `node template "name"` for the grammar's messages: one, set per template (the check is synchronous). */
+  private readonly label = new TemplateLabel();
 
   constructor(
     private readonly unit: Unit,
@@ -44,7 +46,7 @@ export class NodeTemplateReader {
     this.rec = rec;
     this.seen = 0;
     const grammar = this.grammar;
-    const label = `node template "${entry.name}"`;
+    const label = this.label.set(entry.name);
     if (grammar && entry.own === entry.node) return grammar.checkEntity(entry.own, 'nodeTemplate', label, loc, this.take) ? rec : undefined;
     if (grammar && !grammar.checkEntity(entry.own, 'nodeTemplate', label, loc)) return undefined;
     for (const [k, v, p] of entries(entry.node)) this.keyword(k, v, p);
@@ -156,4 +158,18 @@ function readRequirement(name: string, node: YamlNode | null, pair: Pair, unit: 
 /** A template's type name as written, without reading its body into a record (requirement matching asks it of any template). */
 export function templateTypeName(entry: NodeTemplateEntry): string | undefined {
   return str(field(entry.node, 'type'));
+}
+
+/** `node template "name"`, made into text only when the grammar writes a message about the template. */
+class TemplateLabel {
+  private name = '';
+
+  set(name: string): this {
+    this.name = name;
+    return this;
+  }
+
+  toString(): string {
+    return `node template "${this.name}"`;
+  }
 }
