@@ -5,7 +5,7 @@ import type { Unit } from '../loader.js';
 import type { Assignment, CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
 import type { PropertyDef, What } from '../values.js';
 import type { CompileContext, TypeChain } from './context.js';
-import { copyValue, EMPTY_MAP, isEmptyRecord, shareable } from './shared.js';
+import { copyValue, EMPTY_MAP, isEmptyRecord, shareable, sizedRecord } from './shared.js';
 
 const NONE_ASSIGNED: ReadonlyMap<string, CapabilityAssignment> = new Map();
 
@@ -53,7 +53,7 @@ export class CapabilityCompiler {
       const known = this.records.get(tr.type);
       if (known) return known;
     }
-    const capabilities: Record<string, CompiledCapability> = {};
+    const capabilities = sizedRecord<CompiledCapability>();
     const slots = this.slotsOf(tr);
     // A name given twice: the last counts.
     const byName = n > SCAN_MAX ? new Map(assigned!.map((a) => [a.name, a])) : undefined;
