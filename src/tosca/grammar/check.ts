@@ -294,7 +294,12 @@ export class GrammarChecker {
         // A label is made only for a value that needs a look inside (most need none).
         if (passes(v, kw.shape)) continue;
         if (kindOf(v) === 'null' && kw.required) continue; // reported as missing below
-        this.shape(v, kw.shape, kw.shape.kind === 'entity' ? this.grammar.entities[kw.shape.name]!.title : new KeyOfLabel(k, what), p);
+        const ks = kw.shape;
+        if (ks.kind === 'entity') this.shape(v, ks, this.grammar.entities[ks.name]!.title, p);
+        // A map of entities (`capabilities:` of a template) as `shape` walks it: each entry is named
+        // by its own title, never by the map's label, so none is made for it.
+        else if (ks.kind === 'map' && ks.of.kind === 'entity' && isMap(v)) this.mapOf(v, ks.of, undefined);
+        else this.shape(v, ks, new KeyOfLabel(k, what), p);
         continue;
       }
       if (this.notKeyword(e, k, v, p, what)) others++;
