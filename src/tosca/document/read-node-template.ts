@@ -131,11 +131,9 @@ function readCapability(p: Pair, unit: Unit): CapabilityAssignment {
   }
   const props = properties === undefined ? undefined : readAssignments(properties, unit);
   const attrs = attributes === undefined ? undefined : readAssignments(attributes, unit);
-  // Set one by one, not spread from temporary objects: one record per assignment.
-  const a: CapabilityAssignment = { name: scalarKey(p) ?? String(p.key), at: offsetOf(p) };
-  if (props) a.properties = props;
-  if (attrs) a.attributes = attrs;
-  return a;
+  // Every field in the literal (undefined when not written): one record per assignment, sized for
+  // them (fields added later went into a property array of their own, an object more per template).
+  return { name: scalarKey(p) ?? String(p.key), at: offsetOf(p), properties: props, attributes: attrs };
 }
 
 function readRequirement(name: string, node: YamlNode | null, pair: Pair, unit: Unit): RequirementAssignment {
