@@ -121,6 +121,12 @@ export interface PropertyDef {
 }
 
 /** `at`, when given, is where the problem was written (a misspelt call's key); else the holder's place. */
+/**
+ * What a message names (`node "a" (T) property "p"`): a string, or an object that makes it when a
+ * message is written (`${what}`), so the many values that have no problem make no text.
+ */
+export type What = string | { toString(): string };
+
 export type Problem = (code: string, message: string, severity?: 'error' | 'warning', hint?: string, at?: SourceLocation) => void;
 
 /**
@@ -175,7 +181,7 @@ export class ValueChecker {
    * Coerces `value` to `spec`; problems are reported, never thrown. `strict` is true for a value
    * written in a TOSCA 2.0 file: 2.0 §9.1.1.1 converts no number or boolean to a string.
    */
-  coerce(value: Value, spec: TypeSpec | undefined, problem: Problem, what: string, depth = 0, strict = false): Value {
+  coerce(value: Value, spec: TypeSpec | undefined, problem: Problem, what: What, depth = 0, strict = false): Value {
     if (!spec || depth > 50 || isFunctionCall(value)) return value;
     const meant = misspeltCall(value);
     if (meant && this.misspeltCall(value, meant, spec, problem, what, depth, strict)) return value;
@@ -193,7 +199,7 @@ export class ValueChecker {
    * function it is, and true is returned (nothing more to say). Where a map is legal it stays a
    * map, with a warning naming the function it probably meant. Either is reported at the key.
    */
-  private misspeltCall(value: Value, meant: MisspeltCall, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): boolean {
+  private misspeltCall(value: Value, meant: MisspeltCall, spec: TypeSpec, problem: Problem, what: What, depth: number, strict: boolean): boolean {
     const at = callSite(value);
     let refused = false;
     this.coerceType(value, spec, (_c, _m, severity) => (refused ||= (severity ?? 'error') === 'error'), what, depth, strict);
@@ -215,21 +221,21 @@ export class ValueChecker {
    * in `coerceDataType`. V8 optimises a function after a number of calls that grows with its size;
    * as one, it was never optimised in a 10,000-template validate.
    */
-  private coerceType(value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value {
+  private coerceType(value: Value, spec: TypeSpec, problem: Problem, what: What, depth: number, strict: boolean): Value {
     const t = spec.type;
     if (!PRIMITIVES.has(t) && t !== 'scalar') return this.coerceDataType(value, spec, problem, what, depth, strict);
     if (spec.unit.version === 1 && !primitiveInVersion(spec.unit.versionText, t)) return this.notInVersion(value, spec, problem, what);
     return this.primitive(t, value, spec, problem, what, depth, strict);
   }
 
-  private notInVersion(value: Value, spec: TypeSpec, problem: Problem, what: string): Value {
+  private notInVersion(value: Value, spec: TypeSpec, problem: Problem, what: What): Value {
     const t = spec.type;
     problem('E_TOSCA_UNKNOWN_TYPE', `${what}: unknown data type "${t}"`, 'error', `"${t}" is not a type of ${spec.unit.versionText}`);
     return value;
   }
 
   /** A value of a data type (not a primitive): its chain's validation, then as its base type or as a map of its properties. */
-  private coerceDataType(value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value {
+  private coerceDataType(value: Value, spec: TypeSpec, problem: Problem, what: What, depth: number, strict: boolean): Value {
     const t = spec.type;
     const canonical = this.loader.resolve(spec.unit, 'data', t);
     if (!canonical) {
@@ -290,7 +296,7 @@ export class ValueChecker {
   }
 
   /** A primitive value: the most common types here, the others in `primitiveOther` (see `coerceType`). */
-  private primitive(t: string, value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value {
+  private primitive(t: string, value: Value, spec: TypeSpec, problem: Problem, what: What, depth: number, strict: boolean): Value {
     switch (t) {
       case 'string':
         if (typeof value === 'string') return value;
@@ -306,7 +312,7 @@ export class ValueChecker {
     return this.primitiveOther(t, value, spec, problem, what, depth, strict);
   }
 
-  private primitiveOther(t: string, value: Value, spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value {
+  private primitiveOther(t: string, value: Value, spec: TypeSpec, problem: Problem, what: What, depth: number, strict: boolean): Value {
     switch (t) {
       case 'timestamp':
         if (typeof value === 'string' && /^\d{4}-\d{1,2}-\d{1,2}([Tt ]|$)/.test(value.trim())) return value;
@@ -349,7 +355,7 @@ export class ValueChecker {
   }
 
   /** A list's entries (a method: a closure in `primitive` would allocate a context per value). */
-  private coerceList(value: Value[], spec: TypeSpec, problem: Problem, what: string, depth: number, strict: boolean): Value[] {
+  private coerceList(value: Value[], spec: TypeSpec, problem: Problem, what: What, depth: number, strict: boolean): Value[] {
     return value.map((x, i) => this.coerce(x, spec.entry, problem, `${what}[${i}]`, depth + 1, strict));
   }
 
@@ -412,14 +418,14 @@ export class ValueChecker {
   /** How many values `wrong` refused, so `coerce` can tell whether its value was one. */
   private wrongs = 0;
 
-  private wrong(problem: Problem, what: string, value: Value, expected: string, hint?: string): Value {
+  private wrong(problem: Problem, what: What, value: Value, expected: string, hint?: string): Value {
     this.wrongs++;
     problem('E_TOSCA_VALUE_TYPE', `${what}: expected ${expected}, got ${describe(value)}`, 'error', hint);
     return value;
   }
 
   /** Checks validation clauses; an expression that cannot be decided is skipped, not failed. */
-  validate(value: Value, spec: TypeSpec, problem: Problem, what: string, baseType?: string): void {
+  validate(value: Value, spec: TypeSpec, problem: Problem, what: What, baseType?: string): void {
     // Most types have neither: no closures made for them.
     if (spec.validation === undefined && !(Array.isArray(spec.constraints) && spec.constraints.length > 0)) return;
     if (baseType === undefined && typeof value === 'number') {
@@ -442,7 +448,7 @@ export class ValueChecker {
    * `validate`'s general path. A method of its own: its closures make V8 allocate a context on
    * every call of the function that holds them, and `validate` is called for every value.
    */
-  private validateClauses(value: Value, spec: TypeSpec, problem: Problem, what: string, baseType?: string): void {
+  private validateClauses(value: Value, spec: TypeSpec, problem: Problem, what: What, baseType?: string): void {
     const type = baseType ?? spec.type;
     const literal = (x: unknown): unknown => {
       if (typeof x === 'string' && type in SCALAR_KINDS) return parseScalar(type as ScalarKind, x) ?? x;

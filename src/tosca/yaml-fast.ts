@@ -737,9 +737,11 @@ class Reader {
     const saved = this.i;
     this.i = first;
     try {
-      const node = this.block(this.content[first]!, ind);
-      if (!(node instanceof LightMap) || this.i !== end) throw GIVE_UP;
-      return node.items;
+      // The skim found a `key:` on the first line (see `lazyBlock`), so `block` would read a map:
+      // its entries are read directly, without a map object that would be dropped at once.
+      const items = this.mapItems(ind, false);
+      if (this.i !== end) throw GIVE_UP;
+      return items;
     } catch (e) {
       if (e !== GIVE_UP) throw e;
       this.pairStack.length = 0;
@@ -823,11 +825,18 @@ class Reader {
 
   /** A block map whose keys sit at indentation `ind`, starting at content line `this.i`. */
   private map(ind: number, lazyValues = false): YamlNode {
+    // It starts where its first entry does (`mapItems` refuses a first line at another indentation).
+    const first = this.i < this.contentCount ? this.content[this.i]! : -1;
+    const start = first >= 0 && this.indent(first) === ind ? this.contentStart[first]! : -1;
+    return new LightMap(this.mapItems(ind, lazyValues), start, start, false) as unknown as YamlNode;
+  }
+
+  /** The entries of the block map at content line `this.i` whose keys sit at indentation `ind` (see `map`). */
+  private mapItems(ind: number, lazyValues: boolean): LightPair[] {
     const t = this.text;
     const stack = this.pairStack;
     const base = stack.length;
     let keys: Set<unknown> | undefined;
-    let start = -1;
     while (this.i < this.contentCount) {
       const line = this.content[this.i]!;
       const li = this.indent(line);
@@ -837,7 +846,6 @@ class Reader {
       const end = this.lineEnd[line]!;
       const colon = this.keyEnd(line, p);
       if (colon < 0) throw GIVE_UP; // a non-entry among entries
-      if (start < 0) start = p;
       const ks = p;
       // Keys of a map whose values are read on demand are node template names, each met once:
       // interned, they would fill the table before the keys that repeat (`type`, `properties`).
@@ -870,7 +878,7 @@ class Reader {
     }
     const items = stack.slice(base);
     stack.length = base;
-    return new LightMap(items, start, start, false) as unknown as YamlNode;
+    return items;
   }
 
   /** A block sequence whose dashes sit at indentation `ind`. */

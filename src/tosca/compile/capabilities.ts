@@ -3,9 +3,9 @@ import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledCapability, Value } from '../model.js';
 import type { Unit } from '../loader.js';
 import type { Assignment, CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
-import type { PropertyDef } from '../values.js';
+import type { PropertyDef, What } from '../values.js';
 import type { CompileContext, TypeChain } from './context.js';
-import { copyValue, EMPTY_MAP, isEmptyRecord, shareable } from './shared.js';
+import { copyValue, EMPTY_MAP, isEmptyRecord, shareable, sizedRecord } from './shared.js';
 
 const NONE_ASSIGNED: ReadonlyMap<string, CapabilityAssignment> = new Map();
 
@@ -41,17 +41,19 @@ export class CapabilityCompiler {
   private readonly records = new Map<string, Record<string, CompiledCapability>>();
   /** Each node type's capabilities with their types resolved: once per type, not once per node. */
   private readonly slots = new Map<string, CapabilitySlot[]>();
+  /** `capability "name" of node "template"`, as messages about an assigned capability name it (see `CapabilityLabel`). */
+  private readonly label = new CapabilityLabel();
 
   constructor(private readonly ctx: CompileContext) {}
 
-  compile(template: string, tr: TypeChain, assigned: CapabilityAssignment[] | undefined, loc: SourceLocation, whose: string): Record<string, CompiledCapability> {
+  compile(template: string, tr: TypeChain, assigned: CapabilityAssignment[] | undefined, loc: SourceLocation, whose: What): Record<string, CompiledCapability> {
     const ctx = this.ctx;
     const n = assigned?.length ?? 0;
     if (n === 0) {
       const known = this.records.get(tr.type);
       if (known) return known;
     }
-    const capabilities: Record<string, CompiledCapability> = {};
+    const capabilities = sizedRecord<CompiledCapability>();
     const slots = this.slotsOf(tr);
     // A name given twice: the last counts.
     const byName = n > SCAN_MAX ? new Map(assigned!.map((a) => [a.name, a])) : undefined;
@@ -66,23 +68,23 @@ export class CapabilityCompiler {
         capabilities[name] = slot.shared ?? this.defaultCapability(slot, template, loc);
         continue;
       }
-      const merged = ctx.assignProperties((slot.properties ??= ctx.checker.definitions('capability', ct.type, 'properties')), a.properties, `capability "${name}" of node "${template}"`, a.at);
+      const merged = ctx.assignProperties((slot.properties ??= ctx.checker.definitions('capability', ct.type, 'properties')), a.properties, this.label.set(name, template), a.at);
       // The node type's own values for the capability's properties, where the template gives none.
       const own = slot.own;
       for (let j = 0; j < own.length; j++) {
         const k = own[j]![0];
         if (!assigns(a.properties, k)) merged[k] = copyValue(own[j]![1]);
       }
-      const attributes = ctx.assignProperties((slot.attributes ??= ctx.checker.definitions('capability', ct.type, 'attributes')), a.attributes, (slot.label ??= `capability "${name}"`), loc, ctx.unit, true);
+      const attributes = ctx.assigned((slot.attributes ??= ctx.checker.definitions('capability', ct.type, 'attributes')), a.attributes, (slot.label ??= `capability "${name}"`), loc, ctx.unit, true);
       // Nothing writes a capability's attributes: an empty one is the shared empty record.
-      capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes };
+      capabilities[name] = { type: ct.type, types: ct.types, properties: merged, attributes: attributes === undefined || isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes };
     }
     if (n > 0) this.reportUnknown(assigned!, byName, tr, whose);
     return this.shared(tr.type, capabilities, n === 0);
   }
 
   /** Assigned capabilities the node type does not have, each name once, in the order first written. */
-  private reportUnknown(assigned: CapabilityAssignment[], byName: Map<string, CapabilityAssignment> | undefined, tr: TypeChain, whose: string): void {
+  private reportUnknown(assigned: CapabilityAssignment[], byName: Map<string, CapabilityAssignment> | undefined, tr: TypeChain, whose: What): void {
     const capDefs = this.ctx.mergedDefs(tr.types, 'capabilities');
     if (byName) {
       for (const [name, a] of byName) if (!capDefs.has(name)) this.unknown(capDefs, name, a, whose);
@@ -95,7 +97,7 @@ export class CapabilityCompiler {
   }
 
   /** A method, not a closure in `reportUnknown`: that allocated a context for every node that assigns a capability. */
-  private unknown(capDefs: Map<string, unknown>, name: string, a: CapabilityAssignment, whose: string): void {
+  private unknown(capDefs: Map<string, unknown>, name: string, a: CapabilityAssignment, whose: What): void {
     const ctx = this.ctx;
     ctx.report('error', 'E_TOSCA_UNKNOWN_CAPABILITY', `${whose} has no capability "${name}"`, ctx.loc(a.at), capDefs.size ? `it has: ${[...capDefs.keys()].join(', ')}` : undefined);
   }
@@ -155,4 +157,20 @@ function lastNamed(assigned: readonly CapabilityAssignment[], name: string): Cap
 function firstNamed(assigned: readonly CapabilityAssignment[], name: string): number {
   for (let i = 0; i < assigned.length; i++) if (assigned[i]!.name === name) return i;
   return -1;
+}
+
+/** `capability "name" of node "template"`, made only when a message is written; set for each capability assigned. */
+class CapabilityLabel {
+  private name = '';
+  private template = '';
+
+  set(name: string, template: string): this {
+    this.name = name;
+    this.template = template;
+    return this;
+  }
+
+  toString(): string {
+    return `capability "${this.name}" of node "${this.template}"`;
+  }
 }

@@ -7,7 +7,7 @@ import type { Diagnostic, SourceLocation } from '../diagnostic.js';
 import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import type { Family, Loader, Unit } from '../loader.js';
 import { checkUntypedValue, type UntypedProblem } from '../functions/untyped-values.js';
-import { containsCall, type PropertyDef, type Problem, type ValueChecker } from '../values.js';
+import { containsCall, type PropertyDef, type Problem, type ValueChecker, type What } from '../values.js';
 import { didYouMean } from '../suggest.js';
 import { copyValue } from './shared.js';
 import type { ArtifactRecord, Assignment, CapabilityDefinitionRecord, InterfaceRecord, Offset } from '../document/records.js';
@@ -112,7 +112,7 @@ export class CompileContext {
   /** A default is the same for every template: coerced and checked once (a call is kept per template). */
   private readonly defaults = new WeakMap<PropertyDef, Value>();
 
-  private coercedDefault(d: PropertyDef, at: SourceLocation | Offset, what: string): Value {
+  private coercedDefault(d: PropertyDef, at: SourceLocation | Offset, what: What): Value {
     const known = this.defaults.get(d);
     if (known !== undefined) return copyValue(known);
     // A bad default is reported at the default itself when this definition wrote it.
@@ -134,34 +134,47 @@ export class CompileContext {
   private assignUnit: Unit;
   private assignAt: Offset = 0;
   private readonly assignmentProblem: Problem = (c, m, s, h, where) => this.report(s ?? 'error', c, m, where ?? locationAt(this.assignUnit.src, this.assignAt), h);
+  /** How messages name the value being coerced: one label, set before each value (coerce reports synchronously). */
+  private readonly assignLabel = new AssignmentLabel();
 
   /**
    * Property (or attribute) assignments checked against their definitions, with the definitions'
    * defaults. `fallback`, where a missing property is reported, may be an offset into this
    * compile's file: its line and column are then worked out only for a report.
    */
-  assignProperties(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: string, fallback: SourceLocation | Offset, unit = this.unit, attributes = false): Record<string, Value> {
-    const out: Record<string, Value> = {};
+  assignProperties(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: What, fallback: SourceLocation | Offset, unit = this.unit, attributes = false): Record<string, Value> {
+    return this.assigned(defs, assigned, whose, fallback, unit, attributes) ?? {};
+  }
+
+  /**
+   * `assignProperties`, but undefined when nothing was written: most templates get no attributes,
+   * and a record made only to be found empty was garbage for each of them.
+   */
+  assigned(defs: Map<string, PropertyDef>, assigned: readonly Assignment[] | undefined, whose: What, fallback: SourceLocation | Offset, unit = this.unit, attributes = false): Record<string, Value> | undefined {
+    let out: Record<string, Value> | undefined;
     const none = !assigned || assigned.length === 0;
     // Definitions that give nothing unassigned (no value, no default, nothing required) give every
     // template nothing: their list is not walked again for each one.
-    if (none && (attributes ? this.emptyAttributes : this.emptyProperties).get(defs) === defs.size) return out;
+    if (none && (attributes ? this.emptyAttributes : this.emptyProperties).get(defs) === defs.size) return undefined;
+    const label = this.assignLabel;
+    const kind = attributes ? 'attribute' : 'property';
     if (!none) {
       // One problem callback for every assignment of every template (coerce reports synchronously):
       // where it points is set before each value, and put back after (no closure per call).
       const outerUnit = this.assignUnit;
       const outerAt = this.assignAt;
       this.assignUnit = unit;
+      out = {};
       for (let i = 0; i < assigned.length; i++) {
         const a = assigned[i]!;
         const d = defs.get(a.name);
         if (!d) {
-          this.report(attributes ? 'warning' : 'error', attributes ? 'W_TOSCA_UNKNOWN_ATTRIBUTE' : 'E_TOSCA_UNKNOWN_PROPERTY', `${whose} has no ${attributes ? 'attribute' : 'property'} "${a.name}"`, locationAt(unit.src, a.at), defs.size ? `it has: ${[...defs.keys()].join(', ')}` : undefined);
+          this.report(attributes ? 'warning' : 'error', attributes ? 'W_TOSCA_UNKNOWN_ATTRIBUTE' : 'E_TOSCA_UNKNOWN_PROPERTY', `${whose} has no ${kind} "${a.name}"`, locationAt(unit.src, a.at), defs.size ? `it has: ${[...defs.keys()].join(', ')}` : undefined);
           out[a.name] = a.value;
           continue;
         }
         this.assignAt = a.at;
-        out[a.name] = this.checker.coerce(a.value, d.spec, this.assignmentProblem, `${whose} ${attributes ? 'attribute' : 'property'} "${a.name}"`, 0, unit.version === 2);
+        out[a.name] = this.checker.coerce(a.value, d.spec, this.assignmentProblem, label.set(whose, kind, a.name), 0, unit.version === 2);
       }
       this.assignUnit = outerUnit;
       this.assignAt = outerAt;
@@ -169,10 +182,12 @@ export class CompileContext {
     const list = this.listOf(defs);
     for (let i = 0; i < list.length; i++) {
       const d = list[i]!;
-      if (assigned && Object.prototype.hasOwnProperty.call(out, d.name)) continue;
-      if (d.value !== undefined) out[d.name] = d.value;
-      else if (d.hasDefault) out[d.name] = this.coercedDefault(d, fallback, `${whose} ${attributes ? 'attribute' : 'property'} "${d.name}"`);
-      else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, this.where(fallback), `add it under properties:`);
+      if (out !== undefined && Object.prototype.hasOwnProperty.call(out, d.name)) continue;
+      if (d.value !== undefined) (out ??= {})[d.name] = d.value;
+      else if (d.hasDefault) {
+        const v = this.coercedDefault(d, fallback, label.set(whose, kind, d.name));
+        (out ??= {})[d.name] = v;
+      } else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, this.where(fallback), `add it under properties:`);
     }
     if (none && !this.gives(list, attributes)) (attributes ? this.emptyAttributes : this.emptyProperties).set(defs, list.length);
     return out;
@@ -189,5 +204,26 @@ export class CompileContext {
       if (d.value !== undefined || d.hasDefault || (d.required && !attributes)) return true;
     }
     return false;
+  }
+}
+
+/**
+ * `${whose} property "name"` as a message names an assigned value, made only when a message is
+ * written; one per context, set again for each value (see `assignProperties`).
+ */
+class AssignmentLabel {
+  private whose: What = '';
+  private kind = '';
+  private name = '';
+
+  set(whose: What, kind: string, name: string): this {
+    this.whose = whose;
+    this.kind = kind;
+    this.name = name;
+    return this;
+  }
+
+  toString(): string {
+    return `${this.whose} ${this.kind} "${this.name}"`;
   }
 }

@@ -20,6 +20,8 @@ export class NodeCompiler {
   readonly directivesAt = new Map<string, Offset>();
   /** Per type name as templates write it, once resolved: its chain and definitions (no lookups per node). */
   private readonly byRef = new Map<string, NodeTypeInfo>();
+  /** `node "name" (type)`, as messages about the template being compiled name it (see `NodeLabel`). */
+  private readonly whose = new NodeLabel();
 
   constructor(
     private readonly ctx: CompileContext,
@@ -58,16 +60,16 @@ export class NodeCompiler {
     const info = this.byRef.get(ref) ?? this.typeOf(ref, t.typeAt);
     if (!info) return;
     const tr = info.tr;
-    const whose = `node "${t.name}" (${ref})`;
-    const properties = ctx.assignProperties(info.properties, t.properties?.list, whose, t.properties ? t.properties.at : loc);
-    const attributes = ctx.assignProperties((info.attributes ??= ctx.checker.definitions('node', tr.type, 'attributes')), t.attributes, whose, loc, ctx.unit, true);
+    const whose = this.whose.set(t.name, ref);
+    const properties = ctx.assigned(info.properties, t.properties?.list, whose, t.properties ? t.properties.at : loc);
+    const attributes = ctx.assigned((info.attributes ??= ctx.checker.definitions('node', tr.type, 'attributes')), t.attributes, whose, loc, ctx.unit, true);
     const capabilities = this.capabilities.compile(t.name, tr, t.capabilities, loc, whose);
     // Empty parts are one shared frozen value: 100,000 nodes need not carry 100,000 empty objects.
     const metadata = t.metadata ?? (EMPTY_MAP as Record<string, string>);
     const directives = t.directives ?? (EMPTY_LIST as unknown as string[]);
-    const someAttributes = isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes;
+    const someAttributes = attributes === undefined || isEmptyRecord(attributes) ? (EMPTY_MAP as Record<string, Value>) : attributes;
     // Evaluation writes only a value holding a call, so an empty record is never written to.
-    const someProperties = isEmptyRecord(properties) ? (EMPTY_MAP as Record<string, Value>) : properties;
+    const someProperties = properties === undefined || isEmptyRecord(properties) ? (EMPTY_MAP as Record<string, Value>) : properties;
     const interfaces = this.interfaces.compile(tr.types, t.interfaces, t.name);
     const artifacts = this.artifacts.compile(tr.types, t.artifacts);
     const requirements = EMPTY_LIST as unknown as CompiledRequirement[];
@@ -92,4 +94,23 @@ interface NodeTypeInfo {
 /** Whether a YAML error was found late (in a body read on demand) at or after `line`. Its own function: a closure in `compile` would allocate a context per node. */
 function lateErrorFrom(ctx: CompileContext, line: number): boolean {
   return ctx.unit.src.late?.some((d) => d.severity === 'error' && d.line >= line) ?? false;
+}
+
+/**
+ * `node "name" (type)`, made only when a message names the node: one per compiler, set for each
+ * template (every message about a template is written while it compiles).
+ */
+class NodeLabel {
+  private name = '';
+  private type = '';
+
+  set(name: string, type: string): this {
+    this.name = name;
+    this.type = type;
+    return this;
+  }
+
+  toString(): string {
+    return `node "${this.name}" (${this.type})`;
+  }
 }

@@ -9,6 +9,19 @@ import { keepCallSite } from '../functions/call-sites.js';
 export const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({});
 export const EMPTY_LIST: readonly never[] = Object.freeze([]);
 
+/**
+ * A plain object (`{}`, Object's prototype) made by a constructor: V8 then sizes it for as many
+ * properties as such records were given (slack tracking). A `{}` literal has room for four; a node's
+ * capabilities record has six or more, and the rest went into an array of their own, one more
+ * object kept per node.
+ */
+function SizedRecord(): void {}
+SizedRecord.prototype = Object.prototype;
+
+export function sizedRecord<T>(): Record<string, T> {
+  return new (SizedRecord as unknown as new () => Record<string, T>)();
+}
+
 export function isEmptyRecord(r: object): boolean {
   for (const _ in r) return false;
   return true;

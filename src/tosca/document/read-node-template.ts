@@ -29,6 +29,8 @@ export class NodeTemplateReader {
   private rec!: NodeTemplate;
   private seen = 0;
   private readonly take = (key: string, v: YamlNode | null, pair: Pair): void => this.keyword(key, v, pair);
+  /** `node template "name"` for the grammar's messages: one, set per template (the check is synchronous). */
+  private readonly label = new TemplateLabel();
 
   constructor(
     private readonly unit: Unit,
@@ -44,7 +46,7 @@ export class NodeTemplateReader {
     this.rec = rec;
     this.seen = 0;
     const grammar = this.grammar;
-    const label = `node template "${entry.name}"`;
+    const label = this.label.set(entry.name);
     if (grammar && entry.own === entry.node) return grammar.checkEntity(entry.own, 'nodeTemplate', label, loc, this.take) ? rec : undefined;
     if (grammar && !grammar.checkEntity(entry.own, 'nodeTemplate', label, loc)) return undefined;
     for (const [k, v, p] of entries(entry.node)) this.keyword(k, v, p);
@@ -129,11 +131,9 @@ function readCapability(p: Pair, unit: Unit): CapabilityAssignment {
   }
   const props = properties === undefined ? undefined : readAssignments(properties, unit);
   const attrs = attributes === undefined ? undefined : readAssignments(attributes, unit);
-  // Set one by one, not spread from temporary objects: one record per assignment.
-  const a: CapabilityAssignment = { name: scalarKey(p) ?? String(p.key), at: offsetOf(p) };
-  if (props) a.properties = props;
-  if (attrs) a.attributes = attrs;
-  return a;
+  // Every field in the literal (undefined when not written): one record per assignment, sized for
+  // them (fields added later went into a property array of their own, an object more per template).
+  return { name: scalarKey(p) ?? String(p.key), at: offsetOf(p), properties: props, attributes: attrs };
 }
 
 function readRequirement(name: string, node: YamlNode | null, pair: Pair, unit: Unit): RequirementAssignment {
@@ -156,4 +156,18 @@ function readRequirement(name: string, node: YamlNode | null, pair: Pair, unit: 
 /** A template's type name as written, without reading its body into a record (requirement matching asks it of any template). */
 export function templateTypeName(entry: NodeTemplateEntry): string | undefined {
   return str(field(entry.node, 'type'));
+}
+
+/** `node template "name"`, made into text only when the grammar writes a message about the template. */
+class TemplateLabel {
+  private name = '';
+
+  set(name: string): this {
+    this.name = name;
+    return this;
+  }
+
+  toString(): string {
+    return `node template "${this.name}"`;
+  }
 }

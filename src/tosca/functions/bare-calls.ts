@@ -72,7 +72,7 @@ export function misspeltCall(value: Value): MisspeltCall | undefined {
 }
 
 /** The error's message and hint for a misspelt call, wherever it stands. */
-export function misspeltCallText(m: MisspeltCall, what?: string): { message: string; hint: string } {
+export function misspeltCallText(m: MisspeltCall, what?: string | { toString(): string }): { message: string; hint: string } {
   return {
     message: `${what ? `${what}: ` : ''}unknown function "${m.key}"`,
     hint: `did you mean "${m.near}"? (in TOSCA 1.x a function is a one-key map: { ${m.near}: [ ... ] })`,

@@ -13,6 +13,7 @@ import type { Entity, Grammar, Shape } from './shape.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
 import { checkBounds, checkConstraints } from './clauses.js';
 import { checkValidation } from '../validation/check.js';
+import type { What } from '../values.js';
 
 /** Called with each key of an entity as it is checked, so a reader takes its values in the same pass. */
 export type KeywordVisitor = (key: string, value: YamlNode | null, pair: Pair) => void;
@@ -66,7 +67,7 @@ export class GrammarChecker {
    * One construct by name (`nodeTemplate`), e.g. a node template when the compiler reads it.
    * False when it is not even of the right kind (a list or a string for a map): nothing more to read.
    */
-  checkEntity(node: YamlNode | null, name: string, label: string, at: SourceLocation, visit?: KeywordVisitor): boolean {
+  checkEntity(node: YamlNode | null, name: string, label: What, at: SourceLocation, visit?: KeywordVisitor): boolean {
     let shape = this.entityShapes.get(name);
     if (!shape) this.entityShapes.set(name, (shape = { kind: 'entity', name }));
     const ok = this.accepts(shape).includes(kindOf(node));
@@ -156,7 +157,7 @@ export class GrammarChecker {
     }
   }
 
-  private wrongShape(node: unknown, shape: Shape, label: string, at: unknown): void {
+  private wrongShape(node: unknown, shape: Shape, label: What, at: unknown): void {
     const got = kindOf(node);
     let hint: string | undefined;
     const want = this.accepts(shape);
@@ -170,7 +171,7 @@ export class GrammarChecker {
    * `shapeOther`. V8 optimises a function after a number of calls that grows with its size: the
    * whole switch in one function was never optimised in a 10,000-template validate.
    */
-  private shape(node: YamlNode | null | undefined, shape: Shape, label: string | undefined, at: unknown): void {
+  private shape(node: YamlNode | null | undefined, shape: Shape, label: What | undefined, at: unknown): void {
     const kind = kindOf(node);
     // An empty value (`properties:`) is as if absent; a required keyword is checked by its owner.
     if (kind === 'null' || shape.kind === 'any') return;
@@ -197,7 +198,7 @@ export class GrammarChecker {
   }
 
   /** Each value of a map checked against `of` (a map's value accepted as is is not walked). */
-  private mapOf(node: YamlNode, of: Shape, label: string | undefined): void {
+  private mapOf(node: YamlNode, of: Shape, label: What | undefined): void {
     const items = (node as YAMLMap).items as Pair[];
     for (let i = 0; i < items.length; i++) {
       const p = items[i]!;
@@ -207,7 +208,7 @@ export class GrammarChecker {
   }
 
   /** `shape` for the kinds other than scalar, map, entity and oneOf; `node` is of a kind (`kind`) the shape accepts. */
-  private shapeOther(node: YamlNode, shape: Shape, kind: Kind, label: string | undefined, at: unknown): void {
+  private shapeOther(node: YamlNode, shape: Shape, kind: Kind, label: What | undefined, at: unknown): void {
     const what = label ?? 'this value';
     switch (shape.kind) {
       case 'string':
@@ -252,7 +253,8 @@ export class GrammarChecker {
           this.entity(node, 'nodeFilter', label, at);
           return;
         }
-        const problems = shape.name === 'constraints' ? checkConstraints(node, what) : shape.name === 'validation' || shape.name === 'nodeFilter' ? checkValidation(node, what, this.functions) : checkBounds(node, what, true);
+        const text = String(what);
+        const problems = shape.name === 'constraints' ? checkConstraints(node, text) : shape.name === 'validation' || shape.name === 'nodeFilter' ? checkValidation(node, text, this.functions) : checkBounds(node, text, true);
         for (const [message, n, hint, code] of problems) this.problem(code ?? 'E_TOSCA_WRONG_SHAPE', message, this.at(n ?? at), hint);
         return;
       }
@@ -268,14 +270,14 @@ export class GrammarChecker {
     return of.find((s) => this.accepts(s).includes(kind))!;
   }
 
-  /** How a message names a value found under `key`. */
-  private name(shape: Shape, key: string, parent: string | undefined): string {
+  /** How a message names a value found under `key` (its text made only if a message is written). */
+  private name(shape: Shape, key: string, parent: What | undefined): What {
     const s = shape.kind === 'oneOf' ? shape.of.find((x) => x.kind === 'entity') ?? shape : shape;
-    if (s.kind === 'entity') return `${this.grammar.entities[s.name]!.title} "${key}"`;
-    return parent ? `"${key}" of ${parent}` : `"${key}"`;
+    if (s.kind === 'entity') return new TitledLabel(this.grammar.entities[s.name]!.title, key);
+    return parent ? new KeyOfLabel(key, parent) : `"${key}"`;
   }
 
-  private entity(node: YamlNode, name: string, label: string | undefined, at: unknown, visit?: KeywordVisitor): void {
+  private entity(node: YamlNode, name: string, label: What | undefined, at: unknown, visit?: KeywordVisitor): void {
     const e: Entity = this.grammar.entities[name]!;
     if (!visit && this.reader) visit = this.reader(name, node);
     const what = label ?? e.title;
@@ -292,7 +294,12 @@ export class GrammarChecker {
         // A label is made only for a value that needs a look inside (most need none).
         if (passes(v, kw.shape)) continue;
         if (kindOf(v) === 'null' && kw.required) continue; // reported as missing below
-        this.shape(v, kw.shape, kw.shape.kind === 'entity' ? this.grammar.entities[kw.shape.name]!.title : `"${k}" of ${what}`, p);
+        const ks = kw.shape;
+        if (ks.kind === 'entity') this.shape(v, ks, this.grammar.entities[ks.name]!.title, p);
+        // A map of entities (`capabilities:` of a template) as `shape` walks it: each entry is named
+        // by its own title, never by the map's label, so none is made for it.
+        else if (ks.kind === 'map' && ks.of.kind === 'entity' && isMap(v)) this.mapOf(v, ks.of, undefined);
+        else this.shape(v, ks, new KeyOfLabel(k, what), p);
         continue;
       }
       if (this.notKeyword(e, k, v, p, what)) others++;
@@ -308,7 +315,7 @@ export class GrammarChecker {
     }
   }
 
-  private missing(e: Entity, k: string, what: string, at: unknown): void {
+  private missing(e: Entity, k: string, what: What, at: unknown): void {
     this.problem('E_TOSCA_MISSING_KEYWORD', `${what} has no "${k}"`, this.at(at), `${article(e.title)} needs "${k}"`);
   }
 
@@ -317,7 +324,7 @@ export class GrammarChecker {
    * (true), else an unknown keyword. Apart from `entity`, whose loop meets every key of every
    * template: V8 optimises a smaller function sooner.
    */
-  private notKeyword(e: Entity, k: string, v: YamlNode | null, p: Pair, what: string): boolean {
+  private notKeyword(e: Entity, k: string, v: YamlNode | null, p: Pair, what: What): boolean {
     if (e.other && !(e.keywordTypos && closest(k, Object.keys(e.keywords)))) {
       if (!passes(v, e.other)) this.shape(v, e.other, this.name(e.other, k, what), p);
       return true;
@@ -327,7 +334,7 @@ export class GrammarChecker {
     return false;
   }
 
-  private notOneKey(e: Entity, node: YamlNode, what: string): void {
+  private notOneKey(e: Entity, node: YamlNode, what: What): void {
     const n = (node as YAMLMap).items.length;
     this.problem('E_TOSCA_WRONG_SHAPE', `${what} must be a single-key map (one of ${Object.keys(e.keywords).join(', ')}), not a map of ${n} keys`, this.at(node), n > 1 ? 'write each as its own list item: `- key: ...`' : undefined);
   }
@@ -368,5 +375,38 @@ function passes(node: YamlNode | null | undefined, shape: Shape): boolean {
       return node === null || node === undefined || (shape.of.kind === 'any' && isMap(node));
     default:
       return node === null || node === undefined;
+  }
+}
+
+/**
+ * Labels of values a message may name, made into text only when a message is written: most
+ * values of a big file have nothing to report, and their labels were text made for nothing.
+ */
+/** `"key" of <parent>`. */
+class KeyOfLabel {
+  // Declared, not defined: no field initialiser run per label (see yaml-fast.ts's light nodes).
+  private declare readonly key: string;
+  private declare readonly parent: What;
+  constructor(key: string, parent: What) {
+    this.key = key;
+    this.parent = parent;
+  }
+
+  toString(): string {
+    return `"${this.key}" of ${this.parent}`;
+  }
+}
+
+/** `<title> "key"` (`capability assignment "host"`). */
+class TitledLabel {
+  private declare readonly title: string;
+  private declare readonly key: string;
+  constructor(title: string, key: string) {
+    this.title = title;
+    this.key = key;
+  }
+
+  toString(): string {
+    return `${this.title} "${this.key}"`;
   }
 }
