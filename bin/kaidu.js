@@ -26,8 +26,14 @@ const __dirname = dirname(fileURLToPath(import.meta.url));
 // (10,000 -15 ms, 100,000 +206), with `--no-turbo-inlining` (-38, +263), `--no-turbofan`.
 // Settable here because V8 reads it at each growth decision; flags that switch GC threads off
 // (`--single-threaded-gc`) are not: set after start-up, they crash V8 at its next full GC.
+// A validate also lets the optimizing compiler inline less into one function (100 bytes of callee
+// bytecode instead of 920): the reader's and the compiler's hot functions (a body's map with the
+// reading of each value inlined, property assignment with coercion) took 10-35 ms each to
+// optimize on a background thread, late in a run that ends soon after. 10,000 nodes -31 ms,
+// 1,000 and 100,000 unchanged (+3, -2: noise); `--no-turbo-inlining` -39, 0 and +59 ms (CPU
+// medians of 9-21 paired runs on the idle machine, 2026-12-03).
 const VALIDATE = process.argv[2] === 'validate';
-const FLAGS = ['--interrupt-budget=1000000', ...(VALIDATE ? ['--semi-space-growth-factor=1'] : [])];
+const FLAGS = ['--interrupt-budget=1000000', ...(VALIDATE ? ['--semi-space-growth-factor=1', '--max-inlined-bytecode-size-cumulative=100'] : [])];
 for (const flag of FLAGS) setFlagsFromString(flag);
 // Not chosen by input size: measured 2026-12-02 on 10k/100k-node validates (CPU medians, paired,
 // load 10-20, so rough), the 1,000,000 budget was as good as or better than 132,000, 400,000 and
