@@ -31,9 +31,14 @@ const __dirname = dirname(fileURLToPath(import.meta.url));
 // reading of each value inlined, property assignment with coercion) took 10-35 ms each to
 // optimize on a background thread, late in a run that ends soon after. 10,000 nodes -31 ms,
 // 1,000 and 100,000 unchanged (+3, -2: noise); `--no-turbo-inlining` -39, 0 and +59 ms (CPU
-// medians of 9-21 paired runs on the idle machine, 2026-12-03).
+// medians of 9-21 paired runs on the idle machine, 2026-12-03). And it scavenges the young
+// generation on the main thread alone: with a young generation kept small, a validate scavenges
+// often (36 times at 10,000 nodes), and handing each to helper threads cost more than it saved on
+// these 2-core machines: 10,000 nodes -34 ms, 100,000 -267 ms, 1,000 -6, one node 0 (CPU medians
+// of 9-21 paired runs, idle), wall time unchanged (10,000: 378 vs 375 ms; 100,000: 1,610 vs
+// 1,606). V8 reads it at each scavenge.
 const VALIDATE = process.argv[2] === 'validate';
-const FLAGS = ['--interrupt-budget=1000000', ...(VALIDATE ? ['--semi-space-growth-factor=1', '--max-inlined-bytecode-size-cumulative=100'] : [])];
+const FLAGS = ['--interrupt-budget=1000000', ...(VALIDATE ? ['--semi-space-growth-factor=1', '--max-inlined-bytecode-size-cumulative=100', '--no-parallel-scavenge'] : [])];
 for (const flag of FLAGS) setFlagsFromString(flag);
 // Not chosen by input size: measured 2026-12-02 on 10k/100k-node validates (CPU medians, paired,
 // load 10-20, so rough), the 1,000,000 budget was as good as or better than 132,000, 400,000 and

@@ -60,7 +60,7 @@ describe('the code-cached validate build', () => {
   it('a damaged, truncated, foreign, empty or missing cache is not trusted and changes nothing', async () => {
     const bytes = readFileSync(CACHE);
     const header = bytes.indexOf(0x0a) + 1;
-    expect(bytes.subarray(0, header).toString()).toMatch(/^kaidu-validate-cache 1 [0-9a-f]{64} v\d+\.\d+\.\d+ \S+ --interrupt-budget=\d+ --semi-space-growth-factor=1 --max-inlined-bytecode-size-cumulative=100\n$/);
+    expect(bytes.subarray(0, header).toString()).toMatch(/^kaidu-validate-cache 1 [0-9a-f]{64} v\d+\.\d+\.\d+ \S+ --interrupt-budget=\d+ --semi-space-growth-factor=1 --max-inlined-bytecode-size-cumulative=100 --no-parallel-scavenge\n$/);
     const variants: Array<[string, Buffer, string]> = [];
     // One bit flipped at eight places through V8's part: each must be caught (V8's checksum).
     for (let i = 0; i < 8; i++) {
