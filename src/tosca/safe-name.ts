@@ -20,6 +20,9 @@ export const SAFE_NAME_RULE = 'letters, digits, "_", "-" and ".", starting with 
 /** Why `name` is not safe, or undefined when it is. */
 export function unsafeNameReason(name: string): string | undefined {
   if (name === '') return 'it is empty';
+  // A key JavaScript objects give a meaning of their own: as a node's name it would set the
+  // prototype of the record of nodes, not add one (nodes would then "exist" that no file declares).
+  if (name === RESERVED_NAME) return 'it is reserved';
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return 'it contains a control character';
   if (name.includes('/') || name.includes('\\')) return 'it contains a path separator';
@@ -39,8 +42,10 @@ export function unsafeNameReason(name: string): string | undefined {
 const PLAIN_ASCII_SAFE = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]|\.(?!\.))*$/;
 
 function plainAsciiSafe(name: string): boolean {
-  return name.length <= SAFE_NAME_MAX && PLAIN_ASCII_SAFE.test(name);
+  return name.length <= SAFE_NAME_MAX && PLAIN_ASCII_SAFE.test(name) && name !== RESERVED_NAME;
 }
+
+export const RESERVED_NAME = '__proto__';
 
 export function isSafeName(name: string): boolean {
   return plainAsciiSafe(name) || unsafeNameReason(name) === undefined;
@@ -52,7 +57,7 @@ export function showName(name: string): string {
   return s;
 }
 
-function unsafe(what: string, name: string, at: SourceLocation): Diagnostic {
+export function unsafe(what: string, name: string, at: SourceLocation): Diagnostic {
   return {
     severity: 'error',
     code: 'E_TOSCA_UNSAFE_NAME',

@@ -39,10 +39,20 @@ describe('unsafe names, reported in the order of the compiled service\'s nodes',
     plain: V2 + host('a..b', 'x') + host('c', '../y') + host('-d', 'ok'),
     // A record lists array-index keys first, in numeric order, whatever order they were written in.
     numbered: V2 + host('a..b', 'x') + host('7', '../y') + host('-d', 'ok') + host('3', 'a/b'),
-    // `__proto__` is not a key of a plain record: its template is not in the compiled service's nodes.
-    proto: V2 + host('__proto__', '../x') + host('b', 'a/b') + host('.c', 'ok'),
     copied: V2 + host('a', 'a/b') + '    "b c": { copy: a }\n',
   };
+  it('a template named __proto__ is refused where it is written, and compiled into nothing', async () => {
+    // Stored in the record of nodes under that name, it would have become the record's prototype:
+    // "b" would then have found the properties of it under names no file declares.
+    const r = await compile(V2 + host('__proto__', 'x') + '    b:\n      type: kaidu:Host\n      requirements:\n        - host: name\n' + host('.c', 'ok'));
+    expect(r.diagnostics.filter((d) => d.code === 'E_TOSCA_UNSAFE_NAME').map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual([
+      '4:5 node template name "__proto__" is not allowed: it is reserved',
+      '9:5 node template name ".c" is not allowed: it starts with a dot',
+    ]);
+    expect(Object.getPrototypeOf(r.service!.nodes)).toBe(Object.prototype);
+    expect(Object.keys(r.service!.nodes)).toEqual(['b', '.c']);
+  });
+
   for (const [what, text] of Object.entries(services)) {
     it(what, async () => {
       const r = await compile(text);

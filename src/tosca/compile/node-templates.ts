@@ -10,6 +10,7 @@ import { CapabilityCompiler } from './capabilities.js';
 import { InterfaceCompiler } from './interfaces.js';
 import type { RequirementCompiler } from './requirements.js';
 import { EMPTY_LIST, EMPTY_MAP, isEmptyRecord } from './shared.js';
+import { RESERVED_NAME, unsafe } from '../safe-name.js';
 
 export class NodeCompiler {
   private readonly capabilities: CapabilityCompiler;
@@ -46,6 +47,12 @@ export class NodeCompiler {
   compile(entry: NodeTemplateEntry): void {
     const ctx = this.ctx;
     const loc = ctx.loc(entry.at);
+    if (entry.name === RESERVED_NAME) {
+      // Not compiled: stored under this name, it would become the prototype of the nodes' record.
+      const d = unsafe('node template', entry.name, loc);
+      ctx.report('error', d.code, d.message, loc, d.hint);
+      return;
+    }
     // Read in the same pass as the grammar checks it; nothing more when it is not even a map.
     const t = this.reader.read(entry, loc);
     if (!t) return;

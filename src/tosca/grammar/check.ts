@@ -378,10 +378,9 @@ function passes(node: YamlNode | null | undefined, shape: Shape): boolean {
   }
 }
 
-/**
- * Labels of values a message may name, made into text only when a message is written: most
- * values of a big file have nothing to report, and their labels were text made for nothing.
- */
+// Labels of values a message may name, made into text only when a message is written: most
+// values of a big file have nothing to report, and their labels were text made for nothing.
+
 /** `"key" of <parent>`. */
 class KeyOfLabel {
   // Declared, not defined: no field initialiser run per label (see yaml-fast.ts's light nodes).
