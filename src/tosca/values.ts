@@ -120,13 +120,13 @@ export interface PropertyDef {
   unit: Unit;
 }
 
-/** `at`, when given, is where the problem was written (a misspelt call's key); else the holder's place. */
 /**
  * What a message names (`node "a" (T) property "p"`): a string, or an object that makes it when a
  * message is written (`${what}`), so the many values that have no problem make no text.
  */
 export type What = string | { toString(): string };
 
+/** `at`, when given, is where the problem was written (a misspelt call's key); else the holder's place. */
 export type Problem = (code: string, message: string, severity?: 'error' | 'warning', hint?: string, at?: SourceLocation) => void;
 
 /**
