@@ -126,6 +126,33 @@ export interface PropertyDef {
  */
 export type What = string | { toString(): string };
 
+/**
+ * A `What` whose text `format` makes from its parts when a message is written. A compiler keeps
+ * one and sets it again for each value it names: a message is built while its value is checked,
+ * never later, so a label is only read before the next `set`.
+ */
+export class Label {
+  // Declared, not defined: no field initialiser run per label made.
+  private declare readonly format: (a: What, b: What) => string;
+  private declare a: What;
+  private declare b: What;
+  constructor(format: (a: What, b: What) => string) {
+    this.format = format;
+    this.a = '';
+    this.b = '';
+  }
+
+  set(a: What, b: What = ''): this {
+    this.a = a;
+    this.b = b;
+    return this;
+  }
+
+  toString(): string {
+    return this.format(this.a, this.b);
+  }
+}
+
 /** `at`, when given, is where the problem was written (a misspelt call's key); else the holder's place. */
 export type Problem = (code: string, message: string, severity?: 'error' | 'warning', hint?: string, at?: SourceLocation) => void;
 

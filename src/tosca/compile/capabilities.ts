@@ -3,7 +3,7 @@ import type { SourceLocation } from '../diagnostic.js';
 import type { CompiledCapability, Value } from '../model.js';
 import type { Unit } from '../loader.js';
 import type { Assignment, CapabilityAssignment, CapabilityDefinitionRecord } from '../document/records.js';
-import type { PropertyDef, What } from '../values.js';
+import { Label, type PropertyDef, type What } from '../values.js';
 import type { CompileContext, TypeChain } from './context.js';
 import { copyValue, EMPTY_MAP, isEmptyRecord, shareable, sizedRecord } from './shared.js';
 
@@ -41,8 +41,8 @@ export class CapabilityCompiler {
   private readonly records = new Map<string, Record<string, CompiledCapability>>();
   /** Each node type's capabilities with their types resolved: once per type, not once per node. */
   private readonly slots = new Map<string, CapabilitySlot[]>();
-  /** `capability "name" of node "template"`, as messages about an assigned capability name it (see `CapabilityLabel`). */
-  private readonly label = new CapabilityLabel();
+  /** `capability "name" of node "template"`, as messages about an assigned capability name it: set for each one. */
+  private readonly label = new Label((name, template) => `capability "${name}" of node "${template}"`);
 
   constructor(private readonly ctx: CompileContext) {}
 
@@ -157,20 +157,4 @@ function lastNamed(assigned: readonly CapabilityAssignment[], name: string): Cap
 function firstNamed(assigned: readonly CapabilityAssignment[], name: string): number {
   for (let i = 0; i < assigned.length; i++) if (assigned[i]!.name === name) return i;
   return -1;
-}
-
-/** `capability "name" of node "template"`, made only when a message is written; set for each capability assigned. */
-class CapabilityLabel {
-  private name = '';
-  private template = '';
-
-  set(name: string, template: string): this {
-    this.name = name;
-    this.template = template;
-    return this;
-  }
-
-  toString(): string {
-    return `capability "${this.name}" of node "${this.template}"`;
-  }
 }

@@ -7,7 +7,7 @@ import type { Diagnostic, SourceLocation } from '../diagnostic.js';
 import type { CompiledInput, CompiledNode, Value } from '../model.js';
 import type { Family, Loader, Unit } from '../loader.js';
 import { checkUntypedValue, type UntypedProblem } from '../functions/untyped-values.js';
-import { containsCall, type PropertyDef, type Problem, type ValueChecker, type What } from '../values.js';
+import { containsCall, Label, type PropertyDef, type Problem, type ValueChecker, type What } from '../values.js';
 import { didYouMean } from '../suggest.js';
 import { copyValue } from './shared.js';
 import type { ArtifactRecord, Assignment, CapabilityDefinitionRecord, InterfaceRecord, Offset } from '../document/records.js';
@@ -134,8 +134,9 @@ export class CompileContext {
   private assignUnit: Unit;
   private assignAt: Offset = 0;
   private readonly assignmentProblem: Problem = (c, m, s, h, where) => this.report(s ?? 'error', c, m, where ?? locationAt(this.assignUnit.src, this.assignAt), h);
-  /** How messages name the value being coerced: one label, set before each value (coerce reports synchronously). */
-  private readonly assignLabel = new AssignmentLabel();
+  /** How messages name the value being coerced: one label of each kind, set before each value (coerce reports synchronously). */
+  private readonly propertyLabel = new Label((whose, name) => `${whose} property "${name}"`);
+  private readonly attributeLabel = new Label((whose, name) => `${whose} attribute "${name}"`);
 
   /**
    * Property (or attribute) assignments checked against their definitions, with the definitions'
@@ -156,7 +157,7 @@ export class CompileContext {
     // Definitions that give nothing unassigned (no value, no default, nothing required) give every
     // template nothing: their list is not walked again for each one.
     if (none && (attributes ? this.emptyAttributes : this.emptyProperties).get(defs) === defs.size) return undefined;
-    const label = this.assignLabel;
+    const label = attributes ? this.attributeLabel : this.propertyLabel;
     const kind = attributes ? 'attribute' : 'property';
     if (!none) {
       // One problem callback for every assignment of every template (coerce reports synchronously):
@@ -174,7 +175,7 @@ export class CompileContext {
           continue;
         }
         this.assignAt = a.at;
-        out[a.name] = this.checker.coerce(a.value, d.spec, this.assignmentProblem, label.set(whose, kind, a.name), 0, unit.version === 2);
+        out[a.name] = this.checker.coerce(a.value, d.spec, this.assignmentProblem, label.set(whose, a.name), 0, unit.version === 2);
       }
       this.assignUnit = outerUnit;
       this.assignAt = outerAt;
@@ -185,7 +186,7 @@ export class CompileContext {
       if (out !== undefined && Object.prototype.hasOwnProperty.call(out, d.name)) continue;
       if (d.value !== undefined) (out ??= {})[d.name] = d.value;
       else if (d.hasDefault) {
-        const v = this.coercedDefault(d, fallback, label.set(whose, kind, d.name));
+        const v = this.coercedDefault(d, fallback, label.set(whose, d.name));
         (out ??= {})[d.name] = v;
       } else if (d.required && !attributes) this.report('error', 'E_TOSCA_REQUIRED_PROPERTY', `${whose} is missing the required property "${d.name}"`, this.where(fallback), `add it under properties:`);
     }
@@ -204,26 +205,5 @@ export class CompileContext {
       if (d.value !== undefined || d.hasDefault || (d.required && !attributes)) return true;
     }
     return false;
-  }
-}
-
-/**
- * `${whose} property "name"` as a message names an assigned value, made only when a message is
- * written; one per context, set again for each value (see `assignProperties`).
- */
-class AssignmentLabel {
-  private whose: What = '';
-  private kind = '';
-  private name = '';
-
-  set(whose: What, kind: string, name: string): this {
-    this.whose = whose;
-    this.kind = kind;
-    this.name = name;
-    return this;
-  }
-
-  toString(): string {
-    return `${this.whose} ${this.kind} "${this.name}"`;
   }
 }

@@ -4,7 +4,7 @@ import type { GrammarChecker } from '../grammar/index.js';
 import type { NodeTemplateEntry, Offset } from '../document/records.js';
 import { NodeTemplateReader } from '../document/read-node-template.js';
 import type { CompileContext, TypeChain } from './context.js';
-import type { PropertyDef } from '../values.js';
+import { Label, type PropertyDef } from '../values.js';
 import { ArtifactCompiler } from './artifacts.js';
 import { CapabilityCompiler } from './capabilities.js';
 import { InterfaceCompiler } from './interfaces.js';
@@ -21,8 +21,8 @@ export class NodeCompiler {
   readonly directivesAt = new Map<string, Offset>();
   /** Per type name as templates write it, once resolved: its chain and definitions (no lookups per node). */
   private readonly byRef = new Map<string, NodeTypeInfo>();
-  /** `node "name" (type)`, as messages about the template being compiled name it (see `NodeLabel`). */
-  private readonly whose = new NodeLabel();
+  /** `node "name" (type)`, as messages about the template being compiled name it: set for each template. */
+  private readonly whose = new Label((name, type) => `node "${name}" (${type})`);
 
   constructor(
     private readonly ctx: CompileContext,
@@ -101,23 +101,4 @@ interface NodeTypeInfo {
 /** Whether a YAML error was found late (in a body read on demand) at or after `line`. Its own function: a closure in `compile` would allocate a context per node. */
 function lateErrorFrom(ctx: CompileContext, line: number): boolean {
   return ctx.unit.src.late?.some((d) => d.severity === 'error' && d.line >= line) ?? false;
-}
-
-/**
- * `node "name" (type)`, made only when a message names the node: one per compiler, set for each
- * template (every message about a template is written while it compiles).
- */
-class NodeLabel {
-  private name = '';
-  private type = '';
-
-  set(name: string, type: string): this {
-    this.name = name;
-    this.type = type;
-    return this;
-  }
-
-  toString(): string {
-    return `node "${this.name}" (${this.type})`;
-  }
 }

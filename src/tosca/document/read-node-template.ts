@@ -12,6 +12,7 @@ import type { CapabilityAssignment, NodeTemplate, NodeTemplateEntry, Requirement
 import { offsetOf } from './offsets.js';
 import { readAssignments, readOptionalAssignments, readStringMap } from './read-values.js';
 import { readArtifacts, readInterfaces } from './read-interfaces.js';
+import { Label } from '../values.js';
 
 const NO_REQUIREMENTS: RequirementAssignment[] = Object.freeze([]) as unknown as RequirementAssignment[];
 
@@ -30,7 +31,7 @@ export class NodeTemplateReader {
   private seen = 0;
   private readonly take = (key: string, v: YamlNode | null, pair: Pair): void => this.keyword(key, v, pair);
   /** `node template "name"` for the grammar's messages: one, set per template (the check is synchronous). */
-  private readonly label = new TemplateLabel();
+  private readonly label = new Label((name) => `node template "${name}"`);
 
   constructor(
     private readonly unit: Unit,
@@ -156,18 +157,4 @@ function readRequirement(name: string, node: YamlNode | null, pair: Pair, unit: 
 /** A template's type name as written, without reading its body into a record (requirement matching asks it of any template). */
 export function templateTypeName(entry: NodeTemplateEntry): string | undefined {
   return str(field(entry.node, 'type'));
-}
-
-/** `node template "name"`, made into text only when the grammar writes a message about the template. */
-class TemplateLabel {
-  private name = '';
-
-  set(name: string): this {
-    this.name = name;
-    return this;
-  }
-
-  toString(): string {
-    return `node template "${this.name}"`;
-  }
 }

@@ -9,6 +9,7 @@
  * (a typed value) and `untyped-values.ts`.
  */
 import type { Value } from '../model.js';
+import type { What } from '../values.js';
 import { isFunctionCall } from '../model.js';
 import { closest } from '../suggest.js';
 import { checkArguments } from './arguments.js';
@@ -72,7 +73,7 @@ export function misspeltCall(value: Value): MisspeltCall | undefined {
 }
 
 /** The error's message and hint for a misspelt call, wherever it stands. */
-export function misspeltCallText(m: MisspeltCall, what?: string | { toString(): string }): { message: string; hint: string } {
+export function misspeltCallText(m: MisspeltCall, what?: What): { message: string; hint: string } {
   return {
     message: `${what ? `${what}: ` : ''}unknown function "${m.key}"`,
     hint: `did you mean "${m.near}"? (in TOSCA 1.x a function is a one-key map: { ${m.near}: [ ... ] })`,

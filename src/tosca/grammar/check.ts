@@ -13,7 +13,7 @@ import type { Entity, Grammar, Shape } from './shape.js';
 import type { DiagnosticCode } from '../diagnostic-codes.js';
 import { checkBounds, checkConstraints } from './clauses.js';
 import { checkValidation } from '../validation/check.js';
-import type { What } from '../values.js';
+import { Label, type What } from '../values.js';
 
 /** Called with each key of an entity as it is checked, so a reader takes its values in the same pass. */
 export type KeywordVisitor = (key: string, value: YamlNode | null, pair: Pair) => void;
@@ -273,8 +273,8 @@ export class GrammarChecker {
   /** How a message names a value found under `key` (its text made only if a message is written). */
   private name(shape: Shape, key: string, parent: What | undefined): What {
     const s = shape.kind === 'oneOf' ? shape.of.find((x) => x.kind === 'entity') ?? shape : shape;
-    if (s.kind === 'entity') return new TitledLabel(this.grammar.entities[s.name]!.title, key);
-    return parent ? new KeyOfLabel(key, parent) : `"${key}"`;
+    if (s.kind === 'entity') return new Label(TITLED).set(this.grammar.entities[s.name]!.title, key);
+    return parent ? new Label(KEY_OF).set(key, parent) : `"${key}"`;
   }
 
   private entity(node: YamlNode, name: string, label: What | undefined, at: unknown, visit?: KeywordVisitor): void {
@@ -299,7 +299,7 @@ export class GrammarChecker {
         // A map of entities (`capabilities:` of a template) as `shape` walks it: each entry is named
         // by its own title, never by the map's label, so none is made for it.
         else if (ks.kind === 'map' && ks.of.kind === 'entity' && isMap(v)) this.mapOf(v, ks.of, undefined);
-        else this.shape(v, ks, new KeyOfLabel(k, what), p);
+        else this.shape(v, ks, new Label(KEY_OF).set(k, what), p);
         continue;
       }
       if (this.notKeyword(e, k, v, p, what)) others++;
@@ -378,34 +378,7 @@ function passes(node: YamlNode | null | undefined, shape: Shape): boolean {
   }
 }
 
-// Labels of values a message may name, made into text only when a message is written: most
-// values of a big file have nothing to report, and their labels were text made for nothing.
-
-/** `"key" of <parent>`. */
-class KeyOfLabel {
-  // Declared, not defined: no field initialiser run per label (see yaml-fast.ts's light nodes).
-  private declare readonly key: string;
-  private declare readonly parent: What;
-  constructor(key: string, parent: What) {
-    this.key = key;
-    this.parent = parent;
-  }
-
-  toString(): string {
-    return `"${this.key}" of ${this.parent}`;
-  }
-}
-
-/** `<title> "key"` (`capability assignment "host"`). */
-class TitledLabel {
-  private declare readonly title: string;
-  private declare readonly key: string;
-  constructor(title: string, key: string) {
-    this.title = title;
-    this.key = key;
-  }
-
-  toString(): string {
-    return `${this.title} "${this.key}"`;
-  }
-}
+// How a message names a value found under a key: made into text only when a message is written
+// (most values of a big file have nothing to report).
+const KEY_OF = (key: What, parent: What): string => `"${key}" of ${parent}`;
+const TITLED = (title: What, key: What): string => `${title} "${key}"`;
