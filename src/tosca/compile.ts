@@ -5,7 +5,7 @@
  */
 import type { Diagnostic } from './diagnostic.js';
 import type { CompileResult, CompiledNode, CompiledService, SourceReader, Value } from './model.js';
-import { Loader, ParseCache, type Unit } from './loader.js';
+import { Loader, ParseCache, unreadable, type Unit } from './loader.js';
 import { ValueChecker, type TypeSpec } from './values.js';
 import { releaseNode } from './yaml-fast.js';
 import { checkGrammar } from './grammar/check-units.js';
@@ -29,7 +29,6 @@ import { compileSubstitution } from './compile/substitution.js';
 import { checkWorkflows } from './compile/workflows.js';
 import { substituteNodes, SUBSTITUTED_NODES_MAX, SUBSTITUTIONS_MAX, type SubstitutionBudget, type SubstitutionCandidate, type WiredRequirement } from './substitution/substitute.js';
 import { GrammarChecker } from './grammar/check.js';
-import { KaiduError } from '../errors/kaidu-error.js';
 import { grammarFor } from './grammar/index.js';
 
 export interface CompileOptions {
@@ -53,7 +52,7 @@ export async function compileService(entryPath: string, reader: SourceReader, op
     return result;
   } catch (err) {
     // A file the reader could not read is the input's problem, not a bug (exit 1, not 70).
-    if (err instanceof KaiduError && err.code === 'E_IO') return { typesOnly: false, diagnostics: [{ severity: 'error', code: 'E_TOSCA_READ', message: err.message, file: entryPath, line: 1, column: 1 }] };
+    if (unreadable(err)) return { typesOnly: false, diagnostics: [{ severity: 'error', code: 'E_TOSCA_READ', message: err.message, file: entryPath, line: 1, column: 1 }] };
     // A bug of ours must still come out as a diagnostic, never as a stack trace to the user.
     return {
       typesOnly: false,

@@ -7,7 +7,7 @@
  */
 import { parse as parseYamlText } from 'yaml';
 import type { Diagnostic, SourceLocation } from './diagnostic.js';
-import type { SourceReader } from './model.js';
+import type { SourceFile, SourceReader } from './model.js';
 import { lazySource, parseYaml, type YamlSource } from './yaml-source.js';
 import { FAMILY_KEYS, type Family } from './families.js';
 import type { FileHeader, FileRecord, ImportRecord, Offset, TypeRecord } from './document/records.js';
@@ -19,6 +19,11 @@ import { GrammarChecker, grammarFor } from './grammar/index.js';
 import { KaiduError } from '../errors/kaidu-error.js';
 
 export { FAMILY_KEYS, type Family };
+
+/** A reader's error for a file that is there but cannot be read (`E_IO`): the input's problem, reported as `E_TOSCA_READ`. */
+export function unreadable(err: unknown): err is KaiduError {
+  return err instanceof KaiduError && err.code === 'E_IO';
+}
 const FAMILIES = Object.keys(FAMILY_KEYS) as Family[];
 /**
  * The normative types of each 1.x version (names in profiles/index.yaml): each version has its own,
@@ -331,12 +336,19 @@ export class Loader {
     return this.normative.get(unit.version === 1 ? unit.versionText : LATEST_1X);
   }
 
+  /** Files read to see whether they are there, kept for `load` (which would read them again). */
+  private readonly probed = new Map<string, SourceFile>();
+
   /** Whether there is a file at `path`: one that cannot be read exists too (loading it says why). */
   private async exists(reader: 'repo' | 'profiles', path: string): Promise<boolean> {
+    const key = `${reader}:${path}`;
+    if (this.units.has(key) || this.probed.has(key)) return true;
     try {
-      return (await (reader === 'repo' ? this.repo : this.profiles).readFile(path)) !== undefined;
+      const file = await (reader === 'repo' ? this.repo : this.profiles).readFile(path);
+      if (file) this.probed.set(key, file);
+      return file !== undefined;
     } catch (err) {
-      if (err instanceof KaiduError && err.code === 'E_IO') return true;
+      if (unreadable(err)) return true;
       throw err;
     }
   }
@@ -354,13 +366,14 @@ export class Loader {
     const existing = this.units.get(key);
     if (existing) return existing;
     const reader = ref.reader === 'repo' ? this.repo : this.profiles;
-    let file;
+    let file = this.probed.get(key);
+    this.probed.delete(key);
     try {
-      file = await reader.readFile(ref.path);
+      file ??= await reader.readFile(ref.path);
     } catch (err) {
       // An import that exists but cannot be read is reported where it is imported; the entry
       // file's own read error goes up to the compile (reported at its line 1).
-      if (!from || !(err instanceof KaiduError) || err.code !== 'E_IO') throw err;
+      if (!from || !unreadable(err)) throw err;
       this.diag('error', 'E_TOSCA_READ', err.message, locationAt(from.src, from.at));
       return undefined;
     }

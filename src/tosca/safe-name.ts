@@ -93,7 +93,8 @@ export function unsafeNameDiagnostics(entryPath: string, result: CompileResult, 
 
 /**
  * Appends the nodes' problems to `out`. With `plainOrder`, false (and nothing appended) on a name
- * the record does not keep in order: one starting with a digit, or `__proto__` (not a key of it).
+ * the record does not keep in order: one starting with a digit (a template named `__proto__`, which
+ * is not a key of it either, is refused before it is compiled).
  */
 function checkNodes(nodes: readonly CompiledNode[], out: Diagnostic[], plainOrder: boolean): boolean {
   const before = out.length;
@@ -102,7 +103,7 @@ function checkNodes(nodes: readonly CompiledNode[], out: Diagnostic[], plainOrde
     const name = node.name;
     if (plainOrder) {
       const c = name.charCodeAt(0);
-      if ((c >= 48 && c <= 57) || (c === 95 && name === '__proto__')) {
+      if (c >= 48 && c <= 57) {
         out.length = before;
         return false;
       }

@@ -63,3 +63,19 @@ describe('unsafe names, reported in the order of the compiled service\'s nodes',
     });
   }
 });
+
+describe('imports', () => {
+  it('a file imported by two files is read once: looking for it was reading it', async () => {
+    const files = {
+      'web.yaml': `${V13}    a:\n      type: my.T\n`.replace('topology_template:', 'imports:\n  - types.yaml\n  - more.yaml\ntopology_template:'),
+      'more.yaml': 'tosca_definitions_version: tosca_simple_yaml_1_3\nimports:\n  - types.yaml\n',
+      'types.yaml': 'tosca_definitions_version: tosca_simple_yaml_1_3\nnode_types:\n  my.T:\n    derived_from: tosca.nodes.Root\n',
+    };
+    const inner = memoryReader(files);
+    const reads: string[] = [];
+    const counting = { ...inner, readFile: (path: string) => (reads.push(path), inner.readFile(path)) };
+    const r = await compileService('web.yaml', counting, { profiles });
+    expect(r.diagnostics).toEqual([]);
+    expect(reads.sort()).toEqual(['more.yaml', 'types.yaml', 'web.yaml']);
+  });
+});
